@@ -1,0 +1,40 @@
+//! HTTP Basic auth (RFC 7617): a user name, optionally suffixed (Zendesk's `/token`), and a
+//! password or API token.
+
+use reqwest::blocking::RequestBuilder;
+
+use super::Authenticator;
+use crate::catalog::BasicSpec;
+use crate::core::secret::Secret;
+
+/// Key of the password in the secret bundle.
+pub const FIELD: &str = "password";
+
+#[derive(Debug)]
+pub struct Basic {
+    username: String,
+    password: Secret<String>,
+}
+
+impl Basic {
+    pub fn new(spec: &BasicSpec, username: &str, password: Secret<String>) -> Self {
+        let suffix = spec.username_suffix.as_deref().unwrap_or("");
+        let username = if suffix.is_empty() || username.ends_with(suffix) {
+            username.to_string()
+        } else {
+            format!("{username}{suffix}")
+        };
+        Basic { username, password }
+    }
+}
+
+impl Authenticator for Basic {
+    fn apply(&self, req: RequestBuilder) -> RequestBuilder {
+        // reqwest marks the Authorization header it builds here as sensitive.
+        req.basic_auth(&self.username, Some(self.password.expose()))
+    }
+
+    fn secret_values(&self) -> Vec<&Secret<String>> {
+        vec![&self.password]
+    }
+}

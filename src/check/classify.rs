@@ -1,0 +1,224 @@
+//! Turning an HTTP answer (or the lack of one) into a status, a message and a hint.
+
+use serde::Serialize;
+
+use super::{FoundIdentity, Outcome, Target};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Ok,
+    Expiring,
+    InvalidCredentials,
+    NeedsReauth,
+    InsufficientPermissions,
+    Unreachable,
+    SecretMissing,
+    Error,
+}
+
+/// Monitoring-plugin severities, in the order conn reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Ok,
+    Warning,
+    Unknown,
+    Critical,
+}
+
+impl Severity {
+    /// The monitoring-plugin exit code: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Severity::Ok => 0,
+            Severity::Warning => 1,
+            Severity::Critical => 2,
+            Severity::Unknown => 3,
+        }
+    }
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Expiring => "expiring",
+            Status::InvalidCredentials => "invalid_credentials",
+            Status::NeedsReauth => "needs_reauth",
+            Status::InsufficientPermissions => "insufficient_permissions",
+            Status::Unreachable => "unreachable",
+            Status::SecretMissing => "secret_missing",
+            Status::Error => "error",
+        }
+    }
+
+    pub fn severity(self) -> Severity {
+        match self {
+            Status::Ok => Severity::Ok,
+            Status::Expiring => Severity::Warning,
+            Status::InvalidCredentials
+            | Status::NeedsReauth
+            | Status::InsufficientPermissions
+            | Status::SecretMissing => Severity::Critical,
+            Status::Unreachable | Status::Error => Severity::Unknown,
+        }
+    }
+}
+
+/// Fix advice shared by every "the credentials don't work" case, in the usual order: the
+/// authorizing user's permissions, the credentials themselves, then re-authorization.
+pub fn reauth_hint(name: &str, method: &str) -> String {
+    let what = match method {
+        "basic" => "the password or API token was changed or revoked, or the user was deactivated",
+        _ => "the key or token was revoked, rotated or expired",
+    };
+    format!(
+        "likely cause: {what}. Verify the credentials with the provider, then replace them with 'conn reauth {name}' (coming soon; today: 'conn rm {name}' and 'conn new {name} ...')"
+    )
+}
+
+pub fn response(
+    target: Target<'_>,
+    status: u16,
+    body: &[u8],
+    retry_after: Option<&str>,
+) -> Outcome {
+    let json: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+    let server_says = json.as_ref().and_then(error_text);
+    let with_detail = |base: String| match &server_says {
+        Some(d) => format!("{base}: {d}"),
+        None => base,
+    };
+    let out = |st: Status, message: String, hint: Option<String>| Outcome {
+        status: st,
+        http_status: Some(status),
+        identity: None,
+        latency_ms: None,
+        message,
+        hint,
+    };
+    let name = target.name;
+    match status {
+        200..=299 => {
+            let identity = json.as_ref().map(|j| identity(target, j));
+            let spec = &target.provider.check;
+            let has_id = identity.as_ref().is_some_and(|i| i.id.is_some());
+            if spec.identity_required && !has_id {
+                return out(
+                    Status::InvalidCredentials,
+                    format!("HTTP {status}, but the API did not answer as a signed-in user"),
+                    Some(reauth_hint(name, target.method)),
+                );
+            }
+            let who = identity
+                .as_ref()
+                .and_then(FoundIdentity::display)
+                .map(|w| format!(" as {w}"))
+                .unwrap_or_default();
+            let mut o = out(Status::Ok, format!("connected{who}"), None);
+            o.identity = identity.filter(|i| i.id.is_some() || i.label.is_some());
+            o
+        }
+        401 => out(
+            Status::InvalidCredentials,
+            with_detail(format!("HTTP {status}: the credentials were rejected")),
+            Some(reauth_hint(name, target.method)),
+        ),
+        403 => out(
+            Status::InsufficientPermissions,
+            with_detail(format!("HTTP {status}: the credentials work but lack permission for the check request")),
+            Some(
+                "verify the role and permissions of the user who made the credentials (or the key's scopes); a dedicated integration user with the right role avoids breakage when people leave or change roles".into(),
+            ),
+        ),
+        429 => out(
+            Status::Unreachable,
+            format!(
+                "HTTP 429: rate limited{}",
+                retry_after.map(|r| format!(" (retry after {r}s)")).unwrap_or_default()
+            ),
+            Some("the API is throttling requests; check again later".into()),
+        ),
+        404 => out(
+            Status::Error,
+            with_detail("HTTP 404 for the check request".to_string()),
+            Some(format!(
+                "the base URL or instance inputs look wrong; see 'conn show {name}'"
+            )),
+        ),
+        500..=599 => out(
+            Status::Unreachable,
+            with_detail(format!("HTTP {status}: the API had a server error")),
+            Some("the provider is having trouble; check its status page and try again later".into()),
+        ),
+        _ => out(
+            Status::Error,
+            with_detail(format!("unexpected HTTP {status} for the check request")),
+            None,
+        ),
+    }
+}
+
+pub fn transport(target: Target<'_>, e: &reqwest::Error) -> Outcome {
+    let mut chain = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        chain.push_str(": ");
+        chain.push_str(&s.to_string());
+        src = s.source();
+    }
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else {
+        "request failed"
+    };
+    Outcome::local(
+        super::Status::Unreachable,
+        format!("{kind}: {chain}"),
+        Some(format!(
+            "check the network, proxy and the host in the base URL ('conn show {}'); conn will say more with -v",
+            target.name
+        )),
+    )
+}
+
+fn identity(target: Target<'_>, json: &serde_json::Value) -> FoundIdentity {
+    let Some(spec) = &target.provider.check.identity else {
+        return FoundIdentity::default();
+    };
+    let pick = |ptr: &Option<String>| {
+        let ptr = crate::catalog::template::expand(ptr.as_deref()?, target.inputs).ok()?;
+        if ptr.is_empty() {
+            return None;
+        }
+        match json.pointer(&ptr)? {
+            serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }
+    };
+    FoundIdentity {
+        id: pick(&spec.id),
+        label: pick(&spec.label),
+    }
+}
+
+/// A short error text from a JSON error body, if it has one of the usual fields.
+fn error_text(json: &serde_json::Value) -> Option<String> {
+    let candidates = [
+        json.get("error_description"),
+        json.get("message"),
+        json.pointer("/error/message"),
+        json.get("error").filter(|e| e.is_string()),
+        json.pointer("/errors/0/message"),
+        json.get("description"),
+    ];
+    let text = candidates.into_iter().flatten().find_map(|v| v.as_str())?;
+    let mut t: String = text.chars().filter(|c| !c.is_control()).take(200).collect();
+    if text.chars().count() > 200 {
+        t.push('…');
+    }
+    Some(t)
+}

@@ -1,0 +1,173 @@
+//! The health check: send a provider's cheap "who am I" request with a connection's credentials,
+//! then say whether it works, as whom, and if not, why and what to do.
+
+pub mod classify;
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::auth::Authenticator;
+use crate::catalog::{Provider, template};
+
+pub use classify::{Severity, Status};
+
+/// Who the provider says the credentials belong to.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct FoundIdentity {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+}
+
+impl FoundIdentity {
+    /// The best short name for a person: label, else id.
+    pub fn display(&self) -> Option<&str> {
+        self.label.as_deref().or(self.id.as_deref())
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity: Option<FoundIdentity>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<u64>,
+    /// What happened, in a sentence.
+    pub message: String,
+    /// What to do about it; `None` when all is well.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+impl Outcome {
+    /// An outcome reached without sending a request (secret missing, misconfigured, ...).
+    pub fn local(status: Status, message: impl Into<String>, hint: Option<String>) -> Self {
+        Outcome {
+            status,
+            http_status: None,
+            identity: None,
+            latency_ms: None,
+            message: message.into(),
+            hint,
+        }
+    }
+}
+
+/// What the check needs to know about the connection besides its credentials.
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'a> {
+    pub name: &'a str,
+    pub provider: &'a Provider,
+    pub method: &'a str,
+    pub inputs: &'a BTreeMap<String, String>,
+}
+
+/// Sends the check request and classifies the answer. Never fails: every problem is an outcome.
+pub fn run(
+    client: &reqwest::blocking::Client,
+    target: Target<'_>,
+    auth: &dyn Authenticator,
+) -> Outcome {
+    let p = target.provider;
+    let expand = |t: &str| template::expand(t, target.inputs);
+    let (base, path) = match (expand(&p.api.base_url), expand(&p.check.path)) {
+        (Ok(b), Ok(c)) => (b, c),
+        (Err(n), _) | (_, Err(n)) => {
+            return Outcome::local(
+                Status::Error,
+                format!("the connection has no value for the provider's input '{n}'"),
+                Some(format!(
+                    "the provider definition changed since '{}' was made; recreate it with 'conn new'",
+                    target.name
+                )),
+            );
+        }
+    };
+    let url = format!("{}{}", base.trim_end_matches('/'), path);
+    let url = match reqwest::Url::parse(&url) {
+        Ok(u) => u,
+        Err(e) => {
+            return Outcome::local(
+                Status::Error,
+                format!("the check URL {url:?} is not valid: {e}"),
+                Some("check the connection's base URL input ('conn show NAME')".into()),
+            );
+        }
+    };
+    let method =
+        reqwest::Method::from_bytes(p.check.method.as_bytes()).unwrap_or(reqwest::Method::GET);
+    let mut req = client
+        .request(method, url)
+        .header(reqwest::header::ACCEPT, "application/json");
+    for (k, v) in &p.api.headers {
+        req = req.header(k.as_str(), v.as_str());
+    }
+    let req = auth.apply(req);
+    let started = Instant::now();
+    let result = req.send().and_then(|resp| {
+        let status = resp.status().as_u16();
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        resp.bytes().map(|b| (status, b, retry_after))
+    });
+    let latency_ms = Some(started.elapsed().as_millis() as u64);
+    let mut outcome = match result {
+        Ok((status, body, retry_after)) => {
+            classify::response(target, status, &body, retry_after.as_deref())
+        }
+        // `without_url`: an API key may travel in the query string.
+        Err(e) => classify::transport(target, &e.without_url()),
+    };
+    outcome.latency_ms = latency_ms;
+    scrub(&mut outcome, auth);
+    outcome
+}
+
+/// Removes any credential a server echoed back from the text conn will print.
+fn scrub(outcome: &mut Outcome, auth: &dyn Authenticator) {
+    for s in auth.secret_values() {
+        let s = s.expose();
+        if s.len() >= 4 {
+            outcome.message = outcome.message.replace(s.as_str(), "(redacted)");
+        }
+    }
+}
+
+/// Builds the authenticator from the connection's secrets and runs the check.
+pub fn check_credentials(
+    client: &reqwest::blocking::Client,
+    target: Target<'_>,
+    username: Option<&str>,
+    secrets: &crate::core::secret::SecretBundle,
+) -> Outcome {
+    let Some(spec) = target.provider.auth(target.method) else {
+        return Outcome::local(
+            Status::Error,
+            format!(
+                "provider '{}' no longer offers auth method '{}'",
+                target.provider.id, target.method
+            ),
+            Some(format!(
+                "recreate the connection with 'conn new' (see 'conn providers show {}')",
+                target.provider.id
+            )),
+        );
+    };
+    match crate::auth::authenticator(spec, target.inputs, username, secrets) {
+        Ok(auth) => run(client, target, auth.as_ref()),
+        Err(e) => Outcome::local(
+            Status::Error,
+            format!("{e:#}"),
+            Some(format!("see 'conn show {}'", target.name)),
+        ),
+    }
+}

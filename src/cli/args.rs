@@ -1,0 +1,206 @@
+//! The command-line interface as clap sees it: raw arguments, before any resolving.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand};
+
+const AFTER_HELP: &str = "\
+Environment:
+  CONN_HOME            one directory for all of conn's files (config, secrets)
+  CONN_SECRET_STORE    keychain | file: where new secrets go
+  CONN_AGE_IDENTITY_FILE, CONN_AGE_IDENTITY
+                       the age identity of the encrypted file store (a path, or the key itself)
+  CONN_KEYCHAIN_TIMEOUT
+                       seconds to wait for the OS keychain (default 10)
+  NO_COLOR             plain prompts
+
+Exit codes: 0 success, 1 failure, 2 usage error, 130 cancelled.
+'conn check' instead uses 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.";
+
+/// Named, authenticated connections to web APIs: made once, checked from cron, used by scripts.
+#[derive(Debug, Parser)]
+#[command(name = "conn", version, after_help = AFTER_HELP, propagate_version = true)]
+pub struct Cli {
+    /// Print diagnostics on stderr (never secrets)
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a connection (a wizard on a terminal; every question also has a flag)
+    #[command(after_help = NEW_AFTER_HELP)]
+    New(Box<NewArgs>),
+    /// List connections with their last check
+    List(ListArgs),
+    /// Show one connection; secrets are always masked
+    Show {
+        name: String,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check that connections work and who they are connected as
+    #[command(after_help = CHECK_AFTER_HELP)]
+    Check(CheckArgs),
+    /// Rename a connection (its secrets stay where they are)
+    Rename { old: String, new: String },
+    /// Remove a connection and its secrets
+    Rm {
+        name: String,
+        /// Don't ask for confirmation (required when there is no terminal)
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// Don't revoke the credentials at the provider (API keys and passwords are never revoked
+        /// by conn; this matters for OAuth connections)
+        #[arg(long)]
+        keep_remote: bool,
+    },
+    /// The apps conn knows and how to set them up
+    #[command(subcommand)]
+    Providers(ProvidersCommand),
+    /// Print a shell completion script
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Check conn's files, secret stores and clock
+    Doctor {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+const NEW_AFTER_HELP: &str = "\
+Secrets are never taken from the command line: give them at the hidden prompt, on stdin
+(--secret-stdin) or in an environment variable you name (--secret-env VAR).
+
+Examples:
+  conn new                                   # the wizard
+  conn new gh --provider github --secret-env GITHUB_TOKEN
+  printf %s \"$TOKEN\" | conn new zd --provider zendesk --set subdomain=acme \\
+      --username me@acme.com --secret-stdin
+  conn new api --provider http --auth api_key --set base_url=https://api.example.com \\
+      --set check_path=/me --set header=X-Api-Key --set prefix= --secret-env API_KEY";
+
+const CHECK_AFTER_HELP: &str = "\
+Exit codes follow the monitoring-plugin convention: 0 all OK, 1 WARNING, 2 CRITICAL (a
+connection needs new credentials or lacks permission), 3 UNKNOWN (unreachable, error).
+Cron example (mails only problems):
+  */15 * * * *  conn check --quiet";
+
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// Name for the connection (letters, digits, '-', '_', '.')
+    pub name: Option<String>,
+    /// Provider id (see 'conn providers list')
+    #[arg(long, value_name = "ID")]
+    pub provider: Option<String>,
+    /// Auth method, when the provider offers several
+    #[arg(long, value_name = "METHOD", value_parser = ["api_key", "basic"])]
+    pub auth: Option<String>,
+    /// Environment tag
+    #[arg(long, value_name = "ENV", value_parser = ["production", "sandbox"])]
+    pub env: Option<String>,
+    /// An instance input, e.g. subdomain=acme (repeatable)
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+    /// User name for Basic auth (e.g. the account's email)
+    #[arg(long, value_name = "USER")]
+    pub username: Option<String>,
+    /// Read the API key / password from standard input
+    #[arg(long, conflicts_with = "secret_env")]
+    pub secret_stdin: bool,
+    /// Read the API key / password from this environment variable
+    #[arg(long, value_name = "VAR")]
+    pub secret_env: Option<String>,
+    /// Seconds to wait for the check request
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub timeout: u64,
+    /// Save without checking the connection first
+    #[arg(long)]
+    pub no_check: bool,
+    /// Take defaults without asking
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Print the result as JSON
+    #[arg(long)]
+    pub json: bool,
+    /// Not accepted: a secret on the command line leaks into shell history and the process list
+    #[arg(long, hide = true, num_args = 0..=1, value_name = "VALUE")]
+    pub secret: Option<Option<String>>,
+    #[arg(long, hide = true, num_args = 0..=1, value_name = "VALUE")]
+    pub password: Option<Option<String>>,
+    #[arg(long, hide = true, num_args = 0..=1, value_name = "VALUE")]
+    pub api_key: Option<Option<String>>,
+    #[arg(long, hide = true, num_args = 0..=1, value_name = "VALUE")]
+    pub token: Option<Option<String>>,
+    #[arg(long, hide = true, num_args = 0..=1, value_name = "VALUE")]
+    pub client_secret: Option<Option<String>>,
+}
+
+impl NewArgs {
+    /// The name of a secret-carrying flag that was used, if any.
+    pub fn secret_on_argv(&self) -> Option<&'static str> {
+        [
+            ("--secret", self.secret.is_some()),
+            ("--password", self.password.is_some()),
+            ("--api-key", self.api_key.is_some()),
+            ("--token", self.token.is_some()),
+            ("--client-secret", self.client_secret.is_some()),
+        ]
+        .into_iter()
+        .find_map(|(f, used)| used.then_some(f))
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only connections to this provider
+    #[arg(long, value_name = "ID")]
+    pub provider: Option<String>,
+    /// Only connections with this environment tag
+    #[arg(long, value_name = "ENV")]
+    pub env: Option<String>,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Connections to check (all when none are named)
+    pub names: Vec<String>,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+    /// Print nothing when every connection is OK (for cron)
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Seconds to wait for each check request
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub timeout: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProvidersCommand {
+    /// List the providers (built-in and your own)
+    List {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// What a provider needs and how to set up the app side
+    Show {
+        id: String,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Validate a provider definition file
+    Validate { file: PathBuf },
+}

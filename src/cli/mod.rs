@@ -1,0 +1,165 @@
+//! The command line: parse, resolve raw arguments into options, call the command, print.
+
+pub mod args;
+pub mod output;
+pub mod prompter;
+
+use std::io::{IsTerminal, Read};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{CommandFactory, Parser};
+
+pub use args::Cli;
+use args::{Command, NewArgs, ProvidersCommand};
+
+use crate::commands::{self, Ctx, new::NewOptions};
+use crate::core::env::Env;
+use crate::core::error::usage;
+use crate::core::secret::Secret;
+use crate::core::ui::Ui;
+
+/// Parses the process arguments; clap exits with 2 on a usage error.
+pub fn parse() -> Cli {
+    Cli::parse()
+}
+
+/// The clap definition, for completions.
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
+/// Runs a parsed command line and returns the exit code.
+pub fn run(cli: Cli) -> Result<u8> {
+    crate::core::log::set_verbosity(cli.verbose);
+    let env = Env::from_process();
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    let mut terminal;
+    let mut script = prompter::ScriptUi;
+    let ui: &mut dyn Ui = if interactive {
+        terminal = prompter::TerminalUi::new(env.get("NO_COLOR").is_none());
+        &mut terminal
+    } else {
+        &mut script
+    };
+    match cli.command {
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut command(), "conn", &mut std::io::stdout());
+            Ok(0)
+        }
+        Command::Providers(ProvidersCommand::Validate { file }) => {
+            let p = commands::providers::validate(&file)?;
+            println!(
+                "{}: ok ({}, auth: {})",
+                file.display(),
+                p.id,
+                p.methods().join(", ")
+            );
+            Ok(0)
+        }
+        command => {
+            let mut ctx = Ctx::new(env, ui)?;
+            dispatch(&mut ctx, command)
+        }
+    }
+}
+
+fn dispatch(ctx: &mut Ctx<'_>, command: Command) -> Result<u8> {
+    match command {
+        Command::New(a) => {
+            let as_json = a.json;
+            let opts = new_options(&ctx.env, *a)?;
+            let created = commands::new::run(ctx, opts)?;
+            output::created(&created, as_json)?;
+        }
+        Command::List(a) => output::list(
+            &commands::list::run(ctx, a.provider.as_deref(), a.env.as_deref())?,
+            a.json,
+        )?,
+        Command::Show { name, json } => output::show(&commands::show::run(ctx, &name)?, json)?,
+        Command::Check(a) => {
+            // A check that can't run at all is UNKNOWN (3) to a monitoring system, not 1.
+            return match commands::check::run(ctx, &a.names, Duration::from_secs(a.timeout)) {
+                Ok(run) => {
+                    output::check_run(&run, a.json, a.quiet)?;
+                    Ok(run.exit_code)
+                }
+                Err(e) => {
+                    eprintln!("conn: error: {e:#}");
+                    Ok(3)
+                }
+            };
+        }
+        Command::Rename { old, new } => {
+            commands::rename::run(ctx, &old, &new)?;
+            println!("Renamed '{old}' to '{new}'.");
+        }
+        Command::Rm {
+            name,
+            yes,
+            keep_remote: _,
+        } => output::removed(&commands::rm::run(ctx, &name, yes)?),
+        Command::Providers(ProvidersCommand::List { json }) => {
+            output::providers(&commands::providers::list(ctx)?, json)?
+        }
+        Command::Providers(ProvidersCommand::Show { id, json }) => {
+            output::provider(&commands::providers::show(ctx, &id)?, json)?
+        }
+        Command::Doctor { json } => {
+            let r = commands::doctor::run(ctx)?;
+            output::doctor(&r, json)?;
+            return Ok(if r.ok { 0 } else { 1 });
+        }
+        Command::Completions { .. } | Command::Providers(ProvidersCommand::Validate { .. }) => {
+            unreachable!("handled before the context is built")
+        }
+    }
+    Ok(0)
+}
+
+/// Raw `conn new` arguments to resolved options: parse `--set`, read the secret from where the
+/// user said, refuse secrets on argv.
+fn new_options(env: &Env, a: NewArgs) -> Result<NewOptions> {
+    if let Some(flag) = a.secret_on_argv() {
+        return Err(usage(format!(
+            "{flag} is not accepted: a secret on the command line ends up in shell history and the process list. Use --secret-stdin or --secret-env VAR, or answer the hidden prompt"
+        )));
+    }
+    let mut sets = Vec::new();
+    for s in &a.sets {
+        let (k, v) = s
+            .split_once('=')
+            .ok_or_else(|| usage(format!("--set {s}: expected KEY=VALUE")))?;
+        sets.push((k.trim().to_string(), v.to_string()));
+    }
+    let secret = if a.secret_stdin {
+        let mut buf = String::new();
+        std::io::stdin()
+            .read_to_string(&mut buf)
+            .context("could not read the secret from stdin")?;
+        let trimmed = buf.trim_end_matches(['\n', '\r']).to_string();
+        zeroize::Zeroize::zeroize(&mut buf);
+        Some(Secret::new(trimmed))
+    } else if let Some(var) = &a.secret_env {
+        let v = env.get(var).ok_or_else(|| {
+            usage(format!(
+                "--secret-env {var}: the environment variable {var} is not set or empty"
+            ))
+        })?;
+        Some(Secret::new(v.to_string()))
+    } else {
+        None
+    };
+    Ok(NewOptions {
+        name: a.name,
+        provider: a.provider,
+        auth: a.auth,
+        env: a.env,
+        sets,
+        username: a.username,
+        secret,
+        no_check: a.no_check,
+        yes: a.yes,
+        timeout: Duration::from_secs(a.timeout.max(1)),
+    })
+}

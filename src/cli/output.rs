@@ -1,0 +1,309 @@
+//! Everything conn prints as a command's result: aligned tables for people, JSON for scripts.
+
+use std::io::Write;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::catalog::{AuthSpec, Provider};
+use crate::check::Status;
+use crate::commands::{
+    check::CheckRun, doctor, list::Row, new::Created, providers::Listed, rm::Removed, show::Shown,
+};
+
+pub fn json(value: &impl Serialize) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// Left-aligned columns separated by two spaces; the last column is not padded.
+pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(c.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let n = cells.len();
+        let mut s = String::new();
+        for (i, c) in cells.into_iter().enumerate() {
+            if i + 1 == n {
+                s.push_str(c);
+            } else {
+                s.push_str(&format!("{c:<w$}  ", w = widths[i]));
+            }
+        }
+        s.trim_end().to_string() + "\n"
+    };
+    let mut out = line(headers.to_vec());
+    for r in rows {
+        out.push_str(&line(r.iter().map(String::as_str).collect()));
+    }
+    out
+}
+
+pub fn created(c: &Created, as_json: bool) -> Result<()> {
+    if as_json {
+        return json(c);
+    }
+    let who = c
+        .identity
+        .as_ref()
+        .and_then(|i| i.display())
+        .map(|w| format!(", connected as {w}"))
+        .unwrap_or_default();
+    let checked = match &c.check {
+        None => " (not checked)".to_string(),
+        Some(o) if o.status == Status::Ok => String::new(),
+        Some(o) => format!(" (check: {})", o.status.as_str()),
+    };
+    println!(
+        "Saved connection '{}' ({}, {}){who}{checked}.",
+        c.name, c.provider, c.auth
+    );
+    println!("Secrets: {}", c.secret_store);
+    println!("Next: conn check {}", c.name);
+    Ok(())
+}
+
+pub fn list(rows: &[Row], as_json: bool) -> Result<()> {
+    if as_json {
+        return json(&rows);
+    }
+    if rows.is_empty() {
+        eprintln!("No connections yet. Create one with 'conn new'.");
+        return Ok(());
+    }
+    let body: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            let identity = r
+                .identity
+                .as_ref()
+                .and_then(|i| i.label.clone().or_else(|| i.id.clone()))
+                .unwrap_or_else(|| "-".into());
+            let last = match &r.last_check {
+                Some(lc) => {
+                    let age = crate::core::time::age(&lc.at)
+                        .map(|a| format!(" ({a} ago)"))
+                        .unwrap_or_default();
+                    format!("{}{age}", lc.status)
+                }
+                None => "never checked".into(),
+            };
+            vec![
+                r.name.clone(),
+                r.provider.clone(),
+                r.auth.clone(),
+                r.env.clone(),
+                identity,
+                last,
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        table(
+            &["NAME", "PROVIDER", "AUTH", "ENV", "IDENTITY", "LAST CHECK"],
+            &body
+        )
+    );
+    Ok(())
+}
+
+pub fn show(s: &Shown, as_json: bool) -> Result<()> {
+    if as_json {
+        return json(s);
+    }
+    let c = &s.connection;
+    let mut out = String::new();
+    let mut kv = |k: &str, v: &str| out.push_str(&format!("{k:<14}{v}\n"));
+    kv("name", &s.name);
+    kv("provider", &c.provider);
+    kv("auth", &c.auth);
+    kv("env", &c.env);
+    for (k, v) in &c.inputs {
+        kv(&format!("input {k}"), &format!("{v:?}"));
+    }
+    if let Some(u) = &c.username {
+        kv("username", u);
+    }
+    if let Some(i) = &c.identity {
+        let who = match (&i.label, &i.id) {
+            (Some(l), Some(id)) => format!("{l} (id {id})"),
+            (Some(l), None) => l.clone(),
+            (None, Some(id)) => format!("id {id}"),
+            (None, None) => "-".into(),
+        };
+        kv("connected as", &who);
+    }
+    kv("secret store", &s.secret_store);
+    for (k, v) in &s.secrets {
+        kv(&format!("secret {k}"), v);
+    }
+    if let Some(e) = &s.secrets_error {
+        kv("secrets", &format!("unavailable: {e}"));
+    }
+    kv("created", &c.created_at);
+    kv("updated", &c.updated_at);
+    match &c.last_check {
+        Some(lc) => {
+            let msg = lc
+                .message
+                .as_deref()
+                .map(|m| format!(" — {m}"))
+                .unwrap_or_default();
+            kv("last check", &format!("{} at {}{msg}", lc.status, lc.at));
+        }
+        None => kv("last check", "never"),
+    }
+    print!("{out}");
+    Ok(())
+}
+
+pub fn check_run(run: &CheckRun, as_json: bool, quiet: bool) -> Result<()> {
+    if quiet && run.exit_code == 0 {
+        return Ok(());
+    }
+    if as_json {
+        return json(&run.reports);
+    }
+    if run.reports.is_empty() {
+        eprintln!("No connections to check. Create one with 'conn new'.");
+        return Ok(());
+    }
+    let shown: Vec<_> = run
+        .reports
+        .iter()
+        .filter(|r| !quiet || r.outcome.status != Status::Ok)
+        .collect();
+    let body: Vec<Vec<String>> = shown
+        .iter()
+        .map(|r| {
+            let o = &r.outcome;
+            vec![
+                r.name.clone(),
+                r.provider.clone(),
+                o.status.as_str().to_string(),
+                o.identity
+                    .as_ref()
+                    .and_then(|i| i.display())
+                    .unwrap_or("-")
+                    .to_string(),
+                o.latency_ms
+                    .map(|l| format!("{l}ms"))
+                    .unwrap_or_else(|| "-".into()),
+                if o.status == Status::Ok {
+                    String::new()
+                } else {
+                    o.message.clone()
+                },
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        table(
+            &[
+                "NAME", "PROVIDER", "STATUS", "IDENTITY", "LATENCY", "DETAIL"
+            ],
+            &body
+        )
+    );
+    for r in shown {
+        if let Some(h) = &r.outcome.hint {
+            println!("{}: {h}", r.name);
+        }
+    }
+    Ok(())
+}
+
+pub fn removed(r: &Removed) {
+    for w in &r.warnings {
+        eprintln!("warning: {w}");
+    }
+    if r.removed {
+        println!("Removed connection '{}'.", r.name);
+    } else {
+        eprintln!("Kept connection '{}'.", r.name);
+    }
+}
+
+pub fn providers(list: &[Listed], as_json: bool) -> Result<()> {
+    if as_json {
+        return json(&list);
+    }
+    let body: Vec<Vec<String>> = list
+        .iter()
+        .map(|p| {
+            vec![
+                p.id.clone(),
+                p.display_name.clone(),
+                p.methods.join(","),
+                p.categories.join(","),
+                p.source.clone(),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        table(&["ID", "NAME", "AUTH", "CATEGORIES", "SOURCE"], &body)
+    );
+    Ok(())
+}
+
+pub fn provider(p: &Provider, as_json: bool) -> Result<()> {
+    if as_json {
+        return json(p);
+    }
+    println!("{} ({})", p.display_name, p.id);
+    if let Some(d) = &p.docs {
+        println!("docs: {d}");
+    }
+    println!("API: {}", p.api.base_url);
+    println!("check: {} {}", p.check.method, p.check.path);
+    if !p.inputs.is_empty() {
+        println!("\ninputs (--set NAME=VALUE):");
+        for i in &p.inputs {
+            let d = i
+                .default
+                .as_deref()
+                .map(|d| format!(" [default {d:?}]"))
+                .unwrap_or_default();
+            println!("  {:<16}{}{d}", i.name, i.label);
+            if let Some(h) = &i.help {
+                println!("  {:<16}{h}", "");
+            }
+        }
+    }
+    println!("\nauth methods (--auth METHOD):");
+    for a in &p.auth {
+        println!("  {:<16}{}", a.method(), a.label());
+        let help = match a {
+            AuthSpec::ApiKey(s) => s.help.as_deref(),
+            AuthSpec::Basic(s) => s.help.as_deref(),
+        };
+        if let Some(h) = help {
+            println!("  {:<16}{h}", "");
+        }
+    }
+    Ok(())
+}
+
+pub fn doctor(r: &doctor::Report, as_json: bool) -> Result<()> {
+    if as_json {
+        return json(r);
+    }
+    for i in &r.items {
+        println!(
+            "{} {:<22}{}",
+            if i.ok { "ok  " } else { "FAIL" },
+            i.check,
+            i.detail
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,139 @@
+//! The two `Ui`s: dialoguer prompts on a terminal, and a scripted one that never waits and
+//! names the flag that would have answered.
+
+use anyhow::Result;
+use dialoguer::theme::{ColorfulTheme, SimpleTheme, Theme};
+
+use crate::core::error::{Cancelled, usage};
+use crate::core::secret::Secret;
+use crate::core::ui::{Question, Ui, Validator};
+
+/// Prompts on the terminal (stderr), so stdout stays clean for `--json`.
+pub struct TerminalUi {
+    theme: Box<dyn Theme>,
+}
+
+impl std::fmt::Debug for TerminalUi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TerminalUi")
+    }
+}
+
+impl TerminalUi {
+    pub fn new(color: bool) -> Self {
+        let theme: Box<dyn Theme> = if color {
+            Box::new(ColorfulTheme::default())
+        } else {
+            Box::new(SimpleTheme)
+        };
+        TerminalUi { theme }
+    }
+
+    fn show_help(&self, q: &Question<'_>) {
+        if let Some(h) = q.help {
+            eprintln!("  {h}");
+        }
+    }
+}
+
+/// Ctrl-C and Esc end the wizard with nothing saved.
+fn map_err(e: dialoguer::Error) -> anyhow::Error {
+    let dialoguer::Error::IO(io) = e;
+    if io.kind() == std::io::ErrorKind::Interrupted {
+        anyhow::Error::new(Cancelled)
+    } else {
+        anyhow::Error::new(io).context("could not read from the terminal")
+    }
+}
+
+impl Ui for TerminalUi {
+    fn interactive(&self) -> bool {
+        true
+    }
+
+    fn input(&mut self, q: &Question<'_>, validate: Validator<'_>) -> Result<String> {
+        self.show_help(q);
+        let mut input = dialoguer::Input::<String>::with_theme(self.theme.as_ref())
+            .with_prompt(q.prompt)
+            .allow_empty(true)
+            .validate_with(|v: &String| validate(v));
+        if let Some(d) = q.default {
+            input = input.default(d.to_string()).show_default(!d.is_empty());
+        }
+        input.interact_text().map_err(map_err)
+    }
+
+    fn secret(&mut self, q: &Question<'_>) -> Result<Secret<String>> {
+        self.show_help(q);
+        dialoguer::Password::with_theme(self.theme.as_ref())
+            .with_prompt(format!("{} (hidden)", q.prompt))
+            .interact()
+            .map(Secret::new)
+            .map_err(map_err)
+    }
+
+    fn select(&mut self, q: &Question<'_>, items: &[String], default: usize) -> Result<usize> {
+        self.show_help(q);
+        dialoguer::FuzzySelect::with_theme(self.theme.as_ref())
+            .with_prompt(q.prompt)
+            .items(items)
+            .default(default)
+            .interact_opt()
+            .map_err(map_err)?
+            .ok_or_else(|| anyhow::Error::new(Cancelled))
+    }
+
+    fn confirm(&mut self, q: &Question<'_>, default: bool) -> Result<bool> {
+        dialoguer::Confirm::with_theme(self.theme.as_ref())
+            .with_prompt(q.prompt)
+            .default(default)
+            .interact_opt()
+            .map_err(map_err)?
+            .ok_or_else(|| anyhow::Error::new(Cancelled))
+    }
+
+    fn notice(&mut self, msg: &str) {
+        eprintln!("{msg}");
+    }
+}
+
+/// For scripts and cron: defaults are taken, anything else is a usage error naming the flag.
+#[derive(Debug, Default)]
+pub struct ScriptUi;
+
+impl Ui for ScriptUi {
+    fn interactive(&self) -> bool {
+        false
+    }
+
+    fn input(&mut self, q: &Question<'_>, validate: Validator<'_>) -> Result<String> {
+        match q.default {
+            Some(d) if validate(d).is_ok() => Ok(d.to_string()),
+            _ => Err(missing(q)),
+        }
+    }
+
+    fn secret(&mut self, q: &Question<'_>) -> Result<Secret<String>> {
+        Err(missing(q))
+    }
+
+    fn select(&mut self, q: &Question<'_>, _items: &[String], _default: usize) -> Result<usize> {
+        Err(missing(q))
+    }
+
+    fn confirm(&mut self, _q: &Question<'_>, default: bool) -> Result<bool> {
+        Ok(default)
+    }
+
+    fn notice(&mut self, msg: &str) {
+        eprintln!("{msg}");
+    }
+}
+
+fn missing(q: &Question<'_>) -> anyhow::Error {
+    usage(format!(
+        "{} is needed and there is no terminal to ask on; pass {}",
+        q.prompt.trim_end_matches(" (type to filter)"),
+        q.flag
+    ))
+}

@@ -1,0 +1,90 @@
+//! One file per subcommand. Each turns resolved options into calls on the library modules and
+//! returns a value for `cli` to print; questions go through the `Ui` it is given.
+
+pub mod check;
+pub mod doctor;
+pub mod list;
+pub mod new;
+pub mod providers;
+pub mod rename;
+pub mod rm;
+pub mod show;
+
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+
+use crate::catalog::Catalog;
+use crate::core::env::Env;
+use crate::core::paths::Paths;
+use crate::core::ui::Ui;
+use crate::store::metadata::{Connection, Metadata, MetadataStore};
+use crate::store::secrets::{self, SecretStore, StoreKind};
+
+/// What every command gets: the environment, resolved paths and a way to talk to the user.
+pub struct Ctx<'a> {
+    pub env: Env,
+    pub paths: Paths,
+    pub ui: &'a mut dyn Ui,
+}
+
+impl std::fmt::Debug for Ctx<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ctx")
+            .field("paths", &self.paths)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(env: Env, ui: &'a mut dyn Ui) -> Result<Self> {
+        let paths = Paths::resolve(&env)?;
+        Ok(Ctx { env, paths, ui })
+    }
+
+    pub fn metadata(&self) -> MetadataStore {
+        MetadataStore::new(&self.paths)
+    }
+
+    /// The catalog; user provider files that fail validation are reported and skipped.
+    pub fn catalog(&mut self) -> Catalog {
+        let (catalog, warnings) = Catalog::load(&self.paths.providers_dir());
+        for w in warnings {
+            self.ui.notice(&format!("warning: {w}"));
+        }
+        catalog
+    }
+
+    pub fn http(&self, timeout: Duration) -> Result<reqwest::blocking::Client> {
+        reqwest::blocking::Client::builder()
+            .user_agent(concat!("conn/", env!("CARGO_PKG_VERSION")))
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .redirect(reqwest::redirect::Policy::limited(5))
+            .build()
+            .context("could not set up the HTTP client")
+    }
+
+    /// The secret store that holds this connection's secrets.
+    pub fn secrets_of(&self, conn: &Connection) -> Result<Box<dyn SecretStore>> {
+        let kind = StoreKind::parse(&conn.store).with_context(|| {
+            format!("unknown secret store {:?} in connections.toml", conn.store)
+        })?;
+        Ok(secrets::open(kind, &self.paths, &self.env))
+    }
+}
+
+/// Finds a connection by name, suggesting close names when there is none.
+pub fn find<'m>(meta: &'m Metadata, name: &str) -> Result<&'m Connection> {
+    if let Some(c) = meta.connections.get(name) {
+        return Ok(c);
+    }
+    let close = crate::catalog::closest(name, meta.connections.keys().map(String::as_str));
+    if close.is_empty() {
+        bail!("no connection named {name:?} (see 'conn list')")
+    }
+    bail!(
+        "no connection named {name:?}; did you mean {}?",
+        close.join(" or ")
+    )
+}

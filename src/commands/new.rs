@@ -1,0 +1,423 @@
+//! `conn new`: the wizard. Every question has a flag; with no terminal a missing answer is a
+//! usage error naming that flag. Nothing is saved until the end, and only if the check passes
+//! (or the user chooses to save anyway, or passed `--no-check`).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+
+use super::Ctx;
+use crate::auth;
+use crate::catalog::{AuthSpec, Provider, template};
+use crate::check::{self, FoundIdentity, Outcome, Status, Target};
+use crate::core::error::usage;
+use crate::core::secret::{Secret, SecretBundle};
+use crate::core::time::now_rfc3339;
+use crate::core::ui::Question;
+use crate::store::metadata::{Connection, Identity, validate_name};
+use crate::store::secrets::{self, StoreKind, keychain::Keychain};
+
+pub const ENVIRONMENTS: &[&str] = &["production", "sandbox"];
+
+/// Everything `conn new` can be told up front; what is missing is asked.
+#[derive(Debug, Default)]
+pub struct NewOptions {
+    pub name: Option<String>,
+    pub provider: Option<String>,
+    pub auth: Option<String>,
+    pub env: Option<String>,
+    pub sets: Vec<(String, String)>,
+    pub username: Option<String>,
+    /// The API key / password, already read from stdin or the named env var.
+    pub secret: Option<Secret<String>>,
+    pub no_check: bool,
+    /// Take defaults without asking.
+    pub yes: bool,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Created {
+    pub name: String,
+    pub provider: String,
+    pub auth: String,
+    pub env: String,
+    pub secret_store: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity: Option<FoundIdentity>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check: Option<Outcome>,
+}
+
+pub fn run(ctx: &mut Ctx<'_>, opts: NewOptions) -> Result<Created> {
+    let meta = ctx.metadata().load()?;
+    if let Some(name) = &opts.name {
+        validate_name(name).map_err(usage)?;
+        if meta.connections.contains_key(name) {
+            bail!(
+                "a connection named {name:?} already exists; pick another name, or see 'conn show {name}'"
+            );
+        }
+    }
+    // Find out where secrets will go before asking for any, so a broken store fails first.
+    let selection = secrets::choose(&ctx.env, meta.settings.secret_store.as_deref(), &ctx.paths)?;
+    if selection.kind == StoreKind::Keychain && !selection.automatic {
+        Keychain::new(&ctx.env).probe().context(
+            "the OS keychain is not usable; set CONN_SECRET_STORE=file to use the encrypted file store",
+        )?;
+    }
+
+    let catalog = ctx.catalog();
+    let provider = pick_provider(ctx, &catalog, opts.provider.as_deref())?;
+    let spec = pick_auth(ctx, provider, opts.auth.as_deref())?;
+    let env = pick_env(ctx, opts.env.as_deref(), opts.yes)?;
+    let inputs = collect_inputs(ctx, provider, spec, &opts.sets, opts.yes)?;
+    let name = match opts.name.clone() {
+        Some(n) => n,
+        None => ask_name(ctx, provider, &inputs, &meta.connections)?,
+    };
+
+    if let Some(help) = auth_help(spec) {
+        ctx.ui.notice(help);
+    }
+    let username = if auth::needs_username(spec) {
+        Some(match opts.username.clone() {
+            Some(u) if !u.trim().is_empty() => u,
+            Some(_) => return Err(usage("--username must not be empty")),
+            None => {
+                let label = match spec {
+                    AuthSpec::Basic(b) => b
+                        .username_label
+                        .clone()
+                        .unwrap_or_else(|| "User name".into()),
+                    AuthSpec::ApiKey(_) => "User name".into(),
+                };
+                ctx.ui
+                    .input(&Question::new(&label, "--username USER"), &|v: &str| {
+                        if v.trim().is_empty() {
+                            Err("must not be empty".into())
+                        } else {
+                            Ok(())
+                        }
+                    })?
+            }
+        })
+    } else {
+        if opts.username.is_some() {
+            return Err(usage(format!(
+                "--username does not apply to auth method {}",
+                spec.method()
+            )));
+        }
+        None
+    };
+    let mut bundle = SecretBundle::new();
+    let mut given = opts.secret;
+    for field in auth::secret_fields(spec) {
+        let value = match given.take() {
+            Some(v) => v,
+            None => ctx.ui.secret(&Question::new(
+                &field.label,
+                "--secret-stdin or --secret-env VAR",
+            ))?,
+        };
+        if value.expose().trim().is_empty() {
+            return Err(usage(format!("the {} is empty", field.label)));
+        }
+        bundle.insert(field.key, value);
+    }
+
+    let mut identity = None;
+    let mut outcome = None;
+    if !opts.no_check {
+        ctx.ui.notice(&format!(
+            "Checking the connection to {}…",
+            provider.display_name
+        ));
+        let client = ctx.http(opts.timeout)?;
+        let o = check::check_credentials(
+            &client,
+            Target {
+                name: &name,
+                provider,
+                method: spec.method(),
+                inputs: &inputs,
+            },
+            username.as_deref(),
+            &bundle,
+        );
+        if o.status == Status::Ok {
+            identity = o.identity.clone();
+        } else {
+            let mut msg = format!("the check failed ({}): {}", o.status.as_str(), o.message);
+            if let Some(h) = &o.hint {
+                msg.push_str(&format!("\n  hint: {h}"));
+            }
+            if !ctx.ui.interactive() {
+                bail!(
+                    "{msg}\nNothing was saved. Fix the values, or pass --no-check to save without checking."
+                );
+            }
+            ctx.ui.notice(&msg);
+            let save = ctx.ui.confirm(
+                &Question::new("Save the connection anyway?", "--no-check"),
+                false,
+            )?;
+            if !save {
+                bail!("nothing was saved");
+            }
+        }
+        outcome = Some(o);
+    }
+
+    let store = secrets::open(selection.kind, &ctx.paths, &ctx.env);
+    let id = new_id()?;
+    store.put(&id, &bundle)?;
+    let now = now_rfc3339();
+    let conn = Connection {
+        id: id.clone(),
+        provider: provider.id.clone(),
+        auth: spec.method().to_string(),
+        env: env.clone(),
+        store: selection.kind.as_str().to_string(),
+        inputs,
+        username,
+        identity: identity.as_ref().map(|i| Identity {
+            id: i.id.clone(),
+            label: i.label.clone(),
+        }),
+        created_at: now.clone(),
+        updated_at: now.clone(),
+        last_check: outcome.as_ref().map(|o| crate::store::metadata::LastCheck {
+            status: o.status.as_str().to_string(),
+            at: now.clone(),
+            message: (o.status != Status::Ok).then(|| o.message.clone()),
+        }),
+    };
+    let saved = ctx.metadata().update(|m| {
+        if m.connections.contains_key(&name) {
+            bail!("a connection named {name:?} was created by another process meanwhile; nothing was saved");
+        }
+        if selection.automatic && m.settings.secret_store.is_none() {
+            m.settings.secret_store = Some(selection.kind.as_str().to_string());
+        }
+        m.connections.insert(name.clone(), conn);
+        Ok(())
+    });
+    if let Err(e) = saved {
+        // Leave no orphan secret behind.
+        let _ = store.delete(&id);
+        return Err(e);
+    }
+    if selection.automatic {
+        ctx.ui.notice(&format!(
+            "note: secrets are kept in the {} store because {}. conn will keep using it (set CONN_SECRET_STORE=keychain|file to choose).",
+            selection.kind, selection.reason
+        ));
+    }
+    Ok(Created {
+        name,
+        provider: provider.id.clone(),
+        auth: spec.method().to_string(),
+        env,
+        secret_store: store.location(),
+        identity,
+        check: outcome,
+    })
+}
+
+fn pick_provider<'c>(
+    ctx: &mut Ctx<'_>,
+    catalog: &'c crate::catalog::Catalog,
+    given: Option<&str>,
+) -> Result<&'c Provider> {
+    if let Some(id) = given {
+        return catalog.get(id).map_err(|e| usage(format!("{e:#}")));
+    }
+    let mut providers: Vec<&Provider> = catalog.entries().map(|e| &e.provider).collect();
+    providers.sort_by_key(|p| p.display_name.to_lowercase());
+    let items: Vec<String> = providers
+        .iter()
+        .map(|p| format!("{} ({})", p.display_name, p.id))
+        .collect();
+    let i = ctx.ui.select(
+        &Question::new("App (type to filter)", "--provider ID"),
+        &items,
+        0,
+    )?;
+    Ok(providers[i])
+}
+
+fn pick_auth<'p>(
+    ctx: &mut Ctx<'_>,
+    provider: &'p Provider,
+    given: Option<&str>,
+) -> Result<&'p AuthSpec> {
+    if let Some(m) = given {
+        return provider.auth(m).ok_or_else(|| {
+            usage(format!(
+                "{} does not support auth method {m:?}; it supports: {}",
+                provider.display_name,
+                provider.methods().join(", ")
+            ))
+        });
+    }
+    if provider.auth.len() == 1 {
+        return Ok(&provider.auth[0]);
+    }
+    let items: Vec<String> = provider
+        .auth
+        .iter()
+        .map(|a| format!("{} [{}]", a.label(), a.method()))
+        .collect();
+    let flag = format!("--auth {}", provider.methods().join("|"));
+    let i = ctx
+        .ui
+        .select(&Question::new("How do you sign in?", &flag), &items, 0)?;
+    Ok(&provider.auth[i])
+}
+
+fn pick_env(ctx: &mut Ctx<'_>, given: Option<&str>, yes: bool) -> Result<String> {
+    if let Some(e) = given {
+        if !ENVIRONMENTS.contains(&e) {
+            return Err(usage(format!(
+                "--env must be one of: {}",
+                ENVIRONMENTS.join(", ")
+            )));
+        }
+        return Ok(e.to_string());
+    }
+    if yes || !ctx.ui.interactive() {
+        return Ok(ENVIRONMENTS[0].to_string());
+    }
+    let items: Vec<String> = ENVIRONMENTS.iter().map(|s| s.to_string()).collect();
+    let i = ctx.ui.select(
+        &Question::new("Environment", "--env production|sandbox"),
+        &items,
+        0,
+    )?;
+    Ok(ENVIRONMENTS[i].to_string())
+}
+
+/// The inputs that matter for `spec`: all of them except those only another method uses.
+fn relevant_inputs<'p>(provider: &'p Provider, spec: &AuthSpec) -> Vec<&'p crate::catalog::Input> {
+    let mut other_only: Vec<String> = Vec::new();
+    for a in &provider.auth {
+        if let AuthSpec::ApiKey(k) = a
+            && a.method() != spec.method()
+        {
+            other_only.extend(template::names(&k.name));
+            other_only.extend(template::names(&k.prefix));
+        }
+    }
+    if let AuthSpec::ApiKey(k) = spec {
+        let mine: Vec<String> = [template::names(&k.name), template::names(&k.prefix)].concat();
+        other_only.retain(|n| !mine.contains(n));
+    }
+    provider
+        .inputs
+        .iter()
+        .filter(|i| !other_only.contains(&i.name))
+        .collect()
+}
+
+fn collect_inputs(
+    ctx: &mut Ctx<'_>,
+    provider: &Provider,
+    spec: &AuthSpec,
+    sets: &[(String, String)],
+    yes: bool,
+) -> Result<BTreeMap<String, String>> {
+    for (k, _) in sets {
+        if !provider.inputs.iter().any(|i| &i.name == k) {
+            let known: Vec<&str> = provider.inputs.iter().map(|i| i.name.as_str()).collect();
+            return Err(usage(if known.is_empty() {
+                format!("--set {k}=...: {} takes no inputs", provider.display_name)
+            } else {
+                format!(
+                    "--set {k}=...: {} has no input {k:?}; its inputs are: {}",
+                    provider.display_name,
+                    known.join(", ")
+                )
+            }));
+        }
+    }
+    let mut values = BTreeMap::new();
+    for input in relevant_inputs(provider, spec) {
+        let given = sets
+            .iter()
+            .rev()
+            .find(|(k, _)| k == &input.name)
+            .map(|(_, v)| v.clone());
+        let value = match given {
+            Some(v) => {
+                input
+                    .validate(&v)
+                    .map_err(|e| usage(format!("--set {}: {e}", input.name)))?;
+                v
+            }
+            None if (yes || !ctx.ui.interactive())
+                && (input.default.is_some() || input.optional) =>
+            {
+                input.default.clone().unwrap_or_default()
+            }
+            None => {
+                let flag = format!("--set {}=VALUE", input.name);
+                ctx.ui.input(
+                    &Question::new(&input.label, &flag)
+                        .default(input.default.as_deref())
+                        .help(input.help.as_deref()),
+                    &|v: &str| input.validate(v),
+                )?
+            }
+        };
+        values.insert(input.name.clone(), value);
+    }
+    Ok(values)
+}
+
+fn ask_name(
+    ctx: &mut Ctx<'_>,
+    provider: &Provider,
+    inputs: &BTreeMap<String, String>,
+    existing: &BTreeMap<String, Connection>,
+) -> Result<String> {
+    let base = match provider.inputs.first().and_then(|i| inputs.get(&i.name)) {
+        Some(v) if validate_name(&format!("{}-{v}", provider.id)).is_ok() && v.len() <= 24 => {
+            format!("{}-{v}", provider.id)
+        }
+        _ => provider.id.clone(),
+    };
+    let mut suggestion = base.clone();
+    let mut n = 2;
+    while existing.contains_key(&suggestion) {
+        suggestion = format!("{base}-{n}");
+        n += 1;
+    }
+    ctx.ui.input(
+        &Question::new("Connection name", "NAME (the first argument)").default(Some(&suggestion)),
+        &|v: &str| {
+            validate_name(v)?;
+            if existing.contains_key(v) {
+                return Err(format!("a connection named {v:?} already exists"));
+            }
+            Ok(())
+        },
+    )
+}
+
+fn auth_help(spec: &AuthSpec) -> Option<&str> {
+    match spec {
+        AuthSpec::ApiKey(s) => s.help.as_deref(),
+        AuthSpec::Basic(s) => s.help.as_deref(),
+    }
+}
+
+/// A random id for the connection's secrets, stable across renames.
+fn new_id() -> Result<String> {
+    let mut b = [0u8; 12];
+    getrandom::fill(&mut b).map_err(|e| anyhow::anyhow!("no randomness available: {e}"))?;
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+}

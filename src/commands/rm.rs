@@ -1,0 +1,63 @@
+//! `conn rm NAME`: forget a connection and delete its secrets.
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::Ctx;
+use crate::core::error::usage;
+use crate::core::ui::Question;
+
+#[derive(Debug, Serialize)]
+pub struct Removed {
+    pub name: String,
+    /// False when the user said no.
+    pub removed: bool,
+    pub warnings: Vec<String>,
+}
+
+pub fn run(ctx: &mut Ctx<'_>, name: &str, yes: bool) -> Result<Removed> {
+    let meta = ctx.metadata().load()?;
+    let conn = super::find(&meta, name)?.clone();
+    if !yes {
+        if !ctx.ui.interactive() {
+            return Err(usage(format!(
+                "removing {name:?} needs confirmation; pass --yes when there is no terminal"
+            )));
+        }
+        let prompt = format!(
+            "Remove connection {name:?} ({}) and its secrets?",
+            conn.provider
+        );
+        if !ctx.ui.confirm(&Question::new(&prompt, "--yes"), false)? {
+            return Ok(Removed {
+                name: name.into(),
+                removed: false,
+                warnings: vec![],
+            });
+        }
+    }
+    // Metadata first: a connection listed without its secret would look broken, while a
+    // leftover secret is only a warning.
+    ctx.metadata().update(|meta| {
+        let current = super::find(meta, name)?;
+        if current.id != conn.id {
+            anyhow::bail!("{name:?} was replaced by another process meanwhile; not removed");
+        }
+        meta.connections.remove(name);
+        Ok(())
+    })?;
+    let mut warnings = Vec::new();
+    let store = ctx.secrets_of(&conn)?;
+    if let Err(e) = store.delete(&conn.id) {
+        warnings.push(format!(
+            "the connection is removed, but its secrets could not be deleted from the {} ({e:#}); delete the item for id {} by hand",
+            store.location(),
+            conn.id
+        ));
+    }
+    Ok(Removed {
+        name: name.into(),
+        removed: true,
+        warnings,
+    })
+}

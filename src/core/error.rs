@@ -1,0 +1,53 @@
+//! Error kinds that change the exit code, and the exit codes themselves.
+
+use std::fmt;
+
+/// Exit code for success.
+pub const EXIT_OK: u8 = 0;
+/// Exit code for a failure.
+pub const EXIT_FAILURE: u8 = 1;
+/// Exit code for a usage error (bad or missing arguments).
+pub const EXIT_USAGE: u8 = 2;
+
+/// The user asked for something the command line can't express as given: a missing value with
+/// no terminal to ask on, a secret on argv, a bad `--set`. Exits 2.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// Shorthand for returning a usage error.
+pub fn usage(msg: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(UsageError(msg.into()))
+}
+
+/// The user cancelled an interactive prompt (Ctrl-C, Esc). Nothing was saved.
+#[derive(Debug)]
+pub struct Cancelled;
+
+impl fmt::Display for Cancelled {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("cancelled; nothing was saved")
+    }
+}
+
+impl std::error::Error for Cancelled {}
+
+/// A command that finished and wants a specific exit code (e.g. `conn check`'s monitoring codes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exit(pub u8);
+
+/// Maps an error to the process exit code.
+pub fn exit_code_for(err: &anyhow::Error) -> u8 {
+    if err.downcast_ref::<UsageError>().is_some() {
+        EXIT_USAGE
+    } else {
+        EXIT_FAILURE
+    }
+}

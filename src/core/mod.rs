@@ -1,0 +1,9 @@
+//! Shared vocabulary used by every other module: secrets, errors, paths, env, the UI trait.
+
+pub mod env;
+pub mod error;
+pub mod log;
+pub mod paths;
+pub mod secret;
+pub mod time;
+pub mod ui;

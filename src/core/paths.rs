@@ -1,0 +1,71 @@
+//! Where conn keeps its files: the platform's config and data dirs, or one `CONN_HOME`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use super::env::Env;
+
+#[derive(Debug, Clone)]
+pub struct Paths {
+    pub config_dir: PathBuf,
+    pub data_dir: PathBuf,
+    /// Why these dirs: "CONN_HOME" or "platform default".
+    pub source: &'static str,
+}
+
+impl Paths {
+    /// `CONN_HOME` puts everything in one directory (tests, portable installs); otherwise the
+    /// platform's config dir holds metadata and providers, its data dir the encrypted secrets.
+    pub fn resolve(env: &Env) -> Result<Self> {
+        if let Some(home) = env.get("CONN_HOME") {
+            let home = PathBuf::from(home);
+            return Ok(Paths {
+                config_dir: home.clone(),
+                data_dir: home,
+                source: "CONN_HOME",
+            });
+        }
+        let dirs = directories::ProjectDirs::from("", "", "conn").context(
+            "could not find your home directory to place conn's files; set CONN_HOME to a directory",
+        )?;
+        Ok(Paths {
+            config_dir: dirs.config_dir().to_path_buf(),
+            data_dir: dirs.data_dir().to_path_buf(),
+            source: "platform default",
+        })
+    }
+
+    pub fn connections_file(&self) -> PathBuf {
+        self.config_dir.join("connections.toml")
+    }
+
+    pub fn connections_lock(&self) -> PathBuf {
+        self.config_dir.join(".connections.lock")
+    }
+
+    pub fn providers_dir(&self) -> PathBuf {
+        self.config_dir.join("providers")
+    }
+
+    pub fn secrets_file(&self) -> PathBuf {
+        self.data_dir.join("secrets.age")
+    }
+
+    pub fn secrets_lock(&self) -> PathBuf {
+        self.data_dir.join(".secrets.lock")
+    }
+
+    /// The age identity for the file store; `CONN_AGE_IDENTITY_FILE` overrides.
+    pub fn identity_file(&self, env: &Env) -> PathBuf {
+        match env.get("CONN_AGE_IDENTITY_FILE") {
+            Some(p) => PathBuf::from(p),
+            None => self.config_dir.join("identity.txt"),
+        }
+    }
+}
+
+/// Shows a path the way a person would type it.
+pub fn display(path: &Path) -> String {
+    path.display().to_string()
+}

@@ -1,0 +1,120 @@
+//! `Secret<T>`: a value that must never be printed or logged.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use anyhow::{Context, Result};
+
+use zeroize::Zeroize;
+
+/// Holds a secret. `Debug` prints `(redacted)`; there is no `Display` and no `Serialize`,
+/// so a secret reaches output only through an explicit `expose()`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret<T: Zeroize>(T);
+
+impl<T: Zeroize> Secret<T> {
+    pub fn new(value: T) -> Self {
+        Secret(value)
+    }
+
+    pub fn expose(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: Zeroize> Drop for Secret<T> {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+impl<T: Zeroize> fmt::Debug for Secret<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("(redacted)")
+    }
+}
+
+impl From<String> for Secret<String> {
+    fn from(value: String) -> Self {
+        Secret(value)
+    }
+}
+
+impl Secret<String> {
+    /// A hint safe to show a person: the length and, for long secrets, the last four characters.
+    pub fn masked(&self) -> String {
+        let chars: Vec<char> = self.0.chars().collect();
+        if chars.len() >= 16 {
+            let tail: String = chars[chars.len() - 4..].iter().collect();
+            format!("••••••••{tail} ({} chars)", chars.len())
+        } else {
+            format!("•••••••• ({} chars)", chars.len())
+        }
+    }
+}
+
+/// All secrets of one connection, by field name (`api_key`, `password`, ...).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SecretBundle(BTreeMap<String, Secret<String>>);
+
+impl SecretBundle {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn insert(&mut self, field: &str, value: Secret<String>) {
+        self.0.insert(field.to_string(), value);
+    }
+
+    pub fn get(&self, field: &str) -> Option<&Secret<String>> {
+        self.0.get(field)
+    }
+
+    pub fn fields(&self) -> impl Iterator<Item = (&String, &Secret<String>)> {
+        self.0.iter()
+    }
+
+    /// The bundle as a JSON object; for the secret stores only, never for output.
+    pub fn to_json_value(&self) -> serde_json::Value {
+        serde_json::Value::Object(
+            self.0
+                .iter()
+                .map(|(k, v)| (k.clone(), serde_json::Value::String(v.expose().clone())))
+                .collect(),
+        )
+    }
+
+    pub fn from_json_value(value: &serde_json::Value) -> Result<Self> {
+        let obj = value
+            .as_object()
+            .context("secret bundle is not an object")?;
+        let mut out = SecretBundle::new();
+        for (k, v) in obj {
+            let s = v.as_str().context("secret value is not a string")?;
+            out.insert(k, Secret::new(s.to_string()));
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_is_redacted() {
+        let s = Secret::new("hunter2-very-secret".to_string());
+        assert_eq!(format!("{s:?}"), "(redacted)");
+        assert!(!format!("{:?}", Some(&s)).contains("hunter2"));
+    }
+
+    #[test]
+    fn masked_hides_all_but_tail_of_long_secrets() {
+        let long = Secret::new("ghp_abcdefghijklmnopqrstuvwxyz0123".to_string());
+        let m = long.masked();
+        assert!(m.ends_with("0123 (34 chars)"), "{m}");
+        assert!(!m.contains("abcdef"));
+        let short = Secret::new("abc12345".to_string());
+        assert!(!short.masked().contains("2345"));
+    }
+}

@@ -1,0 +1,56 @@
+//! The interaction object: how code below `cli` asks a person something or tells them something.
+//! `cli` provides a terminal implementation and a non-interactive one that fails with the flag
+//! to use instead of waiting.
+
+use anyhow::Result;
+
+use super::secret::Secret;
+
+/// One question, with the flag that answers it when there is no terminal.
+#[derive(Debug, Clone)]
+pub struct Question<'a> {
+    pub prompt: &'a str,
+    /// How to give this value without a prompt, e.g. `--provider ID`.
+    pub flag: &'a str,
+    pub default: Option<&'a str>,
+    pub help: Option<&'a str>,
+}
+
+impl<'a> Question<'a> {
+    pub fn new(prompt: &'a str, flag: &'a str) -> Self {
+        Question {
+            prompt,
+            flag,
+            default: None,
+            help: None,
+        }
+    }
+
+    pub fn default(mut self, default: Option<&'a str>) -> Self {
+        self.default = default;
+        self
+    }
+
+    pub fn help(mut self, help: Option<&'a str>) -> Self {
+        self.help = help;
+        self
+    }
+}
+
+/// Validates an answer; `Err` holds the message shown before asking again.
+pub type Validator<'a> = &'a dyn Fn(&str) -> std::result::Result<(), String>;
+
+pub trait Ui {
+    /// Whether questions can be asked (a terminal is attached).
+    fn interactive(&self) -> bool;
+    /// Free text, re-asked until `validate` accepts it.
+    fn input(&mut self, q: &Question<'_>, validate: Validator<'_>) -> Result<String>;
+    /// Hidden input for a secret.
+    fn secret(&mut self, q: &Question<'_>) -> Result<Secret<String>>;
+    /// Pick one of `items` (type to filter); returns its index.
+    fn select(&mut self, q: &Question<'_>, items: &[String], default: usize) -> Result<usize>;
+    /// Yes or no.
+    fn confirm(&mut self, q: &Question<'_>, default: bool) -> Result<bool>;
+    /// A message for the person, on stderr; never part of the command's result.
+    fn notice(&mut self, msg: &str);
+}

@@ -1,0 +1,13 @@
+//! conn: named, authenticated connections to web APIs.
+//!
+//! Imports flow one way: `cli → commands → {auth, store, catalog, check} → core`.
+
+pub mod auth;
+pub mod catalog;
+pub mod check;
+pub mod cli;
+pub mod commands;
+pub mod core;
+pub mod store;
+
+pub use cli::run;

@@ -1,0 +1,221 @@
+//! `connections.toml`: every connection's settings and last check, never a secret.
+//! Every change is a read-modify-write under an exclusive lock, re-reading the file after the
+//! lock is taken so concurrent processes never lose each other's changes.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+use super::fsio;
+use crate::core::paths::Paths;
+
+/// The format version this build reads and writes.
+pub const CURRENT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Metadata {
+    #[serde(default = "current_version")]
+    pub version: u32,
+    #[serde(default, skip_serializing_if = "Settings::is_empty")]
+    pub settings: Settings,
+    #[serde(default)]
+    pub connections: BTreeMap<String, Connection>,
+}
+
+fn current_version() -> u32 {
+    CURRENT_VERSION
+}
+
+impl Default for Metadata {
+    fn default() -> Self {
+        Metadata {
+            version: CURRENT_VERSION,
+            settings: Settings::default(),
+            connections: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// `keychain` or `file`: the secret store chosen once and then kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_store: Option<String>,
+}
+
+impl Settings {
+    fn is_empty(&self) -> bool {
+        self.secret_store.is_none()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Connection {
+    /// Stable key of the connection's secrets; survives renames.
+    pub id: String,
+    pub provider: String,
+    pub auth: String,
+    pub env: String,
+    /// The secret store holding this connection's secrets: `keychain` or `file`.
+    pub store: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub inputs: BTreeMap<String, String>,
+    /// Basic auth user name (not a secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<Identity>,
+    pub created_at: String,
+    pub updated_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_check: Option<LastCheck>,
+}
+
+/// Who the connection authenticates as, as the provider reported it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Identity {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LastCheck {
+    pub status: String,
+    pub at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MetadataStore {
+    file: PathBuf,
+    lock: PathBuf,
+}
+
+impl MetadataStore {
+    pub fn new(paths: &Paths) -> Self {
+        MetadataStore {
+            file: paths.connections_file(),
+            lock: paths.connections_lock(),
+        }
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.file
+    }
+
+    /// Reads the file; a missing file is an empty store. A file that doesn't parse is an error
+    /// naming path, line and column.
+    pub fn load(&self) -> Result<Metadata> {
+        let Some(bytes) = fsio::read_optional(&self.file)? else {
+            return Ok(Metadata::default());
+        };
+        let text = String::from_utf8(bytes)
+            .with_context(|| format!("{} is not valid UTF-8", self.file.display()))?;
+        let meta: Metadata = toml::from_str(&text).map_err(|e| {
+            let (line, col) = e
+                .span()
+                .map_or((1, 1), |s| fsio::line_col(&text, s.start));
+            anyhow::anyhow!(
+                "{}:{line}:{col}: {}\nconn has not changed the file; fix it by hand (or move it away to start afresh).",
+                self.file.display(),
+                e.message()
+            )
+        })?;
+        if meta.version > CURRENT_VERSION {
+            bail!(
+                "{} has format version {}, newer than this conn understands ({}); upgrade conn",
+                self.file.display(),
+                meta.version,
+                CURRENT_VERSION
+            );
+        }
+        Ok(migrate(meta))
+    }
+
+    /// Applies `change` to the latest contents under the lock and writes the result atomically.
+    /// If `change` fails, nothing is written.
+    pub fn update<T>(&self, change: impl FnOnce(&mut Metadata) -> Result<T>) -> Result<T> {
+        let _guard = fsio::lock_exclusive(&self.lock)?;
+        let mut meta = self.load()?;
+        let out = change(&mut meta)?;
+        meta.version = CURRENT_VERSION;
+        let text = toml::to_string_pretty(&meta).context("could not serialize connections")?;
+        fsio::write_atomic(&self.file, text.as_bytes())?;
+        Ok(out)
+    }
+}
+
+/// Brings older formats up to `CURRENT_VERSION`. Version 1 is the first; nothing to do yet.
+fn migrate(meta: Metadata) -> Metadata {
+    meta
+}
+
+/// Connection names are used in commands, env var prefixes and file names: keep them simple.
+pub fn validate_name(name: &str) -> Result<(), String> {
+    let ok_start = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric());
+    let ok_chars = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if name.is_empty() || name.len() > 64 || !ok_start || !ok_chars {
+        return Err(format!(
+            "invalid connection name {name:?}: use 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> (tempfile::TempDir, MetadataStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths {
+            config_dir: dir.path().to_path_buf(),
+            data_dir: dir.path().to_path_buf(),
+            source: "test",
+        };
+        let s = MetadataStore::new(&paths);
+        (dir, s)
+    }
+
+    #[test]
+    fn broken_file_is_reported_with_position_and_kept() {
+        let (_d, s) = store();
+        std::fs::write(s.path(), "version = 1\n[connections.a\n").unwrap();
+        let err = s.update(|_| Ok(())).unwrap_err().to_string();
+        assert!(err.contains("connections.toml:2:"), "{err}");
+        assert_eq!(
+            std::fs::read_to_string(s.path()).unwrap(),
+            "version = 1\n[connections.a\n"
+        );
+    }
+
+    #[test]
+    fn newer_version_is_refused() {
+        let (_d, s) = store();
+        std::fs::write(s.path(), "version = 99\n").unwrap();
+        assert!(s.load().unwrap_err().to_string().contains("newer"));
+    }
+
+    #[test]
+    fn names_are_checked() {
+        assert!(validate_name("gh-work_1.x").is_ok());
+        assert!(validate_name("-x").is_err());
+        assert!(validate_name("a b").is_err());
+        assert!(validate_name("").is_err());
+    }
+}
