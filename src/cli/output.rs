@@ -119,8 +119,8 @@ pub fn show(s: &Shown, as_json: bool) -> Result<()> {
         return json(s);
     }
     let c = &s.connection;
-    let mut out = String::new();
-    let mut kv = |k: &str, v: &str| out.push_str(&format!("{k:<14}{v}\n"));
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    let mut kv = |k: &str, v: &str| pairs.push((k.to_string(), v.to_string()));
     kv("name", &s.name);
     kv("provider", &c.provider);
     kv("auth", &c.auth);
@@ -160,7 +160,10 @@ pub fn show(s: &Shown, as_json: bool) -> Result<()> {
         }
         None => kv("last check", "never"),
     }
-    print!("{out}");
+    let width = pairs.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 2;
+    for (k, v) in pairs {
+        println!("{k:<width$}{v}");
+    }
     Ok(())
 }
 

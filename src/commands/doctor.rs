@@ -40,7 +40,9 @@ pub fn run(ctx: &mut Ctx<'_>) -> Result<Report> {
             ctx.paths.source
         ),
     );
-    for dir in [&ctx.paths.config_dir, &ctx.paths.data_dir] {
+    let mut dirs = vec![&ctx.paths.config_dir, &ctx.paths.data_dir];
+    dirs.dedup();
+    for dir in dirs {
         if let Some((ok, d)) = permissions(dir, 0o700) {
             add("directory permissions", ok, d);
         }

@@ -213,7 +213,7 @@ pub fn run(ctx: &mut Ctx<'_>, opts: NewOptions) -> Result<Created> {
     }
     if selection.automatic {
         ctx.ui.notice(&format!(
-            "note: secrets are kept in the {} store because {}. conn will keep using it (set CONN_SECRET_STORE=keychain|file to choose).",
+            "note: secrets go to the {} store: {}. conn saved this choice and will keep using it (CONN_SECRET_STORE=keychain|file overrides it for new connections).",
             selection.kind, selection.reason
         ));
     }

@@ -97,7 +97,7 @@ pub fn choose(env: &Env, saved: Option<&str>, paths: &Paths) -> Result<Selection
         Err(e) => Ok(Selection {
             kind: StoreKind::File,
             reason: format!(
-                "no OS keychain is reachable ({e:#}); secrets are encrypted with age in {}",
+                "the OS keychain is not reachable ({e:#}), so they are encrypted with age in {}",
                 paths.secrets_file().display()
             ),
             automatic: true,

@@ -1,0 +1,226 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[conn] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'conn'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'conn'= {
+            cand -v 'Print diagnostics on stderr (never secrets)'
+            cand --verbose 'Print diagnostics on stderr (never secrets)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand new 'Create a connection (a wizard on a terminal; every question also has a flag)'
+            cand list 'List connections with their last check'
+            cand show 'Show one connection; secrets are always masked'
+            cand check 'Check that connections work and who they are connected as'
+            cand rename 'Rename a connection (its secrets stay where they are)'
+            cand rm 'Remove a connection and its secrets'
+            cand providers 'The apps conn knows and how to set them up'
+            cand completions 'Print a shell completion script'
+            cand doctor 'Check conn''s files, secret stores and clock'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'conn;new'= {
+            cand --provider 'Provider id (see ''conn providers list'')'
+            cand --auth 'Auth method, when the provider offers several'
+            cand --env 'Environment tag'
+            cand --set 'An instance input, e.g. subdomain=acme (repeatable)'
+            cand --username 'User name for Basic auth (e.g. the account''s email)'
+            cand --secret-env 'Read the API key / password from this environment variable'
+            cand --timeout 'Seconds to wait for the check request'
+            cand --secret 'Not accepted: a secret on the command line leaks into shell history and the process list'
+            cand --password 'password'
+            cand --api-key 'api-key'
+            cand --token 'token'
+            cand --client-secret 'client-secret'
+            cand --secret-stdin 'Read the API key / password from standard input'
+            cand --no-check 'Save without checking the connection first'
+            cand -y 'Take defaults without asking'
+            cand --yes 'Take defaults without asking'
+            cand --json 'Print the result as JSON'
+            cand -v 'Print diagnostics on stderr (never secrets)'
+            cand --verbose 'Print diagnostics on stderr (never secrets)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'conn;list'= {
+            cand --provider 'Only connections to this provider'
+            cand --env 'Only connections with this environment tag'
+            cand --json 'Print JSON'
+            cand -v 'Print diagnostics on stderr (never secrets)'
+            cand --verbose 'Print diagnostics on stderr (never secrets)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'conn;show'= {
+            cand --json 'Print JSON'
+            cand -v 'Print diagnostics on stderr (never secrets)'
+            cand --verbose 'Print diagnostics on stderr (never secrets)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'conn;check'= {
+            cand --timeout 'Seconds to wait for each check request'
+            cand --json 'Print JSON'
+            cand -q 'Print nothing when every connection is OK (for cron)'
+            cand --quiet 'Print nothing when every connection is OK (for cron)'
+            cand -v 'Print diagnostics on stderr (never secrets)'
+            cand --verbose 'Print diagnostics on stderr (never secrets)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'conn;rename'= {
+            cand -v 'Print diagnostics on stderr (never secrets)'
+            cand --verbose 'Print diagnostics on stderr (never secrets)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'conn;rm'= {
+            cand -y 'Don''t ask for confirmation (required when there is no terminal)'
+            cand --yes 'Don''t ask for confirmation (required when there is no terminal)'
+            cand --keep-remote 'Don''t revoke the credentials at the provider (API keys and passwords are never revoked by conn; this matters for OAuth connections)'
+            cand -v 'Print diagnostics on stderr (never secrets)'
+            cand --verbose 'Print diagnostics on stderr (never secrets)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'conn;providers'= {
+            cand -v 'Print diagnostics on stderr (never secrets)'
+            cand --verbose 'Print diagnostics on stderr (never secrets)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand list 'List the providers (built-in and your own)'
+            cand show 'What a provider needs and how to set up the app side'
+            cand validate 'Validate a provider definition file'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'conn;providers;list'= {
+            cand --json 'Print JSON'
+            cand -v 'Print diagnostics on stderr (never secrets)'
+            cand --verbose 'Print diagnostics on stderr (never secrets)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'conn;providers;show'= {
+            cand --json 'Print JSON'
+            cand -v 'Print diagnostics on stderr (never secrets)'
+            cand --verbose 'Print diagnostics on stderr (never secrets)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'conn;providers;validate'= {
+            cand -v 'Print diagnostics on stderr (never secrets)'
+            cand --verbose 'Print diagnostics on stderr (never secrets)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'conn;providers;help'= {
+            cand list 'List the providers (built-in and your own)'
+            cand show 'What a provider needs and how to set up the app side'
+            cand validate 'Validate a provider definition file'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'conn;providers;help;list'= {
+        }
+        &'conn;providers;help;show'= {
+        }
+        &'conn;providers;help;validate'= {
+        }
+        &'conn;providers;help;help'= {
+        }
+        &'conn;completions'= {
+            cand -v 'Print diagnostics on stderr (never secrets)'
+            cand --verbose 'Print diagnostics on stderr (never secrets)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'conn;doctor'= {
+            cand --json 'Print JSON'
+            cand -v 'Print diagnostics on stderr (never secrets)'
+            cand --verbose 'Print diagnostics on stderr (never secrets)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'conn;help'= {
+            cand new 'Create a connection (a wizard on a terminal; every question also has a flag)'
+            cand list 'List connections with their last check'
+            cand show 'Show one connection; secrets are always masked'
+            cand check 'Check that connections work and who they are connected as'
+            cand rename 'Rename a connection (its secrets stay where they are)'
+            cand rm 'Remove a connection and its secrets'
+            cand providers 'The apps conn knows and how to set them up'
+            cand completions 'Print a shell completion script'
+            cand doctor 'Check conn''s files, secret stores and clock'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'conn;help;new'= {
+        }
+        &'conn;help;list'= {
+        }
+        &'conn;help;show'= {
+        }
+        &'conn;help;check'= {
+        }
+        &'conn;help;rename'= {
+        }
+        &'conn;help;rm'= {
+        }
+        &'conn;help;providers'= {
+            cand list 'List the providers (built-in and your own)'
+            cand show 'What a provider needs and how to set up the app side'
+            cand validate 'Validate a provider definition file'
+        }
+        &'conn;help;providers;list'= {
+        }
+        &'conn;help;providers;show'= {
+        }
+        &'conn;help;providers;validate'= {
+        }
+        &'conn;help;completions'= {
+        }
+        &'conn;help;doctor'= {
+        }
+        &'conn;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

@@ -1,0 +1,126 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_conn_global_optspecs
+    string join \n v/verbose h/help V/version
+end
+
+function __fish_conn_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_conn_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_conn_using_subcommand
+    set -l cmd (__fish_conn_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c conn -n "__fish_conn_needs_command" -s v -l verbose -d 'Print diagnostics on stderr (never secrets)'
+complete -c conn -n "__fish_conn_needs_command" -s h -l help -d 'Print help'
+complete -c conn -n "__fish_conn_needs_command" -s V -l version -d 'Print version'
+complete -c conn -n "__fish_conn_needs_command" -f -a "new" -d 'Create a connection (a wizard on a terminal; every question also has a flag)'
+complete -c conn -n "__fish_conn_needs_command" -f -a "list" -d 'List connections with their last check'
+complete -c conn -n "__fish_conn_needs_command" -f -a "show" -d 'Show one connection; secrets are always masked'
+complete -c conn -n "__fish_conn_needs_command" -f -a "check" -d 'Check that connections work and who they are connected as'
+complete -c conn -n "__fish_conn_needs_command" -f -a "rename" -d 'Rename a connection (its secrets stay where they are)'
+complete -c conn -n "__fish_conn_needs_command" -f -a "rm" -d 'Remove a connection and its secrets'
+complete -c conn -n "__fish_conn_needs_command" -f -a "providers" -d 'The apps conn knows and how to set them up'
+complete -c conn -n "__fish_conn_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c conn -n "__fish_conn_needs_command" -f -a "doctor" -d 'Check conn\'s files, secret stores and clock'
+complete -c conn -n "__fish_conn_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c conn -n "__fish_conn_using_subcommand new" -l provider -d 'Provider id (see \'conn providers list\')' -r
+complete -c conn -n "__fish_conn_using_subcommand new" -l auth -d 'Auth method, when the provider offers several' -r -f -a "api_key\t''
+basic\t''"
+complete -c conn -n "__fish_conn_using_subcommand new" -l env -d 'Environment tag' -r -f -a "production\t''
+sandbox\t''"
+complete -c conn -n "__fish_conn_using_subcommand new" -l set -d 'An instance input, e.g. subdomain=acme (repeatable)' -r
+complete -c conn -n "__fish_conn_using_subcommand new" -l username -d 'User name for Basic auth (e.g. the account\'s email)' -r
+complete -c conn -n "__fish_conn_using_subcommand new" -l secret-env -d 'Read the API key / password from this environment variable' -r
+complete -c conn -n "__fish_conn_using_subcommand new" -l timeout -d 'Seconds to wait for the check request' -r
+complete -c conn -n "__fish_conn_using_subcommand new" -l secret -d 'Not accepted: a secret on the command line leaks into shell history and the process list' -r
+complete -c conn -n "__fish_conn_using_subcommand new" -l password -r
+complete -c conn -n "__fish_conn_using_subcommand new" -l api-key -r
+complete -c conn -n "__fish_conn_using_subcommand new" -l token -r
+complete -c conn -n "__fish_conn_using_subcommand new" -l client-secret -r
+complete -c conn -n "__fish_conn_using_subcommand new" -l secret-stdin -d 'Read the API key / password from standard input'
+complete -c conn -n "__fish_conn_using_subcommand new" -l no-check -d 'Save without checking the connection first'
+complete -c conn -n "__fish_conn_using_subcommand new" -s y -l yes -d 'Take defaults without asking'
+complete -c conn -n "__fish_conn_using_subcommand new" -l json -d 'Print the result as JSON'
+complete -c conn -n "__fish_conn_using_subcommand new" -s v -l verbose -d 'Print diagnostics on stderr (never secrets)'
+complete -c conn -n "__fish_conn_using_subcommand new" -s h -l help -d 'Print help'
+complete -c conn -n "__fish_conn_using_subcommand new" -s V -l version -d 'Print version'
+complete -c conn -n "__fish_conn_using_subcommand list" -l provider -d 'Only connections to this provider' -r
+complete -c conn -n "__fish_conn_using_subcommand list" -l env -d 'Only connections with this environment tag' -r
+complete -c conn -n "__fish_conn_using_subcommand list" -l json -d 'Print JSON'
+complete -c conn -n "__fish_conn_using_subcommand list" -s v -l verbose -d 'Print diagnostics on stderr (never secrets)'
+complete -c conn -n "__fish_conn_using_subcommand list" -s h -l help -d 'Print help'
+complete -c conn -n "__fish_conn_using_subcommand list" -s V -l version -d 'Print version'
+complete -c conn -n "__fish_conn_using_subcommand show" -l json -d 'Print JSON'
+complete -c conn -n "__fish_conn_using_subcommand show" -s v -l verbose -d 'Print diagnostics on stderr (never secrets)'
+complete -c conn -n "__fish_conn_using_subcommand show" -s h -l help -d 'Print help'
+complete -c conn -n "__fish_conn_using_subcommand show" -s V -l version -d 'Print version'
+complete -c conn -n "__fish_conn_using_subcommand check" -l timeout -d 'Seconds to wait for each check request' -r
+complete -c conn -n "__fish_conn_using_subcommand check" -l json -d 'Print JSON'
+complete -c conn -n "__fish_conn_using_subcommand check" -s q -l quiet -d 'Print nothing when every connection is OK (for cron)'
+complete -c conn -n "__fish_conn_using_subcommand check" -s v -l verbose -d 'Print diagnostics on stderr (never secrets)'
+complete -c conn -n "__fish_conn_using_subcommand check" -s h -l help -d 'Print help'
+complete -c conn -n "__fish_conn_using_subcommand check" -s V -l version -d 'Print version'
+complete -c conn -n "__fish_conn_using_subcommand rename" -s v -l verbose -d 'Print diagnostics on stderr (never secrets)'
+complete -c conn -n "__fish_conn_using_subcommand rename" -s h -l help -d 'Print help'
+complete -c conn -n "__fish_conn_using_subcommand rename" -s V -l version -d 'Print version'
+complete -c conn -n "__fish_conn_using_subcommand rm" -s y -l yes -d 'Don\'t ask for confirmation (required when there is no terminal)'
+complete -c conn -n "__fish_conn_using_subcommand rm" -l keep-remote -d 'Don\'t revoke the credentials at the provider (API keys and passwords are never revoked by conn; this matters for OAuth connections)'
+complete -c conn -n "__fish_conn_using_subcommand rm" -s v -l verbose -d 'Print diagnostics on stderr (never secrets)'
+complete -c conn -n "__fish_conn_using_subcommand rm" -s h -l help -d 'Print help'
+complete -c conn -n "__fish_conn_using_subcommand rm" -s V -l version -d 'Print version'
+complete -c conn -n "__fish_conn_using_subcommand providers; and not __fish_seen_subcommand_from list show validate help" -s v -l verbose -d 'Print diagnostics on stderr (never secrets)'
+complete -c conn -n "__fish_conn_using_subcommand providers; and not __fish_seen_subcommand_from list show validate help" -s h -l help -d 'Print help'
+complete -c conn -n "__fish_conn_using_subcommand providers; and not __fish_seen_subcommand_from list show validate help" -s V -l version -d 'Print version'
+complete -c conn -n "__fish_conn_using_subcommand providers; and not __fish_seen_subcommand_from list show validate help" -f -a "list" -d 'List the providers (built-in and your own)'
+complete -c conn -n "__fish_conn_using_subcommand providers; and not __fish_seen_subcommand_from list show validate help" -f -a "show" -d 'What a provider needs and how to set up the app side'
+complete -c conn -n "__fish_conn_using_subcommand providers; and not __fish_seen_subcommand_from list show validate help" -f -a "validate" -d 'Validate a provider definition file'
+complete -c conn -n "__fish_conn_using_subcommand providers; and not __fish_seen_subcommand_from list show validate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c conn -n "__fish_conn_using_subcommand providers; and __fish_seen_subcommand_from list" -l json -d 'Print JSON'
+complete -c conn -n "__fish_conn_using_subcommand providers; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Print diagnostics on stderr (never secrets)'
+complete -c conn -n "__fish_conn_using_subcommand providers; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c conn -n "__fish_conn_using_subcommand providers; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c conn -n "__fish_conn_using_subcommand providers; and __fish_seen_subcommand_from show" -l json -d 'Print JSON'
+complete -c conn -n "__fish_conn_using_subcommand providers; and __fish_seen_subcommand_from show" -s v -l verbose -d 'Print diagnostics on stderr (never secrets)'
+complete -c conn -n "__fish_conn_using_subcommand providers; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c conn -n "__fish_conn_using_subcommand providers; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c conn -n "__fish_conn_using_subcommand providers; and __fish_seen_subcommand_from validate" -s v -l verbose -d 'Print diagnostics on stderr (never secrets)'
+complete -c conn -n "__fish_conn_using_subcommand providers; and __fish_seen_subcommand_from validate" -s h -l help -d 'Print help'
+complete -c conn -n "__fish_conn_using_subcommand providers; and __fish_seen_subcommand_from validate" -s V -l version -d 'Print version'
+complete -c conn -n "__fish_conn_using_subcommand providers; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the providers (built-in and your own)'
+complete -c conn -n "__fish_conn_using_subcommand providers; and __fish_seen_subcommand_from help" -f -a "show" -d 'What a provider needs and how to set up the app side'
+complete -c conn -n "__fish_conn_using_subcommand providers; and __fish_seen_subcommand_from help" -f -a "validate" -d 'Validate a provider definition file'
+complete -c conn -n "__fish_conn_using_subcommand providers; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c conn -n "__fish_conn_using_subcommand completions" -s v -l verbose -d 'Print diagnostics on stderr (never secrets)'
+complete -c conn -n "__fish_conn_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c conn -n "__fish_conn_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c conn -n "__fish_conn_using_subcommand doctor" -l json -d 'Print JSON'
+complete -c conn -n "__fish_conn_using_subcommand doctor" -s v -l verbose -d 'Print diagnostics on stderr (never secrets)'
+complete -c conn -n "__fish_conn_using_subcommand doctor" -s h -l help -d 'Print help'
+complete -c conn -n "__fish_conn_using_subcommand doctor" -s V -l version -d 'Print version'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check rename rm providers completions doctor help" -f -a "new" -d 'Create a connection (a wizard on a terminal; every question also has a flag)'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check rename rm providers completions doctor help" -f -a "list" -d 'List connections with their last check'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check rename rm providers completions doctor help" -f -a "show" -d 'Show one connection; secrets are always masked'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check rename rm providers completions doctor help" -f -a "check" -d 'Check that connections work and who they are connected as'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check rename rm providers completions doctor help" -f -a "rename" -d 'Rename a connection (its secrets stay where they are)'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check rename rm providers completions doctor help" -f -a "rm" -d 'Remove a connection and its secrets'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check rename rm providers completions doctor help" -f -a "providers" -d 'The apps conn knows and how to set them up'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check rename rm providers completions doctor help" -f -a "completions" -d 'Print a shell completion script'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check rename rm providers completions doctor help" -f -a "doctor" -d 'Check conn\'s files, secret stores and clock'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check rename rm providers completions doctor help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c conn -n "__fish_conn_using_subcommand help; and __fish_seen_subcommand_from providers" -f -a "list" -d 'List the providers (built-in and your own)'
+complete -c conn -n "__fish_conn_using_subcommand help; and __fish_seen_subcommand_from providers" -f -a "show" -d 'What a provider needs and how to set up the app side'
+complete -c conn -n "__fish_conn_using_subcommand help; and __fish_seen_subcommand_from providers" -f -a "validate" -d 'Validate a provider definition file'

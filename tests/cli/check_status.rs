@@ -1,0 +1,170 @@
+//! `conn check`: every status, its hint, the saved result and the monitoring exit codes.
+
+use serde_json::json;
+
+use crate::support::*;
+
+/// An acme provider whose fake answers by the key: the key names the behaviour.
+fn env_with_behaviours() -> (TestEnv, FakeApi) {
+    let api = FakeApi::start(|s| {
+        let key = s.header("Authorization").unwrap_or("").trim_start_matches("Bearer ");
+        match key {
+            "good" => (200, r#"{"id": 1, "email": "ok@acme.test"}"#.into()),
+            "revoked" => (401, r#"{"error": "invalid_token", "error_description": "token revoked"}"#.into()),
+            "weak" => (403, r#"{"message": "missing scope users:read"}"#.into()),
+            "anon" => (200, r#"{"id": null, "email": null}"#.into()),
+            "broken" => (503, "<html>down</html>".into()),
+            "limited" => (429, "{}".into()),
+            _ => (401, "{}".into()),
+        }
+    });
+    let env = TestEnv::new();
+    env.write_provider("acme.toml", &acme_provider(&api.url));
+    (env, api)
+}
+
+fn add(env: &TestEnv, name: &str, key: &str) {
+    env.run_env(
+        &["new", name, "--provider", "acme", "--auth", "api_key", "--secret-env", "K", "--no-check"],
+        &[("K", key)],
+    )
+    .ok();
+}
+
+fn status_of(env: &TestEnv, name: &str) -> (i32, serde_json::Value) {
+    let out = env.run(&["check", name, "--json"]);
+    let v = out.json();
+    (out.code, v[0].clone())
+}
+
+#[test]
+fn each_failure_is_classified_with_a_hint_and_exit_code() {
+    let (env, _api) = env_with_behaviours();
+    let cases = [
+        ("good", "ok", 0),
+        ("revoked", "invalid_credentials", 2),
+        ("weak", "insufficient_permissions", 2),
+        ("anon", "invalid_credentials", 2),
+        ("broken", "unreachable", 3),
+        ("limited", "unreachable", 3),
+    ];
+    for (key, _, _) in cases {
+        add(&env, key, key);
+    }
+    for (name, status, code) in cases {
+        let (c, r) = status_of(&env, name);
+        assert_eq!(r["status"], status, "{name}: {r}");
+        assert_eq!(c, code, "{name}: {r}");
+        if status == "ok" {
+            assert_eq!(r["identity"]["label"], "ok@acme.test");
+            assert!(r.get("hint").is_none());
+        } else {
+            assert!(!r["hint"].as_str().unwrap().is_empty(), "{name}: {r}");
+        }
+    }
+    let (_, r) = status_of(&env, "revoked");
+    assert!(r["message"].as_str().unwrap().contains("token revoked"), "{r}");
+    assert!(r["hint"].as_str().unwrap().contains("conn reauth revoked"), "{r}");
+    let (_, r) = status_of(&env, "weak");
+    assert!(r["message"].as_str().unwrap().contains("missing scope"), "{r}");
+    assert!(r["hint"].as_str().unwrap().contains("permissions"), "{r}");
+
+    // All at once: the worst wins (CRITICAL over UNKNOWN), every connection is reported.
+    let all = env.run(&["check", "--json"]);
+    all.code(2);
+    assert_eq!(all.json().as_array().unwrap().len(), cases.len());
+    // Results are saved in metadata.
+    let conns = env.connections();
+    assert_eq!(conns["weak"]["last_check"]["status"].as_str(), Some("insufficient_permissions"));
+    assert_eq!(conns["good"]["last_check"]["status"].as_str(), Some("ok"));
+    assert!(conns["good"]["last_check"]["at"].as_str().unwrap().ends_with('Z'));
+}
+
+#[test]
+fn unreachable_host_is_unknown_not_critical() {
+    let env = TestEnv::new();
+    // A port nothing listens on: bind, note the port, close.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    env.write_provider("acme.toml", &acme_provider(&format!("http://127.0.0.1:{port}")));
+    add(&env, "down", "good");
+    let out = env.run(&["check", "down"]);
+    out.code(3);
+    assert!(out.stdout.contains("unreachable"), "{out:?}");
+    assert!(out.stdout.contains("could not connect"), "{out:?}");
+}
+
+#[test]
+fn missing_secret_is_reported_as_such() {
+    let (env, _api) = env_with_behaviours();
+    add(&env, "gone", "good");
+    // Someone deletes the encrypted secrets behind conn's back.
+    std::fs::remove_file(env.home().join("secrets.age")).unwrap();
+    let (code, r) = status_of(&env, "gone");
+    assert_eq!(r["status"], "secret_missing");
+    assert_eq!(code, 2);
+    assert!(r["hint"].as_str().unwrap().contains("gone") || r["hint"].as_str().unwrap().contains("again"));
+}
+
+#[test]
+fn quiet_prints_nothing_when_all_ok_and_only_problems_otherwise() {
+    let (env, _api) = env_with_behaviours();
+    add(&env, "fine", "good");
+    let out = env.run(&["check", "--quiet"]);
+    out.ok();
+    assert_eq!(out.stdout, "");
+    assert_eq!(out.stderr, "");
+    add(&env, "bad", "revoked");
+    let out = env.run(&["check", "--quiet"]);
+    out.code(2);
+    assert!(out.stdout.contains("bad"), "{out:?}");
+    assert!(!out.stdout.contains("fine"), "{out:?}");
+}
+
+#[test]
+fn human_output_has_identity_and_hint() {
+    let (env, _api) = env_with_behaviours();
+    add(&env, "fine", "good");
+    add(&env, "bad", "revoked");
+    let out = env.run(&["check"]);
+    out.code(2);
+    assert!(out.stdout.contains("ok@acme.test"), "{out:?}");
+    assert!(out.stdout.contains("bad: likely cause"), "{out:?}");
+}
+
+#[test]
+fn check_of_unknown_name_is_unknown_state() {
+    let env = TestEnv::new();
+    let out = env.run(&["check", "nothing"]);
+    out.code(3);
+    assert!(out.stderr.contains("no connection named"), "{out:?}");
+}
+
+#[test]
+fn failed_check_in_new_saves_nothing_without_a_terminal() {
+    let (env, _api) = env_with_behaviours();
+    let out = env.run_env(
+        &["new", "x", "--provider", "acme", "--auth", "api_key", "--secret-env", "K"],
+        &[("K", "revoked")],
+    );
+    out.code(1);
+    assert!(out.stderr.contains("invalid_credentials"), "{out:?}");
+    assert!(out.stderr.contains("Nothing was saved"), "{out:?}");
+    assert!(env.connections().is_empty());
+    assert!(!env.home().join("secrets.age").exists() || !super::connections::age_decrypt(&env).contains("revoked"));
+}
+
+#[test]
+fn timeout_is_unreachable() {
+    let api = FakeApi::start(|_| {
+        std::thread::sleep(std::time::Duration::from_secs(3));
+        (200, json!({"id": 1}).to_string())
+    });
+    let env = TestEnv::new();
+    env.write_provider("acme.toml", &acme_provider(&api.url));
+    add(&env, "slow", "good");
+    let out = env.run(&["check", "slow", "--timeout", "1", "--json"]);
+    out.code(3);
+    let r = out.json()[0].clone();
+    assert_eq!(r["status"], "unreachable");
+    assert!(r["message"].as_str().unwrap().contains("timed out"), "{r}");
+}

@@ -1,0 +1,208 @@
+//! Creating, listing, showing, renaming and removing API key and Basic connections.
+
+use serde_json::json;
+
+use crate::support::*;
+
+#[test]
+fn api_key_connection_is_checked_saved_and_listed() {
+    let api = FakeApi::expecting_auth("Bearer k-123456789", json!({"id": 7, "email": "bot@acme.test"}));
+    let env = TestEnv::new();
+    env.write_provider("acme.toml", &acme_provider(&api.url));
+
+    let out = env.run_env(
+        &["new", "prod", "--provider", "acme", "--auth", "api_key", "--secret-env", "K", "--json"],
+        &[("K", "k-123456789")],
+    );
+    out.ok();
+    let created = out.json();
+    assert_eq!(created["name"], "prod");
+    assert_eq!(created["identity"]["label"], "bot@acme.test");
+    assert_eq!(created["check"]["status"], "ok");
+    // The fake saw exactly the header the provider definition describes.
+    let reqs = api.requests();
+    assert_eq!(reqs.len(), 1);
+    assert_eq!(reqs[0].url, "/me");
+    assert_eq!(reqs[0].header("Authorization"), Some("Bearer k-123456789"));
+    assert!(reqs[0].header("User-Agent").unwrap().starts_with("conn/"));
+
+    let list = env.run(&["list", "--json"]);
+    list.ok();
+    let rows = list.json();
+    assert_eq!(rows[0]["name"], "prod");
+    assert_eq!(rows[0]["provider"], "acme");
+    assert_eq!(rows[0]["last_check"]["status"], "ok");
+    assert_eq!(rows[0]["identity"]["id"], "7");
+
+    let human = env.run(&["list"]);
+    assert!(human.stdout.contains("bot@acme.test"), "{}", human.stdout);
+    assert!(human.stdout.contains("ok ("), "{}", human.stdout);
+
+    let show = env.run(&["show", "prod", "--json"]);
+    show.ok();
+    let s = show.json();
+    assert_eq!(s["auth"], "api_key");
+    assert_eq!(s["store"], "file");
+    assert!(s["secrets"]["api_key"].as_str().unwrap().contains("chars"));
+}
+
+#[test]
+fn basic_connection_sends_suffixed_user_and_token() {
+    use base64::Engine;
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("me@acme.test/token:tok-abcdef")
+    );
+    let api = FakeApi::expecting_auth(&expected, json!({"id": 9, "email": "me@acme.test"}));
+    let env = TestEnv::new();
+    env.write_provider("acme.toml", &acme_provider(&api.url));
+    let out = env.run_stdin(
+        &["new", "zd", "--provider", "acme", "--auth", "basic", "--username", "me@acme.test", "--secret-stdin"],
+        "tok-abcdef\n",
+    );
+    out.ok();
+    assert!(out.stdout.contains("connected as me@acme.test"), "{out:?}");
+    assert_eq!(api.requests()[0].header("Authorization"), Some(expected.as_str()));
+    let conns = env.connections();
+    assert_eq!(conns["zd"]["username"].as_str(), Some("me@acme.test"));
+    // And check uses the same credentials later.
+    env.run(&["check", "zd"]).ok();
+    assert_eq!(api.requests()[1].header("Authorization"), Some(expected.as_str()));
+}
+
+#[test]
+fn api_key_in_query_parameter() {
+    let api = FakeApi::start(|s| {
+        if s.url == "/v1/whoami?key=q-secret-99" {
+            (200, r#"{"user":{"name":"q"}}"#.into())
+        } else {
+            (401, "{}".into())
+        }
+    });
+    let env = TestEnv::new();
+    env.write_provider(
+        "q.toml",
+        &format!(
+            r#"id = "q"
+display_name = "Query API"
+[[auth]]
+method = "api_key"
+placement = "query"
+name = "key"
+[api]
+base_url = "{}/v1"
+[check]
+path = "/whoami"
+identity = {{ label = "/user/name" }}
+"#,
+            api.url
+        ),
+    );
+    let out = env.run_env(&["new", "q1", "--provider", "q", "--secret-env", "K"], &[("K", "q-secret-99")]);
+    out.ok();
+    assert!(out.stdout.contains("connected as q"), "{out:?}");
+    assert_eq!(api.requests()[0].url, "/v1/whoami?key=q-secret-99");
+}
+
+#[test]
+fn generic_http_provider_with_custom_header() {
+    let api = FakeApi::start(|s| match s.header("X-Api-Key") {
+        Some("xk-1") if s.url == "/api/me" => (200, r#"{"login":"gen"}"#.into()),
+        _ => (403, r#"{"message":"nope"}"#.into()),
+    });
+    let env = TestEnv::new();
+    let base = format!("base_url={}/api", api.url);
+    let out = env.run_env(
+        &[
+            "new", "gen", "--provider", "http", "--auth", "api_key", "--set", &base, "--set", "check_path=/me",
+            "--set", "header=X-Api-Key", "--set", "prefix=", "--set", "identity_field=/login", "--secret-env", "K",
+        ],
+        &[("K", "xk-1")],
+    );
+    out.ok();
+    assert!(out.stdout.contains("connected as gen"), "{out:?}");
+    assert_eq!(api.requests()[0].header("Authorization"), None);
+}
+
+#[test]
+fn rename_keeps_secrets_and_rm_deletes_them() {
+    let api = FakeApi::expecting_auth("Bearer rr-0001", json!({"id": 1, "email": "a@b"}));
+    let env = TestEnv::new();
+    env.write_provider("acme.toml", &acme_provider(&api.url));
+    new_acme(&env, "old", "rr-0001").ok();
+    let id = env.id_of("old");
+
+    env.run(&["rename", "old", "new"]).ok();
+    assert!(!env.connections().contains_key("old"));
+    assert_eq!(env.id_of("new"), id);
+    env.run(&["check", "new"]).ok();
+    assert_eq!(api.requests().last().unwrap().header("Authorization"), Some("Bearer rr-0001"));
+
+    // rename onto an existing name is refused
+    new_acme(&env, "other", "rr-0001").ok();
+    let clash = env.run(&["rename", "new", "other"]);
+    clash.code(1);
+    assert!(clash.stderr.contains("already exists"), "{clash:?}");
+
+    // rm with no terminal and no --yes refuses and says how
+    let no = env.run(&["rm", "new"]);
+    no.code(2);
+    assert!(no.stderr.contains("--yes"), "{no:?}");
+    assert!(env.connections().contains_key("new"));
+
+    env.run(&["rm", "new", "--yes"]).ok();
+    assert!(!env.connections().contains_key("new"));
+    // The secret is gone from the encrypted file, as the standard age tool sees it.
+    let plain = age_decrypt(&env);
+    assert!(!plain.contains(&id), "{plain}");
+    assert!(plain.contains(&env.id_of("other")));
+
+    env.run(&["rm", "nope", "--yes"]).code(1);
+}
+
+/// Decrypts secrets.age with the `age` command-line tool, as a user recovering secrets would.
+pub fn age_decrypt(env: &TestEnv) -> String {
+    let out = std::process::Command::new("age")
+        .arg("-d")
+        .arg("-i")
+        .arg(env.home().join("identity.txt"))
+        .arg(env.home().join("secrets.age"))
+        .output()
+        .expect("the age tool is installed by tests/run");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn secrets_can_be_recovered_with_the_age_tool() {
+    let env = TestEnv::new();
+    env.run_env(
+        &["new", "s", "--provider", "stripe", "--secret-env", "K", "--no-check"],
+        &[("K", "sk_test_recover_me_123")],
+    )
+    .ok();
+    let plain = age_decrypt(&env);
+    let doc: serde_json::Value = serde_json::from_str(&plain).unwrap();
+    let id = env.id_of("s");
+    assert_eq!(doc["connections"][&id]["api_key"], "sk_test_recover_me_123");
+    let raw = std::fs::read(env.home().join("secrets.age")).unwrap();
+    assert!(!String::from_utf8_lossy(&raw).contains("recover_me"));
+}
+
+#[test]
+fn files_and_dirs_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = TestEnv::new();
+    env.run_env(&["new", "s", "--provider", "stripe", "--secret-env", "K", "--no-check"], &[("K", "sk_x_1234")])
+        .ok();
+    let mode = |p: std::path::PathBuf| std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(env.home()), 0o700);
+    for f in ["connections.toml", "secrets.age", "identity.txt"] {
+        assert_eq!(mode(env.home().join(f)), 0o600, "{f}");
+    }
+    let doctor = env.run(&["doctor", "--json"]);
+    doctor.ok();
+    let items = doctor.json()["items"].clone();
+    let store = items.as_array().unwrap().iter().find(|i| i["check"] == "secret store").unwrap();
+    assert!(store["detail"].as_str().unwrap().starts_with("file"), "{store}");
+}

@@ -1,0 +1,13 @@
+//! End-to-end tests of the `conn` binary in a sealed environment.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod check_status;
+mod completions;
+mod connections;
+mod keychain;
+mod providers;
+mod robustness;
+mod secrecy;
+mod wizard;

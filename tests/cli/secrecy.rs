@@ -1,0 +1,69 @@
+//! A secret never appears in stdout, stderr, --json, -v logs or connections.toml.
+
+use crate::support::*;
+
+const KEY: &str = "sk_live_NEVER_PRINT_ME_4242";
+const PASSWORD: &str = "pw-NEVER-PRINT-ME-7777";
+
+#[test]
+fn a_whole_session_never_prints_a_secret() {
+    // A server that echoes the credentials it got back in its error message, as some do.
+    let api = FakeApi::start(|s| {
+        let auth = s.header("Authorization").unwrap_or("").to_string();
+        if s.url.starts_with("/me") && auth == format!("Bearer {KEY}") {
+            (200, r#"{"id": 5, "email": "me@acme.test"}"#.into())
+        } else {
+            (401, serde_json::json!({"message": format!("bad credentials: {auth} / {KEY} / {PASSWORD}")}).to_string())
+        }
+    });
+    let env = TestEnv::new();
+    env.write_provider("acme.toml", &acme_provider(&api.url));
+    let mut outputs = Vec::new();
+    let mut run = |args: &[&str], stdin: Option<&str>, envs: &[(&str, &str)]| {
+        let out = env.run_full(args, stdin, envs);
+        outputs.push(format!("$ conn {}\n{}", args.join(" "), out.all()));
+        out
+    };
+    run(&["-v", "new", "k", "--provider", "acme", "--auth", "api_key", "--secret-env", "S", "--json"], None, &[("S", KEY)]).ok();
+    run(
+        &["-v", "new", "b", "--provider", "acme", "--auth", "basic", "--username", "me@acme.test", "--secret-stdin", "--no-check"],
+        Some(PASSWORD),
+        &[],
+    )
+    .ok();
+    // A failing check in `new` prints the server's message: it must come back scrubbed.
+    let failed = run(
+        &["-v", "new", "f", "--provider", "acme", "--auth", "basic", "--username", "x", "--secret-env", "S"],
+        None,
+        &[("S", PASSWORD)],
+    );
+    failed.code(1);
+    for args in [
+        &["-v", "list"][..],
+        &["list", "--json"],
+        &["-v", "show", "k"],
+        &["show", "k", "--json"],
+        &["show", "b", "--json"],
+        &["-v", "check"],
+        &["check", "--json"],
+        &["-v", "doctor"],
+        &["doctor", "--json"],
+        &["providers", "show", "acme", "--json"],
+    ] {
+        run(args, None, &[]);
+    }
+    let all = outputs.join("\n");
+    assert!(all.contains("me@acme.test"), "the session did run: {all}");
+    assert!(all.contains("(redacted)"), "the echoed secret was replaced: {all}");
+    for secret in [KEY, PASSWORD, "NEVER_PRINT", "NEVER-PRINT"] {
+        assert!(!all.contains(secret), "{secret} leaked into output:\n{all}");
+    }
+    let toml = env.read_connections();
+    for secret in [KEY, PASSWORD] {
+        assert!(!toml.contains(secret), "{secret} in connections.toml");
+    }
+    // And the basic auth header (base64 of the password) is never printed either.
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(format!("me@acme.test/token:{PASSWORD}"));
+    assert!(!all.contains(&b64));
+}

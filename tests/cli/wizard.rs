@@ -1,0 +1,97 @@
+//! The interactive wizard, driven through a pseudo-terminal as a person would.
+
+use rexpect::session::{PtySession, spawn_command};
+use serde_json::json;
+
+use crate::support::*;
+
+fn wizard(env: &TestEnv, args: &[&str]) -> PtySession {
+    let mut c = env.cmd();
+    c.args(args).env("TERM", "xterm");
+    spawn_command(c, Some(30_000)).expect("spawn conn in a pty")
+}
+
+#[test]
+fn wizard_creates_a_checked_connection() {
+    let api = FakeApi::expecting_auth("Bearer wiz-key-555", json!({"id": 11, "email": "wiz@acme.test"}));
+    let env = TestEnv::new();
+    env.write_provider("acme.toml", &acme_provider(&api.url));
+    let mut p = wizard(&env, &["new"]);
+    p.exp_string("App (type to filter)").unwrap();
+    p.send("acme").unwrap();
+    p.exp_string("Acme API (acme)").unwrap();
+    p.send("\r").unwrap();
+    p.exp_string("How do you sign in?").unwrap();
+    p.send("\r").unwrap(); // first method: API key
+    p.exp_string("Environment").unwrap();
+    p.send("\r").unwrap(); // production
+    p.exp_string("Connection name").unwrap();
+    p.send_line("").unwrap(); // take the suggested name
+    p.exp_string("Acme API key (hidden)").unwrap();
+    p.send_line("wiz-key-555").unwrap();
+    p.exp_string("Saved connection 'acme'").unwrap();
+    p.exp_string("connected as wiz@acme.test").unwrap();
+    p.exp_eof().unwrap();
+    assert_eq!(env.connections()["acme"]["env"].as_str(), Some("production"));
+    assert_eq!(api.requests()[0].header("Authorization"), Some("Bearer wiz-key-555"));
+}
+
+#[test]
+fn wizard_revalidates_inputs_and_takes_basic_credentials() {
+    let env = TestEnv::new();
+    let mut p = wizard(&env, &["new", "--no-check"]);
+    p.exp_string("App (type to filter)").unwrap();
+    p.send("zendesk").unwrap();
+    p.exp_string("Zendesk (zendesk)").unwrap();
+    p.send("\r").unwrap();
+    p.exp_string("Environment").unwrap();
+    p.send("\x1b[B").unwrap(); // arrow down: sandbox
+    p.send("\r").unwrap();
+    p.exp_string("Zendesk subdomain").unwrap();
+    p.send_line("Not Valid").unwrap();
+    p.exp_string("is not a valid subdomain").unwrap();
+    p.send_line("acme").unwrap();
+    p.exp_string("Connection name").unwrap();
+    p.exp_string("zendesk-acme").unwrap();
+    p.send_line("").unwrap();
+    p.exp_string("Agent email address").unwrap();
+    p.send_line("agent@acme.test").unwrap();
+    p.exp_string("API token (hidden)").unwrap();
+    p.send_line("zd-token-1").unwrap();
+    p.exp_string("Saved connection 'zendesk-acme'").unwrap();
+    p.exp_eof().unwrap();
+    let c = env.connections();
+    assert_eq!(c["zendesk-acme"]["env"].as_str(), Some("sandbox"));
+    assert_eq!(c["zendesk-acme"]["inputs"]["subdomain"].as_str(), Some("acme"));
+    assert_eq!(c["zendesk-acme"]["username"].as_str(), Some("agent@acme.test"));
+}
+
+#[test]
+fn failed_check_asks_before_saving_and_no_means_nothing_saved() {
+    let api = FakeApi::expecting_auth("Bearer right", json!({"id": 1}));
+    let env = TestEnv::new();
+    env.write_provider("acme.toml", &acme_provider(&api.url));
+    let mut p = wizard(&env, &["new", "w", "--provider", "acme", "--auth", "api_key", "--env", "production"]);
+    p.exp_string("Acme API key (hidden)").unwrap();
+    p.send_line("wrong").unwrap();
+    p.exp_string("invalid_credentials").unwrap();
+    p.exp_string("Save the connection anyway?").unwrap();
+    p.send("n").unwrap();
+    p.exp_string("nothing was saved").unwrap();
+    p.exp_eof().unwrap();
+    assert!(env.connections().is_empty());
+}
+
+#[test]
+fn ctrl_c_in_the_wizard_saves_nothing() {
+    let env = TestEnv::new();
+    let mut p = wizard(&env, &["new", "c", "--provider", "stripe"]);
+    p.exp_string("(hidden)").unwrap();
+    p.send("sk_partial").unwrap();
+    p.send_control('c').unwrap();
+    p.exp_eof().unwrap();
+    let status = p.process_mut().wait().unwrap();
+    assert!(!matches!(status, rexpect::process::WaitStatus::Exited(_, 0)), "{status:?}");
+    assert!(env.connections().is_empty());
+    assert!(!env.home().join("secrets.age").exists());
+}

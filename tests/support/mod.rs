@@ -1,0 +1,333 @@
+//! The sealed test environment: each test gets its own CONN_HOME, HOME and XDG dirs, no
+//! inherited CONN_* variables, and local HTTP servers that record what they received.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_conn");
+
+/// How long any one `conn` run may take before the test calls it hung.
+const HANG_LIMIT: Duration = Duration::from_secs(60);
+
+pub struct TestEnv {
+    pub dir: tempfile::TempDir,
+    /// `Some(kind)` sets CONN_SECRET_STORE; `None` leaves the choice to conn.
+    pub store: Option<&'static str>,
+    /// Pass the D-Bus session (and so the real Secret Service) through.
+    pub dbus: bool,
+    pub extra_env: Vec<(String, String)>,
+}
+
+#[derive(Debug)]
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Out {
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+
+    #[track_caller]
+    pub fn ok(&self) -> &Self {
+        assert_eq!(self.code, 0, "expected success, got {self:#?}");
+        self
+    }
+
+    #[track_caller]
+    pub fn code(&self, code: i32) -> &Self {
+        assert_eq!(self.code, code, "expected exit {code}, got {self:#?}");
+        self
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:#?}"))
+    }
+}
+
+impl TestEnv {
+    /// File secret store, no D-Bus: the common case for tests that aren't about the keychain.
+    pub fn new() -> Self {
+        Self::build(Some("file"), false)
+    }
+
+    /// The real Secret Service of the test session (see tests/run).
+    pub fn keychain() -> Self {
+        assert!(
+            std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some(),
+            "keychain tests need a D-Bus session with gnome-keyring: run them through tests/run"
+        );
+        Self::build(Some("keychain"), true)
+    }
+
+    pub fn build(store: Option<&'static str>, dbus: bool) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        for d in ["home", "xdg-config", "xdg-data", "xdg-cache"] {
+            std::fs::create_dir_all(dir.path().join(d)).unwrap();
+        }
+        TestEnv {
+            dir,
+            store,
+            dbus,
+            extra_env: Vec::new(),
+        }
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.dir.path().join("conn")
+    }
+
+    pub fn connections_toml(&self) -> PathBuf {
+        self.home().join("connections.toml")
+    }
+
+    pub fn read_connections(&self) -> String {
+        std::fs::read_to_string(self.connections_toml()).unwrap_or_default()
+    }
+
+    pub fn connections(&self) -> toml::Table {
+        let text = self.read_connections();
+        let doc: toml::Table = toml::from_str(&text).unwrap();
+        doc.get("connections")
+            .and_then(|c| c.as_table())
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The id under which a connection's secrets are stored.
+    pub fn id_of(&self, name: &str) -> String {
+        self.connections()[name]["id"].as_str().unwrap().to_string()
+    }
+
+    pub fn write_provider(&self, file: &str, text: &str) -> PathBuf {
+        let dir = self.home().join("providers");
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join(file);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    /// A `conn` command in the sealed environment, stdin closed.
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(BIN);
+        c.env_clear();
+        let d = self.dir.path();
+        c.env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", d.join("home"))
+            .env("XDG_CONFIG_HOME", d.join("xdg-config"))
+            .env("XDG_DATA_HOME", d.join("xdg-data"))
+            .env("XDG_CACHE_HOME", d.join("xdg-cache"))
+            .env("CONN_HOME", self.home())
+            .env("NO_COLOR", "1")
+            .env("LANG", "C.UTF-8");
+        if let Some(s) = self.store {
+            c.env("CONN_SECRET_STORE", s);
+        }
+        if self.dbus {
+            for v in ["DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR"] {
+                if let Some(val) = std::env::var_os(v) {
+                    c.env(v, val);
+                }
+            }
+        }
+        for (k, v) in &self.extra_env {
+            c.env(k, v);
+        }
+        c.stdin(Stdio::null());
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Out {
+        self.run_full(args, None, &[])
+    }
+
+    pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Out {
+        self.run_full(args, None, env)
+    }
+
+    pub fn run_stdin(&self, args: &[&str], stdin: &str) -> Out {
+        self.run_full(args, Some(stdin), &[])
+    }
+
+    pub fn run_full(&self, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Out {
+        let mut c = self.cmd();
+        c.args(args);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        run_command(c, stdin)
+    }
+}
+
+/// Runs a command to completion, failing the test if it hangs.
+pub fn run_command(mut c: Command, stdin: Option<&str>) -> Out {
+    if stdin.is_some() {
+        c.stdin(Stdio::piped());
+    }
+    c.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = c.spawn().expect("spawn conn");
+    if let Some(input) = stdin {
+        let mut si = child.stdin.take().unwrap();
+        si.write_all(input.as_bytes()).unwrap();
+    }
+    let out_pipe = child.stdout.take().unwrap();
+    let err_pipe = child.stderr.take().unwrap();
+    let read = |mut p: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            p.read_to_string(&mut s).unwrap();
+            s
+        })
+    };
+    let so = read(Box::new(out_pipe));
+    let se = read(Box::new(err_pipe));
+    let start = Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if start.elapsed() > HANG_LIMIT {
+            let _ = child.kill();
+            panic!("conn hung for more than {HANG_LIMIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    Out {
+        code: status.code().unwrap_or(-1),
+        stdout: so.join().unwrap(),
+        stderr: se.join().unwrap(),
+    }
+}
+
+/// One request as the fake server saw it.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub method: String,
+    /// Path and query.
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Seen {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+type Handler = dyn Fn(&Seen) -> (u16, String) + Send + Sync;
+
+/// A local HTTP API on 127.0.0.1 that answers with `handler` and records every request.
+pub struct FakeApi {
+    pub url: String,
+    server: Arc<tiny_http::Server>,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl FakeApi {
+    pub fn start(handler: impl Fn(&Seen) -> (u16, String) + Send + Sync + 'static) -> Self {
+        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
+        let url = format!("http://{}", server.server_addr().to_ip().unwrap());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let (s2, seen2) = (server.clone(), seen.clone());
+        let handler: Arc<Handler> = Arc::new(handler);
+        std::thread::spawn(move || {
+            for req in s2.incoming_requests() {
+                let s = Seen {
+                    method: req.method().to_string(),
+                    url: req.url().to_string(),
+                    headers: req
+                        .headers()
+                        .iter()
+                        .map(|h| (h.field.to_string(), h.value.to_string()))
+                        .collect(),
+                };
+                let (status, body) = handler(&s);
+                seen2.lock().unwrap().push(s);
+                let resp = tiny_http::Response::from_string(body)
+                    .with_status_code(status)
+                    .with_header(
+                        "Content-Type: application/json"
+                            .parse::<tiny_http::Header>()
+                            .unwrap(),
+                    );
+                let _ = req.respond(resp);
+            }
+        });
+        FakeApi { url, server, seen }
+    }
+
+    /// 200 with `identity` for `Authorization: <expected>`, 401 otherwise.
+    pub fn expecting_auth(expected: &str, identity: serde_json::Value) -> Self {
+        let expected = expected.to_string();
+        let body = identity.to_string();
+        Self::start(move |s| {
+            if s.header("Authorization") == Some(expected.as_str()) {
+                (200, body.clone())
+            } else {
+                (401, r#"{"message":"Bad credentials"}"#.to_string())
+            }
+        })
+    }
+
+    pub fn requests(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+impl Drop for FakeApi {
+    fn drop(&mut self) {
+        self.server.unblock();
+    }
+}
+
+/// A user provider definition pointing at a local fake, with both methods.
+pub fn acme_provider(base_url: &str) -> String {
+    format!(
+        r#"id = "acme"
+display_name = "Acme API"
+categories = ["test"]
+
+[[auth]]
+method = "api_key"
+label = "Acme API key"
+name = "Authorization"
+prefix = "Bearer "
+
+[[auth]]
+method = "basic"
+username_label = "Email"
+password_label = "API token"
+username_suffix = "/token"
+
+[api]
+base_url = "{base_url}"
+
+[check]
+path = "/me"
+identity = {{ id = "/id", label = "/email" }}
+identity_required = true
+"#
+    )
+}
+
+/// Creates an `acme` api_key connection named `name` with `key`, checked against `api`.
+pub fn new_acme(env: &TestEnv, name: &str, key: &str) -> Out {
+    env.run_env(
+        &["new", name, "--provider", "acme", "--auth", "api_key", "--secret-env", "ACME_KEY"],
+        &[("ACME_KEY", key)],
+    )
+}
+
+pub fn path_str(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
