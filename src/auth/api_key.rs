@@ -69,7 +69,7 @@ impl Authenticator for ApiKey {
         }
     }
 
-    fn secret_values(&self) -> Vec<&Secret<String>> {
-        vec![&self.key]
+    fn secret_values(&self) -> Vec<Secret<String>> {
+        vec![self.key.clone()]
     }
 }

@@ -34,7 +34,12 @@ impl Authenticator for Basic {
         req.basic_auth(&self.username, Some(self.password.expose()))
     }
 
-    fn secret_values(&self) -> Vec<&Secret<String>> {
-        vec![&self.password]
+    fn secret_values(&self) -> Vec<Secret<String>> {
+        use base64::Engine;
+        let pair = zeroize::Zeroizing::new(format!("{}:{}", self.username, self.password.expose()));
+        vec![
+            self.password.clone(),
+            Secret::new(base64::engine::general_purpose::STANDARD.encode(pair.as_bytes())),
+        ]
     }
 }

@@ -17,9 +17,9 @@ use crate::core::secret::{Secret, SecretBundle};
 /// Adds a connection's credentials to an outgoing request.
 pub trait Authenticator: Debug {
     fn apply(&self, req: RequestBuilder) -> RequestBuilder;
-    /// The secret values this authenticator sends, so callers can scrub them from any text
-    /// that came back from a server.
-    fn secret_values(&self) -> Vec<&Secret<String>>;
+    /// Every form in which this authenticator sends a secret (raw, and as encoded on the
+    /// wire), so callers can scrub them from any text that came back from a server.
+    fn secret_values(&self) -> Vec<Secret<String>>;
 }
 
 /// One secret a method needs, as the wizard asks for it.

@@ -79,7 +79,10 @@ pub fn run(ctx: &mut Ctx<'_>, opts: NewOptions) -> Result<Created> {
         None => ask_name(ctx, provider, &inputs, &meta.connections)?,
     };
 
-    if let Some(help) = auth_help(spec) {
+    if opts.secret.is_none()
+        && ctx.ui.interactive()
+        && let Some(help) = auth_help(spec)
+    {
         ctx.ui.notice(help);
     }
     let username = if auth::needs_username(spec) {

@@ -8,7 +8,7 @@ use crate::support::*;
 fn env_with_behaviours() -> (TestEnv, FakeApi) {
     let api = FakeApi::start(|s| {
         let key = s.header("Authorization").unwrap_or("").trim_start_matches("Bearer ");
-        match key {
+        match key.trim_start_matches("key-") {
             "good" => (200, r#"{"id": 1, "email": "ok@acme.test"}"#.into()),
             "revoked" => (401, r#"{"error": "invalid_token", "error_description": "token revoked"}"#.into()),
             "weak" => (403, r#"{"message": "missing scope users:read"}"#.into()),
@@ -49,7 +49,7 @@ fn each_failure_is_classified_with_a_hint_and_exit_code() {
         ("limited", "unreachable", 3),
     ];
     for (key, _, _) in cases {
-        add(&env, key, key);
+        add(&env, key, &format!("key-{key}"));
     }
     for (name, status, code) in cases {
         let (c, r) = status_of(&env, name);

@@ -43,13 +43,13 @@ fn validate_reports_file_line_and_field_and_bad_user_files_are_skipped() {
     let bad = env.write_provider("bad.toml", &acme_provider("https://${tenant}.acme.test").replace("\"acme\"", "\"bad\""));
     let out = env.run(&["providers", "validate", path_str(&bad)]);
     out.code(1);
-    assert!(out.stderr.contains("bad.toml:17: api.base_url"), "{out:?}");
+    assert!(out.stderr.contains("bad.toml:18: api.base_url"), "{out:?}");
     assert!(out.stderr.contains("${tenant}"), "{out:?}");
 
     let typo = env.write_provider("typo.toml", &acme_provider("https://acme.test").replace("identity_required", "identity_requird").replace("\"acme\"", "\"typo\""));
     let out = env.run(&["providers", "validate", path_str(&typo)]);
     out.code(1);
-    assert!(out.stderr.contains("typo.toml:24:"), "{out:?}");
+    assert!(out.stderr.contains("typo.toml:23:"), "{out:?}");
     assert!(out.stderr.contains("identity_requird"), "{out:?}");
 
     // Other commands keep working, with a warning naming the bad file.

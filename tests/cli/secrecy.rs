@@ -13,7 +13,14 @@ fn a_whole_session_never_prints_a_secret() {
         if s.url.starts_with("/me") && auth == format!("Bearer {KEY}") {
             (200, r#"{"id": 5, "email": "me@acme.test"}"#.into())
         } else {
-            (401, serde_json::json!({"message": format!("bad credentials: {auth} / {KEY} / {PASSWORD}")}).to_string())
+            // Echo the header, and for Basic auth the decoded "user:password" too.
+            use base64::Engine;
+            let decoded = auth
+                .strip_prefix("Basic ")
+                .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+                .map(|d| String::from_utf8_lossy(&d).to_string())
+                .unwrap_or_default();
+            (401, serde_json::json!({"message": format!("bad credentials: {auth} ({decoded})")}).to_string())
         }
     });
     let env = TestEnv::new();

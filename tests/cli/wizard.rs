@@ -8,6 +8,10 @@ use crate::support::*;
 fn wizard(env: &TestEnv, args: &[&str]) -> PtySession {
     let mut c = env.cmd();
     c.args(args).env("TERM", "xterm");
+    // The pty is the terminal: don't let the sealed env's closed stdin replace it.
+    c.stdin(std::process::Stdio::inherit())
+        .stdout(std::process::Stdio::inherit())
+        .stderr(std::process::Stdio::inherit());
     spawn_command(c, Some(30_000)).expect("spawn conn in a pty")
 }
 

@@ -60,14 +60,16 @@ impl TestEnv {
 
     /// The real Secret Service of the test session (see tests/run).
     pub fn keychain() -> Self {
-        assert!(
-            std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some(),
-            "keychain tests need a D-Bus session with gnome-keyring: run them through tests/run"
-        );
         Self::build(Some("keychain"), true)
     }
 
     pub fn build(store: Option<&'static str>, dbus: bool) -> Self {
+        if dbus {
+            assert!(
+                std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some(),
+                "keychain tests need a D-Bus session with gnome-keyring: run them through tests/run"
+            );
+        }
         let dir = tempfile::tempdir().unwrap();
         for d in ["home", "xdg-config", "xdg-data", "xdg-cache"] {
             std::fs::create_dir_all(dir.path().join(d)).unwrap();
