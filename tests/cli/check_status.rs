@@ -7,10 +7,16 @@ use crate::support::*;
 /// An acme provider whose fake answers by the key: the key names the behaviour.
 fn env_with_behaviours() -> (TestEnv, FakeApi) {
     let api = FakeApi::start(|s| {
-        let key = s.header("Authorization").unwrap_or("").trim_start_matches("Bearer ");
+        let key = s
+            .header("Authorization")
+            .unwrap_or("")
+            .trim_start_matches("Bearer ");
         match key.trim_start_matches("key-") {
             "good" => (200, r#"{"id": 1, "email": "ok@acme.test"}"#.into()),
-            "revoked" => (401, r#"{"error": "invalid_token", "error_description": "token revoked"}"#.into()),
+            "revoked" => (
+                401,
+                r#"{"error": "invalid_token", "error_description": "token revoked"}"#.into(),
+            ),
             "weak" => (403, r#"{"message": "missing scope users:read"}"#.into()),
             "anon" => (200, r#"{"id": null, "email": null}"#.into()),
             "broken" => (503, "<html>down</html>".into()),
@@ -25,7 +31,17 @@ fn env_with_behaviours() -> (TestEnv, FakeApi) {
 
 fn add(env: &TestEnv, name: &str, key: &str) {
     env.run_env(
-        &["new", name, "--provider", "acme", "--auth", "api_key", "--secret-env", "K", "--no-check"],
+        &[
+            "new",
+            name,
+            "--provider",
+            "acme",
+            "--auth",
+            "api_key",
+            "--secret-env",
+            "K",
+            "--no-check",
+        ],
         &[("K", key)],
     )
     .ok();
@@ -63,10 +79,19 @@ fn each_failure_is_classified_with_a_hint_and_exit_code() {
         }
     }
     let (_, r) = status_of(&env, "revoked");
-    assert!(r["message"].as_str().unwrap().contains("token revoked"), "{r}");
-    assert!(r["hint"].as_str().unwrap().contains("conn reauth revoked"), "{r}");
+    assert!(
+        r["message"].as_str().unwrap().contains("token revoked"),
+        "{r}"
+    );
+    assert!(
+        r["hint"].as_str().unwrap().contains("conn reauth revoked"),
+        "{r}"
+    );
     let (_, r) = status_of(&env, "weak");
-    assert!(r["message"].as_str().unwrap().contains("missing scope"), "{r}");
+    assert!(
+        r["message"].as_str().unwrap().contains("missing scope"),
+        "{r}"
+    );
     assert!(r["hint"].as_str().unwrap().contains("permissions"), "{r}");
 
     // All at once: the worst wins (CRITICAL over UNKNOWN), every connection is reported.
@@ -75,17 +100,32 @@ fn each_failure_is_classified_with_a_hint_and_exit_code() {
     assert_eq!(all.json().as_array().unwrap().len(), cases.len());
     // Results are saved in metadata.
     let conns = env.connections();
-    assert_eq!(conns["weak"]["last_check"]["status"].as_str(), Some("insufficient_permissions"));
+    assert_eq!(
+        conns["weak"]["last_check"]["status"].as_str(),
+        Some("insufficient_permissions")
+    );
     assert_eq!(conns["good"]["last_check"]["status"].as_str(), Some("ok"));
-    assert!(conns["good"]["last_check"]["at"].as_str().unwrap().ends_with('Z'));
+    assert!(
+        conns["good"]["last_check"]["at"]
+            .as_str()
+            .unwrap()
+            .ends_with('Z')
+    );
 }
 
 #[test]
 fn unreachable_host_is_unknown_not_critical() {
     let env = TestEnv::new();
     // A port nothing listens on: bind, note the port, close.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    env.write_provider("acme.toml", &acme_provider(&format!("http://127.0.0.1:{port}")));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    env.write_provider(
+        "acme.toml",
+        &acme_provider(&format!("http://127.0.0.1:{port}")),
+    );
     add(&env, "down", "good");
     let out = env.run(&["check", "down"]);
     out.code(3);
@@ -102,7 +142,10 @@ fn missing_secret_is_reported_as_such() {
     let (code, r) = status_of(&env, "gone");
     assert_eq!(r["status"], "secret_missing");
     assert_eq!(code, 2);
-    assert!(r["hint"].as_str().unwrap().contains("gone") || r["hint"].as_str().unwrap().contains("again"));
+    assert!(
+        r["hint"].as_str().unwrap().contains("gone")
+            || r["hint"].as_str().unwrap().contains("again")
+    );
 }
 
 #[test]
@@ -143,14 +186,26 @@ fn check_of_unknown_name_is_unknown_state() {
 fn failed_check_in_new_saves_nothing_without_a_terminal() {
     let (env, _api) = env_with_behaviours();
     let out = env.run_env(
-        &["new", "x", "--provider", "acme", "--auth", "api_key", "--secret-env", "K"],
+        &[
+            "new",
+            "x",
+            "--provider",
+            "acme",
+            "--auth",
+            "api_key",
+            "--secret-env",
+            "K",
+        ],
         &[("K", "revoked")],
     );
     out.code(1);
     assert!(out.stderr.contains("invalid_credentials"), "{out:?}");
     assert!(out.stderr.contains("Nothing was saved"), "{out:?}");
     assert!(env.connections().is_empty());
-    assert!(!env.home().join("secrets.age").exists() || !super::connections::age_decrypt(&env).contains("revoked"));
+    assert!(
+        !env.home().join("secrets.age").exists()
+            || !super::connections::age_decrypt(&env).contains("revoked")
+    );
 }
 
 #[test]

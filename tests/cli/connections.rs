@@ -6,12 +6,25 @@ use crate::support::*;
 
 #[test]
 fn api_key_connection_is_checked_saved_and_listed() {
-    let api = FakeApi::expecting_auth("Bearer k-123456789", json!({"id": 7, "email": "bot@acme.test"}));
+    let api = FakeApi::expecting_auth(
+        "Bearer k-123456789",
+        json!({"id": 7, "email": "bot@acme.test"}),
+    );
     let env = TestEnv::new();
     env.write_provider("acme.toml", &acme_provider(&api.url));
 
     let out = env.run_env(
-        &["new", "prod", "--provider", "acme", "--auth", "api_key", "--secret-env", "K", "--json"],
+        &[
+            "new",
+            "prod",
+            "--provider",
+            "acme",
+            "--auth",
+            "api_key",
+            "--secret-env",
+            "K",
+            "--json",
+        ],
         &[("K", "k-123456789")],
     );
     out.ok();
@@ -57,17 +70,33 @@ fn basic_connection_sends_suffixed_user_and_token() {
     let env = TestEnv::new();
     env.write_provider("acme.toml", &acme_provider(&api.url));
     let out = env.run_stdin(
-        &["new", "zd", "--provider", "acme", "--auth", "basic", "--username", "me@acme.test", "--secret-stdin"],
+        &[
+            "new",
+            "zd",
+            "--provider",
+            "acme",
+            "--auth",
+            "basic",
+            "--username",
+            "me@acme.test",
+            "--secret-stdin",
+        ],
         "tok-abcdef\n",
     );
     out.ok();
     assert!(out.stdout.contains("connected as me@acme.test"), "{out:?}");
-    assert_eq!(api.requests()[0].header("Authorization"), Some(expected.as_str()));
+    assert_eq!(
+        api.requests()[0].header("Authorization"),
+        Some(expected.as_str())
+    );
     let conns = env.connections();
     assert_eq!(conns["zd"]["username"].as_str(), Some("me@acme.test"));
     // And check uses the same credentials later.
     env.run(&["check", "zd"]).ok();
-    assert_eq!(api.requests()[1].header("Authorization"), Some(expected.as_str()));
+    assert_eq!(
+        api.requests()[1].header("Authorization"),
+        Some(expected.as_str())
+    );
 }
 
 #[test]
@@ -98,7 +127,10 @@ identity = {{ label = "/user/name" }}
             api.url
         ),
     );
-    let out = env.run_env(&["new", "q1", "--provider", "q", "--secret-env", "K"], &[("K", "q-secret-99")]);
+    let out = env.run_env(
+        &["new", "q1", "--provider", "q", "--secret-env", "K"],
+        &[("K", "q-secret-99")],
+    );
     out.ok();
     assert!(out.stdout.contains("connected as q"), "{out:?}");
     assert_eq!(api.requests()[0].url, "/v1/whoami?key=q-secret-99");
@@ -114,8 +146,24 @@ fn generic_http_provider_with_custom_header() {
     let base = format!("base_url={}/api", api.url);
     let out = env.run_env(
         &[
-            "new", "gen", "--provider", "http", "--auth", "api_key", "--set", &base, "--set", "check_path=/me",
-            "--set", "header=X-Api-Key", "--set", "prefix=", "--set", "identity_field=/login", "--secret-env", "K",
+            "new",
+            "gen",
+            "--provider",
+            "http",
+            "--auth",
+            "api_key",
+            "--set",
+            &base,
+            "--set",
+            "check_path=/me",
+            "--set",
+            "header=X-Api-Key",
+            "--set",
+            "prefix=",
+            "--set",
+            "identity_field=/login",
+            "--secret-env",
+            "K",
         ],
         &[("K", "xk-1")],
     );
@@ -136,7 +184,10 @@ fn rename_keeps_secrets_and_rm_deletes_them() {
     assert!(!env.connections().contains_key("old"));
     assert_eq!(env.id_of("new"), id);
     env.run(&["check", "new"]).ok();
-    assert_eq!(api.requests().last().unwrap().header("Authorization"), Some("Bearer rr-0001"));
+    assert_eq!(
+        api.requests().last().unwrap().header("Authorization"),
+        Some("Bearer rr-0001")
+    );
 
     // rename onto an existing name is refused
     new_acme(&env, "other", "rr-0001").ok();
@@ -169,7 +220,11 @@ pub fn age_decrypt(env: &TestEnv) -> String {
         .arg(env.home().join("secrets.age"))
         .output()
         .expect("the age tool is installed by tests/run");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -177,7 +232,15 @@ pub fn age_decrypt(env: &TestEnv) -> String {
 fn secrets_can_be_recovered_with_the_age_tool() {
     let env = TestEnv::new();
     env.run_env(
-        &["new", "s", "--provider", "stripe", "--secret-env", "K", "--no-check"],
+        &[
+            "new",
+            "s",
+            "--provider",
+            "stripe",
+            "--secret-env",
+            "K",
+            "--no-check",
+        ],
         &[("K", "sk_test_recover_me_123")],
     )
     .ok();
@@ -193,8 +256,19 @@ fn secrets_can_be_recovered_with_the_age_tool() {
 fn files_and_dirs_are_private() {
     use std::os::unix::fs::PermissionsExt;
     let env = TestEnv::new();
-    env.run_env(&["new", "s", "--provider", "stripe", "--secret-env", "K", "--no-check"], &[("K", "sk_x_1234")])
-        .ok();
+    env.run_env(
+        &[
+            "new",
+            "s",
+            "--provider",
+            "stripe",
+            "--secret-env",
+            "K",
+            "--no-check",
+        ],
+        &[("K", "sk_x_1234")],
+    )
+    .ok();
     let mode = |p: std::path::PathBuf| std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(env.home()), 0o700);
     for f in ["connections.toml", "secrets.age", "identity.txt"] {
@@ -203,6 +277,14 @@ fn files_and_dirs_are_private() {
     let doctor = env.run(&["doctor", "--json"]);
     doctor.ok();
     let items = doctor.json()["items"].clone();
-    let store = items.as_array().unwrap().iter().find(|i| i["check"] == "secret store").unwrap();
-    assert!(store["detail"].as_str().unwrap().starts_with("file"), "{store}");
+    let store = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["check"] == "secret store")
+        .unwrap();
+    assert!(
+        store["detail"].as_str().unwrap().starts_with("file"),
+        "{store}"
+    );
 }

@@ -8,13 +8,22 @@ use serde_json::json;
 use crate::support::*;
 
 fn secret_tool(args: &[&str]) -> (bool, String) {
-    let out = Command::new("secret-tool").args(args).output().expect("secret-tool (libsecret-tools) is installed by tests/run");
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).to_string())
+    let out = Command::new("secret-tool")
+        .args(args)
+        .output()
+        .expect("secret-tool (libsecret-tools) is installed by tests/run");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+    )
 }
 
 #[test]
 fn keychain_holds_the_secret_and_rm_deletes_it() {
-    let api = FakeApi::expecting_auth("Bearer kc-key-31337", json!({"id": 3, "email": "kc@acme.test"}));
+    let api = FakeApi::expecting_auth(
+        "Bearer kc-key-31337",
+        json!({"id": 3, "email": "kc@acme.test"}),
+    );
     let env = TestEnv::keychain();
     env.write_provider("acme.toml", &acme_provider(&api.url));
     let out = new_acme(&env, "kc", "kc-key-31337");
@@ -31,7 +40,10 @@ fn keychain_holds_the_secret_and_rm_deletes_it() {
     assert!(!env.home().join("secrets.age").exists());
 
     env.run(&["check", "kc"]).ok();
-    assert_eq!(api.requests().last().unwrap().header("Authorization"), Some("Bearer kc-key-31337"));
+    assert_eq!(
+        api.requests().last().unwrap().header("Authorization"),
+        Some("Bearer kc-key-31337")
+    );
 
     env.run(&["rm", "kc", "--yes"]).ok();
     let (found, _) = secret_tool(&["lookup", "service", "conn", "username", &id]);
@@ -54,22 +66,63 @@ fn secret_removed_from_keychain_is_secret_missing() {
 #[test]
 fn automatic_choice_prefers_the_keychain_and_says_so_once() {
     let env = TestEnv::build(None, true);
-    let args = ["new", "a", "--provider", "stripe", "--secret-env", "K", "--no-check"];
+    let args = [
+        "new",
+        "a",
+        "--provider",
+        "stripe",
+        "--secret-env",
+        "K",
+        "--no-check",
+    ];
     let first = env.run_env(&args, &[("K", "sk_auto_1")]);
     first.ok();
-    assert!(first.stderr.contains("keychain store: the OS keychain is reachable"), "{first:?}");
-    assert!(env.read_connections().contains("secret_store = \"keychain\""));
-    let second = env.run_env(&["new", "b", "--provider", "stripe", "--secret-env", "K", "--no-check"], &[("K", "sk_auto_2")]);
+    assert!(
+        first
+            .stderr
+            .contains("keychain store: the OS keychain is reachable"),
+        "{first:?}"
+    );
+    assert!(
+        env.read_connections()
+            .contains("secret_store = \"keychain\"")
+    );
+    let second = env.run_env(
+        &[
+            "new",
+            "b",
+            "--provider",
+            "stripe",
+            "--secret-env",
+            "K",
+            "--no-check",
+        ],
+        &[("K", "sk_auto_2")],
+    );
     second.ok();
     assert!(!second.stderr.contains("note:"), "told twice: {second:?}");
     let doctor = env.run(&["doctor"]);
-    assert!(doctor.stdout.contains("keychain — saved setting"), "{doctor:?}");
+    assert!(
+        doctor.stdout.contains("keychain — saved setting"),
+        "{doctor:?}"
+    );
 }
 
 #[test]
 fn no_keychain_falls_back_to_the_encrypted_file_and_says_why() {
     let env = TestEnv::build(None, false);
-    let out = env.run_env(&["new", "a", "--provider", "stripe", "--secret-env", "K", "--no-check"], &[("K", "sk_auto_f")]);
+    let out = env.run_env(
+        &[
+            "new",
+            "a",
+            "--provider",
+            "stripe",
+            "--secret-env",
+            "K",
+            "--no-check",
+        ],
+        &[("K", "sk_auto_f")],
+    );
     out.ok();
     assert!(out.stderr.contains("file store"), "{out:?}");
     assert!(out.stderr.contains("not reachable"), "{out:?}");
@@ -95,8 +148,20 @@ fn a_hung_keychain_times_out_with_advice() {
     let bus = format!("unix:path={}", sock.display());
     let start = std::time::Instant::now();
     let out = env.run_env(
-        &["new", "a", "--provider", "stripe", "--secret-env", "K", "--no-check"],
-        &[("K", "sk_hang"), ("DBUS_SESSION_BUS_ADDRESS", &bus), ("CONN_KEYCHAIN_TIMEOUT", "1")],
+        &[
+            "new",
+            "a",
+            "--provider",
+            "stripe",
+            "--secret-env",
+            "K",
+            "--no-check",
+        ],
+        &[
+            ("K", "sk_hang"),
+            ("DBUS_SESSION_BUS_ADDRESS", &bus),
+            ("CONN_KEYCHAIN_TIMEOUT", "1"),
+        ],
     );
     out.code(1);
     assert!(out.stderr.contains("did not answer within 1s"), "{out:?}");

@@ -7,15 +7,28 @@ fn list_shows_builtins_and_marks_user_overrides() {
     let env = TestEnv::new();
     let out = env.run(&["providers", "list", "--json"]);
     out.ok();
-    let ids: Vec<String> = out.json().as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap().to_string()).collect();
+    let ids: Vec<String> = out
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap().to_string())
+        .collect();
     for id in ["github", "zendesk", "stripe", "http"] {
         assert!(ids.contains(&id.to_string()), "{ids:?}");
     }
-    env.write_provider("github.toml", &acme_provider("http://127.0.0.1:1").replace("\"acme\"", "\"github\""));
+    env.write_provider(
+        "github.toml",
+        &acme_provider("http://127.0.0.1:1").replace("\"acme\"", "\"github\""),
+    );
     env.write_provider("acme.toml", &acme_provider("http://127.0.0.1:1"));
     let out = env.run(&["providers", "list"]);
     out.ok();
-    let gh = out.stdout.lines().find(|l| l.starts_with("github")).unwrap();
+    let gh = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("github"))
+        .unwrap();
     assert!(gh.contains("user (overrides built-in)"), "{gh}");
     let acme = out.stdout.lines().find(|l| l.starts_with("acme")).unwrap();
     assert!(acme.ends_with("user"), "{acme}");
@@ -40,13 +53,21 @@ fn validate_reports_file_line_and_field_and_bad_user_files_are_skipped() {
     let good = env.write_provider("acme.toml", &acme_provider("https://acme.test"));
     env.run(&["providers", "validate", path_str(&good)]).ok();
 
-    let bad = env.write_provider("bad.toml", &acme_provider("https://${tenant}.acme.test").replace("\"acme\"", "\"bad\""));
+    let bad = env.write_provider(
+        "bad.toml",
+        &acme_provider("https://${tenant}.acme.test").replace("\"acme\"", "\"bad\""),
+    );
     let out = env.run(&["providers", "validate", path_str(&bad)]);
     out.code(1);
     assert!(out.stderr.contains("bad.toml:18: api.base_url"), "{out:?}");
     assert!(out.stderr.contains("${tenant}"), "{out:?}");
 
-    let typo = env.write_provider("typo.toml", &acme_provider("https://acme.test").replace("identity_required", "identity_requird").replace("\"acme\"", "\"typo\""));
+    let typo = env.write_provider(
+        "typo.toml",
+        &acme_provider("https://acme.test")
+            .replace("identity_required", "identity_requird")
+            .replace("\"acme\"", "\"typo\""),
+    );
     let out = env.run(&["providers", "validate", path_str(&typo)]);
     out.code(1);
     assert!(out.stderr.contains("typo.toml:23:"), "{out:?}");

@@ -7,13 +7,45 @@ fn missing_values_without_a_terminal_name_the_flag_and_never_wait() {
     let env = TestEnv::new();
     let cases: &[(&[&str], &str)] = &[
         (&["new"], "--provider"),
-        (&["new", "a", "--provider", "zendesk"], "--set subdomain=VALUE"),
-        (&["new", "a", "--provider", "zendesk", "--set", "subdomain=acme"], "--username"),
         (
-            &["new", "a", "--provider", "zendesk", "--set", "subdomain=acme", "--username", "u@x"],
+            &["new", "a", "--provider", "zendesk"],
+            "--set subdomain=VALUE",
+        ),
+        (
+            &[
+                "new",
+                "a",
+                "--provider",
+                "zendesk",
+                "--set",
+                "subdomain=acme",
+            ],
+            "--username",
+        ),
+        (
+            &[
+                "new",
+                "a",
+                "--provider",
+                "zendesk",
+                "--set",
+                "subdomain=acme",
+                "--username",
+                "u@x",
+            ],
             "--secret-stdin",
         ),
-        (&["new", "a", "--provider", "http", "--set", "base_url=http://x"], "--auth"),
+        (
+            &[
+                "new",
+                "a",
+                "--provider",
+                "http",
+                "--set",
+                "base_url=http://x",
+            ],
+            "--auth",
+        ),
     ];
     for (args, flag) in cases {
         let out = env.run(args);
@@ -26,7 +58,14 @@ fn missing_values_without_a_terminal_name_the_flag_and_never_wait() {
 #[test]
 fn invalid_values_are_usage_errors() {
     let env = TestEnv::new();
-    let out = env.run(&["new", "a", "--provider", "zendesk", "--set", "subdomain=Not Valid"]);
+    let out = env.run(&[
+        "new",
+        "a",
+        "--provider",
+        "zendesk",
+        "--set",
+        "subdomain=Not Valid",
+    ]);
     out.code(2);
     assert!(out.stderr.contains("subdomain"), "{out:?}");
     let out = env.run(&["new", "a", "--provider", "zendesk", "--set", "tenant=x"]);
@@ -38,7 +77,14 @@ fn invalid_values_are_usage_errors() {
     let out = env.run(&["new", "a", "--provider", "stripe", "--auth", "basic"]);
     out.code(2);
     assert!(out.stderr.contains("supports: api_key"), "{out:?}");
-    let out = env.run(&["new", "a", "--provider", "stripe", "--secret-env", "UNSET_VAR"]);
+    let out = env.run(&[
+        "new",
+        "a",
+        "--provider",
+        "stripe",
+        "--secret-env",
+        "UNSET_VAR",
+    ]);
     out.code(2);
     assert!(out.stderr.contains("UNSET_VAR"), "{out:?}");
 }
@@ -57,7 +103,13 @@ fn unknown_provider_lists_closest_ids() {
 #[test]
 fn secrets_on_argv_are_refused_with_the_alternatives() {
     let env = TestEnv::new();
-    for flag in ["--secret", "--password", "--api-key", "--token", "--client-secret"] {
+    for flag in [
+        "--secret",
+        "--password",
+        "--api-key",
+        "--token",
+        "--client-secret",
+    ] {
         let out = env.run(&["new", "a", "--provider", "stripe", flag, "sk_live_leak"]);
         out.code(2);
         assert!(out.stderr.contains("--secret-stdin"), "{flag}: {out:?}");
@@ -73,7 +125,15 @@ fn secrets_on_argv_are_refused_with_the_alternatives() {
 #[test]
 fn duplicate_names_are_refused() {
     let env = TestEnv::new();
-    let args = ["new", "dup", "--provider", "stripe", "--secret-env", "K", "--no-check"];
+    let args = [
+        "new",
+        "dup",
+        "--provider",
+        "stripe",
+        "--secret-env",
+        "K",
+        "--no-check",
+    ];
     env.run_env(&args, &[("K", "sk_1")]).ok();
     let out = env.run_env(&args, &[("K", "sk_2")]);
     out.code(1);
@@ -83,8 +143,19 @@ fn duplicate_names_are_refused() {
 #[test]
 fn broken_connections_file_is_reported_and_never_rewritten() {
     let env = TestEnv::new();
-    env.run_env(&["new", "a", "--provider", "stripe", "--secret-env", "K", "--no-check"], &[("K", "sk_1")])
-        .ok();
+    env.run_env(
+        &[
+            "new",
+            "a",
+            "--provider",
+            "stripe",
+            "--secret-env",
+            "K",
+            "--no-check",
+        ],
+        &[("K", "sk_1")],
+    )
+    .ok();
     let mut text = env.read_connections();
     text.push_str("\n[connections.b\nprovider = \"x\"\n");
     std::fs::write(env.connections_toml(), &text).unwrap();
@@ -96,15 +167,30 @@ fn broken_connections_file_is_reported_and_never_rewritten() {
         &["check"],
         &["rename", "a", "c"],
         &["rm", "a", "--yes"],
-        &["new", "z", "--provider", "stripe", "--secret-env", "K", "--no-check"],
+        &[
+            "new",
+            "z",
+            "--provider",
+            "stripe",
+            "--secret-env",
+            "K",
+            "--no-check",
+        ],
     ];
     for args in runs {
         let out = env.run_env(args, &[("K", "sk_2")]);
         assert_ne!(out.code, 0, "{args:?}: {out:?}");
         let path = env.connections_toml();
         let want = format!("{}:{line}:", path.display());
-        assert!(out.stderr.contains(&want), "{args:?}: want {want} in {out:?}");
-        assert_eq!(std::fs::read(env.connections_toml()).unwrap(), before, "{args:?} changed the file");
+        assert!(
+            out.stderr.contains(&want),
+            "{args:?}: want {want} in {out:?}"
+        );
+        assert_eq!(
+            std::fs::read(env.connections_toml()).unwrap(),
+            before,
+            "{args:?} changed the file"
+        );
     }
     // The check, being a monitoring command, says UNKNOWN.
     env.run(&["check"]).code(3);
@@ -116,16 +202,28 @@ fn twenty_concurrent_news_all_land() {
     let children: Vec<_> = (0..20)
         .map(|i| {
             let mut c = env.cmd();
-            c.args(["new", &format!("c{i}"), "--provider", "stripe", "--secret-env", "K", "--no-check"])
-                .env("K", format!("sk_test_{i:02}_concurrent"))
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::piped());
+            c.args([
+                "new",
+                &format!("c{i}"),
+                "--provider",
+                "stripe",
+                "--secret-env",
+                "K",
+                "--no-check",
+            ])
+            .env("K", format!("sk_test_{i:02}_concurrent"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
             c.spawn().unwrap()
         })
         .collect();
     for child in children {
         let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let conns = env.connections();
     assert_eq!(conns.len(), 20);
@@ -133,7 +231,10 @@ fn twenty_concurrent_news_all_land() {
     for i in 0..20 {
         let id = conns[&format!("c{i}")]["id"].as_str().unwrap().to_string();
         let doc: serde_json::Value = serde_json::from_str(&plain).unwrap();
-        assert_eq!(doc["connections"][&id]["api_key"], format!("sk_test_{i:02}_concurrent"));
+        assert_eq!(
+            doc["connections"][&id]["api_key"],
+            format!("sk_test_{i:02}_concurrent")
+        );
     }
 }
 

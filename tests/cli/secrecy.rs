@@ -20,7 +20,11 @@ fn a_whole_session_never_prints_a_secret() {
                 .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
                 .map(|d| String::from_utf8_lossy(&d).to_string())
                 .unwrap_or_default();
-            (401, serde_json::json!({"message": format!("bad credentials: {auth} ({decoded})")}).to_string())
+            (
+                401,
+                serde_json::json!({"message": format!("bad credentials: {auth} ({decoded})")})
+                    .to_string(),
+            )
         }
     });
     let env = TestEnv::new();
@@ -31,16 +35,56 @@ fn a_whole_session_never_prints_a_secret() {
         outputs.push(format!("$ conn {}\n{}", args.join(" "), out.all()));
         out
     };
-    run(&["-v", "new", "k", "--provider", "acme", "--auth", "api_key", "--secret-env", "S", "--json"], None, &[("S", KEY)]).ok();
     run(
-        &["-v", "new", "b", "--provider", "acme", "--auth", "basic", "--username", "me@acme.test", "--secret-stdin", "--no-check"],
+        &[
+            "-v",
+            "new",
+            "k",
+            "--provider",
+            "acme",
+            "--auth",
+            "api_key",
+            "--secret-env",
+            "S",
+            "--json",
+        ],
+        None,
+        &[("S", KEY)],
+    )
+    .ok();
+    run(
+        &[
+            "-v",
+            "new",
+            "b",
+            "--provider",
+            "acme",
+            "--auth",
+            "basic",
+            "--username",
+            "me@acme.test",
+            "--secret-stdin",
+            "--no-check",
+        ],
         Some(PASSWORD),
         &[],
     )
     .ok();
     // A failing check in `new` prints the server's message: it must come back scrubbed.
     let failed = run(
-        &["-v", "new", "f", "--provider", "acme", "--auth", "basic", "--username", "x", "--secret-env", "S"],
+        &[
+            "-v",
+            "new",
+            "f",
+            "--provider",
+            "acme",
+            "--auth",
+            "basic",
+            "--username",
+            "x",
+            "--secret-env",
+            "S",
+        ],
         None,
         &[("S", PASSWORD)],
     );
@@ -61,7 +105,10 @@ fn a_whole_session_never_prints_a_secret() {
     }
     let all = outputs.join("\n");
     assert!(all.contains("me@acme.test"), "the session did run: {all}");
-    assert!(all.contains("(redacted)"), "the echoed secret was replaced: {all}");
+    assert!(
+        all.contains("(redacted)"),
+        "the echoed secret was replaced: {all}"
+    );
     for secret in [KEY, PASSWORD, "NEVER_PRINT", "NEVER-PRINT"] {
         assert!(!all.contains(secret), "{secret} leaked into output:\n{all}");
     }
@@ -71,6 +118,7 @@ fn a_whole_session_never_prints_a_secret() {
     }
     // And the basic auth header (base64 of the password) is never printed either.
     use base64::Engine;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(format!("me@acme.test/token:{PASSWORD}"));
+    let b64 =
+        base64::engine::general_purpose::STANDARD.encode(format!("me@acme.test/token:{PASSWORD}"));
     assert!(!all.contains(&b64));
 }

@@ -15,29 +15,46 @@ fn wizard(env: &TestEnv, args: &[&str]) -> PtySession {
     spawn_command(c, Some(30_000)).expect("spawn conn in a pty")
 }
 
+/// Types `keys` once the prompt that was just seen is reading: dialoguer switches the terminal
+/// to raw mode after drawing, and keys sent before that are line-buffered by the tty.
+fn type_keys(p: &mut PtySession, keys: &str) {
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    p.send(keys).unwrap();
+    p.flush().unwrap();
+}
+
 #[test]
 fn wizard_creates_a_checked_connection() {
-    let api = FakeApi::expecting_auth("Bearer wiz-key-555", json!({"id": 11, "email": "wiz@acme.test"}));
+    let api = FakeApi::expecting_auth(
+        "Bearer wiz-key-555",
+        json!({"id": 11, "email": "wiz@acme.test"}),
+    );
     let env = TestEnv::new();
     env.write_provider("acme.toml", &acme_provider(&api.url));
     let mut p = wizard(&env, &["new"]);
     p.exp_string("App (type to filter)").unwrap();
-    p.send("acme").unwrap();
+    type_keys(&mut p, "acme");
     p.exp_string("Acme API (acme)").unwrap();
-    p.send("\r").unwrap();
+    type_keys(&mut p, "\r");
     p.exp_string("How do you sign in?").unwrap();
-    p.send("\r").unwrap(); // first method: API key
+    type_keys(&mut p, "\r"); // first method: API key
     p.exp_string("Environment").unwrap();
-    p.send("\r").unwrap(); // production
+    type_keys(&mut p, "\r"); // production
     p.exp_string("Connection name").unwrap();
-    p.send_line("").unwrap(); // take the suggested name
+    type_keys(&mut p, "\r"); // take the suggested name
     p.exp_string("Acme API key (hidden)").unwrap();
-    p.send_line("wiz-key-555").unwrap();
+    type_keys(&mut p, "wiz-key-555\r");
     p.exp_string("Saved connection 'acme'").unwrap();
     p.exp_string("connected as wiz@acme.test").unwrap();
     p.exp_eof().unwrap();
-    assert_eq!(env.connections()["acme"]["env"].as_str(), Some("production"));
-    assert_eq!(api.requests()[0].header("Authorization"), Some("Bearer wiz-key-555"));
+    assert_eq!(
+        env.connections()["acme"]["env"].as_str(),
+        Some("production")
+    );
+    assert_eq!(
+        api.requests()[0].header("Authorization"),
+        Some("Bearer wiz-key-555")
+    );
 }
 
 #[test]
@@ -45,29 +62,35 @@ fn wizard_revalidates_inputs_and_takes_basic_credentials() {
     let env = TestEnv::new();
     let mut p = wizard(&env, &["new", "--no-check"]);
     p.exp_string("App (type to filter)").unwrap();
-    p.send("zendesk").unwrap();
+    type_keys(&mut p, "zendesk");
     p.exp_string("Zendesk (zendesk)").unwrap();
-    p.send("\r").unwrap();
+    type_keys(&mut p, "\r");
     p.exp_string("Environment").unwrap();
-    p.send("\x1b[B").unwrap(); // arrow down: sandbox
-    p.send("\r").unwrap();
+    type_keys(&mut p, "\x1b[B"); // arrow down: sandbox
+    type_keys(&mut p, "\r");
     p.exp_string("Zendesk subdomain").unwrap();
-    p.send_line("Not Valid").unwrap();
+    type_keys(&mut p, "Not Valid\r");
     p.exp_string("is not a valid subdomain").unwrap();
-    p.send_line("acme").unwrap();
+    type_keys(&mut p, "acme\r");
     p.exp_string("Connection name").unwrap();
     p.exp_string("zendesk-acme").unwrap();
-    p.send_line("").unwrap();
+    type_keys(&mut p, "\r");
     p.exp_string("Agent email address").unwrap();
-    p.send_line("agent@acme.test").unwrap();
+    type_keys(&mut p, "agent@acme.test\r");
     p.exp_string("API token (hidden)").unwrap();
-    p.send_line("zd-token-1").unwrap();
+    type_keys(&mut p, "zd-token-1\r");
     p.exp_string("Saved connection 'zendesk-acme'").unwrap();
     p.exp_eof().unwrap();
     let c = env.connections();
     assert_eq!(c["zendesk-acme"]["env"].as_str(), Some("sandbox"));
-    assert_eq!(c["zendesk-acme"]["inputs"]["subdomain"].as_str(), Some("acme"));
-    assert_eq!(c["zendesk-acme"]["username"].as_str(), Some("agent@acme.test"));
+    assert_eq!(
+        c["zendesk-acme"]["inputs"]["subdomain"].as_str(),
+        Some("acme")
+    );
+    assert_eq!(
+        c["zendesk-acme"]["username"].as_str(),
+        Some("agent@acme.test")
+    );
 }
 
 #[test]
@@ -75,12 +98,24 @@ fn failed_check_asks_before_saving_and_no_means_nothing_saved() {
     let api = FakeApi::expecting_auth("Bearer right", json!({"id": 1}));
     let env = TestEnv::new();
     env.write_provider("acme.toml", &acme_provider(&api.url));
-    let mut p = wizard(&env, &["new", "w", "--provider", "acme", "--auth", "api_key", "--env", "production"]);
+    let mut p = wizard(
+        &env,
+        &[
+            "new",
+            "w",
+            "--provider",
+            "acme",
+            "--auth",
+            "api_key",
+            "--env",
+            "production",
+        ],
+    );
     p.exp_string("Acme API key (hidden)").unwrap();
-    p.send_line("wrong").unwrap();
+    type_keys(&mut p, "wrong\r");
     p.exp_string("invalid_credentials").unwrap();
     p.exp_string("Save the connection anyway?").unwrap();
-    p.send("n").unwrap();
+    type_keys(&mut p, "n");
     p.exp_string("nothing was saved").unwrap();
     p.exp_eof().unwrap();
     assert!(env.connections().is_empty());
@@ -89,13 +124,19 @@ fn failed_check_asks_before_saving_and_no_means_nothing_saved() {
 #[test]
 fn ctrl_c_in_the_wizard_saves_nothing() {
     let env = TestEnv::new();
-    let mut p = wizard(&env, &["new", "c", "--provider", "stripe"]);
+    let mut p = wizard(
+        &env,
+        &["new", "c", "--provider", "stripe", "--env", "production"],
+    );
     p.exp_string("(hidden)").unwrap();
-    p.send("sk_partial").unwrap();
+    type_keys(&mut p, "sk_partial");
     p.send_control('c').unwrap();
     p.exp_eof().unwrap();
     let status = p.process_mut().wait().unwrap();
-    assert!(!matches!(status, rexpect::process::WaitStatus::Exited(_, 0)), "{status:?}");
+    assert!(
+        !matches!(status, rexpect::process::WaitStatus::Exited(_, 0)),
+        "{status:?}"
+    );
     assert!(env.connections().is_empty());
     assert!(!env.home().join("secrets.age").exists());
 }

@@ -325,7 +325,16 @@ identity_required = true
 /// Creates an `acme` api_key connection named `name` with `key`, checked against `api`.
 pub fn new_acme(env: &TestEnv, name: &str, key: &str) -> Out {
     env.run_env(
-        &["new", name, "--provider", "acme", "--auth", "api_key", "--secret-env", "ACME_KEY"],
+        &[
+            "new",
+            name,
+            "--provider",
+            "acme",
+            "--auth",
+            "api_key",
+            "--secret-env",
+            "ACME_KEY",
+        ],
         &[("ACME_KEY", key)],
     )
 }
