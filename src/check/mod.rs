@@ -119,7 +119,11 @@ pub fn run(
             .map(str::to_string);
         resp.bytes().map(|b| (status, b, retry_after))
     });
-    let latency_ms = Some(started.elapsed().as_millis() as u64);
+    let elapsed = started.elapsed().as_millis() as u64;
+    if let Ok((status, _, _)) = &result {
+        crate::debug!("HTTP {status} in {elapsed}ms");
+    }
+    let latency_ms = Some(elapsed);
     let mut outcome = match result {
         Ok((status, body, retry_after)) => {
             classify::response(target, status, &body, retry_after.as_deref())

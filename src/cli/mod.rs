@@ -37,6 +37,7 @@ pub fn run(cli: Cli) -> Result<u8> {
     let mut terminal;
     let mut script = prompter::ScriptUi;
     let ui: &mut dyn Ui = if interactive {
+        prompter::restore_terminal_on_interrupt();
         terminal = prompter::TerminalUi::new(env.get("NO_COLOR").is_none());
         &mut terminal
     } else {

@@ -36,6 +36,17 @@ impl TerminalUi {
     }
 }
 
+/// Ctrl-C while a prompt has the terminal: show the cursor again (selects hide it), say that
+/// nothing was saved, and exit 130. Saving happens only at the end of a command, so exiting
+/// here never leaves half a connection behind.
+pub fn restore_terminal_on_interrupt() {
+    let _ = ctrlc::set_handler(|| {
+        eprint!("\x1b[?25h");
+        eprintln!("\nconn: cancelled; nothing was saved");
+        std::process::exit(i32::from(crate::core::error::EXIT_CANCELLED));
+    });
+}
+
 /// Ctrl-C and Esc end the wizard with nothing saved.
 fn map_err(e: dialoguer::Error) -> anyhow::Error {
     let dialoguer::Error::IO(io) = e;

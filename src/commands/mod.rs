@@ -39,6 +39,12 @@ impl std::fmt::Debug for Ctx<'_> {
 impl<'a> Ctx<'a> {
     pub fn new(env: Env, ui: &'a mut dyn Ui) -> Result<Self> {
         let paths = Paths::resolve(&env)?;
+        crate::debug!(
+            "config dir {}, data dir {} ({})",
+            paths.config_dir.display(),
+            paths.data_dir.display(),
+            paths.source
+        );
         Ok(Ctx { env, paths, ui })
     }
 

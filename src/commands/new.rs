@@ -63,6 +63,7 @@ pub fn run(ctx: &mut Ctx<'_>, opts: NewOptions) -> Result<Created> {
     }
     // Find out where secrets will go before asking for any, so a broken store fails first.
     let selection = secrets::choose(&ctx.env, meta.settings.secret_store.as_deref(), &ctx.paths)?;
+    crate::debug!("secret store: {} ({})", selection.kind, selection.reason);
     if selection.kind == StoreKind::Keychain && !selection.automatic {
         Keychain::new(&ctx.env).probe().context(
             "the OS keychain is not usable; set CONN_SECRET_STORE=file to use the encrypted file store",

@@ -8,6 +8,8 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_FAILURE: u8 = 1;
 /// Exit code for a usage error (bad or missing arguments).
 pub const EXIT_USAGE: u8 = 2;
+/// Exit code when the user cancelled (Ctrl-C), as shells report a SIGINT death.
+pub const EXIT_CANCELLED: u8 = 130;
 
 /// The user asked for something the command line can't express as given: a missing value with
 /// no terminal to ask on, a secret on argv, a bad `--set`. Exits 2.
@@ -47,6 +49,8 @@ pub struct Exit(pub u8);
 pub fn exit_code_for(err: &anyhow::Error) -> u8 {
     if err.downcast_ref::<UsageError>().is_some() {
         EXIT_USAGE
+    } else if err.downcast_ref::<Cancelled>().is_some() {
+        EXIT_CANCELLED
     } else {
         EXIT_FAILURE
     }
