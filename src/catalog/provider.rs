@@ -55,7 +55,7 @@ impl Input {
             return if self.optional {
                 Ok(())
             } else {
-                Err(format!("{} must not be empty", self.name))
+                Err(format!("{} must not be empty", self.label))
             };
         }
         if let Some(choices) = &self.choices
@@ -63,17 +63,17 @@ impl Input {
         {
             return Err(format!(
                 "{} must be one of: {}",
-                self.name,
+                self.label,
                 choices.join(", ")
             ));
         }
         if let Some(p) = &self.pattern {
             let re = regex::Regex::new(&format!("^(?:{p})$")).map_err(|e| e.to_string())?;
             if !re.is_match(value) {
-                return Err(format!(
-                    "{value:?} is not a valid {} (expected {p})",
-                    self.name
-                ));
+                return Err(match &self.help {
+                    Some(h) => format!("{value:?} is not a valid {}. {h}", self.label),
+                    None => format!("{value:?} is not a valid {} (expected {p})", self.label),
+                });
             }
         }
         Ok(())

@@ -103,7 +103,11 @@ pub fn run(
     let method =
         reqwest::Method::from_bytes(p.check.method.as_bytes()).unwrap_or(reqwest::Method::GET);
     // The query string is left out: an API key may travel there.
-    crate::debug!("{method} {}{}", url.origin().ascii_serialization(), url.path());
+    crate::debug!(
+        "{method} {}{}",
+        url.origin().ascii_serialization(),
+        url.path()
+    );
     let mut req = client
         .request(method, url)
         .header(reqwest::header::ACCEPT, "application/json");

@@ -75,7 +75,7 @@ pub fn run(ctx: &mut Ctx<'_>) -> Result<Report> {
             add("file permissions", ok, d);
         }
     }
-    match secrets::choose(&ctx.env, saved_store.as_deref(), &ctx.paths) {
+    match secrets::choose(&ctx.env, saved_store.as_deref()) {
         Ok(sel) => add(
             "secret store",
             true,

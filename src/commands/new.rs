@@ -62,7 +62,7 @@ pub fn run(ctx: &mut Ctx<'_>, opts: NewOptions) -> Result<Created> {
         }
     }
     // Find out where secrets will go before asking for any, so a broken store fails first.
-    let selection = secrets::choose(&ctx.env, meta.settings.secret_store.as_deref(), &ctx.paths)?;
+    let selection = secrets::choose(&ctx.env, meta.settings.secret_store.as_deref())?;
     crate::debug!("secret store: {} ({})", selection.kind, selection.reason);
     if selection.kind == StoreKind::Keychain && !selection.automatic {
         Keychain::new(&ctx.env).probe().context(
@@ -156,7 +156,14 @@ pub fn run(ctx: &mut Ctx<'_>, opts: NewOptions) -> Result<Created> {
             identity = o.identity.clone();
         } else {
             let mut msg = format!("the check failed ({}): {}", o.status.as_str(), o.message);
-            if let Some(h) = &o.hint {
+            // Credentials just typed in are more likely mistyped than revoked.
+            let hint = match o.status {
+                Status::InvalidCredentials => Some(
+                    "check that the whole credential was pasted, that it belongs to this account and instance, and that it is still active".to_string(),
+                ),
+                _ => o.hint.clone(),
+            };
+            if let Some(h) = hint {
                 msg.push_str(&format!("\n  hint: {h}"));
             }
             if !ctx.ui.interactive() {
@@ -217,8 +224,8 @@ pub fn run(ctx: &mut Ctx<'_>, opts: NewOptions) -> Result<Created> {
     }
     if selection.automatic {
         ctx.ui.notice(&format!(
-            "note: secrets go to the {} store: {}. conn saved this choice and will keep using it (CONN_SECRET_STORE=keychain|file overrides it for new connections).",
-            selection.kind, selection.reason
+            "note: secrets go to the {} store ({}) because {}. conn saved this choice and will keep using it; CONN_SECRET_STORE=keychain|file overrides it for new connections.",
+            selection.kind, store.location(), selection.reason
         ));
     }
     Ok(Created {

@@ -78,9 +78,9 @@ fn automatic_choice_prefers_the_keychain_and_says_so_once() {
     let first = env.run_env(&args, &[("K", "sk_auto_1")]);
     first.ok();
     assert!(
-        first
-            .stderr
-            .contains("keychain store: the OS keychain is reachable"),
+        first.stderr.contains(
+            "keychain store (OS keychain, service \"conn\") because the OS keychain is reachable."
+        ),
         "{first:?}"
     );
     assert!(

@@ -70,7 +70,7 @@ fn wizard_revalidates_inputs_and_takes_basic_credentials() {
     type_keys(&mut p, "\r");
     p.exp_string("Zendesk subdomain").unwrap();
     type_keys(&mut p, "Not Valid\r");
-    p.exp_string("is not a valid subdomain").unwrap();
+    p.exp_string("is not a valid Zendesk subdomain").unwrap();
     type_keys(&mut p, "acme\r");
     p.exp_string("Connection name").unwrap();
     p.exp_string("zendesk-acme").unwrap();

@@ -72,7 +72,7 @@ fn describe(e: &keyring::Error) -> String {
         }
         keyring::Error::PlatformFailure(inner) => format!("the OS keychain failed: {inner}"),
         keyring::Error::NoDefaultStore => {
-            "no OS keychain service was found (on Linux: a Secret Service such as gnome-keyring on the D-Bus session bus)".to_string()
+            "no keychain service was found (on Linux, a Secret Service such as gnome-keyring on the D-Bus session bus)".to_string()
         }
         other => format!("keychain error: {other}"),
     }

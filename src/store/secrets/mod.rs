@@ -65,7 +65,7 @@ pub struct Selection {
 
 /// `CONN_SECRET_STORE`, else the saved setting, else the keychain when it answers, else the
 /// encrypted file. Never plaintext.
-pub fn choose(env: &Env, saved: Option<&str>, paths: &Paths) -> Result<Selection> {
+pub fn choose(env: &Env, saved: Option<&str>) -> Result<Selection> {
     if let Some(v) = env.get("CONN_SECRET_STORE") {
         let kind = StoreKind::parse(v).ok_or_else(|| {
             usage(format!(
@@ -96,10 +96,7 @@ pub fn choose(env: &Env, saved: Option<&str>, paths: &Paths) -> Result<Selection
         }),
         Err(e) => Ok(Selection {
             kind: StoreKind::File,
-            reason: format!(
-                "the OS keychain is not reachable ({e:#}), so they are encrypted with age in {}",
-                paths.secrets_file().display()
-            ),
+            reason: format!("the OS keychain is not reachable: {e:#}"),
             automatic: true,
         }),
     }
