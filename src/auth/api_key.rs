@@ -70,6 +70,9 @@ impl Authenticator for ApiKey {
     }
 
     fn secret_values(&self) -> Vec<Secret<String>> {
-        vec![self.key.clone()]
+        // The key as typed, and as it travels in a query string.
+        let encoded: String =
+            url::form_urlencoded::byte_serialize(self.key.expose().as_bytes()).collect();
+        vec![self.key.clone(), Secret::new(encoded)]
     }
 }

@@ -119,6 +119,13 @@ pub fn response(
             o.identity = identity.filter(|i| i.id.is_some() || i.label.is_some());
             o
         }
+        300..=399 => out(
+            Status::Error,
+            format!("HTTP {status}: the check request was redirected to another host or scheme; conn does not send credentials there"),
+            Some(format!(
+                "the base URL is probably outdated (http instead of https, an old host); see 'conn show {name}'"
+            )),
+        ),
         401 => out(
             Status::InvalidCredentials,
             with_detail(format!("HTTP {status}: the credentials were rejected")),

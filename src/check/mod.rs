@@ -132,24 +132,29 @@ pub fn run(
     let latency_ms = Some(elapsed);
     let mut outcome = match result {
         Ok((status, body, retry_after)) => {
-            classify::response(target, status, &body, retry_after.as_deref())
+            // Scrub before anything reads the body, so no cut-off or re-encoding can hide a
+            // credential the server echoed back.
+            let body = scrub(&String::from_utf8_lossy(&body), auth);
+            classify::response(target, status, body.as_bytes(), retry_after.as_deref())
         }
         // `without_url`: an API key may travel in the query string.
         Err(e) => classify::transport(target, &e.without_url()),
     };
     outcome.latency_ms = latency_ms;
-    scrub(&mut outcome, auth);
+    outcome.message = scrub(&outcome.message, auth);
     outcome
 }
 
-/// Removes any credential a server echoed back from the text conn will print.
-fn scrub(outcome: &mut Outcome, auth: &dyn Authenticator) {
+/// `text` with every form of the connection's credentials replaced by `(redacted)`.
+fn scrub(text: &str, auth: &dyn Authenticator) -> String {
+    let mut out = text.to_string();
     for s in auth.secret_values() {
         let s = s.expose();
         if s.len() >= 4 {
-            outcome.message = outcome.message.replace(s.as_str(), "(redacted)");
+            out = out.replace(s.as_str(), "(redacted)");
         }
     }
+    out
 }
 
 /// Builds the authenticator from the connection's secrets and runs the check.

@@ -36,8 +36,8 @@ pub fn run(cli: Cli) -> Result<u8> {
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     let mut terminal;
     let mut script = prompter::ScriptUi;
+    prompter::handle_interrupts(interactive);
     let ui: &mut dyn Ui = if interactive {
-        prompter::restore_terminal_on_interrupt();
         terminal = prompter::TerminalUi::new(env.get("NO_COLOR").is_none());
         &mut terminal
     } else {
@@ -134,6 +134,11 @@ fn new_options(env: &Env, a: NewArgs) -> Result<NewOptions> {
         sets.push((k.trim().to_string(), v.to_string()));
     }
     let secret = if a.secret_stdin {
+        if std::io::stdin().is_terminal() {
+            return Err(usage(
+                "--secret-stdin reads a secret piped into conn, and stdin is a terminal (typing there would show the secret); leave it out to be asked with a hidden prompt",
+            ));
+        }
         let mut buf = String::new();
         std::io::stdin()
             .read_to_string(&mut buf)

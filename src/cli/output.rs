@@ -168,6 +168,9 @@ pub fn show(s: &Shown, as_json: bool) -> Result<()> {
 }
 
 pub fn check_run(run: &CheckRun, as_json: bool, quiet: bool) -> Result<()> {
+    if let Some(e) = &run.save_error {
+        eprintln!("warning: {e}");
+    }
     if quiet && run.exit_code == 0 {
         return Ok(());
     }

@@ -36,12 +36,16 @@ impl TerminalUi {
     }
 }
 
-/// Ctrl-C while a prompt has the terminal: show the cursor again (selects hide it), say that
-/// nothing was saved, and exit 130. Saving happens only at the end of a command, so exiting
-/// here never leaves half a connection behind.
-pub fn restore_terminal_on_interrupt() {
-    let _ = ctrlc::set_handler(|| {
-        eprint!("\x1b[?25h");
+/// Ctrl-C: outside a save, show the cursor again (selects hide it), say that nothing was saved,
+/// and exit 130. During a save (see `core::interrupt`) the save finishes first.
+pub fn handle_interrupts(terminal: bool) {
+    let _ = ctrlc::set_handler(move || {
+        if !crate::core::interrupt::may_exit_now() {
+            return;
+        }
+        if terminal {
+            eprint!("\x1b[?25h");
+        }
         eprintln!("\nconn: cancelled; nothing was saved");
         std::process::exit(i32::from(crate::core::error::EXIT_CANCELLED));
     });

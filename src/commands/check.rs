@@ -26,6 +26,8 @@ pub struct CheckRun {
     /// 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
     #[serde(skip)]
     pub exit_code: u8,
+    #[serde(skip)]
+    pub save_error: Option<String>,
 }
 
 pub fn run(ctx: &mut Ctx<'_>, names: &[String], timeout: Duration) -> Result<CheckRun> {
@@ -50,9 +52,15 @@ pub fn run(ctx: &mut Ctx<'_>, names: &[String], timeout: Duration) -> Result<Che
                 format!("{e:#}"),
                 Some("restore the provider file in the config dir's providers/ folder".into()),
             ),
-            Ok(provider) => {
-                let store = ctx.secrets_of(conn)?;
-                match store.get(&conn.id) {
+            Ok(provider) => match ctx.secrets_of(conn) {
+                Err(e) => Outcome::local(
+                    Status::Error,
+                    format!("{e:#}"),
+                    Some(format!(
+                        "fix the 'store' line of [connections.{name}] in connections.toml ('keychain' or 'file')"
+                    )),
+                ),
+                Ok(store) => match store.get(&conn.id) {
                     Err(e) => Outcome::local(
                         Status::Error,
                         format!("could not read the secrets: {e:#}"),
@@ -76,8 +84,8 @@ pub fn run(ctx: &mut Ctx<'_>, names: &[String], timeout: Duration) -> Result<Che
                         conn.username.as_deref(),
                         &secrets,
                     ),
-                }
-            }
+                },
+            },
         };
         reports.push(Report {
             name: name.clone(),
@@ -86,7 +94,10 @@ pub fn run(ctx: &mut Ctx<'_>, names: &[String], timeout: Duration) -> Result<Che
             checked_at: now_rfc3339(),
         });
     }
-    save_results(ctx, &meta, &reports)?;
+    // The results matter more than recording them: a failed save is a warning.
+    let save_error = save_results(ctx, &meta, &reports)
+        .err()
+        .map(|e| format!("could not save the results in connections.toml: {e:#}"));
     let worst = reports
         .iter()
         .map(|r| r.outcome.status.severity())
@@ -95,6 +106,7 @@ pub fn run(ctx: &mut Ctx<'_>, names: &[String], timeout: Duration) -> Result<Che
     Ok(CheckRun {
         reports,
         exit_code: worst.exit_code(),
+        save_error,
     })
 }
 

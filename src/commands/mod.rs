@@ -66,7 +66,7 @@ impl<'a> Ctx<'a> {
             .user_agent(concat!("conn/", env!("CARGO_PKG_VERSION")))
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
-            .redirect(reqwest::redirect::Policy::limited(5))
+            .redirect(same_origin_redirects())
             .build()
             .context("could not set up the HTTP client")
     }
@@ -78,6 +78,22 @@ impl<'a> Ctx<'a> {
         })?;
         Ok(secrets::open(kind, &self.paths, &self.env))
     }
+}
+
+/// Follows redirects only within the same origin (scheme, host, port). reqwest drops the
+/// Authorization header on a cross-origin redirect but not a custom key header such as
+/// `X-Api-Key`, and never a key in the query string; so conn stops and reports the redirect.
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let first = attempt.previous().first().map(|u| u.origin());
+        if attempt.previous().len() > 5 {
+            attempt.error("too many redirects")
+        } else if first.is_some_and(|o| o != attempt.url().origin()) {
+            attempt.stop()
+        } else {
+            attempt.follow()
+        }
+    })
 }
 
 /// Finds a connection by name, suggesting close names when there is none.

@@ -185,7 +185,6 @@ pub fn run(ctx: &mut Ctx<'_>, opts: NewOptions) -> Result<Created> {
 
     let store = secrets::open(selection.kind, &ctx.paths, &ctx.env);
     let id = new_id()?;
-    store.put(&id, &bundle)?;
     let now = now_rfc3339();
     let conn = Connection {
         id: id.clone(),
@@ -207,21 +206,33 @@ pub fn run(ctx: &mut Ctx<'_>, opts: NewOptions) -> Result<Created> {
             message: (o.status != Status::Ok).then(|| o.message.clone()),
         }),
     };
-    let saved = ctx.metadata().update(|m| {
-        if m.connections.contains_key(&name) {
-            bail!("a connection named {name:?} was created by another process meanwhile; nothing was saved");
+    // Secret first, then metadata, as one step that Ctrl-C can't split: a listed connection
+    // always has its secret, and a failed metadata write takes the secret back out.
+    crate::core::interrupt::critical(|| -> Result<()> {
+        store.put(&id, &bundle)?;
+        let saved = ctx.metadata().update(|m| {
+            if m.connections.contains_key(&name) {
+                bail!(
+                    "a connection named {name:?} was created by another process meanwhile; nothing was saved"
+                );
+            }
+            if selection.automatic && m.settings.secret_store.is_none() {
+                m.settings.secret_store = Some(selection.kind.as_str().to_string());
+            }
+            m.connections.insert(name.clone(), conn);
+            Ok(())
+        });
+        if let Err(e) = saved {
+            if let Err(cleanup) = store.delete(&id) {
+                return Err(e.context(format!(
+                    "and its secret could not be removed again from the {} ({cleanup:#}); delete the item for id {id} by hand",
+                    store.location()
+                )));
+            }
+            return Err(e);
         }
-        if selection.automatic && m.settings.secret_store.is_none() {
-            m.settings.secret_store = Some(selection.kind.as_str().to_string());
-        }
-        m.connections.insert(name.clone(), conn);
         Ok(())
-    });
-    if let Err(e) = saved {
-        // Leave no orphan secret behind.
-        let _ = store.delete(&id);
-        return Err(e);
-    }
+    })?;
     if selection.automatic {
         ctx.ui.notice(&format!(
             "note: secrets go to the {} store ({}) because {}. conn saved this choice and will keep using it; CONN_SECRET_STORE=keychain|file overrides it for new connections.",

@@ -38,17 +38,20 @@ pub fn run(ctx: &mut Ctx<'_>, name: &str, yes: bool) -> Result<Removed> {
     }
     // Metadata first: a connection listed without its secret would look broken, while a
     // leftover secret is only a warning.
-    ctx.metadata().update(|meta| {
-        let current = super::find(meta, name)?;
-        if current.id != conn.id {
-            anyhow::bail!("{name:?} was replaced by another process meanwhile; not removed");
-        }
-        meta.connections.remove(name);
-        Ok(())
+    let store = ctx.secrets_of(&conn)?;
+    let deleted = crate::core::interrupt::critical(|| -> Result<Result<bool>> {
+        ctx.metadata().update(|meta| {
+            let current = super::find(meta, name)?;
+            if current.id != conn.id {
+                anyhow::bail!("{name:?} was replaced by another process meanwhile; not removed");
+            }
+            meta.connections.remove(name);
+            Ok(())
+        })?;
+        Ok(store.delete(&conn.id))
     })?;
     let mut warnings = Vec::new();
-    let store = ctx.secrets_of(&conn)?;
-    if let Err(e) = store.delete(&conn.id) {
+    if let Err(e) = deleted {
         warnings.push(format!(
             "the connection is removed, but its secrets could not be deleted from the {} ({e:#}); delete the item for id {} by hand",
             store.location(),

@@ -2,6 +2,7 @@
 
 pub mod env;
 pub mod error;
+pub mod interrupt;
 pub mod log;
 pub mod paths;
 pub mod secret;

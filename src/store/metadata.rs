@@ -145,6 +145,10 @@ impl MetadataStore {
     /// Applies `change` to the latest contents under the lock and writes the result atomically.
     /// If `change` fails, nothing is written.
     pub fn update<T>(&self, change: impl FnOnce(&mut Metadata) -> Result<T>) -> Result<T> {
+        crate::core::interrupt::critical(|| self.update_now(change))
+    }
+
+    fn update_now<T>(&self, change: impl FnOnce(&mut Metadata) -> Result<T>) -> Result<T> {
         let _guard = fsio::lock_exclusive(&self.lock)?;
         let mut meta = self.load()?;
         let out = change(&mut meta)?;

@@ -223,3 +223,69 @@ fn timeout_is_unreachable() {
     assert_eq!(r["status"], "unreachable");
     assert!(r["message"].as_str().unwrap().contains("timed out"), "{r}");
 }
+
+#[test]
+fn credentials_never_follow_a_redirect_to_another_origin() {
+    let elsewhere = FakeApi::start(|_| (200, r#"{"id": 666, "email": "thief@evil.test"}"#.into()));
+    let target = format!("{}/me", elsewhere.url);
+    let api = FakeApi::start(move |_| (302, target.clone()));
+    let env = TestEnv::new();
+    // A custom key header: the kind reqwest would otherwise carry across origins.
+    env.write_provider(
+        "hdr.toml",
+        &format!(
+            r#"id = "hdr"
+display_name = "Header API"
+[[auth]]
+method = "api_key"
+name = "X-Api-Key"
+[api]
+base_url = "{}"
+[check]
+path = "/me"
+identity = {{ id = "/id" }}
+"#,
+            api.url
+        ),
+    );
+    env.run_env(
+        &[
+            "new",
+            "h",
+            "--provider",
+            "hdr",
+            "--secret-env",
+            "K",
+            "--no-check",
+        ],
+        &[("K", "hdr-key-1")],
+    )
+    .ok();
+    let out = env.run(&["check", "h", "--json"]);
+    out.code(3);
+    let r = out.json()[0].clone();
+    assert_eq!(r["status"], "error");
+    assert!(r["message"].as_str().unwrap().contains("redirected"), "{r}");
+    assert_eq!(api.requests()[0].header("X-Api-Key"), Some("hdr-key-1"));
+    assert!(
+        elsewhere.requests().is_empty(),
+        "the key was sent to another origin"
+    );
+}
+
+#[test]
+fn same_origin_redirects_are_followed_with_credentials() {
+    let api = FakeApi::start(|s| match (s.url.as_str(), s.header("Authorization")) {
+        ("/me", _) => (301, "/v2/me".into()),
+        ("/v2/me", Some("Bearer key-good")) => {
+            (200, r#"{"id": 2, "email": "moved@acme.test"}"#.into())
+        }
+        _ => (401, "{}".into()),
+    });
+    let env = TestEnv::new();
+    env.write_provider("acme.toml", &acme_provider(&api.url));
+    add(&env, "moved", "key-good");
+    let out = env.run(&["check", "moved"]);
+    out.ok();
+    assert!(out.stdout.contains("moved@acme.test"), "{out:?}");
+}

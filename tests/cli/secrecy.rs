@@ -122,3 +122,52 @@ fn a_whole_session_never_prints_a_secret() {
         base64::engine::general_purpose::STANDARD.encode(format!("me@acme.test/token:{PASSWORD}"));
     assert!(!all.contains(&b64));
 }
+
+#[test]
+fn a_query_string_key_echoed_back_encoded_is_redacted() {
+    // A key with characters that change when percent-encoded.
+    const QKEY: &str = "q+KEY/with=special&chars";
+    let api = FakeApi::start(|s| {
+        (
+            403,
+            serde_json::json!({"message": format!("forbidden for {}", s.url)}).to_string(),
+        )
+    });
+    let env = TestEnv::new();
+    env.write_provider(
+        "q.toml",
+        &format!(
+            "id = \"q\"\ndisplay_name = \"Q\"\n[[auth]]\nmethod = \"api_key\"\nplacement = \"query\"\nname = \"key\"\n[api]\nbase_url = \"{}\"\n[check]\npath = \"/me\"\n",
+            api.url
+        ),
+    );
+    env.run_env(
+        &[
+            "new",
+            "q",
+            "--provider",
+            "q",
+            "--secret-env",
+            "K",
+            "--no-check",
+        ],
+        &[("K", QKEY)],
+    )
+    .ok();
+    let out = env.run(&["-v", "check", "q"]);
+    out.code(2);
+    let encoded: String = url::form_urlencoded::byte_serialize(QKEY.as_bytes()).collect();
+    assert!(
+        api.requests()[0].url.contains(&encoded),
+        "the key did travel encoded"
+    );
+    assert!(
+        out.stdout.contains("forbidden for /me?key=(redacted)"),
+        "{out:?}"
+    );
+    assert!(
+        !out.all().contains(&encoded) && !out.all().contains(QKEY),
+        "{out:?}"
+    );
+    assert!(!env.read_connections().contains(&encoded));
+}

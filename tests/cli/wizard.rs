@@ -140,3 +140,27 @@ fn ctrl_c_in_the_wizard_saves_nothing() {
     assert!(env.connections().is_empty());
     assert!(!env.home().join("secrets.age").exists());
 }
+
+#[test]
+fn secret_stdin_on_a_terminal_is_refused_rather_than_echoed() {
+    let env = TestEnv::new();
+    let mut p = wizard(
+        &env,
+        &[
+            "new",
+            "s",
+            "--provider",
+            "stripe",
+            "--env",
+            "production",
+            "--secret-stdin",
+        ],
+    );
+    p.exp_string("stdin is a terminal").unwrap();
+    p.exp_eof().unwrap();
+    let status = p.process_mut().wait().unwrap();
+    assert!(
+        matches!(status, rexpect::process::WaitStatus::Exited(_, 2)),
+        "{status:?}"
+    );
+}

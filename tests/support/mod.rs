@@ -229,6 +229,7 @@ impl Seen {
 type Handler = dyn Fn(&Seen) -> (u16, String) + Send + Sync;
 
 /// A local HTTP API on 127.0.0.1 that answers with `handler` and records every request.
+/// For a 3xx status the returned body is sent as the `Location` header.
 pub struct FakeApi {
     pub url: String,
     server: Arc<tiny_http::Server>,
@@ -255,13 +256,20 @@ impl FakeApi {
                 };
                 let (status, body) = handler(&s);
                 seen2.lock().unwrap().push(s);
-                let resp = tiny_http::Response::from_string(body)
+                let mut resp = tiny_http::Response::from_string(body.clone())
                     .with_status_code(status)
                     .with_header(
                         "Content-Type: application/json"
                             .parse::<tiny_http::Header>()
                             .unwrap(),
                     );
+                if (300..400).contains(&status) {
+                    resp = resp.with_header(
+                        format!("Location: {body}")
+                            .parse::<tiny_http::Header>()
+                            .unwrap(),
+                    );
+                }
                 let _ = req.respond(resp);
             }
         });
