@@ -8,6 +8,7 @@ use anyhow::{Context, Result, anyhow};
 use serde::{Deserialize, Serialize};
 
 use super::template;
+use crate::core::error::line_col;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -224,16 +225,6 @@ pub fn parse(text: &str, origin: &Path) -> Result<Provider> {
         anyhow!("{}:{line}: {field}: {msg}", origin.display())
     })?;
     Ok(provider)
-}
-
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let col = before
-        .rfind('\n')
-        .map_or(before.len(), |i| before.len() - i - 1)
-        + 1;
-    (line, col)
 }
 
 type Invalid = (String, String, Option<String>);

@@ -17,20 +17,6 @@ impl Env {
         }
     }
 
-    pub fn from_pairs<I, K, V>(pairs: I) -> Self
-    where
-        I: IntoIterator<Item = (K, V)>,
-        K: Into<String>,
-        V: Into<String>,
-    {
-        Env {
-            vars: pairs
-                .into_iter()
-                .map(|(k, v)| (k.into(), v.into()))
-                .collect(),
-        }
-    }
-
     /// The variable's value, treating an empty value as unset.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.vars

@@ -1,6 +1,6 @@
 //! Where conn keeps its files: the platform's config and data dirs, or one `CONN_HOME`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
@@ -63,9 +63,4 @@ impl Paths {
             None => self.config_dir.join("identity.txt"),
         }
     }
-}
-
-/// Shows a path the way a person would type it.
-pub fn display(path: &Path) -> String {
-    path.display().to_string()
 }

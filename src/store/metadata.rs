@@ -124,7 +124,7 @@ impl MetadataStore {
         let meta: Metadata = toml::from_str(&text).map_err(|e| {
             let (line, col) = e
                 .span()
-                .map_or((1, 1), |s| fsio::line_col(&text, s.start));
+                .map_or((1, 1), |s| crate::core::error::line_col(&text, s.start));
             anyhow::anyhow!(
                 "{}:{line}:{col}: {}\nconn has not changed the file; fix it by hand (or move it away to start afresh).",
                 self.file.display(),
