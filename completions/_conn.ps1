@@ -31,6 +31,8 @@ Register-ArgumentCompleter -Native -CommandName 'conn' -ScriptBlock {
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List connections with their last check')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one connection; secrets are always masked')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Check that connections work and who they are connected as')
+            [CompletionResult]::new('reauth', 'reauth', [CompletionResultType]::ParameterValue, 'Sign in again for an existing connection, keeping its name and settings')
+            [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Print a valid access token (refreshed if due) or key, for scripts')
             [CompletionResult]::new('rename', 'rename', [CompletionResultType]::ParameterValue, 'Rename a connection (its secrets stay where they are)')
             [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove a connection and its secrets')
             [CompletionResult]::new('providers', 'providers', [CompletionResultType]::ParameterValue, 'The apps conn knows and how to set them up')
@@ -46,16 +48,24 @@ Register-ArgumentCompleter -Native -CommandName 'conn' -ScriptBlock {
             [CompletionResult]::new('--set', '--set', [CompletionResultType]::ParameterName, 'An instance input, e.g. subdomain=acme (repeatable)')
             [CompletionResult]::new('--username', '--username', [CompletionResultType]::ParameterName, 'User name for Basic auth (e.g. the account''s email)')
             [CompletionResult]::new('--secret-env', '--secret-env', [CompletionResultType]::ParameterName, 'Read the API key / password from this environment variable')
-            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for the check request')
+            [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'OAuth client id of your registered app (saved and offered for reuse)')
+            [CompletionResult]::new('--client-secret-env', '--client-secret-env', [CompletionResultType]::ParameterName, 'Read the OAuth client secret from this environment variable')
+            [CompletionResult]::new('--scopes', '--scopes', [CompletionResultType]::ParameterName, 'OAuth scopes to request, comma-separated (default: the provider''s)')
+            [CompletionResult]::new('--grant', '--grant', [CompletionResultType]::ParameterName, 'OAuth grant to use')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'OAuth: fixed loopback port for the redirect (when the app''s redirect URI has one)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait: for the sign-in (default 300) and for each request (at most 30)')
             [CompletionResult]::new('--secret', '--secret', [CompletionResultType]::ParameterName, 'Not accepted: a secret on the command line leaks into shell history and the process list')
             [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'password')
             [CompletionResult]::new('--api-key', '--api-key', [CompletionResultType]::ParameterName, 'api-key')
             [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'token')
             [CompletionResult]::new('--client-secret', '--client-secret', [CompletionResultType]::ParameterName, 'client-secret')
             [CompletionResult]::new('--secret-stdin', '--secret-stdin', [CompletionResultType]::ParameterName, 'Read the API key / password from standard input')
+            [CompletionResult]::new('--client-secret-stdin', '--client-secret-stdin', [CompletionResultType]::ParameterName, 'Read the OAuth client secret from standard input')
+            [CompletionResult]::new('--device', '--device', [CompletionResultType]::ParameterName, 'OAuth: sign in with a code on another device (no browser here)')
+            [CompletionResult]::new('--no-browser', '--no-browser', [CompletionResultType]::ParameterName, 'OAuth: print the sign-in URL instead of opening a browser; paste the redirected URL back')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Take defaults without asking; confirm replacing a connection''s account')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Take defaults without asking; confirm replacing a connection''s account')
             [CompletionResult]::new('--no-check', '--no-check', [CompletionResultType]::ParameterName, 'Save without checking the connection first')
-            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Take defaults without asking')
-            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Take defaults without asking')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the result as JSON')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print diagnostics on stderr (never secrets)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print diagnostics on stderr (never secrets)')
@@ -100,6 +110,44 @@ Register-ArgumentCompleter -Native -CommandName 'conn' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'conn;reauth' {
+            [CompletionResult]::new('--username', '--username', [CompletionResultType]::ParameterName, 'User name for Basic auth (e.g. the account''s email)')
+            [CompletionResult]::new('--secret-env', '--secret-env', [CompletionResultType]::ParameterName, 'Read the API key / password from this environment variable')
+            [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'OAuth client id of your registered app (saved and offered for reuse)')
+            [CompletionResult]::new('--client-secret-env', '--client-secret-env', [CompletionResultType]::ParameterName, 'Read the OAuth client secret from this environment variable')
+            [CompletionResult]::new('--scopes', '--scopes', [CompletionResultType]::ParameterName, 'OAuth scopes to request, comma-separated (default: the provider''s)')
+            [CompletionResult]::new('--grant', '--grant', [CompletionResultType]::ParameterName, 'OAuth grant to use')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'OAuth: fixed loopback port for the redirect (when the app''s redirect URI has one)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait: for the sign-in (default 300) and for each request (at most 30)')
+            [CompletionResult]::new('--secret', '--secret', [CompletionResultType]::ParameterName, 'Not accepted: a secret on the command line leaks into shell history and the process list')
+            [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'password')
+            [CompletionResult]::new('--api-key', '--api-key', [CompletionResultType]::ParameterName, 'api-key')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'token')
+            [CompletionResult]::new('--client-secret', '--client-secret', [CompletionResultType]::ParameterName, 'client-secret')
+            [CompletionResult]::new('--secret-stdin', '--secret-stdin', [CompletionResultType]::ParameterName, 'Read the API key / password from standard input')
+            [CompletionResult]::new('--client-secret-stdin', '--client-secret-stdin', [CompletionResultType]::ParameterName, 'Read the OAuth client secret from standard input')
+            [CompletionResult]::new('--device', '--device', [CompletionResultType]::ParameterName, 'OAuth: sign in with a code on another device (no browser here)')
+            [CompletionResult]::new('--no-browser', '--no-browser', [CompletionResultType]::ParameterName, 'OAuth: print the sign-in URL instead of opening a browser; paste the redirected URL back')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Take defaults without asking; confirm replacing a connection''s account')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Take defaults without asking; confirm replacing a connection''s account')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the result as JSON')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print diagnostics on stderr (never secrets)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print diagnostics on stderr (never secrets)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'conn;token' {
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print diagnostics on stderr (never secrets)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print diagnostics on stderr (never secrets)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'conn;rename' {
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print diagnostics on stderr (never secrets)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print diagnostics on stderr (never secrets)')
@@ -112,7 +160,7 @@ Register-ArgumentCompleter -Native -CommandName 'conn' -ScriptBlock {
         'conn;rm' {
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Don''t ask for confirmation (required when there is no terminal)')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Don''t ask for confirmation (required when there is no terminal)')
-            [CompletionResult]::new('--keep-remote', '--keep-remote', [CompletionResultType]::ParameterName, 'Don''t revoke the credentials at the provider (API keys and passwords are never revoked by conn; this matters for OAuth connections)')
+            [CompletionResult]::new('--keep-remote', '--keep-remote', [CompletionResultType]::ParameterName, 'Don''t revoke the OAuth grant at the provider (API keys and passwords are never revoked by conn)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print diagnostics on stderr (never secrets)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print diagnostics on stderr (never secrets)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
@@ -206,6 +254,8 @@ Register-ArgumentCompleter -Native -CommandName 'conn' -ScriptBlock {
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List connections with their last check')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one connection; secrets are always masked')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Check that connections work and who they are connected as')
+            [CompletionResult]::new('reauth', 'reauth', [CompletionResultType]::ParameterValue, 'Sign in again for an existing connection, keeping its name and settings')
+            [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Print a valid access token (refreshed if due) or key, for scripts')
             [CompletionResult]::new('rename', 'rename', [CompletionResultType]::ParameterValue, 'Rename a connection (its secrets stay where they are)')
             [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove a connection and its secrets')
             [CompletionResult]::new('providers', 'providers', [CompletionResultType]::ParameterValue, 'The apps conn knows and how to set them up')
@@ -224,6 +274,12 @@ Register-ArgumentCompleter -Native -CommandName 'conn' -ScriptBlock {
             break
         }
         'conn;help;check' {
+            break
+        }
+        'conn;help;reauth' {
+            break
+        }
+        'conn;help;token' {
             break
         }
         'conn;help;rename' {

@@ -37,6 +37,9 @@ _conn() {
             conn,providers)
                 cmd="conn__subcmd__providers"
                 ;;
+            conn,reauth)
+                cmd="conn__subcmd__reauth"
+                ;;
             conn,rename)
                 cmd="conn__subcmd__rename"
                 ;;
@@ -45,6 +48,9 @@ _conn() {
                 ;;
             conn,show)
                 cmd="conn__subcmd__show"
+                ;;
+            conn,token)
+                cmd="conn__subcmd__token"
                 ;;
             conn__subcmd__help,check)
                 cmd="conn__subcmd__help__subcmd__check"
@@ -67,6 +73,9 @@ _conn() {
             conn__subcmd__help,providers)
                 cmd="conn__subcmd__help__subcmd__providers"
                 ;;
+            conn__subcmd__help,reauth)
+                cmd="conn__subcmd__help__subcmd__reauth"
+                ;;
             conn__subcmd__help,rename)
                 cmd="conn__subcmd__help__subcmd__rename"
                 ;;
@@ -75,6 +84,9 @@ _conn() {
                 ;;
             conn__subcmd__help,show)
                 cmd="conn__subcmd__help__subcmd__show"
+                ;;
+            conn__subcmd__help,token)
+                cmd="conn__subcmd__help__subcmd__token"
                 ;;
             conn__subcmd__help__subcmd__providers,list)
                 cmd="conn__subcmd__help__subcmd__providers__subcmd__list"
@@ -116,7 +128,7 @@ _conn() {
 
     case "${cmd}" in
         conn)
-            opts="-v -h -V --verbose --help --version new list show check rename rm providers completions doctor help"
+            opts="-v -h -V --verbose --help --version new list show check reauth token rename rm providers completions doctor help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -176,7 +188,7 @@ _conn() {
             return 0
             ;;
         conn__subcmd__help)
-            opts="new list show check rename rm providers completions doctor help"
+            opts="new list show check reauth token rename rm providers completions doctor help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -329,6 +341,20 @@ _conn() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        conn__subcmd__help__subcmd__reauth)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         conn__subcmd__help__subcmd__rename)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -371,6 +397,20 @@ _conn() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        conn__subcmd__help__subcmd__token)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         conn__subcmd__list)
             opts="-v -h -V --provider --env --json --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -394,7 +434,7 @@ _conn() {
             return 0
             ;;
         conn__subcmd__new)
-            opts="-y -v -h -V --provider --auth --env --set --username --secret-stdin --secret-env --timeout --no-check --yes --json --secret --password --api-key --token --client-secret --verbose --help --version"
+            opts="-y -v -h -V --provider --auth --env --set --username --secret-stdin --secret-env --client-id --client-secret-stdin --client-secret-env --scopes --device --grant --no-browser --port --timeout --yes --secret --password --api-key --token --client-secret --no-check --json --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -405,7 +445,7 @@ _conn() {
                     return 0
                     ;;
                 --auth)
-                    COMPREPLY=($(compgen -W "api_key basic" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "api_key basic oauth2" -- "${cur}"))
                     return 0
                     ;;
                 --env)
@@ -421,6 +461,26 @@ _conn() {
                     return 0
                     ;;
                 --secret-env)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-secret-env)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --scopes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --grant)
+                    COMPREPLY=($(compgen -W "authorization_code device_code client_credentials" -- "${cur}"))
+                    return 0
+                    ;;
+                --port)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -581,6 +641,72 @@ _conn() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        conn__subcmd__reauth)
+            opts="-y -v -h -V --username --secret-stdin --secret-env --client-id --client-secret-stdin --client-secret-env --scopes --device --grant --no-browser --port --timeout --yes --secret --password --api-key --token --client-secret --json --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --username)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --secret-env)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-secret-env)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --scopes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --grant)
+                    COMPREPLY=($(compgen -W "authorization_code device_code client_credentials" -- "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         conn__subcmd__rename)
             opts="-v -h -V --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -611,6 +737,20 @@ _conn() {
             ;;
         conn__subcmd__show)
             opts="-v -h -V --json --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conn__subcmd__token)
+            opts="-v -h -V --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

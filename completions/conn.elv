@@ -28,6 +28,8 @@ set edit:completion:arg-completer[conn] = {|@words|
             cand list 'List connections with their last check'
             cand show 'Show one connection; secrets are always masked'
             cand check 'Check that connections work and who they are connected as'
+            cand reauth 'Sign in again for an existing connection, keeping its name and settings'
+            cand token 'Print a valid access token (refreshed if due) or key, for scripts'
             cand rename 'Rename a connection (its secrets stay where they are)'
             cand rm 'Remove a connection and its secrets'
             cand providers 'The apps conn knows and how to set them up'
@@ -42,16 +44,24 @@ set edit:completion:arg-completer[conn] = {|@words|
             cand --set 'An instance input, e.g. subdomain=acme (repeatable)'
             cand --username 'User name for Basic auth (e.g. the account''s email)'
             cand --secret-env 'Read the API key / password from this environment variable'
-            cand --timeout 'Seconds to wait for the check request'
+            cand --client-id 'OAuth client id of your registered app (saved and offered for reuse)'
+            cand --client-secret-env 'Read the OAuth client secret from this environment variable'
+            cand --scopes 'OAuth scopes to request, comma-separated (default: the provider''s)'
+            cand --grant 'OAuth grant to use'
+            cand --port 'OAuth: fixed loopback port for the redirect (when the app''s redirect URI has one)'
+            cand --timeout 'Seconds to wait: for the sign-in (default 300) and for each request (at most 30)'
             cand --secret 'Not accepted: a secret on the command line leaks into shell history and the process list'
             cand --password 'password'
             cand --api-key 'api-key'
             cand --token 'token'
             cand --client-secret 'client-secret'
             cand --secret-stdin 'Read the API key / password from standard input'
+            cand --client-secret-stdin 'Read the OAuth client secret from standard input'
+            cand --device 'OAuth: sign in with a code on another device (no browser here)'
+            cand --no-browser 'OAuth: print the sign-in URL instead of opening a browser; paste the redirected URL back'
+            cand -y 'Take defaults without asking; confirm replacing a connection''s account'
+            cand --yes 'Take defaults without asking; confirm replacing a connection''s account'
             cand --no-check 'Save without checking the connection first'
-            cand -y 'Take defaults without asking'
-            cand --yes 'Take defaults without asking'
             cand --json 'Print the result as JSON'
             cand -v 'Print diagnostics on stderr (never secrets)'
             cand --verbose 'Print diagnostics on stderr (never secrets)'
@@ -92,6 +102,42 @@ set edit:completion:arg-completer[conn] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'conn;reauth'= {
+            cand --username 'User name for Basic auth (e.g. the account''s email)'
+            cand --secret-env 'Read the API key / password from this environment variable'
+            cand --client-id 'OAuth client id of your registered app (saved and offered for reuse)'
+            cand --client-secret-env 'Read the OAuth client secret from this environment variable'
+            cand --scopes 'OAuth scopes to request, comma-separated (default: the provider''s)'
+            cand --grant 'OAuth grant to use'
+            cand --port 'OAuth: fixed loopback port for the redirect (when the app''s redirect URI has one)'
+            cand --timeout 'Seconds to wait: for the sign-in (default 300) and for each request (at most 30)'
+            cand --secret 'Not accepted: a secret on the command line leaks into shell history and the process list'
+            cand --password 'password'
+            cand --api-key 'api-key'
+            cand --token 'token'
+            cand --client-secret 'client-secret'
+            cand --secret-stdin 'Read the API key / password from standard input'
+            cand --client-secret-stdin 'Read the OAuth client secret from standard input'
+            cand --device 'OAuth: sign in with a code on another device (no browser here)'
+            cand --no-browser 'OAuth: print the sign-in URL instead of opening a browser; paste the redirected URL back'
+            cand -y 'Take defaults without asking; confirm replacing a connection''s account'
+            cand --yes 'Take defaults without asking; confirm replacing a connection''s account'
+            cand --json 'Print the result as JSON'
+            cand -v 'Print diagnostics on stderr (never secrets)'
+            cand --verbose 'Print diagnostics on stderr (never secrets)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'conn;token'= {
+            cand -v 'Print diagnostics on stderr (never secrets)'
+            cand --verbose 'Print diagnostics on stderr (never secrets)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'conn;rename'= {
             cand -v 'Print diagnostics on stderr (never secrets)'
             cand --verbose 'Print diagnostics on stderr (never secrets)'
@@ -103,7 +149,7 @@ set edit:completion:arg-completer[conn] = {|@words|
         &'conn;rm'= {
             cand -y 'Don''t ask for confirmation (required when there is no terminal)'
             cand --yes 'Don''t ask for confirmation (required when there is no terminal)'
-            cand --keep-remote 'Don''t revoke the credentials at the provider (API keys and passwords are never revoked by conn; this matters for OAuth connections)'
+            cand --keep-remote 'Don''t revoke the OAuth grant at the provider (API keys and passwords are never revoked by conn)'
             cand -v 'Print diagnostics on stderr (never secrets)'
             cand --verbose 'Print diagnostics on stderr (never secrets)'
             cand -h 'Print help'
@@ -185,6 +231,8 @@ set edit:completion:arg-completer[conn] = {|@words|
             cand list 'List connections with their last check'
             cand show 'Show one connection; secrets are always masked'
             cand check 'Check that connections work and who they are connected as'
+            cand reauth 'Sign in again for an existing connection, keeping its name and settings'
+            cand token 'Print a valid access token (refreshed if due) or key, for scripts'
             cand rename 'Rename a connection (its secrets stay where they are)'
             cand rm 'Remove a connection and its secrets'
             cand providers 'The apps conn knows and how to set them up'
@@ -199,6 +247,10 @@ set edit:completion:arg-completer[conn] = {|@words|
         &'conn;help;show'= {
         }
         &'conn;help;check'= {
+        }
+        &'conn;help;reauth'= {
+        }
+        &'conn;help;token'= {
         }
         &'conn;help;rename'= {
         }

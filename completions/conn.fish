@@ -31,6 +31,8 @@ complete -c conn -n "__fish_conn_needs_command" -f -a "new" -d 'Create a connect
 complete -c conn -n "__fish_conn_needs_command" -f -a "list" -d 'List connections with their last check'
 complete -c conn -n "__fish_conn_needs_command" -f -a "show" -d 'Show one connection; secrets are always masked'
 complete -c conn -n "__fish_conn_needs_command" -f -a "check" -d 'Check that connections work and who they are connected as'
+complete -c conn -n "__fish_conn_needs_command" -f -a "reauth" -d 'Sign in again for an existing connection, keeping its name and settings'
+complete -c conn -n "__fish_conn_needs_command" -f -a "token" -d 'Print a valid access token (refreshed if due) or key, for scripts'
 complete -c conn -n "__fish_conn_needs_command" -f -a "rename" -d 'Rename a connection (its secrets stay where they are)'
 complete -c conn -n "__fish_conn_needs_command" -f -a "rm" -d 'Remove a connection and its secrets'
 complete -c conn -n "__fish_conn_needs_command" -f -a "providers" -d 'The apps conn knows and how to set them up'
@@ -39,21 +41,32 @@ complete -c conn -n "__fish_conn_needs_command" -f -a "doctor" -d 'Check conn\'s
 complete -c conn -n "__fish_conn_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c conn -n "__fish_conn_using_subcommand new" -l provider -d 'Provider id (see \'conn providers list\')' -r
 complete -c conn -n "__fish_conn_using_subcommand new" -l auth -d 'Auth method, when the provider offers several' -r -f -a "api_key\t''
-basic\t''"
+basic\t''
+oauth2\t''"
 complete -c conn -n "__fish_conn_using_subcommand new" -l env -d 'Environment tag' -r -f -a "production\t''
 sandbox\t''"
 complete -c conn -n "__fish_conn_using_subcommand new" -l set -d 'An instance input, e.g. subdomain=acme (repeatable)' -r
 complete -c conn -n "__fish_conn_using_subcommand new" -l username -d 'User name for Basic auth (e.g. the account\'s email)' -r
 complete -c conn -n "__fish_conn_using_subcommand new" -l secret-env -d 'Read the API key / password from this environment variable' -r
-complete -c conn -n "__fish_conn_using_subcommand new" -l timeout -d 'Seconds to wait for the check request' -r
+complete -c conn -n "__fish_conn_using_subcommand new" -l client-id -d 'OAuth client id of your registered app (saved and offered for reuse)' -r
+complete -c conn -n "__fish_conn_using_subcommand new" -l client-secret-env -d 'Read the OAuth client secret from this environment variable' -r
+complete -c conn -n "__fish_conn_using_subcommand new" -l scopes -d 'OAuth scopes to request, comma-separated (default: the provider\'s)' -r
+complete -c conn -n "__fish_conn_using_subcommand new" -l grant -d 'OAuth grant to use' -r -f -a "authorization_code\t''
+device_code\t''
+client_credentials\t''"
+complete -c conn -n "__fish_conn_using_subcommand new" -l port -d 'OAuth: fixed loopback port for the redirect (when the app\'s redirect URI has one)' -r
+complete -c conn -n "__fish_conn_using_subcommand new" -l timeout -d 'Seconds to wait: for the sign-in (default 300) and for each request (at most 30)' -r
 complete -c conn -n "__fish_conn_using_subcommand new" -l secret -d 'Not accepted: a secret on the command line leaks into shell history and the process list' -r
 complete -c conn -n "__fish_conn_using_subcommand new" -l password -r
 complete -c conn -n "__fish_conn_using_subcommand new" -l api-key -r
 complete -c conn -n "__fish_conn_using_subcommand new" -l token -r
 complete -c conn -n "__fish_conn_using_subcommand new" -l client-secret -r
 complete -c conn -n "__fish_conn_using_subcommand new" -l secret-stdin -d 'Read the API key / password from standard input'
+complete -c conn -n "__fish_conn_using_subcommand new" -l client-secret-stdin -d 'Read the OAuth client secret from standard input'
+complete -c conn -n "__fish_conn_using_subcommand new" -l device -d 'OAuth: sign in with a code on another device (no browser here)'
+complete -c conn -n "__fish_conn_using_subcommand new" -l no-browser -d 'OAuth: print the sign-in URL instead of opening a browser; paste the redirected URL back'
+complete -c conn -n "__fish_conn_using_subcommand new" -s y -l yes -d 'Take defaults without asking; confirm replacing a connection\'s account'
 complete -c conn -n "__fish_conn_using_subcommand new" -l no-check -d 'Save without checking the connection first'
-complete -c conn -n "__fish_conn_using_subcommand new" -s y -l yes -d 'Take defaults without asking'
 complete -c conn -n "__fish_conn_using_subcommand new" -l json -d 'Print the result as JSON'
 complete -c conn -n "__fish_conn_using_subcommand new" -s v -l verbose -d 'Print diagnostics on stderr (never secrets)'
 complete -c conn -n "__fish_conn_using_subcommand new" -s h -l help -d 'Print help'
@@ -74,11 +87,38 @@ complete -c conn -n "__fish_conn_using_subcommand check" -s q -l quiet -d 'Print
 complete -c conn -n "__fish_conn_using_subcommand check" -s v -l verbose -d 'Print diagnostics on stderr (never secrets)'
 complete -c conn -n "__fish_conn_using_subcommand check" -s h -l help -d 'Print help'
 complete -c conn -n "__fish_conn_using_subcommand check" -s V -l version -d 'Print version'
+complete -c conn -n "__fish_conn_using_subcommand reauth" -l username -d 'User name for Basic auth (e.g. the account\'s email)' -r
+complete -c conn -n "__fish_conn_using_subcommand reauth" -l secret-env -d 'Read the API key / password from this environment variable' -r
+complete -c conn -n "__fish_conn_using_subcommand reauth" -l client-id -d 'OAuth client id of your registered app (saved and offered for reuse)' -r
+complete -c conn -n "__fish_conn_using_subcommand reauth" -l client-secret-env -d 'Read the OAuth client secret from this environment variable' -r
+complete -c conn -n "__fish_conn_using_subcommand reauth" -l scopes -d 'OAuth scopes to request, comma-separated (default: the provider\'s)' -r
+complete -c conn -n "__fish_conn_using_subcommand reauth" -l grant -d 'OAuth grant to use' -r -f -a "authorization_code\t''
+device_code\t''
+client_credentials\t''"
+complete -c conn -n "__fish_conn_using_subcommand reauth" -l port -d 'OAuth: fixed loopback port for the redirect (when the app\'s redirect URI has one)' -r
+complete -c conn -n "__fish_conn_using_subcommand reauth" -l timeout -d 'Seconds to wait: for the sign-in (default 300) and for each request (at most 30)' -r
+complete -c conn -n "__fish_conn_using_subcommand reauth" -l secret -d 'Not accepted: a secret on the command line leaks into shell history and the process list' -r
+complete -c conn -n "__fish_conn_using_subcommand reauth" -l password -r
+complete -c conn -n "__fish_conn_using_subcommand reauth" -l api-key -r
+complete -c conn -n "__fish_conn_using_subcommand reauth" -l token -r
+complete -c conn -n "__fish_conn_using_subcommand reauth" -l client-secret -r
+complete -c conn -n "__fish_conn_using_subcommand reauth" -l secret-stdin -d 'Read the API key / password from standard input'
+complete -c conn -n "__fish_conn_using_subcommand reauth" -l client-secret-stdin -d 'Read the OAuth client secret from standard input'
+complete -c conn -n "__fish_conn_using_subcommand reauth" -l device -d 'OAuth: sign in with a code on another device (no browser here)'
+complete -c conn -n "__fish_conn_using_subcommand reauth" -l no-browser -d 'OAuth: print the sign-in URL instead of opening a browser; paste the redirected URL back'
+complete -c conn -n "__fish_conn_using_subcommand reauth" -s y -l yes -d 'Take defaults without asking; confirm replacing a connection\'s account'
+complete -c conn -n "__fish_conn_using_subcommand reauth" -l json -d 'Print the result as JSON'
+complete -c conn -n "__fish_conn_using_subcommand reauth" -s v -l verbose -d 'Print diagnostics on stderr (never secrets)'
+complete -c conn -n "__fish_conn_using_subcommand reauth" -s h -l help -d 'Print help'
+complete -c conn -n "__fish_conn_using_subcommand reauth" -s V -l version -d 'Print version'
+complete -c conn -n "__fish_conn_using_subcommand token" -s v -l verbose -d 'Print diagnostics on stderr (never secrets)'
+complete -c conn -n "__fish_conn_using_subcommand token" -s h -l help -d 'Print help'
+complete -c conn -n "__fish_conn_using_subcommand token" -s V -l version -d 'Print version'
 complete -c conn -n "__fish_conn_using_subcommand rename" -s v -l verbose -d 'Print diagnostics on stderr (never secrets)'
 complete -c conn -n "__fish_conn_using_subcommand rename" -s h -l help -d 'Print help'
 complete -c conn -n "__fish_conn_using_subcommand rename" -s V -l version -d 'Print version'
 complete -c conn -n "__fish_conn_using_subcommand rm" -s y -l yes -d 'Don\'t ask for confirmation (required when there is no terminal)'
-complete -c conn -n "__fish_conn_using_subcommand rm" -l keep-remote -d 'Don\'t revoke the credentials at the provider (API keys and passwords are never revoked by conn; this matters for OAuth connections)'
+complete -c conn -n "__fish_conn_using_subcommand rm" -l keep-remote -d 'Don\'t revoke the OAuth grant at the provider (API keys and passwords are never revoked by conn)'
 complete -c conn -n "__fish_conn_using_subcommand rm" -s v -l verbose -d 'Print diagnostics on stderr (never secrets)'
 complete -c conn -n "__fish_conn_using_subcommand rm" -s h -l help -d 'Print help'
 complete -c conn -n "__fish_conn_using_subcommand rm" -s V -l version -d 'Print version'
@@ -111,16 +151,18 @@ complete -c conn -n "__fish_conn_using_subcommand doctor" -l json -d 'Print JSON
 complete -c conn -n "__fish_conn_using_subcommand doctor" -s v -l verbose -d 'Print diagnostics on stderr (never secrets)'
 complete -c conn -n "__fish_conn_using_subcommand doctor" -s h -l help -d 'Print help'
 complete -c conn -n "__fish_conn_using_subcommand doctor" -s V -l version -d 'Print version'
-complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check rename rm providers completions doctor help" -f -a "new" -d 'Create a connection (a wizard on a terminal; every question also has a flag)'
-complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check rename rm providers completions doctor help" -f -a "list" -d 'List connections with their last check'
-complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check rename rm providers completions doctor help" -f -a "show" -d 'Show one connection; secrets are always masked'
-complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check rename rm providers completions doctor help" -f -a "check" -d 'Check that connections work and who they are connected as'
-complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check rename rm providers completions doctor help" -f -a "rename" -d 'Rename a connection (its secrets stay where they are)'
-complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check rename rm providers completions doctor help" -f -a "rm" -d 'Remove a connection and its secrets'
-complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check rename rm providers completions doctor help" -f -a "providers" -d 'The apps conn knows and how to set them up'
-complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check rename rm providers completions doctor help" -f -a "completions" -d 'Print a shell completion script'
-complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check rename rm providers completions doctor help" -f -a "doctor" -d 'Check conn\'s files, secret stores and clock'
-complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check rename rm providers completions doctor help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check reauth token rename rm providers completions doctor help" -f -a "new" -d 'Create a connection (a wizard on a terminal; every question also has a flag)'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check reauth token rename rm providers completions doctor help" -f -a "list" -d 'List connections with their last check'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check reauth token rename rm providers completions doctor help" -f -a "show" -d 'Show one connection; secrets are always masked'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check reauth token rename rm providers completions doctor help" -f -a "check" -d 'Check that connections work and who they are connected as'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check reauth token rename rm providers completions doctor help" -f -a "reauth" -d 'Sign in again for an existing connection, keeping its name and settings'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check reauth token rename rm providers completions doctor help" -f -a "token" -d 'Print a valid access token (refreshed if due) or key, for scripts'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check reauth token rename rm providers completions doctor help" -f -a "rename" -d 'Rename a connection (its secrets stay where they are)'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check reauth token rename rm providers completions doctor help" -f -a "rm" -d 'Remove a connection and its secrets'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check reauth token rename rm providers completions doctor help" -f -a "providers" -d 'The apps conn knows and how to set them up'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check reauth token rename rm providers completions doctor help" -f -a "completions" -d 'Print a shell completion script'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check reauth token rename rm providers completions doctor help" -f -a "doctor" -d 'Check conn\'s files, secret stores and clock'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check reauth token rename rm providers completions doctor help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c conn -n "__fish_conn_using_subcommand help; and __fish_seen_subcommand_from providers" -f -a "list" -d 'List the providers (built-in and your own)'
 complete -c conn -n "__fish_conn_using_subcommand help; and __fish_seen_subcommand_from providers" -f -a "show" -d 'What a provider needs and how to set up the app side'
 complete -c conn -n "__fish_conn_using_subcommand help; and __fish_seen_subcommand_from providers" -f -a "validate" -d 'Validate a provider definition file'

@@ -4,6 +4,8 @@
 
 pub mod api_key;
 pub mod basic;
+pub mod callback;
+pub mod oauth2;
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
@@ -44,6 +46,8 @@ pub fn secret_fields(spec: &AuthSpec) -> Vec<SecretField> {
                 .clone()
                 .unwrap_or_else(|| "Password".into()),
         }],
+        // Tokens come from the sign-in, not from the user.
+        AuthSpec::OAuth2(_) => vec![],
     }
 }
 
@@ -79,6 +83,12 @@ pub fn authenticator(
                 .get(basic::FIELD)
                 .ok_or_else(|| missing(basic::FIELD))?;
             Ok(Box::new(basic::Basic::new(s, user, pw.clone())))
+        }
+        AuthSpec::OAuth2(_) => {
+            let token = secrets
+                .get(oauth2::ACCESS_TOKEN)
+                .ok_or_else(|| missing(oauth2::ACCESS_TOKEN))?;
+            Ok(Box::new(oauth2::Bearer::new(token.clone())))
         }
     }
 }

@@ -9,11 +9,15 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 
-pub use provider::{ApiKeySpec, AuthSpec, BasicSpec, Input, Placement, Provider};
+pub use provider::{
+    ApiKeySpec, AuthSpec, BasicSpec, ClientAuth, Grant, Input, OAuth2Spec, Placement, Provider,
+};
 
 const BUILTIN: &[(&str, &str)] = &[
     ("github.toml", include_str!("builtin/github.toml")),
+    ("google.toml", include_str!("builtin/google.toml")),
     ("http.toml", include_str!("builtin/http.toml")),
+    ("oauth2.toml", include_str!("builtin/oauth2.toml")),
     ("stripe.toml", include_str!("builtin/stripe.toml")),
     ("zendesk.toml", include_str!("builtin/zendesk.toml")),
 ];

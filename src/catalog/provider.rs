@@ -86,6 +86,8 @@ impl Input {
 pub enum AuthSpec {
     ApiKey(ApiKeySpec),
     Basic(BasicSpec),
+    #[serde(rename = "oauth2")]
+    OAuth2(Box<OAuth2Spec>),
 }
 
 impl AuthSpec {
@@ -93,6 +95,7 @@ impl AuthSpec {
         match self {
             AuthSpec::ApiKey(_) => "api_key",
             AuthSpec::Basic(_) => "basic",
+            AuthSpec::OAuth2(_) => "oauth2",
         }
     }
 
@@ -104,8 +107,101 @@ impl AuthSpec {
                 .label
                 .clone()
                 .unwrap_or_else(|| "User name and password (HTTP Basic)".into()),
+            AuthSpec::OAuth2(s) => s
+                .label
+                .clone()
+                .unwrap_or_else(|| "Sign in with the browser (OAuth 2.0)".into()),
         }
     }
+
+    pub fn help(&self) -> Option<&str> {
+        match self {
+            AuthSpec::ApiKey(s) => s.help.as_deref(),
+            AuthSpec::Basic(s) => s.help.as_deref(),
+            AuthSpec::OAuth2(s) => s.help.as_deref(),
+        }
+    }
+}
+
+/// OAuth 2.0 grants conn can run.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Grant {
+    AuthorizationCode,
+    DeviceCode,
+    ClientCredentials,
+}
+
+/// How the client authenticates at the token endpoint.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuth {
+    /// HTTP Basic with client id and secret (RFC 6749 2.3.1, preferred).
+    #[default]
+    Basic,
+    /// client_id and client_secret in the form body.
+    Post,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuth2Spec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+    /// Issuer for metadata discovery (RFC 8414, OpenID Connect); fills the URLs not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorize_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation_url: Option<String>,
+    #[serde(default = "default_grants")]
+    pub grants: Vec<Grant>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<String>,
+    /// Scopes the check needs; a connection granted fewer is `insufficient_permissions`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub required_scopes: Vec<String>,
+    #[serde(default = "default_scope_separator")]
+    pub scope_separator: String,
+    #[serde(default = "default_true")]
+    pub pkce: bool,
+    #[serde(default)]
+    pub client_auth: ClientAuth,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub authorize_params: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub token_params: BTreeMap<String, String>,
+    /// A fixed loopback port, for providers that need the exact registered redirect URI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_port: Option<u16>,
+    #[serde(default = "default_redirect_path")]
+    pub redirect_path: String,
+    /// Where to register the OAuth app, shown by `conn providers show`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_registration_url: Option<String>,
+}
+
+fn default_grants() -> Vec<Grant> {
+    vec![Grant::AuthorizationCode]
+}
+
+fn default_scope_separator() -> String {
+    " ".into()
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_redirect_path() -> String {
+    "/callback".into()
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
@@ -291,6 +387,9 @@ fn validate(p: &Provider) -> std::result::Result<(), Invalid> {
                 None,
             ));
         }
+        if let AuthSpec::OAuth2(o) = a {
+            validate_oauth2(i, o, &names)?;
+        }
         if let AuthSpec::ApiKey(k) = a {
             check_templates(&format!("auth[{i}].name"), &k.name, &names)?;
             check_templates(&format!("auth[{i}].prefix"), &k.prefix, &names)?;
@@ -303,22 +402,7 @@ fn validate(p: &Provider) -> std::result::Result<(), Invalid> {
             }
         }
     }
-    check_templates("api.base_url", &p.api.base_url, &names)?;
-    if !p.api.base_url.starts_with("${") {
-        let probe: BTreeMap<String, String> =
-            names.iter().map(|n| (n.clone(), "x".to_string())).collect();
-        let url = template::expand(&p.api.base_url, &probe).unwrap_or_default();
-        match reqwest::Url::parse(&url) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") => {}
-            _ => {
-                return Err(invalid(
-                    "api.base_url",
-                    "must be an http(s) URL",
-                    Some(&p.api.base_url),
-                ));
-            }
-        }
-    }
+    check_url("api.base_url", &p.api.base_url, &names)?;
     check_templates("check.path", &p.check.path, &names)?;
     if !(p.check.path.starts_with('/') || p.check.path.starts_with("${")) {
         return Err(invalid(
@@ -352,6 +436,81 @@ fn validate(p: &Provider) -> std::result::Result<(), Invalid> {
         }
     }
     Ok(())
+}
+
+fn validate_oauth2(
+    i: usize,
+    o: &OAuth2Spec,
+    names: &BTreeSet<String>,
+) -> std::result::Result<(), Invalid> {
+    let urls = [
+        ("issuer", &o.issuer),
+        ("authorize_url", &o.authorize_url),
+        ("token_url", &o.token_url),
+        ("device_url", &o.device_url),
+        ("revocation_url", &o.revocation_url),
+    ];
+    for (field, url) in urls {
+        if let Some(u) = url {
+            check_url(&format!("auth[{i}].{field}"), u, names)?;
+        }
+    }
+    if o.issuer.is_none() && o.token_url.is_none() {
+        return Err(invalid(
+            format!("auth[{i}]"),
+            "oauth2 needs token_url, or issuer for discovery",
+            None,
+        ));
+    }
+    let has = |g: Grant| o.grants.contains(&g);
+    if o.grants.is_empty() {
+        return Err(invalid(
+            format!("auth[{i}].grants"),
+            "list at least one grant",
+            None,
+        ));
+    }
+    if has(Grant::AuthorizationCode) && o.issuer.is_none() && o.authorize_url.is_none() {
+        return Err(invalid(
+            format!("auth[{i}].authorize_url"),
+            "the authorization_code grant needs authorize_url (or issuer)",
+            None,
+        ));
+    }
+    if has(Grant::DeviceCode) && o.issuer.is_none() && o.device_url.is_none() {
+        return Err(invalid(
+            format!("auth[{i}].device_url"),
+            "the device_code grant needs device_url (or issuer)",
+            None,
+        ));
+    }
+    if !o.redirect_path.starts_with('/') {
+        return Err(invalid(
+            format!("auth[{i}].redirect_path"),
+            "must start with '/'",
+            Some(&o.redirect_path),
+        ));
+    }
+    Ok(())
+}
+
+/// A URL field: its templates name inputs, and with placeholders filled it is http(s).
+fn check_url(
+    field: &str,
+    value: &str,
+    names: &BTreeSet<String>,
+) -> std::result::Result<(), Invalid> {
+    check_templates(field, value, names)?;
+    if value.starts_with("${") {
+        return Ok(());
+    }
+    let probe: BTreeMap<String, String> =
+        names.iter().map(|n| (n.clone(), "x".to_string())).collect();
+    let url = template::expand(value, &probe).unwrap_or_default();
+    match reqwest::Url::parse(&url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(()),
+        _ => Err(invalid(field, "must be an http(s) URL", Some(value))),
+    }
 }
 
 fn check_templates(

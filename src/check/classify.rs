@@ -73,7 +73,7 @@ pub fn reauth_hint(name: &str, method: &str) -> String {
         _ => "the key or token was revoked, rotated or expired",
     };
     format!(
-        "likely cause: {what}. Verify the credentials with the provider, then replace them with 'conn reauth {name}' (coming soon; today: 'conn rm {name}' and 'conn new {name} ...')"
+        "likely cause: {what}. Verify the credentials with the provider, then replace them with 'conn reauth {name}'"
     )
 }
 

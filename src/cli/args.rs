@@ -46,6 +46,10 @@ pub enum Command {
     /// Check that connections work and who they are connected as
     #[command(after_help = CHECK_AFTER_HELP)]
     Check(CheckArgs),
+    /// Sign in again for an existing connection, keeping its name and settings
+    Reauth(Box<ReauthArgs>),
+    /// Print a valid access token (refreshed if due) or key, for scripts
+    Token { name: String },
     /// Rename a connection (its secrets stay where they are)
     Rename { old: String, new: String },
     /// Remove a connection and its secrets
@@ -54,8 +58,8 @@ pub enum Command {
         /// Don't ask for confirmation (required when there is no terminal)
         #[arg(long, short = 'y')]
         yes: bool,
-        /// Don't revoke the credentials at the provider (API keys and passwords are never revoked
-        /// by conn; this matters for OAuth connections)
+        /// Don't revoke the OAuth grant at the provider (API keys and passwords are never
+        /// revoked by conn)
         #[arg(long)]
         keep_remote: bool,
     },
@@ -101,7 +105,7 @@ pub struct NewArgs {
     #[arg(long, value_name = "ID")]
     pub provider: Option<String>,
     /// Auth method, when the provider offers several
-    #[arg(long, value_name = "METHOD", value_parser = ["api_key", "basic"])]
+    #[arg(long, value_name = "METHOD", value_parser = ["api_key", "basic", "oauth2"])]
     pub auth: Option<String>,
     /// Environment tag
     #[arg(long, value_name = "ENV", value_parser = ["production", "sandbox"])]
@@ -109,6 +113,19 @@ pub struct NewArgs {
     /// An instance input, e.g. subdomain=acme (repeatable)
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
+    #[command(flatten)]
+    pub creds: CredentialArgs,
+    /// Save without checking the connection first
+    #[arg(long)]
+    pub no_check: bool,
+    /// Print the result as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// How to sign in: shared by `new` and `reauth`.
+#[derive(Debug, Args)]
+pub struct CredentialArgs {
     /// User name for Basic auth (e.g. the account's email)
     #[arg(long, value_name = "USER")]
     pub username: Option<String>,
@@ -118,18 +135,36 @@ pub struct NewArgs {
     /// Read the API key / password from this environment variable
     #[arg(long, value_name = "VAR")]
     pub secret_env: Option<String>,
-    /// Seconds to wait for the check request
-    #[arg(long, value_name = "SECS", default_value_t = 30)]
-    pub timeout: u64,
-    /// Save without checking the connection first
+    /// OAuth client id of your registered app (saved and offered for reuse)
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+    /// Read the OAuth client secret from standard input
+    #[arg(long, conflicts_with_all = ["client_secret_env", "secret_stdin"])]
+    pub client_secret_stdin: bool,
+    /// Read the OAuth client secret from this environment variable
+    #[arg(long, value_name = "VAR")]
+    pub client_secret_env: Option<String>,
+    /// OAuth scopes to request, comma-separated (default: the provider's)
+    #[arg(long, value_name = "S,S", value_delimiter = ',')]
+    pub scopes: Option<Vec<String>>,
+    /// OAuth: sign in with a code on another device (no browser here)
+    #[arg(long, conflicts_with = "grant")]
+    pub device: bool,
+    /// OAuth grant to use
+    #[arg(long, value_name = "GRANT", value_parser = ["authorization_code", "device_code", "client_credentials"])]
+    pub grant: Option<String>,
+    /// OAuth: print the sign-in URL instead of opening a browser; paste the redirected URL back
     #[arg(long)]
-    pub no_check: bool,
-    /// Take defaults without asking
+    pub no_browser: bool,
+    /// OAuth: fixed loopback port for the redirect (when the app's redirect URI has one)
+    #[arg(long, value_name = "N")]
+    pub port: Option<u16>,
+    /// Seconds to wait: for the sign-in (default 300) and for each request (at most 30)
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
+    /// Take defaults without asking; confirm replacing a connection's account
     #[arg(long, short = 'y')]
     pub yes: bool,
-    /// Print the result as JSON
-    #[arg(long)]
-    pub json: bool,
     /// Not accepted: a secret on the command line leaks into shell history and the process list
     #[arg(long, hide = true, num_args = 0..=1, value_name = "VALUE")]
     pub secret: Option<Option<String>>,
@@ -143,7 +178,7 @@ pub struct NewArgs {
     pub client_secret: Option<Option<String>>,
 }
 
-impl NewArgs {
+impl CredentialArgs {
     /// The name of a secret-carrying flag that was used, if any.
     pub fn secret_on_argv(&self) -> Option<&'static str> {
         [
@@ -156,6 +191,16 @@ impl NewArgs {
         .into_iter()
         .find_map(|(f, used)| used.then_some(f))
     }
+}
+
+#[derive(Debug, Args)]
+pub struct ReauthArgs {
+    pub name: String,
+    #[command(flatten)]
+    pub creds: CredentialArgs,
+    /// Print the result as JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -11,9 +11,10 @@ use anyhow::{Context, Result};
 use clap::{CommandFactory, Parser};
 
 pub use args::Cli;
-use args::{Command, NewArgs, ProvidersCommand};
+use args::{Command, CredentialArgs, NewArgs, ProvidersCommand};
 
-use crate::commands::{self, Ctx, new::NewOptions};
+use crate::catalog::Grant;
+use crate::commands::{self, Ctx, new::NewOptions, oauth::OAuthOptions};
 use crate::core::env::Env;
 use crate::core::error::usage;
 use crate::core::secret::Secret;
@@ -35,10 +36,13 @@ pub fn run(cli: Cli) -> Result<u8> {
     let env = Env::from_process();
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     let mut terminal;
-    let mut script = prompter::ScriptUi;
+    let browser = env.get("BROWSER").map(str::to_string);
+    let mut script = prompter::ScriptUi {
+        browser: browser.clone(),
+    };
     prompter::handle_interrupts(interactive);
     let ui: &mut dyn Ui = if interactive {
-        terminal = prompter::TerminalUi::new(env.get("NO_COLOR").is_none());
+        terminal = prompter::TerminalUi::new(env.get("NO_COLOR").is_none(), browser);
         &mut terminal
     } else {
         &mut script
@@ -91,6 +95,27 @@ fn dispatch(ctx: &mut Ctx<'_>, command: Command) -> Result<u8> {
                 }
             };
         }
+        Command::Reauth(a) => {
+            let as_json = a.json;
+            let c = credentials(&ctx.env, a.creds)?;
+            let done = commands::reauth::run(
+                ctx,
+                &a.name,
+                commands::reauth::ReauthOptions {
+                    username: c.username,
+                    secret: c.secret,
+                    oauth: c.oauth,
+                    request_timeout: c.request_timeout,
+                },
+            )?;
+            output::reauthed(&done, as_json)?;
+        }
+        Command::Token { name } => {
+            let token = commands::token::run(ctx, &name)?;
+            let mut out = std::io::stdout().lock();
+            std::io::Write::write_all(&mut out, token.expose().as_bytes())?;
+            std::io::Write::write_all(&mut out, b"\n")?;
+        }
         Command::Rename { old, new } => {
             commands::rename::run(ctx, &old, &new)?;
             println!("Renamed '{old}' to '{new}'.");
@@ -98,8 +123,8 @@ fn dispatch(ctx: &mut Ctx<'_>, command: Command) -> Result<u8> {
         Command::Rm {
             name,
             yes,
-            keep_remote: _,
-        } => output::removed(&commands::rm::run(ctx, &name, yes)?),
+            keep_remote,
+        } => output::removed(&commands::rm::run(ctx, &name, yes, keep_remote)?),
         Command::Providers(ProvidersCommand::List { json }) => {
             output::providers(&commands::providers::list(ctx)?, json)?
         }
@@ -118,26 +143,68 @@ fn dispatch(ctx: &mut Ctx<'_>, command: Command) -> Result<u8> {
     Ok(0)
 }
 
-/// Raw `conn new` arguments to resolved options: parse `--set`, read the secret from where the
-/// user said, refuse secrets on argv.
-fn new_options(env: &Env, a: NewArgs) -> Result<NewOptions> {
+/// Resolved sign-in settings shared by `new` and `reauth`.
+struct Creds {
+    username: Option<String>,
+    secret: Option<Secret<String>>,
+    oauth: OAuthOptions,
+    request_timeout: Duration,
+}
+
+/// Raw sign-in flags to resolved settings: read secrets from where the user said, refuse
+/// secrets on argv.
+fn credentials(env: &Env, a: CredentialArgs) -> Result<Creds> {
     if let Some(flag) = a.secret_on_argv() {
         return Err(usage(format!(
-            "{flag} is not accepted: a secret on the command line ends up in shell history and the process list. Use --secret-stdin or --secret-env VAR, or answer the hidden prompt"
+            "{flag} is not accepted: a secret on the command line ends up in shell history and the process list. Use --secret-stdin or --secret-env VAR (--client-secret-stdin / --client-secret-env for an OAuth client secret), or answer the hidden prompt"
         )));
     }
-    let mut sets = Vec::new();
-    for s in &a.sets {
-        let (k, v) = s
-            .split_once('=')
-            .ok_or_else(|| usage(format!("--set {s}: expected KEY=VALUE")))?;
-        sets.push((k.trim().to_string(), v.to_string()));
-    }
-    let secret = if a.secret_stdin {
+    let secret = read_secret(env, a.secret_stdin, a.secret_env.as_deref(), "--secret")?;
+    let client_secret = read_secret(
+        env,
+        a.client_secret_stdin,
+        a.client_secret_env.as_deref(),
+        "--client-secret",
+    )?;
+    let grant = if a.device {
+        Some(Grant::DeviceCode)
+    } else {
+        a.grant.as_deref().and_then(commands::oauth::parse_grant)
+    };
+    Ok(Creds {
+        username: a.username,
+        secret,
+        request_timeout: Duration::from_secs(a.timeout.unwrap_or(30).clamp(1, 30)),
+        oauth: OAuthOptions {
+            client_id: a.client_id,
+            client_secret,
+            scopes: a.scopes.map(|v| {
+                v.into_iter()
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            }),
+            grant,
+            no_browser: a.no_browser,
+            port: a.port,
+            timeout: Duration::from_secs(a.timeout.unwrap_or(300).max(1)),
+            yes: a.yes,
+        },
+    })
+}
+
+/// A secret from stdin (`<flag>-stdin`) or a named environment variable (`<flag>-env`).
+fn read_secret(
+    env: &Env,
+    stdin: bool,
+    var: Option<&str>,
+    flag: &str,
+) -> Result<Option<Secret<String>>> {
+    if stdin {
         if std::io::stdin().is_terminal() {
-            return Err(usage(
-                "--secret-stdin reads a secret piped into conn, and stdin is a terminal (typing there would show the secret); leave it out to be asked with a hidden prompt",
-            ));
+            return Err(usage(format!(
+                "{flag}-stdin reads a secret piped into conn, and stdin is a terminal (typing there would show the secret); leave it out to be asked with a hidden prompt"
+            )));
         }
         let mut buf = String::new();
         std::io::stdin()
@@ -145,27 +212,43 @@ fn new_options(env: &Env, a: NewArgs) -> Result<NewOptions> {
             .context("could not read the secret from stdin")?;
         let trimmed = buf.trim_end_matches(['\n', '\r']).to_string();
         zeroize::Zeroize::zeroize(&mut buf);
-        Some(Secret::new(trimmed))
-    } else if let Some(var) = &a.secret_env {
-        let v = env.get(var).ok_or_else(|| {
-            usage(format!(
-                "--secret-env {var}: the environment variable {var} is not set or empty"
-            ))
-        })?;
-        Some(Secret::new(v.to_string()))
-    } else {
-        None
-    };
+        return Ok(Some(Secret::new(trimmed)));
+    }
+    match var {
+        None => Ok(None),
+        Some(var) => {
+            let v = env.get(var).ok_or_else(|| {
+                usage(format!(
+                    "{flag}-env {var}: the environment variable {var} is not set or empty"
+                ))
+            })?;
+            Ok(Some(Secret::new(v.to_string())))
+        }
+    }
+}
+
+/// Raw `conn new` arguments to resolved options.
+fn new_options(env: &Env, a: NewArgs) -> Result<NewOptions> {
+    let mut sets = Vec::new();
+    for s in &a.sets {
+        let (k, v) = s
+            .split_once('=')
+            .ok_or_else(|| usage(format!("--set {s}: expected KEY=VALUE")))?;
+        sets.push((k.trim().to_string(), v.to_string()));
+    }
+    let yes = a.creds.yes;
+    let c = credentials(env, a.creds)?;
     Ok(NewOptions {
         name: a.name,
         provider: a.provider,
         auth: a.auth,
         env: a.env,
         sets,
-        username: a.username,
-        secret,
+        username: c.username,
+        secret: c.secret,
         no_check: a.no_check,
-        yes: a.yes,
-        timeout: Duration::from_secs(a.timeout.max(1)),
+        yes,
+        timeout: c.request_timeout,
+        oauth: c.oauth,
     })
 }

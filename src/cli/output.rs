@@ -5,7 +5,7 @@ use std::io::Write;
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::catalog::{AuthSpec, Provider};
+use crate::catalog::Provider;
 use crate::check::Status;
 use crate::commands::{
     check::CheckRun, doctor, list::Row, new::Created, providers::Listed, rm::Removed, show::Shown,
@@ -232,10 +232,29 @@ pub fn removed(r: &Removed) {
         eprintln!("warning: {w}");
     }
     if r.removed {
-        println!("Removed connection '{}'.", r.name);
+        let revoked = if r.revoked {
+            " and revoked its grant at the provider"
+        } else {
+            ""
+        };
+        println!("Removed connection '{}'{revoked}.", r.name);
     } else {
         eprintln!("Kept connection '{}'.", r.name);
     }
+}
+
+pub fn reauthed(r: &crate::commands::reauth::Reauthed, as_json: bool) -> Result<()> {
+    if as_json {
+        return json(r);
+    }
+    let who = r
+        .identity
+        .as_ref()
+        .and_then(|i| i.display())
+        .map(|w| format!(", connected as {w}"))
+        .unwrap_or_default();
+    println!("Re-authorized '{}'{who}.", r.name);
+    Ok(())
 }
 
 pub fn providers(list: &[Listed], as_json: bool) -> Result<()> {
@@ -288,11 +307,7 @@ pub fn provider(p: &Provider, as_json: bool) -> Result<()> {
     println!("\nauth methods (--auth METHOD):");
     for a in &p.auth {
         println!("  {:<16}{}", a.method(), a.label());
-        let help = match a {
-            AuthSpec::ApiKey(s) => s.help.as_deref(),
-            AuthSpec::Basic(s) => s.help.as_deref(),
-        };
-        if let Some(h) = help {
+        if let Some(h) = a.help() {
             println!("  {:<16}{h}", "");
         }
     }

@@ -11,6 +11,7 @@ use crate::core::ui::{Question, Ui, Validator};
 /// Prompts on the terminal (stderr), so stdout stays clean for `--json`.
 pub struct TerminalUi {
     theme: Box<dyn Theme>,
+    browser: Option<String>,
 }
 
 impl std::fmt::Debug for TerminalUi {
@@ -20,13 +21,13 @@ impl std::fmt::Debug for TerminalUi {
 }
 
 impl TerminalUi {
-    pub fn new(color: bool) -> Self {
+    pub fn new(color: bool, browser: Option<String>) -> Self {
         let theme: Box<dyn Theme> = if color {
             Box::new(ColorfulTheme::default())
         } else {
             Box::new(SimpleTheme)
         };
-        TerminalUi { theme }
+        TerminalUi { theme, browser }
     }
 
     fn show_help(&self, q: &Question<'_>) {
@@ -110,11 +111,34 @@ impl Ui for TerminalUi {
     fn notice(&mut self, msg: &str) {
         eprintln!("{msg}");
     }
+
+    fn open_url(&mut self, url: &str, open: bool) {
+        show_and_open(self.browser.as_deref(), url, open);
+    }
+
+    fn pasted_lines(&mut self) -> Option<std::sync::mpsc::Receiver<String>> {
+        Some(stdin_lines())
+    }
+}
+
+fn show_and_open(browser: Option<&str>, url: &str, open: bool) {
+    eprintln!("Open this URL to sign in:\n\n  {url}\n");
+    if open {
+        if let Err(e) = open_in_browser(browser, url) {
+            eprintln!("(could not start a browser: {e}; open the URL by hand)");
+        }
+    } else {
+        eprintln!(
+            "After signing in, paste the URL your browser was sent to here, or let it reach this machine."
+        );
+    }
 }
 
 /// For scripts and cron: defaults are taken, anything else is a usage error naming the flag.
 #[derive(Debug, Default)]
-pub struct ScriptUi;
+pub struct ScriptUi {
+    pub browser: Option<String>,
+}
 
 impl Ui for ScriptUi {
     fn interactive(&self) -> bool {
@@ -143,6 +167,14 @@ impl Ui for ScriptUi {
     fn notice(&mut self, msg: &str) {
         eprintln!("{msg}");
     }
+
+    fn open_url(&mut self, url: &str, open: bool) {
+        show_and_open(self.browser.as_deref(), url, open);
+    }
+
+    fn pasted_lines(&mut self) -> Option<std::sync::mpsc::Receiver<String>> {
+        Some(stdin_lines())
+    }
 }
 
 fn missing(q: &Question<'_>) -> anyhow::Error {
@@ -151,4 +183,70 @@ fn missing(q: &Question<'_>) -> anyhow::Error {
         q.prompt.trim_end_matches(" (type to filter)"),
         q.flag
     ))
+}
+
+/// Opens `url` with `BROWSER` (a command, as in other tools; `%s` marks where the URL goes)
+/// or the platform's opener. The URL is the authorization request, which holds no secret.
+pub fn open_in_browser(browser: Option<&str>, url: &str) -> std::io::Result<()> {
+    use std::process::{Command, Stdio};
+    let mut cmd = match browser {
+        Some(b) => {
+            let parts: Vec<&str> = b.split_whitespace().collect();
+            let (prog, rest) = parts
+                .split_first()
+                .ok_or_else(|| std::io::Error::other("BROWSER is empty"))?;
+            let mut c = Command::new(prog);
+            let mut placed = false;
+            for a in rest {
+                if a.contains("%s") {
+                    c.arg(a.replace("%s", url));
+                    placed = true;
+                } else {
+                    c.arg(a);
+                }
+            }
+            if !placed {
+                c.arg(url);
+            }
+            c
+        }
+        None if cfg!(target_os = "macos") => {
+            let mut c = Command::new("open");
+            c.arg(url);
+            c
+        }
+        None if cfg!(windows) => {
+            let mut c = Command::new("explorer");
+            c.arg(url);
+            c
+        }
+        None => {
+            let mut c = Command::new("xdg-open");
+            c.arg(url);
+            c
+        }
+    };
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    // Don't wait: a browser may run until the person closes it. A reaper thread avoids zombies.
+    let mut child = cmd.spawn()?;
+    std::thread::spawn(move || {
+        let _ = child.wait();
+    });
+    Ok(())
+}
+
+/// Reads lines from stdin on a thread, for a redirect URL pasted back by hand.
+pub fn stdin_lines() -> std::sync::mpsc::Receiver<String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
 }

@@ -7,6 +7,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::Ctx;
+use super::oauth::Stale;
 use crate::check::{self, Outcome, Severity, Status, Target};
 use crate::core::time::now_rfc3339;
 use crate::store::metadata::{Identity, LastCheck};
@@ -60,30 +61,48 @@ pub fn run(ctx: &mut Ctx<'_>, names: &[String], timeout: Duration) -> Result<Che
                         "fix the 'store' line of [connections.{name}] in connections.toml ('keychain' or 'file')"
                     )),
                 ),
-                Ok(store) => match store.get(&conn.id) {
-                    Err(e) => Outcome::local(
+                Ok(_) => match super::oauth::fresh_secrets(ctx, name, conn, provider) {
+                    Err(Stale::Other(e)) => Outcome::local(
                         Status::Error,
                         format!("could not read the secrets: {e:#}"),
                         Some("run 'conn doctor' to see the state of the secret store".into()),
                     ),
-                    Ok(None) => Outcome::local(
+                    Err(Stale::Missing(why)) => Outcome::local(
                         Status::SecretMissing,
-                        format!("the secrets are gone from the {}", store.location()),
+                        why,
                         Some(format!(
-                            "someone deleted them from the secret store; enter them again with 'conn reauth {name}' (coming soon; today: 'conn rm {name}' and 'conn new {name} ...')"
+                            "someone deleted them from the secret store; enter them again with 'conn reauth {name}'"
                         )),
                     ),
-                    Ok(Some(secrets)) => check::check_credentials(
-                        &client,
-                        Target {
-                            name,
-                            provider,
-                            method: &conn.auth,
-                            inputs: &conn.inputs,
-                        },
-                        conn.username.as_deref(),
-                        &secrets,
+                    Err(Stale::NeedsReauth(why)) => Outcome::local(
+                        Status::NeedsReauth,
+                        why,
+                        Some(format!(
+                            "the provider no longer accepts this grant (revoked, expired, or replaced by a newer sign-in): run 'conn reauth {name}'"
+                        )),
                     ),
+                    Err(Stale::Unreachable(why)) => Outcome::local(
+                        Status::Unreachable,
+                        why,
+                        Some("the token could not be refreshed now; the stored one is unchanged, try again later".into()),
+                    ),
+                    Ok(secrets) => {
+                        let o = check::check_credentials(
+                            &client,
+                            Target {
+                                name,
+                                provider,
+                                method: &conn.auth,
+                                inputs: &conn.inputs,
+                            },
+                            conn.username.as_deref(),
+                            &secrets,
+                        );
+                        match provider.auth(&conn.auth) {
+                            Some(spec) => super::oauth::scope_check(o, spec, conn.oauth.as_ref(), name),
+                            None => o,
+                        }
+                    }
                 },
             },
         };

@@ -5,10 +5,13 @@ pub mod check;
 pub mod doctor;
 pub mod list;
 pub mod new;
+pub mod oauth;
 pub mod providers;
+pub mod reauth;
 pub mod rename;
 pub mod rm;
 pub mod show;
+pub mod token;
 
 use std::time::Duration;
 
@@ -71,6 +74,17 @@ impl<'a> Ctx<'a> {
             .context("could not set up the HTTP client")
     }
 
+    /// For token endpoints: a redirect there is an error, never something to follow.
+    pub fn http_no_redirects(&self, timeout: Duration) -> Result<reqwest::blocking::Client> {
+        reqwest::blocking::Client::builder()
+            .user_agent(concat!("conn/", env!("CARGO_PKG_VERSION")))
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .context("could not set up the HTTP client")
+    }
+
     /// The secret store that holds this connection's secrets.
     pub fn secrets_of(&self, conn: &Connection) -> Result<Box<dyn SecretStore>> {
         let kind = StoreKind::parse(&conn.store).with_context(|| {
@@ -94,6 +108,14 @@ fn same_origin_redirects() -> reqwest::redirect::Policy {
             attempt.follow()
         }
     })
+}
+
+/// The connection `name` for changing, if it is still the one with `id`.
+pub fn find_mut<'m>(meta: &'m mut Metadata, name: &str, id: &str) -> Result<&'m mut Connection> {
+    match meta.connections.get_mut(name) {
+        Some(c) if c.id == id => Ok(c),
+        _ => bail!("{name:?} was removed or replaced by another process meanwhile"),
+    }
 }
 
 /// Finds a connection by name, suggesting close names when there is none.

@@ -9,6 +9,7 @@ use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
 use super::Ctx;
+use super::oauth::{self, OAuthOptions};
 use crate::auth;
 use crate::catalog::{AuthSpec, Provider, template};
 use crate::check::{self, FoundIdentity, Outcome, Status, Target};
@@ -16,7 +17,7 @@ use crate::core::error::usage;
 use crate::core::secret::{Secret, SecretBundle};
 use crate::core::time::now_rfc3339;
 use crate::core::ui::Question;
-use crate::store::metadata::{Connection, Identity, validate_name};
+use crate::store::metadata::{Connection, Identity, OAuthClient, OAuthState, validate_name};
 use crate::store::secrets::{self, StoreKind, keychain::Keychain};
 
 pub const ENVIRONMENTS: &[&str] = &["production", "sandbox"];
@@ -35,7 +36,9 @@ pub struct NewOptions {
     pub no_check: bool,
     /// Take defaults without asking.
     pub yes: bool,
+    /// For each HTTP request (the check).
     pub timeout: Duration,
+    pub oauth: OAuthOptions,
 }
 
 #[derive(Debug, Serialize)]
@@ -51,7 +54,7 @@ pub struct Created {
     pub check: Option<Outcome>,
 }
 
-pub fn run(ctx: &mut Ctx<'_>, opts: NewOptions) -> Result<Created> {
+pub fn run(ctx: &mut Ctx<'_>, mut opts: NewOptions) -> Result<Created> {
     let meta = ctx.metadata().load()?;
     if let Some(name) = &opts.name {
         validate_name(name).map_err(usage)?;
@@ -82,7 +85,7 @@ pub fn run(ctx: &mut Ctx<'_>, opts: NewOptions) -> Result<Created> {
 
     if opts.secret.is_none()
         && ctx.ui.interactive()
-        && let Some(help) = auth_help(spec)
+        && let Some(help) = spec.help()
     {
         ctx.ui.notice(help);
     }
@@ -96,7 +99,7 @@ pub fn run(ctx: &mut Ctx<'_>, opts: NewOptions) -> Result<Created> {
                         .username_label
                         .clone()
                         .unwrap_or_else(|| "User name".into()),
-                    AuthSpec::ApiKey(_) => "User name".into(),
+                    _ => "User name".into(),
                 };
                 ctx.ui
                     .input(&Question::new(&label, "--username USER"), &|v: &str| {
@@ -118,6 +121,29 @@ pub fn run(ctx: &mut Ctx<'_>, opts: NewOptions) -> Result<Created> {
         None
     };
     let mut bundle = SecretBundle::new();
+    let mut oauth_state: Option<OAuthState> = None;
+    let mut new_client: Option<(OAuthClient, Option<Secret<String>>)> = None;
+    if let AuthSpec::OAuth2(o) = spec {
+        let chosen =
+            oauth::choose_client(ctx, &meta, provider, o, &mut opts.oauth, selection.kind)?;
+        let grant = oauth::pick_grant(o, opts.oauth.grant)?;
+        let scopes = opts
+            .oauth
+            .scopes
+            .clone()
+            .unwrap_or_else(|| o.scopes.clone());
+        let http = ctx.http_no_redirects(opts.timeout)?;
+        let ep = crate::auth::oauth2::endpoints(&http, o, &inputs)?;
+        let tokens = oauth::sign_in(ctx, o, &ep, &chosen.client, grant, &scopes, &opts.oauth)?;
+        tokens.write_to(&mut bundle);
+        oauth_state = Some(oauth::state_for(&chosen.key, grant, &tokens));
+        new_client = chosen.new_registration;
+    } else if opts.oauth.client_id.is_some() || opts.oauth.client_secret.is_some() {
+        return Err(usage(format!(
+            "--client-id and --client-secret-* are for OAuth 2.0; auth method {} doesn't use them",
+            spec.method()
+        )));
+    }
     let mut given = opts.secret;
     for field in auth::secret_fields(spec) {
         let value = match given.take() {
@@ -152,6 +178,7 @@ pub fn run(ctx: &mut Ctx<'_>, opts: NewOptions) -> Result<Created> {
             username.as_deref(),
             &bundle,
         );
+        let o = oauth::scope_check(o, spec, oauth_state.as_ref(), &name);
         if o.status == Status::Ok {
             identity = o.identity.clone();
         } else {
@@ -198,6 +225,7 @@ pub fn run(ctx: &mut Ctx<'_>, opts: NewOptions) -> Result<Created> {
             id: i.id.clone(),
             label: i.label.clone(),
         }),
+        oauth: oauth_state,
         created_at: now.clone(),
         updated_at: now.clone(),
         last_check: outcome.as_ref().map(|o| crate::store::metadata::LastCheck {
@@ -209,8 +237,15 @@ pub fn run(ctx: &mut Ctx<'_>, opts: NewOptions) -> Result<Created> {
     // Secret first, then metadata, as one step that Ctrl-C can't split: a listed connection
     // always has its secret, and a failed metadata write takes the secret back out.
     crate::core::interrupt::critical(|| -> Result<()> {
+        if let Some((reg, secret)) = &new_client {
+            oauth::save_client_secret(ctx, reg, secret)?;
+        }
         store.put(&id, &bundle)?;
         let saved = ctx.metadata().update(|m| {
+            if let Some((reg, _)) = &new_client {
+                let key = format!("{}/{}", reg.provider, reg.client_id);
+                m.clients.entry(key).or_insert_with(|| reg.clone());
+            }
             if m.connections.contains_key(&name) {
                 bail!(
                     "a connection named {name:?} was created by another process meanwhile; nothing was saved"
@@ -430,15 +465,8 @@ fn ask_name(
     )
 }
 
-fn auth_help(spec: &AuthSpec) -> Option<&str> {
-    match spec {
-        AuthSpec::ApiKey(s) => s.help.as_deref(),
-        AuthSpec::Basic(s) => s.help.as_deref(),
-    }
-}
-
 /// A random id for the connection's secrets, stable across renames.
-fn new_id() -> Result<String> {
+pub fn new_id() -> Result<String> {
     let mut b = [0u8; 12];
     getrandom::fill(&mut b).map_err(|e| anyhow::anyhow!("no randomness available: {e}"))?;
     Ok(b.iter().map(|x| format!("{x:02x}")).collect())

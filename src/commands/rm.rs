@@ -12,10 +12,12 @@ pub struct Removed {
     pub name: String,
     /// False when the user said no.
     pub removed: bool,
+    /// Whether the OAuth grant was revoked at the provider.
+    pub revoked: bool,
     pub warnings: Vec<String>,
 }
 
-pub fn run(ctx: &mut Ctx<'_>, name: &str, yes: bool) -> Result<Removed> {
+pub fn run(ctx: &mut Ctx<'_>, name: &str, yes: bool, keep_remote: bool) -> Result<Removed> {
     let meta = ctx.metadata().load()?;
     let conn = super::find(&meta, name)?.clone();
     if !yes {
@@ -32,6 +34,7 @@ pub fn run(ctx: &mut Ctx<'_>, name: &str, yes: bool) -> Result<Removed> {
             return Ok(Removed {
                 name: name.into(),
                 removed: false,
+                revoked: false,
                 warnings: vec![],
             });
         }
@@ -39,6 +42,22 @@ pub fn run(ctx: &mut Ctx<'_>, name: &str, yes: bool) -> Result<Removed> {
     // Metadata first: a connection listed without its secret would look broken, while a
     // leftover secret is only a warning.
     let store = ctx.secrets_of(&conn)?;
+    let mut warnings = Vec::new();
+    let mut revoked = false;
+    // Revoke first, while the tokens are still at hand; a failure is only a warning.
+    if !keep_remote {
+        let catalog = ctx.catalog();
+        if let (Ok(provider), Ok(Some(bundle))) = (catalog.get(&conn.provider), store.get(&conn.id))
+        {
+            match super::oauth::revoke(ctx, &conn, provider, &bundle) {
+                Ok(Some(())) => revoked = true,
+                Ok(None) => {}
+                Err(e) => warnings.push(format!(
+                    "could not revoke the grant at the provider ({e:#}); revoke it there by hand if it matters"
+                )),
+            }
+        }
+    }
     let deleted = crate::core::interrupt::critical(|| -> Result<Result<bool>> {
         ctx.metadata().update(|meta| {
             let current = super::find(meta, name)?;
@@ -50,7 +69,6 @@ pub fn run(ctx: &mut Ctx<'_>, name: &str, yes: bool) -> Result<Removed> {
         })?;
         Ok(store.delete(&conn.id))
     })?;
-    let mut warnings = Vec::new();
     if let Err(e) = deleted {
         warnings.push(format!(
             "the connection is removed, but its secrets could not be deleted from the {} ({e:#}); delete the item for id {} by hand",
@@ -61,6 +79,7 @@ pub fn run(ctx: &mut Ctx<'_>, name: &str, yes: bool) -> Result<Removed> {
     Ok(Removed {
         name: name.into(),
         removed: true,
+        revoked,
         warnings,
     })
 }

@@ -66,6 +66,10 @@ impl SecretBundle {
         self.0.insert(field.to_string(), value);
     }
 
+    pub fn remove(&mut self, field: &str) {
+        self.0.remove(field);
+    }
+
     pub fn get(&self, field: &str) -> Option<&Secret<String>> {
         self.0.get(field)
     }

@@ -2,6 +2,12 @@
 
 use std::time::{Duration, SystemTime};
 
+/// Unix seconds as RFC 3339.
+pub fn unix_rfc3339(secs: u64) -> String {
+    humantime::format_rfc3339_seconds(SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
+        .to_string()
+}
+
 pub fn now_rfc3339() -> String {
     humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
 }

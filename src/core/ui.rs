@@ -53,4 +53,11 @@ pub trait Ui {
     fn confirm(&mut self, q: &Question<'_>, default: bool) -> Result<bool>;
     /// A message for the person, on stderr; never part of the command's result.
     fn notice(&mut self, msg: &str);
+    /// Shows a URL the person must visit and, when `open`, opens it in their browser
+    /// (`BROWSER`, else the platform's opener). Failing to open is not an error: the URL
+    /// was shown.
+    fn open_url(&mut self, url: &str, open: bool);
+    /// Lines the person types or pastes (e.g. a redirect URL from a browser on another
+    /// machine), delivered while conn waits for something else.
+    fn pasted_lines(&mut self) -> Option<std::sync::mpsc::Receiver<String>>;
 }

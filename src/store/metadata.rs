@@ -23,6 +23,40 @@ pub struct Metadata {
     pub settings: Settings,
     #[serde(default)]
     pub connections: BTreeMap<String, Connection>,
+    /// OAuth client registrations, by `provider/client_id`, reused across connections.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub clients: BTreeMap<String, OAuthClient>,
+}
+
+/// A registered OAuth app (client id, and a client secret kept in the secret store).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthClient {
+    pub provider: String,
+    pub client_id: String,
+    /// Key of the client secret in the secret store; none for a public client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_id: Option<String>,
+    /// The store holding the client secret.
+    pub store: String,
+    pub created_at: String,
+}
+
+/// The OAuth side of a connection (tokens are in the secret store).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthState {
+    /// Key into `clients`.
+    pub client: String,
+    /// `authorization_code`, `device_code` or `client_credentials`.
+    pub grant: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<String>,
+    /// When the access token expires (RFC 3339), for display; the secret bundle is authoritative.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refreshed_at: Option<String>,
 }
 
 fn current_version() -> u32 {
@@ -35,6 +69,7 @@ impl Default for Metadata {
             version: CURRENT_VERSION,
             settings: Settings::default(),
             connections: BTreeMap::new(),
+            clients: BTreeMap::new(),
         }
     }
 }
@@ -70,6 +105,8 @@ pub struct Connection {
     pub username: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<Identity>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth: Option<OAuthState>,
     pub created_at: String,
     pub updated_at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

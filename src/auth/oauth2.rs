@@ -1,0 +1,604 @@
+//! OAuth 2.0 through the oauth2 crate: authorization code with PKCE and a loopback callback,
+//! device authorization (RFC 8628), client credentials, refresh, revocation (RFC 7009), and
+//! authorization server metadata discovery (RFC 8414 / OpenID Connect). Token requests use
+//! the caller's HTTP client, which must not follow redirects.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::mpsc::Receiver;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result, anyhow, bail};
+use oauth2::basic::{BasicClient, BasicTokenResponse};
+use oauth2::{
+    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
+    DeviceAuthorizationUrl, PkceCodeChallenge, RedirectUrl, RefreshToken, RevocationUrl,
+    StandardRevocableToken, TokenResponse, TokenUrl,
+};
+use reqwest::blocking::RequestBuilder;
+
+use super::Authenticator;
+use super::callback::Callback;
+use crate::catalog::{ClientAuth, OAuth2Spec, template};
+use crate::core::secret::{Secret, SecretBundle};
+
+/// Bundle keys of an OAuth 2.0 connection.
+pub const ACCESS_TOKEN: &str = "access_token";
+pub const REFRESH_TOKEN: &str = "refresh_token";
+pub const EXPIRES_AT: &str = "expires_at";
+
+/// Why an OAuth step failed, as far as the caller needs to act on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The grant (refresh token, code) is no longer valid: re-authorize.
+    InvalidGrant,
+    /// The user said no, or the device code expired.
+    Denied,
+    /// Network trouble or a 5xx: try again later; never a reason to re-authorize.
+    Unreachable,
+    /// The server answered with an OAuth error other than the above.
+    Server,
+    /// The server's answer was not valid OAuth (HTML, malformed JSON, ...).
+    BadResponse,
+    /// No answer from the person in time.
+    Timeout,
+}
+
+#[derive(Debug)]
+pub struct OAuthError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl OAuthError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        OAuthError {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for OAuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for OAuthError {}
+
+/// The endpoints of one authorization server, templates filled and discovery done.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Endpoints {
+    pub authorize: Option<String>,
+    pub token: String,
+    pub device: Option<String>,
+    pub revocation: Option<String>,
+}
+
+/// The OAuth client (the app the user registered with the provider).
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub id: String,
+    pub secret: Option<Secret<String>>,
+    pub auth: ClientAuth,
+}
+
+/// Tokens as stored in a connection's secret bundle.
+#[derive(Debug, Clone)]
+pub struct Tokens {
+    pub access_token: Secret<String>,
+    pub refresh_token: Option<Secret<String>>,
+    /// Unix seconds.
+    pub expires_at: Option<u64>,
+    /// Granted scopes: from the token response, else the requested ones.
+    pub scopes: Vec<String>,
+}
+
+impl Tokens {
+    pub fn write_to(&self, bundle: &mut SecretBundle) {
+        bundle.insert(ACCESS_TOKEN, self.access_token.clone());
+        if let Some(r) = &self.refresh_token {
+            bundle.insert(REFRESH_TOKEN, r.clone());
+        }
+        match self.expires_at {
+            Some(t) => bundle.insert(EXPIRES_AT, Secret::new(t.to_string())),
+            None => bundle.remove(EXPIRES_AT),
+        }
+    }
+
+    /// Seconds until expiry; `None` when the server gave no lifetime.
+    pub fn expires_in(&self) -> Option<i64> {
+        self.expires_at.map(|t| t as i64 - now() as i64)
+    }
+}
+
+/// The access token, refresh token and expiry stored in `bundle`.
+pub fn stored(bundle: &SecretBundle) -> Option<Tokens> {
+    Some(Tokens {
+        access_token: bundle.get(ACCESS_TOKEN)?.clone(),
+        refresh_token: bundle.get(REFRESH_TOKEN).cloned(),
+        expires_at: bundle.get(EXPIRES_AT).and_then(|s| s.expose().parse().ok()),
+        scopes: Vec::new(),
+    })
+}
+
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Sends `Authorization: Bearer <access token>`.
+#[derive(Debug)]
+pub struct Bearer {
+    token: Secret<String>,
+}
+
+impl Bearer {
+    pub fn new(token: Secret<String>) -> Self {
+        Bearer { token }
+    }
+}
+
+impl Authenticator for Bearer {
+    fn apply(&self, req: RequestBuilder) -> RequestBuilder {
+        req.bearer_auth(self.token.expose())
+    }
+
+    fn secret_values(&self) -> Vec<Secret<String>> {
+        vec![self.token.clone()]
+    }
+}
+
+/// An error from our HTTP client, as the oauth2 crate sees it.
+#[derive(Debug)]
+struct HttpError(String);
+
+impl fmt::Display for HttpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for HttpError {}
+
+/// Adapts reqwest to the oauth2 crate. A 5xx is a transport-level failure (unreachable, not a
+/// verdict on the grant), and a 200 whose body is an OAuth error (GitHub does this) is handed
+/// on as the 400 it means.
+fn http_fn(
+    client: &reqwest::blocking::Client,
+) -> impl Fn(oauth2::HttpRequest) -> Result<oauth2::HttpResponse, HttpError> + '_ {
+    move |req: oauth2::HttpRequest| {
+        let (parts, body) = req.into_parts();
+        let url = parts.uri.to_string();
+        let resp = client
+            .request(parts.method, &url)
+            .headers(parts.headers)
+            .body(body)
+            .send()
+            .map_err(|e| HttpError(transport_text(&e.without_url())))?;
+        let mut status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp
+            .bytes()
+            .map_err(|e| HttpError(transport_text(&e.without_url())))?;
+        if status.is_server_error() {
+            return Err(HttpError(format!(
+                "the authorization server answered HTTP {} at {}",
+                status.as_u16(),
+                strip_query(&url)
+            )));
+        }
+        if status == reqwest::StatusCode::OK && is_error_body(&bytes) {
+            status = reqwest::StatusCode::BAD_REQUEST;
+        }
+        let mut out = http::Response::builder().status(status);
+        for (k, v) in &headers {
+            out = out.header(k, v);
+        }
+        out.body(bytes.to_vec())
+            .map_err(|e| HttpError(e.to_string()))
+    }
+}
+
+fn strip_query(url: &str) -> &str {
+    url.split('?').next().unwrap_or(url)
+}
+
+fn transport_text(e: &reqwest::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(x) = src {
+        s.push_str(": ");
+        s.push_str(&x.to_string());
+        src = x.source();
+    }
+    s
+}
+
+fn is_error_body(bytes: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(bytes)
+        .ok()
+        .is_some_and(|v| v.get("error").is_some() && v.get("access_token").is_none())
+}
+
+/// Turns the oauth2 crate's error into one the caller can act on. Bodies are never quoted:
+/// a malformed token response may still contain a token.
+fn token_error<RE: std::error::Error + 'static, T: oauth2::ErrorResponse + 'static>(
+    what: &str,
+    e: oauth2::RequestTokenError<RE, T>,
+) -> OAuthError {
+    use oauth2::RequestTokenError as E;
+    match e {
+        E::ServerResponse(r) => {
+            let v = serde_json::to_value(&r).unwrap_or_default();
+            let code = v
+                .get("error")
+                .and_then(|x| x.as_str())
+                .unwrap_or("error")
+                .to_string();
+            let desc = v
+                .get("error_description")
+                .and_then(|x| x.as_str())
+                .map(|d| format!(": {d}"))
+                .unwrap_or_default();
+            let kind = match code.as_str() {
+                "invalid_grant" => ErrorKind::InvalidGrant,
+                "access_denied" | "expired_token" => ErrorKind::Denied,
+                _ => ErrorKind::Server,
+            };
+            OAuthError::new(
+                kind,
+                format!("{what}: the authorization server answered {code}{desc}"),
+            )
+        }
+        E::Request(re) => OAuthError::new(ErrorKind::Unreachable, format!("{what}: {re}")),
+        E::Parse(_, body) => {
+            let shape = match body.iter().find(|b| !b.is_ascii_whitespace()) {
+                Some(b'<') => "an HTML page",
+                Some(b'{') => "JSON without the expected fields",
+                None => "an empty body",
+                _ => "something that is not JSON",
+            };
+            OAuthError::new(
+                ErrorKind::BadResponse,
+                format!(
+                    "{what}: the authorization server answered with {shape}, not an OAuth token response"
+                ),
+            )
+        }
+        E::Other(s) => OAuthError::new(ErrorKind::BadResponse, format!("{what}: {s}")),
+    }
+}
+
+fn tokens_from(resp: &BasicTokenResponse, requested: &[String]) -> Tokens {
+    Tokens {
+        access_token: Secret::new(resp.access_token().secret().clone()),
+        refresh_token: resp
+            .refresh_token()
+            .map(|r| Secret::new(r.secret().clone())),
+        expires_at: resp.expires_in().map(|d| now() + d.as_secs()),
+        scopes: match resp.scopes() {
+            Some(s) => s.iter().map(|x| x.to_string()).collect(),
+            None => requested.to_vec(),
+        },
+    }
+}
+
+fn url_err(field: &str) -> impl FnOnce(oauth2::url::ParseError) -> anyhow::Error + '_ {
+    move |e| anyhow!("the provider's {field} is not a valid URL: {e}")
+}
+
+fn auth_type(c: &Client) -> AuthType {
+    match c.auth {
+        ClientAuth::Basic => AuthType::BasicAuth,
+        ClientAuth::Post => AuthType::RequestBody,
+    }
+}
+
+/// Fills templates and, when the spec names an issuer, discovers the URLs it leaves out.
+pub fn endpoints(
+    http: &reqwest::blocking::Client,
+    spec: &OAuth2Spec,
+    inputs: &BTreeMap<String, String>,
+) -> Result<Endpoints> {
+    let fill = |t: &Option<String>| -> Result<Option<String>> {
+        t.as_deref()
+            .map(|t| {
+                template::expand(t, inputs)
+                    .map_err(|n| anyhow!("the connection has no value for input '{n}'"))
+            })
+            .transpose()
+            .map(|o| o.filter(|s| !s.is_empty()))
+    };
+    let mut ep = Endpoints {
+        authorize: fill(&spec.authorize_url)?,
+        token: fill(&spec.token_url)?.unwrap_or_default(),
+        device: fill(&spec.device_url)?,
+        revocation: fill(&spec.revocation_url)?,
+    };
+    if let Some(issuer) = fill(&spec.issuer)? {
+        let meta = discover(http, &issuer)?;
+        let take = |k: &str| meta.get(k).and_then(|v| v.as_str()).map(str::to_string);
+        if ep.authorize.is_none() {
+            ep.authorize = take("authorization_endpoint");
+        }
+        if ep.token.is_empty() {
+            ep.token = take("token_endpoint").unwrap_or_default();
+        }
+        if ep.device.is_none() {
+            ep.device = take("device_authorization_endpoint");
+        }
+        if ep.revocation.is_none() {
+            ep.revocation = take("revocation_endpoint");
+        }
+    }
+    if ep.token.is_empty() {
+        bail!(
+            "the provider has no token endpoint (token_url, or issuer metadata with token_endpoint)"
+        );
+    }
+    Ok(ep)
+}
+
+/// RFC 8414 metadata, falling back to OpenID Connect discovery. Metadata whose `issuer` is not
+/// the one asked for is refused (RFC 8414 section 3.3), since it could send tokens elsewhere.
+pub fn discover(http: &reqwest::blocking::Client, issuer: &str) -> Result<serde_json::Value> {
+    let base = issuer.trim_end_matches('/');
+    let parsed =
+        url::Url::parse(base).with_context(|| format!("issuer {issuer:?} is not a URL"))?;
+    let origin = parsed.origin().ascii_serialization();
+    let path = parsed.path().trim_end_matches('/');
+    let candidates = [
+        format!("{origin}/.well-known/oauth-authorization-server{path}"),
+        format!("{base}/.well-known/openid-configuration"),
+    ];
+    let mut last = String::new();
+    for url in candidates {
+        crate::debug!("discovery: GET {url}");
+        let resp = match http.get(&url).header("Accept", "application/json").send() {
+            Ok(r) => r,
+            Err(e) => {
+                return Err(OAuthError::new(
+                    ErrorKind::Unreachable,
+                    format!(
+                        "could not fetch the issuer's metadata: {}",
+                        transport_text(&e.without_url())
+                    ),
+                )
+                .into());
+            }
+        };
+        if !resp.status().is_success() {
+            last = format!("HTTP {} from {url}", resp.status().as_u16());
+            continue;
+        }
+        let meta: serde_json::Value = resp
+            .json()
+            .with_context(|| format!("the metadata at {url} is not JSON"))?;
+        let got = meta.get("issuer").and_then(|v| v.as_str()).unwrap_or("");
+        if got.trim_end_matches('/') != base {
+            bail!(
+                "refusing the metadata at {url}: its issuer is {got:?}, not {issuer:?} (RFC 8414 requires them to match)"
+            );
+        }
+        return Ok(meta);
+    }
+    bail!("no authorization server metadata for issuer {issuer} ({last})")
+}
+
+/// The parameters of one browser sign-in.
+#[derive(Debug)]
+pub struct CodeFlow<'a> {
+    pub spec: &'a OAuth2Spec,
+    pub scopes: &'a [String],
+    /// Loopback port: 0 for any, else the fixed one the provider has registered.
+    pub port: u16,
+    pub timeout: Duration,
+    /// Lines typed into the terminal, for a redirect URL pasted back by hand.
+    pub pasted: Option<Receiver<String>>,
+}
+
+/// Authorization code grant with PKCE (S256) and a random 128-bit state. `open` is given the
+/// authorization URL to show and open; then the loopback callback waits for the redirect.
+pub fn authorization_code(
+    http: &reqwest::blocking::Client,
+    ep: &Endpoints,
+    client: &Client,
+    flow: CodeFlow<'_>,
+    open: &mut dyn FnMut(&str) -> Result<()>,
+) -> Result<(Tokens, BTreeMap<String, String>)> {
+    let authorize = ep
+        .authorize
+        .as_deref()
+        .context("the provider has no authorization endpoint")?;
+    let callback = Callback::bind(flow.port, &flow.spec.redirect_path)?;
+    let mut c = BasicClient::new(ClientId::new(client.id.clone()))
+        .set_auth_uri(AuthUrl::new(authorize.to_string()).map_err(url_err("authorize_url"))?)
+        .set_token_uri(TokenUrl::new(ep.token.clone()).map_err(url_err("token_url"))?)
+        .set_redirect_uri(
+            RedirectUrl::new(callback.redirect_uri()).map_err(url_err("redirect URI"))?,
+        )
+        .set_auth_type(auth_type(client));
+    if let Some(s) = &client.secret {
+        c = c.set_client_secret(ClientSecret::new(s.expose().clone()));
+    }
+    let mut req = c.authorize_url(CsrfToken::new_random);
+    let verifier = if flow.spec.pkce {
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        req = req.set_pkce_challenge(challenge);
+        Some(verifier)
+    } else {
+        None
+    };
+    if !flow.scopes.is_empty() {
+        req = req.add_extra_param("scope", flow.scopes.join(&flow.spec.scope_separator));
+    }
+    for (k, v) in &flow.spec.authorize_params {
+        req = req.add_extra_param(k.as_str(), v.as_str());
+    }
+    let (url, state) = req.url();
+    open(url.as_str())?;
+    let redirect = callback.wait(state.secret(), flow.timeout, flow.pasted.as_ref())?;
+    let code = redirect.params.get("code").cloned().unwrap_or_default();
+    let mut exchange = c.exchange_code(AuthorizationCode::new(code));
+    if let Some(v) = verifier {
+        exchange = exchange.set_pkce_verifier(v);
+    }
+    for (k, v) in &flow.spec.token_params {
+        exchange = exchange.add_extra_param(k.as_str(), v.as_str());
+    }
+    let resp = exchange
+        .request(&http_fn(http))
+        .map_err(|e| token_error("exchanging the authorization code", e))?;
+    Ok((tokens_from(&resp, flow.scopes), redirect.params))
+}
+
+/// What the person must do to approve a device sign-in.
+#[derive(Debug, Clone)]
+pub struct DevicePrompt {
+    pub user_code: String,
+    pub verification_uri: String,
+    pub verification_uri_complete: Option<String>,
+    pub expires_in: Duration,
+}
+
+/// Device authorization grant (RFC 8628): shows the code, then polls at the server's interval,
+/// slowing down on `slow_down` and backing off on transport errors, until approved, denied or
+/// expired (or `timeout`).
+pub fn device(
+    http: &reqwest::blocking::Client,
+    ep: &Endpoints,
+    client: &Client,
+    spec: &OAuth2Spec,
+    scopes: &[String],
+    timeout: Duration,
+    show: &mut dyn FnMut(&DevicePrompt) -> Result<()>,
+) -> Result<Tokens> {
+    let device_url = ep
+        .device
+        .as_deref()
+        .context("the provider has no device authorization endpoint")?;
+    let mut c = BasicClient::new(ClientId::new(client.id.clone()))
+        .set_token_uri(TokenUrl::new(ep.token.clone()).map_err(url_err("token_url"))?)
+        .set_device_authorization_url(
+            DeviceAuthorizationUrl::new(device_url.to_string()).map_err(url_err("device_url"))?,
+        )
+        .set_auth_type(auth_type(client));
+    if let Some(s) = &client.secret {
+        c = c.set_client_secret(ClientSecret::new(s.expose().clone()));
+    }
+    let f = http_fn(http);
+    let mut req = c.exchange_device_code();
+    if !scopes.is_empty() {
+        req = req.add_extra_param("scope", scopes.join(&spec.scope_separator));
+    }
+    let details: oauth2::StandardDeviceAuthorizationResponse = req
+        .request(&f)
+        .map_err(|e| token_error("starting the device sign-in", e))?;
+    show(&DevicePrompt {
+        user_code: details.user_code().secret().clone(),
+        verification_uri: details.verification_uri().to_string(),
+        verification_uri_complete: details
+            .verification_uri_complete()
+            .map(|u| u.secret().clone()),
+        expires_in: details.expires_in(),
+    })?;
+    let resp = c
+        .exchange_device_access_token(&details)
+        .request(
+            &f,
+            std::thread::sleep,
+            Some(timeout.min(details.expires_in())),
+        )
+        .map_err(|e| token_error("waiting for the device sign-in", e))?;
+    Ok(tokens_from(&resp, scopes))
+}
+
+/// Client credentials grant: the app acts as itself.
+pub fn client_credentials(
+    http: &reqwest::blocking::Client,
+    ep: &Endpoints,
+    client: &Client,
+    spec: &OAuth2Spec,
+    scopes: &[String],
+) -> Result<Tokens> {
+    let mut c = BasicClient::new(ClientId::new(client.id.clone()))
+        .set_token_uri(TokenUrl::new(ep.token.clone()).map_err(url_err("token_url"))?)
+        .set_auth_type(auth_type(client));
+    if let Some(s) = &client.secret {
+        c = c.set_client_secret(ClientSecret::new(s.expose().clone()));
+    }
+    let mut req = c.exchange_client_credentials();
+    if !scopes.is_empty() {
+        req = req.add_extra_param("scope", scopes.join(&spec.scope_separator));
+    }
+    for (k, v) in &spec.token_params {
+        req = req.add_extra_param(k.as_str(), v.as_str());
+    }
+    let resp = req
+        .request(&http_fn(http))
+        .map_err(|e| token_error("requesting a client credentials token", e))?;
+    Ok(tokens_from(&resp, scopes))
+}
+
+/// Exchanges a refresh token. When the server sends no new refresh token, the old one stays.
+pub fn refresh(
+    http: &reqwest::blocking::Client,
+    ep: &Endpoints,
+    client: &Client,
+    refresh_token: &Secret<String>,
+    scopes: &[String],
+) -> std::result::Result<Tokens, OAuthError> {
+    let bad = |m: String| OAuthError::new(ErrorKind::BadResponse, m);
+    let mut c = BasicClient::new(ClientId::new(client.id.clone()))
+        .set_token_uri(TokenUrl::new(ep.token.clone()).map_err(|e| bad(format!("token_url: {e}")))?)
+        .set_auth_type(auth_type(client));
+    if let Some(s) = &client.secret {
+        c = c.set_client_secret(ClientSecret::new(s.expose().clone()));
+    }
+    let rt = RefreshToken::new(refresh_token.expose().clone());
+    let resp = c
+        .exchange_refresh_token(&rt)
+        .request(&http_fn(http))
+        .map_err(|e| token_error("refreshing the access token", e))?;
+    let mut t = tokens_from(&resp, scopes);
+    if t.refresh_token.is_none() {
+        t.refresh_token = Some(refresh_token.clone());
+    }
+    Ok(t)
+}
+
+/// Revokes a token (RFC 7009) at the provider.
+pub fn revoke(
+    http: &reqwest::blocking::Client,
+    ep: &Endpoints,
+    client: &Client,
+    tokens: &Tokens,
+) -> Result<()> {
+    let url = ep
+        .revocation
+        .as_deref()
+        .context("the provider has no revocation endpoint")?;
+    let mut c = BasicClient::new(ClientId::new(client.id.clone()))
+        .set_token_uri(TokenUrl::new(ep.token.clone()).map_err(url_err("token_url"))?)
+        .set_revocation_url(RevocationUrl::new(url.to_string()).map_err(url_err("revocation_url"))?)
+        .set_auth_type(auth_type(client));
+    if let Some(s) = &client.secret {
+        c = c.set_client_secret(ClientSecret::new(s.expose().clone()));
+    }
+    // Revoking the refresh token ends the whole grant at servers that support it.
+    let token = match &tokens.refresh_token {
+        Some(r) => StandardRevocableToken::RefreshToken(RefreshToken::new(r.expose().clone())),
+        None => StandardRevocableToken::AccessToken(oauth2::AccessToken::new(
+            tokens.access_token.expose().clone(),
+        )),
+    };
+    c.revoke_token(token)
+        .map_err(|e| anyhow!("{e}"))?
+        .request(&http_fn(http))
+        .map_err(|e| token_error("revoking the token", e))?;
+    Ok(())
+}

@@ -1,0 +1,47 @@
+//! `conn token NAME`: a valid access token (refreshed first when due) or key, for scripts.
+
+use anyhow::{Result, bail};
+
+use super::Ctx;
+use super::oauth::{self, Stale};
+use crate::auth;
+use crate::catalog::AuthSpec;
+use crate::core::secret::Secret;
+
+pub fn run(ctx: &mut Ctx<'_>, name: &str) -> Result<Secret<String>> {
+    let meta = ctx.metadata().load()?;
+    let conn = super::find(&meta, name)?.clone();
+    let catalog = ctx.catalog();
+    let provider = catalog.get(&conn.provider)?;
+    let Some(spec) = provider.auth(&conn.auth) else {
+        bail!(
+            "provider {} no longer offers auth method {}",
+            provider.id,
+            conn.auth
+        );
+    };
+    let bundle = match oauth::fresh_secrets(ctx, name, &conn, provider) {
+        Ok(b) => b,
+        Err(Stale::NeedsReauth(why)) => {
+            bail!("{name} needs to be signed in again ({why}); run 'conn reauth {name}'")
+        }
+        Err(Stale::Unreachable(why)) => {
+            bail!(
+                "could not refresh the token of {name}: {why}; the stored token is unchanged, try again later"
+            )
+        }
+        Err(Stale::Missing(why)) => {
+            bail!("{why}; run 'conn reauth {name}' to enter new credentials")
+        }
+        Err(Stale::Other(e)) => return Err(e),
+    };
+    let field = match spec {
+        AuthSpec::ApiKey(_) => auth::api_key::FIELD,
+        AuthSpec::Basic(_) => auth::basic::FIELD,
+        AuthSpec::OAuth2(_) => auth::oauth2::ACCESS_TOKEN,
+    };
+    match bundle.get(field) {
+        Some(s) => Ok(s.clone()),
+        None => bail!("the stored secrets of {name} have no {field}; run 'conn reauth {name}'"),
+    }
+}
