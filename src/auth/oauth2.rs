@@ -12,8 +12,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use oauth2::basic::{BasicClient, BasicTokenResponse};
 use oauth2::{
     AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
-    DeviceAuthorizationUrl, PkceCodeChallenge, RedirectUrl, RefreshToken, RevocationUrl,
-    StandardRevocableToken, TokenResponse, TokenUrl,
+    DeviceAuthorizationUrl, PkceCodeChallenge, RedirectUrl, RefreshToken, TokenResponse, TokenUrl,
 };
 use reqwest::blocking::RequestBuilder;
 
@@ -571,7 +570,8 @@ pub fn refresh(
     Ok(t)
 }
 
-/// Revokes a token (RFC 7009) at the provider.
+/// Revokes a token (RFC 7009) at the provider. Done by hand rather than through the oauth2
+/// crate, which refuses a non-https revocation endpoint even on loopback.
 pub fn revoke(
     http: &reqwest::blocking::Client,
     ep: &Endpoints,
@@ -582,23 +582,51 @@ pub fn revoke(
         .revocation
         .as_deref()
         .context("the provider has no revocation endpoint")?;
-    let mut c = BasicClient::new(ClientId::new(client.id.clone()))
-        .set_token_uri(TokenUrl::new(ep.token.clone()).map_err(url_err("token_url"))?)
-        .set_revocation_url(RevocationUrl::new(url.to_string()).map_err(url_err("revocation_url"))?)
-        .set_auth_type(auth_type(client));
-    if let Some(s) = &client.secret {
-        c = c.set_client_secret(ClientSecret::new(s.expose().clone()));
+    let parsed = url::Url::parse(url).with_context(|| format!("revocation URL {url:?}"))?;
+    let loopback = matches!(parsed.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+    if parsed.scheme() != "https" && !loopback {
+        bail!("refusing to send a token to a non-https revocation endpoint ({url})");
     }
     // Revoking the refresh token ends the whole grant at servers that support it.
-    let token = match &tokens.refresh_token {
-        Some(r) => StandardRevocableToken::RefreshToken(RefreshToken::new(r.expose().clone())),
-        None => StandardRevocableToken::AccessToken(oauth2::AccessToken::new(
-            tokens.access_token.expose().clone(),
-        )),
+    let (token, hint) = match &tokens.refresh_token {
+        Some(r) => (r, "refresh_token"),
+        None => (&tokens.access_token, "access_token"),
     };
-    c.revoke_token(token)
-        .map_err(|e| anyhow!("{e}"))?
-        .request(&http_fn(http))
-        .map_err(|e| token_error("revoking the token", e))?;
+    let mut form = vec![
+        ("token", token.expose().as_str()),
+        ("token_type_hint", hint),
+    ];
+    let mut req = http.post(url).header("Accept", "application/json");
+    match (&client.secret, client.auth) {
+        (Some(s), ClientAuth::Basic) => {
+            // RFC 6749 2.3.1: form-encode id and secret before Basic encoding.
+            let enc =
+                |v: &str| url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
+            req = req.basic_auth(enc(&client.id), Some(enc(s.expose())));
+        }
+        (Some(s), ClientAuth::Post) => {
+            form.push(("client_id", client.id.as_str()));
+            form.push(("client_secret", s.expose().as_str()));
+        }
+        (None, _) => form.push(("client_id", client.id.as_str())),
+    }
+    let resp = req.form(&form).send().map_err(|e| {
+        OAuthError::new(
+            ErrorKind::Unreachable,
+            format!("revoking the token: {}", transport_text(&e.without_url())),
+        )
+    })?;
+    let status = resp.status();
+    if !status.is_success() {
+        let body: serde_json::Value = resp.json().unwrap_or_default();
+        let code = body
+            .get("error")
+            .and_then(|v| v.as_str())
+            .unwrap_or("error");
+        bail!(
+            "the revocation endpoint answered HTTP {}: {code}",
+            status.as_u16()
+        );
+    }
     Ok(())
 }

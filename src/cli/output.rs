@@ -140,6 +140,22 @@ pub fn show(s: &Shown, as_json: bool) -> Result<()> {
         };
         kv("connected as", &who);
     }
+    if let Some(o) = &c.oauth {
+        kv("oauth client", &o.client);
+        kv("oauth grant", &o.grant);
+        let scopes = if o.scopes.is_empty() {
+            "-".to_string()
+        } else {
+            o.scopes.join(" ")
+        };
+        kv("scopes", &scopes);
+        if let Some(e) = &o.expires_at {
+            kv("token expires", e);
+        }
+        if let Some(r) = &o.refreshed_at {
+            kv("refreshed", r);
+        }
+    }
     kv("secret store", &s.secret_store);
     for (k, v) in &s.secrets {
         kv(&format!("secret {k}"), v);

@@ -244,7 +244,7 @@ pub fn run(ctx: &mut Ctx<'_>, mut opts: NewOptions) -> Result<Created> {
         let saved = ctx.metadata().update(|m| {
             if let Some((reg, _)) = &new_client {
                 let key = format!("{}/{}", reg.provider, reg.client_id);
-                m.clients.entry(key).or_insert_with(|| reg.clone());
+                m.clients.insert(key, reg.clone());
             }
             if m.connections.contains_key(&name) {
                 bail!(

@@ -92,10 +92,23 @@ pub fn choose_client(
     };
     let key = client_key(&provider.id, &client_id);
     if let Some(reg) = meta.clients.get(&key) {
-        if opts.client_secret.is_some() {
-            return Err(usage(format!(
-                "OAuth client {client_id} is already saved with its secret; leave out --client-secret-*, or remove the connections that use it first"
-            )));
+        // A secret given for a saved client replaces the stored one once the sign-in works
+        // (client secrets get rotated too).
+        if let Some(secret) = opts.client_secret.take() {
+            let mut updated = reg.clone();
+            if updated.secret_id.is_none() {
+                updated.secret_id = Some(format!("client-{}", super::new::new_id()?));
+            }
+            let client = flow::Client {
+                id: client_id,
+                secret: Some(secret.clone()),
+                auth: spec.client_auth,
+            };
+            return Ok(ChosenClient {
+                key,
+                client,
+                new_registration: Some((updated, Some(secret))),
+            });
         }
         let client = load_client(ctx, reg, spec)?;
         return Ok(ChosenClient {

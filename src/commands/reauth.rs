@@ -164,7 +164,7 @@ pub fn run(ctx: &mut Ctx<'_>, name: &str, mut opts: ReauthOptions) -> Result<Rea
         ctx.metadata().update(|m| {
             if let Some((reg, _)) = &new_client {
                 let key = format!("{}/{}", reg.provider, reg.client_id);
-                m.clients.entry(key).or_insert_with(|| reg.clone());
+                m.clients.insert(key, reg.clone());
             }
             let c = super::find_mut(m, name, &conn.id)?;
             c.username = username.clone();

@@ -28,6 +28,8 @@ pub fn run(ctx: &mut Ctx<'_>, name: &str) -> Result<Shown> {
         Ok(Some(bundle)) => (
             bundle
                 .fields()
+                // The expiry is kept with the tokens but is no secret; `oauth` shows it.
+                .filter(|(k, _)| k.as_str() != crate::auth::oauth2::EXPIRES_AT)
                 .map(|(k, v)| (k.clone(), v.masked()))
                 .collect(),
             None,

@@ -7,6 +7,7 @@ mod check_status;
 mod completions;
 mod connections;
 mod keychain;
+mod oauth2;
 mod providers;
 mod robustness;
 mod secrecy;

@@ -350,3 +350,138 @@ pub fn new_acme(env: &TestEnv, name: &str, key: &str) -> Out {
 pub fn path_str(p: &Path) -> &str {
     p.to_str().unwrap()
 }
+
+/// The real authorization server (oidc-provider, from npm) from tests/oidc, on 127.0.0.1.
+pub struct Oidc {
+    pub issuer: String,
+    child: std::process::Child,
+}
+
+impl Oidc {
+    /// Starts a server whose access tokens live `at_ttl` seconds. Waits for its issuer line,
+    /// retrying once, as a rare slow start was seen.
+    pub fn start(at_ttl: u32) -> Self {
+        for _ in 0..2 {
+            if let Some(s) = Self::try_start(at_ttl) {
+                return s;
+            }
+        }
+        panic!(
+            "the oidc-provider test server did not start; run tests/run (it installs node and npm ci's tests/oidc)"
+        );
+    }
+
+    fn try_start(at_ttl: u32) -> Option<Self> {
+        use std::io::BufRead;
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oidc");
+        let mut child = Command::new("node")
+            .arg(dir.join("server.mjs"))
+            .env("PORT", "0")
+            .env("AT_TTL", at_ttl.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("node is installed by tests/run");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        match rx.recv_timeout(Duration::from_secs(15)) {
+            Ok(line) if !line.trim().is_empty() => {
+                let v: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+                Some(Oidc {
+                    issuer: v["issuer"].as_str().unwrap().to_string(),
+                    child,
+                })
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                None
+            }
+        }
+    }
+
+    /// A user provider definition for this server, found by discovery.
+    pub fn provider(&self) -> String {
+        format!(
+            r#"id = "idp"
+display_name = "Test IdP"
+
+[[auth]]
+method = "oauth2"
+issuer = "{0}"
+grants = ["authorization_code", "device_code", "client_credentials"]
+scopes = ["openid", "email", "api:read"]
+
+[api]
+base_url = "{0}"
+
+[check]
+path = "/me"
+identity = {{ id = "/sub", label = "/email" }}
+"#,
+            self.issuer
+        )
+    }
+
+    /// RFC 7662 introspection as the confidential test client: is `token` active?
+    pub fn active(&self, token: &str) -> bool {
+        let resp: serde_json::Value = reqwest::blocking::Client::new()
+            .post(format!("{}/token/introspection", self.issuer))
+            .basic_auth("conn-cli", Some("conn-cli-secret"))
+            .form(&[("token", token)])
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        resp["active"].as_bool().unwrap_or(false)
+    }
+
+    /// Revokes `token` at the server, as a user removing the app's access would.
+    pub fn revoke(&self, token: &str) {
+        let status = reqwest::blocking::Client::new()
+            .post(format!("{}/token/revocation", self.issuer))
+            .basic_auth("conn-cli", Some("conn-cli-secret"))
+            .form(&[("token", token)])
+            .send()
+            .unwrap()
+            .status();
+        assert!(status.is_success(), "revocation answered {status}");
+    }
+}
+
+impl Drop for Oidc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `BROWSER` for the scripted person of tests/oidc/browser.py.
+pub fn browser_cmd() -> String {
+    format!(
+        "python3 {}/tests/oidc/browser.py",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+impl TestEnv {
+    /// The connection's secret bundle, decrypted with the age tool (file store only).
+    pub fn secrets_of(&self, name: &str) -> serde_json::Value {
+        let out = Command::new("age")
+            .arg("-d")
+            .arg("-i")
+            .arg(self.home().join("identity.txt"))
+            .arg(self.home().join("secrets.age"))
+            .output()
+            .expect("age is installed by tests/run");
+        assert!(out.status.success());
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        doc["connections"][self.id_of(name)].clone()
+    }
+}
