@@ -256,10 +256,12 @@ fn token_error<RE: std::error::Error + 'static, T: oauth2::ErrorResponse + 'stat
         E::Request(re) => OAuthError::new(ErrorKind::Unreachable, format!("{what}: {re}")),
         E::Parse(_, body) => {
             let shape = match body.iter().find(|b| !b.is_ascii_whitespace()) {
-                Some(b'<') => "an HTML page",
-                Some(b'{') => "JSON without the expected fields",
                 None => "an empty body",
-                _ => "something that is not JSON",
+                Some(b'<') => "an HTML page",
+                _ if serde_json::from_slice::<serde_json::Value>(&body).is_ok() => {
+                    "JSON without the fields of a token response"
+                }
+                _ => "malformed JSON",
             };
             OAuthError::new(
                 ErrorKind::BadResponse,

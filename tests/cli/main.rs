@@ -8,6 +8,7 @@ mod completions;
 mod connections;
 mod keychain;
 mod oauth2;
+mod oauth2_fakes;
 mod providers;
 mod robustness;
 mod secrecy;

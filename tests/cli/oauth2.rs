@@ -76,6 +76,22 @@ fn browser_sign_in_with_pkce_creates_a_working_connection() {
     assert!(show.stdout.contains("api:read"), "{show:?}");
     assert!(!show.stdout.contains(&at));
 
+    // Tokens and the client secret appear nowhere but in `conn token`'s stdout.
+    let mut all = out.all();
+    for args in [
+        &["-v", "check", "work"][..],
+        &["check", "work", "--json"],
+        &["show", "work", "--json"],
+        &["-v", "list", "--json"],
+        &["-v", "doctor"],
+    ] {
+        all.push_str(&env.run(args).all());
+    }
+    all.push_str(&tok.stderr);
+    for s in [at.as_str(), rt.as_str(), "conn-cli-secret"] {
+        assert!(!all.contains(s), "{s} leaked:\n{all}");
+    }
+
     // The client registration is reused: no client flags needed the second time.
     let again = env.run(&["new", "work2", "--provider", "idp", "--json"]);
     again.ok();

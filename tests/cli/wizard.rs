@@ -164,3 +164,65 @@ fn secret_stdin_on_a_terminal_is_refused_rather_than_echoed() {
         "{status:?}"
     );
 }
+
+#[test]
+fn wizard_registers_an_oauth_client_and_signs_in() {
+    // A fake authorization server; the scripted browser goes straight to the callback.
+    let api = FakeApi::start(|s| {
+        match s.url.as_str() {
+        "/token" => (
+            200,
+            r#"{"access_token":"at-w","refresh_token":"rt-w","token_type":"bearer","expires_in":3600}"#.into(),
+        ),
+        "/me" => (200, r#"{"id":"7","name":"wizard-user"}"#.into()),
+        _ => (404, "{}".into()),
+    }
+    });
+    let env = TestEnv::new();
+    env.write_provider(
+        "fake.toml",
+        &format!(
+            "id = \"fake\"\ndisplay_name = \"Fake OAuth\"\n[[auth]]\nmethod = \"oauth2\"\nauthorize_url = \"{0}/authorize\"\ntoken_url = \"{0}/token\"\n[api]\nbase_url = \"{0}\"\n[check]\npath = \"/me\"\nidentity = {{ id = \"/id\", label = \"/name\" }}\n",
+            api.url
+        ),
+    );
+    let mut c = env.cmd();
+    c.args(["new", "--provider", "fake", "--env", "production"])
+        .env("TERM", "xterm")
+        .env(
+            "BROWSER",
+            format!(
+                "python3 {}/tests/support/fake_browser.py",
+                env!("CARGO_MANIFEST_DIR")
+            ),
+        )
+        .stdin(std::process::Stdio::inherit())
+        .stdout(std::process::Stdio::inherit())
+        .stderr(std::process::Stdio::inherit());
+    let mut p = spawn_command(c, Some(30_000)).unwrap();
+    p.exp_string("Connection name").unwrap();
+    type_keys(&mut p, "\r");
+    p.exp_string("OAuth client id").unwrap();
+    type_keys(&mut p, "my-client\r");
+    p.exp_string("client secret?").unwrap();
+    type_keys(&mut p, "y");
+    p.exp_string("Client secret (hidden)").unwrap();
+    type_keys(&mut p, "my-client-secret\r");
+    p.exp_string("/authorize?").unwrap();
+    p.exp_string("connected as wizard-user").unwrap();
+    p.exp_eof().unwrap();
+    let doc = env.read_connections();
+    assert!(doc.contains("[clients.\"fake/my-client\"]"), "{doc}");
+    assert!(!doc.contains("my-client-secret"));
+    let token_req = api
+        .requests()
+        .into_iter()
+        .find(|r| r.url == "/token")
+        .unwrap();
+    assert!(
+        token_req
+            .header("Authorization")
+            .unwrap()
+            .starts_with("Basic ")
+    );
+}

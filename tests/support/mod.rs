@@ -215,9 +215,18 @@ pub struct Seen {
     /// Path and query.
     pub url: String,
     pub headers: Vec<(String, String)>,
+    pub body: String,
+    pub at: Instant,
 }
 
 impl Seen {
+    /// A form field of the request body.
+    pub fn form(&self, key: &str) -> Option<String> {
+        url::form_urlencoded::parse(self.body.as_bytes())
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.into_owned())
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -244,8 +253,12 @@ impl FakeApi {
         let (s2, seen2) = (server.clone(), seen.clone());
         let handler: Arc<Handler> = Arc::new(handler);
         std::thread::spawn(move || {
-            for req in s2.incoming_requests() {
+            for mut req in s2.incoming_requests() {
+                let mut body = String::new();
+                let _ = std::io::Read::read_to_string(req.as_reader(), &mut body);
                 let s = Seen {
+                    body,
+                    at: Instant::now(),
                     method: req.method().to_string(),
                     url: req.url().to_string(),
                     headers: req

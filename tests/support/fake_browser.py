@@ -1,0 +1,44 @@
+#!/usr/bin/env python3
+"""A scripted browser for conn's fake authorization servers (tests/support): it never visits
+the authorization server, it goes straight to the loopback callback as a redirect would.
+
+    fake_browser.py AUTHORIZATION_URL
+
+FAKE_BROWSER_MODE:
+  code         GET redirect_uri?code=good&state=STATE
+  wrong-state  GET redirect_uri?code=evil&state=WRONG, then /favicon.ico, then the right one
+FAKE_BROWSER_LOG: a file to append "STATUS URL" lines to, one per request made.
+"""
+import os
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+
+
+def get(url):
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            status = r.status
+    except urllib.error.HTTPError as e:
+        status = e.code
+    log = os.environ.get("FAKE_BROWSER_LOG")
+    if log:
+        with open(log, "a") as f:
+            f.write(f"{status} {url}\n")
+    return status
+
+
+def main():
+    url = urllib.parse.urlparse(sys.argv[1])
+    q = dict(urllib.parse.parse_qsl(url.query))
+    redirect, state = q["redirect_uri"], q["state"]
+    mode = os.environ.get("FAKE_BROWSER_MODE", "code")
+    if mode == "wrong-state":
+        get(f"{redirect}?code=evil&state=WRONG")
+        get(urllib.parse.urljoin(redirect, "/favicon.ico"))
+    get(f"{redirect}?" + urllib.parse.urlencode({"code": "good", "state": state}))
+
+
+if __name__ == "__main__":
+    main()
