@@ -359,3 +359,45 @@ fn discovery_refuses_metadata_for_another_issuer() {
     out.code(1);
     assert!(out.stderr.contains("refusing the metadata"), "{out:?}");
 }
+
+#[test]
+fn the_generic_oauth2_provider_discovers_endpoints_from_an_issuer() {
+    let idp = Oidc::start(3600);
+    let mut env = TestEnv::new();
+    env.extra_env.push(("BROWSER".into(), browser_cmd()));
+    let issuer = format!("issuer={}", idp.issuer);
+    let base = format!("base_url={}", idp.issuer);
+    let out = env.run_env(
+        &[
+            "new",
+            "gen",
+            "--provider",
+            "oauth2",
+            "--set",
+            &issuer,
+            "--set",
+            &base,
+            "--set",
+            "check_path=/me",
+            "--set",
+            "identity_field=/email",
+            "--client-id",
+            "conn-cli",
+            "--client-secret-env",
+            "CS",
+            "--scopes",
+            "openid,email",
+            "--json",
+        ],
+        &[("CS", "conn-cli-secret")],
+    );
+    out.ok();
+    assert_eq!(out.json()["identity"]["label"], "alice@example.test");
+    // Revocation was discovered too.
+    let rt = env.secrets_of("gen")["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    env.run(&["rm", "gen", "--yes"]).ok();
+    assert!(!idp.active(&rt));
+}

@@ -346,3 +346,24 @@ fn missing_required_scopes_are_insufficient_permissions() {
             .contains("--scopes admin")
     );
 }
+
+#[test]
+fn a_failed_revocation_is_a_warning_and_the_connection_is_still_removed() {
+    let api = fake_as(good_token);
+    let env = env_for(&api, &format!("revocation_url = \"{}/revoke\"", api.url));
+    env.run_env(NEW, &[("CS", "s")]).ok();
+    let out = env.run(&["rm", "x", "--yes"]);
+    out.ok();
+    assert!(out.stderr.contains("could not revoke"), "{out:?}");
+    assert!(out.stderr.contains("HTTP 404"), "{out:?}");
+    assert!(env.connections().is_empty());
+    // The revocation request carried the refresh token and the client's credentials.
+    let r = api
+        .requests()
+        .into_iter()
+        .find(|r| r.url == "/revoke")
+        .unwrap();
+    assert_eq!(r.form("token").as_deref(), Some("rt-1"));
+    assert_eq!(r.form("token_type_hint").as_deref(), Some("refresh_token"));
+    assert!(r.header("Authorization").unwrap().starts_with("Basic "));
+}
