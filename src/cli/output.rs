@@ -326,6 +326,25 @@ pub fn provider(p: &Provider, as_json: bool) -> Result<()> {
         if let Some(h) = a.help() {
             println!("  {:<16}{h}", "");
         }
+        if let crate::catalog::AuthSpec::OAuth2(o) = a {
+            let port = o.redirect_port.map(|p| format!(":{p}")).unwrap_or_default();
+            println!(
+                "  {:<16}redirect URI to register: http://127.0.0.1{port}{}",
+                "", o.redirect_path
+            );
+            if !o.scopes.is_empty() {
+                println!("  {:<16}scopes: {}", "", o.scopes.join(" "));
+            }
+            let grants: Vec<&str> = o
+                .grants
+                .iter()
+                .map(|g| crate::commands::oauth::grant_name(*g))
+                .collect();
+            println!("  {:<16}grants: {}", "", grants.join(", "));
+            if let Some(u) = &o.app_registration_url {
+                println!("  {:<16}register the app at: {u}", "");
+            }
+        }
     }
     Ok(())
 }

@@ -42,6 +42,17 @@ fn show_tells_how_to_set_up_the_app() {
     assert!(out.stdout.contains("subdomain"), "{out:?}");
     assert!(out.stdout.contains("API token"), "{out:?}");
     assert!(out.stdout.contains("developer.zendesk.com"), "{out:?}");
+    let gh = env.run(&["providers", "show", "github"]);
+    assert!(
+        gh.stdout
+            .contains("redirect URI to register: http://127.0.0.1/callback"),
+        "{gh:?}"
+    );
+    assert!(
+        gh.stdout
+            .contains("grants: authorization_code, device_code"),
+        "{gh:?}"
+    );
     let j = env.run(&["providers", "show", "github", "--json"]).json();
     assert_eq!(j["check"]["path"], "/user");
     assert_eq!(j["auth"][0]["method"], "api_key");
