@@ -92,6 +92,10 @@ set edit:completion:arg-completer[conn] = {|@words|
         }
         &'conn;check'= {
             cand --timeout 'Seconds to wait for each check request'
+            cand --concurrency 'Checks in flight at once'
+            cand --per-host 'Requests in flight to one API host at once'
+            cand --deadline 'Seconds for the whole run; checks not started by then are reported unreachable'
+            cand --format 'Output format (--json is short for --format json)'
             cand --json 'Print JSON'
             cand -q 'Print nothing when every connection is OK (for cron)'
             cand --quiet 'Print nothing when every connection is OK (for cron)'

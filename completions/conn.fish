@@ -82,6 +82,12 @@ complete -c conn -n "__fish_conn_using_subcommand show" -s v -l verbose -d 'Prin
 complete -c conn -n "__fish_conn_using_subcommand show" -s h -l help -d 'Print help'
 complete -c conn -n "__fish_conn_using_subcommand show" -s V -l version -d 'Print version'
 complete -c conn -n "__fish_conn_using_subcommand check" -l timeout -d 'Seconds to wait for each check request' -r
+complete -c conn -n "__fish_conn_using_subcommand check" -l concurrency -d 'Checks in flight at once' -r
+complete -c conn -n "__fish_conn_using_subcommand check" -l per-host -d 'Requests in flight to one API host at once' -r
+complete -c conn -n "__fish_conn_using_subcommand check" -l deadline -d 'Seconds for the whole run; checks not started by then are reported unreachable' -r
+complete -c conn -n "__fish_conn_using_subcommand check" -l format -d 'Output format (--json is short for --format json)' -r -f -a "human\t''
+json\t''
+prometheus\t''"
 complete -c conn -n "__fish_conn_using_subcommand check" -l json -d 'Print JSON'
 complete -c conn -n "__fish_conn_using_subcommand check" -s q -l quiet -d 'Print nothing when every connection is OK (for cron)'
 complete -c conn -n "__fish_conn_using_subcommand check" -s v -l verbose -d 'Print diagnostics on stderr (never secrets)'

@@ -2,9 +2,10 @@
 //! then say whether it works, as whom, and if not, why and what to do.
 
 pub mod classify;
+pub mod limit;
 
 use std::collections::BTreeMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -12,6 +13,10 @@ use crate::auth::Authenticator;
 use crate::catalog::{Provider, template};
 
 pub use classify::{Severity, Status};
+pub use limit::{HostLimiter, Limits};
+
+/// Attempts per check when the API answers 429 or 5xx.
+const MAX_ATTEMPTS: u32 = 3;
 
 /// Who the provider says the credentials belong to.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -73,6 +78,7 @@ pub fn run(
     client: &reqwest::blocking::Client,
     target: Target<'_>,
     auth: &dyn Authenticator,
+    limits: Limits<'_>,
 ) -> Outcome {
     let p = target.provider;
     let expand = |t: &str| template::expand(t, target.inputs);
@@ -108,23 +114,80 @@ pub fn run(
         url.origin().ascii_serialization(),
         url.path()
     );
-    let mut req = client
-        .request(method, url)
-        .header(reqwest::header::ACCEPT, "application/json");
-    for (k, v) in &p.api.headers {
-        req = req.header(k.as_str(), v.as_str());
-    }
-    let req = auth.apply(req);
-    let started = Instant::now();
-    let result = req.send().and_then(|resp| {
-        let status = resp.status().as_u16();
-        let retry_after = resp
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        resp.bytes().map(|b| (status, b, retry_after))
-    });
+    let host = format!(
+        "{}:{}",
+        url.host_str().unwrap_or(""),
+        url.port_or_known_default().unwrap_or(0)
+    );
+    let build = || {
+        let mut req = client
+            .request(method.clone(), url.clone())
+            .header(reqwest::header::ACCEPT, "application/json");
+        for (k, v) in &p.api.headers {
+            req = req.header(k.as_str(), v.as_str());
+        }
+        auth.apply(req)
+    };
+    let past_deadline = || {
+        Outcome::local(
+            Status::Unreachable,
+            "not checked: the run's deadline passed first",
+            Some(
+                "raise --deadline, --concurrency or --per-host, or check fewer connections per run"
+                    .into(),
+            ),
+        )
+    };
+    let mut started;
+    let mut attempt = 0;
+    let result = loop {
+        attempt += 1;
+        let permit = match limits.hosts {
+            Some(h) => match h.acquire_until(&host, limits.deadline) {
+                Some(p) => Some(p),
+                None => return past_deadline(),
+            },
+            None => None,
+        };
+        if limits.deadline.is_some_and(|d| Instant::now() >= d) {
+            return past_deadline();
+        }
+        // Latency is the request's own time, not the wait for a slot.
+        started = Instant::now();
+        let mut req = build();
+        if let Some(d) = limits.deadline {
+            let left = d.saturating_duration_since(started);
+            req = req.timeout(limits.timeout.map_or(left, |t| t.min(left)));
+        }
+        let result = req.send().and_then(|resp| {
+            let status = resp.status().as_u16();
+            let retry_after = resp
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            resp.bytes().map(|b| (status, b, retry_after))
+        });
+        drop(permit);
+        let Ok((status, _, retry_after)) = &result else {
+            break result;
+        };
+        if !(*status == 429 || *status >= 500) || attempt >= MAX_ATTEMPTS {
+            break result;
+        }
+        // Honour Retry-After (seconds), else back off 0.5 s, 1 s, ...; never past the deadline.
+        let wait = retry_after
+            .as_deref()
+            .and_then(|r| r.trim().parse::<u64>().ok())
+            .map(Duration::from_secs)
+            .unwrap_or_else(|| Duration::from_millis(500 << (attempt - 1)));
+        let fits = limits.deadline.is_none_or(|d| Instant::now() + wait < d);
+        if !fits || wait > Duration::from_secs(60) {
+            break result;
+        }
+        crate::debug!("HTTP {status} from {host}; retrying in {wait:?}");
+        std::thread::sleep(wait);
+    };
     let elapsed = started.elapsed().as_millis() as u64;
     if let Ok((status, _, _)) = &result {
         crate::debug!("HTTP {status} in {elapsed}ms");
@@ -163,6 +226,7 @@ pub fn check_credentials(
     target: Target<'_>,
     username: Option<&str>,
     secrets: &crate::core::secret::SecretBundle,
+    limits: Limits<'_>,
 ) -> Outcome {
     let Some(spec) = target.provider.auth(target.method) else {
         return Outcome::local(
@@ -178,7 +242,7 @@ pub fn check_credentials(
         );
     };
     match crate::auth::authenticator(spec, target.inputs, username, secrets) {
-        Ok(auth) => run(client, target, auth.as_ref()),
+        Ok(auth) => run(client, target, auth.as_ref(), limits),
         Err(e) => Outcome::local(
             Status::Error,
             format!("{e:#}"),

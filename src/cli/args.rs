@@ -95,7 +95,9 @@ const CHECK_AFTER_HELP: &str = "\
 Exit codes follow the monitoring-plugin convention: 0 all OK, 1 WARNING, 2 CRITICAL (a
 connection needs new credentials or lacks permission), 3 UNKNOWN (unreachable, error).
 Cron example (mails only problems):
-  */15 * * * *  conn check --quiet";
+  */15 * * * *  conn check --quiet
+For node_exporter's textfile collector:
+  conn check --format prometheus > /var/lib/node_exporter/conn.prom.tmp && mv ...";
 
 #[derive(Debug, Args)]
 pub struct NewArgs {
@@ -229,6 +231,18 @@ pub struct CheckArgs {
     /// Seconds to wait for each check request
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub timeout: u64,
+    /// Checks in flight at once
+    #[arg(long, value_name = "N", default_value_t = 32)]
+    pub concurrency: usize,
+    /// Requests in flight to one API host at once
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub per_host: usize,
+    /// Seconds for the whole run; checks not started by then are reported unreachable
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub deadline: u64,
+    /// Output format (--json is short for --format json)
+    #[arg(long, value_name = "FORMAT", value_parser = ["human", "json", "prometheus"], conflicts_with = "json")]
+    pub format: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -84,9 +84,21 @@ fn dispatch(ctx: &mut Ctx<'_>, command: Command) -> Result<u8> {
         Command::Show { name, json } => output::show(&commands::show::run(ctx, &name)?, json)?,
         Command::Check(a) => {
             // A check that can't run at all is UNKNOWN (3) to a monitoring system, not 1.
-            return match commands::check::run(ctx, &a.names, Duration::from_secs(a.timeout)) {
+            let opts = commands::check::CheckOptions {
+                names: a.names.clone(),
+                timeout: Duration::from_secs(a.timeout.max(1)),
+                concurrency: a.concurrency.max(1),
+                per_host: a.per_host.max(1),
+                deadline: Duration::from_secs(a.deadline.max(1)),
+            };
+            let format = match (a.json, a.format.as_deref()) {
+                (true, _) | (_, Some("json")) => output::Format::Json,
+                (_, Some("prometheus")) => output::Format::Prometheus,
+                _ => output::Format::Human,
+            };
+            return match commands::check::run(ctx, &opts) {
                 Ok(run) => {
-                    output::check_run(&run, a.json, a.quiet)?;
+                    output::check_run(&run, format, a.quiet)?;
                     Ok(run.exit_code)
                 }
                 Err(e) => {

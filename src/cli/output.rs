@@ -183,14 +183,27 @@ pub fn show(s: &Shown, as_json: bool) -> Result<()> {
     Ok(())
 }
 
-pub fn check_run(run: &CheckRun, as_json: bool, quiet: bool) -> Result<()> {
+/// How `conn check` reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Human,
+    Json,
+    Prometheus,
+}
+
+pub fn check_run(run: &CheckRun, format: Format, quiet: bool) -> Result<()> {
     if let Some(e) = &run.save_error {
         eprintln!("warning: {e}");
+    }
+    // Metrics are written whole every time: a textfile collector wants the full set.
+    if format == Format::Prometheus {
+        print!("{}", prometheus(run));
+        return Ok(());
     }
     if quiet && run.exit_code == 0 {
         return Ok(());
     }
-    if as_json {
+    if format == Format::Json {
         return json(&run.reports);
     }
     if run.reports.is_empty() {
@@ -241,6 +254,70 @@ pub fn check_run(run: &CheckRun, as_json: bool, quiet: bool) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The node_exporter textfile format (Prometheus exposition format 0.0.4).
+pub fn prometheus(run: &CheckRun) -> String {
+    const STATUSES: &[Status] = &[
+        Status::Ok,
+        Status::Expiring,
+        Status::InvalidCredentials,
+        Status::NeedsReauth,
+        Status::InsufficientPermissions,
+        Status::Unreachable,
+        Status::SecretMissing,
+        Status::Error,
+    ];
+    let esc = |v: &str| {
+        v.replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace('\n', "\\n")
+    };
+    let mut out = String::new();
+    out.push_str("# HELP conn_check_status 1 for the status the connection's last check found, 0 for the others.\n");
+    out.push_str("# TYPE conn_check_status gauge\n");
+    for r in &run.reports {
+        for s in STATUSES {
+            out.push_str(&format!(
+                "conn_check_status{{name=\"{}\",provider=\"{}\",status=\"{}\"}} {}\n",
+                esc(&r.name),
+                esc(&r.provider),
+                s.as_str(),
+                u8::from(r.outcome.status == *s)
+            ));
+        }
+    }
+    out.push_str("# HELP conn_check_ok 1 when the connection works.\n# TYPE conn_check_ok gauge\n");
+    for r in &run.reports {
+        out.push_str(&format!(
+            "conn_check_ok{{name=\"{}\",provider=\"{}\"}} {}\n",
+            esc(&r.name),
+            esc(&r.provider),
+            u8::from(r.outcome.status == Status::Ok)
+        ));
+    }
+    out.push_str("# HELP conn_check_duration_seconds How long the check request took.\n# TYPE conn_check_duration_seconds gauge\n");
+    for r in &run.reports {
+        if let Some(ms) = r.outcome.latency_ms {
+            out.push_str(&format!(
+                "conn_check_duration_seconds{{name=\"{}\",provider=\"{}\"}} {:.3}\n",
+                esc(&r.name),
+                esc(&r.provider),
+                ms as f64 / 1000.0
+            ));
+        }
+    }
+    out.push_str("# HELP conn_check_last_success_timestamp_seconds When a check of the connection last succeeded.\n# TYPE conn_check_last_success_timestamp_seconds gauge\n");
+    for r in &run.reports {
+        if let Some(t) = r.last_success {
+            out.push_str(&format!(
+                "conn_check_last_success_timestamp_seconds{{name=\"{}\",provider=\"{}\"}} {t}\n",
+                esc(&r.name),
+                esc(&r.provider)
+            ));
+        }
+    }
+    out
 }
 
 pub fn removed(r: &Removed) {

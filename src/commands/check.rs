@@ -1,16 +1,33 @@
-//! `conn check [NAME...]`: run each connection's health check, save the results, and report
-//! with monitoring-plugin exit codes.
+//! `conn check [NAME...]`: run health checks concurrently (a global limit, a per-host limit, a
+//! deadline for the run), save the results in one metadata update, and report with
+//! monitoring-plugin exit codes.
 
-use std::time::Duration;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use serde::Serialize;
 
-use super::Ctx;
 use super::oauth::Stale;
-use crate::check::{self, Outcome, Severity, Status, Target};
+use super::{Base, Ctx};
+use crate::catalog::Catalog;
+use crate::check::{self, HostLimiter, Limits, Outcome, Severity, Status, Target};
 use crate::core::time::now_rfc3339;
-use crate::store::metadata::{Identity, LastCheck};
+use crate::store::metadata::{Connection, Identity, LastCheck};
+
+#[derive(Debug, Clone)]
+pub struct CheckOptions {
+    pub names: Vec<String>,
+    /// Per request.
+    pub timeout: Duration,
+    /// Checks in flight at once.
+    pub concurrency: usize,
+    /// Requests in flight to one host at once.
+    pub per_host: usize,
+    /// For the whole run.
+    pub deadline: Duration,
+}
 
 #[derive(Debug, Serialize)]
 pub struct Report {
@@ -19,6 +36,9 @@ pub struct Report {
     #[serde(flatten)]
     pub outcome: Outcome,
     pub checked_at: String,
+    /// Unix seconds of the last successful check, this one included.
+    #[serde(skip)]
+    pub last_success: Option<u64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -31,88 +51,71 @@ pub struct CheckRun {
     pub save_error: Option<String>,
 }
 
-pub fn run(ctx: &mut Ctx<'_>, names: &[String], timeout: Duration) -> Result<CheckRun> {
+pub fn run(ctx: &mut Ctx<'_>, opts: &CheckOptions) -> Result<CheckRun> {
     let meta = ctx.metadata().load()?;
-    let selected: Vec<String> = if names.is_empty() {
+    let selected: Vec<String> = if opts.names.is_empty() {
         meta.connections.keys().cloned().collect()
     } else {
-        for n in names {
+        for n in &opts.names {
             super::find(&meta, n)?;
         }
-        names.to_vec()
+        opts.names.clone()
     };
     let catalog = ctx.catalog();
-    let client = ctx.http(timeout)?;
-    let mut reports = Vec::with_capacity(selected.len());
-    for name in &selected {
-        let conn = &meta.connections[name];
-        crate::debug!("checking {name} ({})", conn.provider);
-        let outcome = match catalog.get(&conn.provider) {
-            Err(e) => Outcome::local(
-                Status::Error,
-                format!("{e:#}"),
-                Some("restore the provider file in the config dir's providers/ folder".into()),
-            ),
-            Ok(provider) => match ctx.secrets_of(conn) {
-                Err(e) => Outcome::local(
-                    Status::Error,
-                    format!("{e:#}"),
-                    Some(format!(
-                        "fix the 'store' line of [connections.{name}] in connections.toml ('keychain' or 'file')"
-                    )),
-                ),
-                Ok(_) => match super::oauth::fresh_secrets(ctx, name, conn, provider) {
-                    Err(Stale::Other(e)) => Outcome::local(
-                        Status::Error,
-                        format!("could not read the secrets: {e:#}"),
-                        Some("run 'conn doctor' to see the state of the secret store".into()),
-                    ),
-                    Err(Stale::Missing(why)) => Outcome::local(
-                        Status::SecretMissing,
-                        why,
-                        Some(format!(
-                            "someone deleted them from the secret store; enter them again with 'conn reauth {name}'"
-                        )),
-                    ),
-                    Err(Stale::NeedsReauth(why)) => Outcome::local(
-                        Status::NeedsReauth,
-                        why,
-                        Some(format!(
-                            "the provider no longer accepts this grant (revoked, expired, or replaced by a newer sign-in): run 'conn reauth {name}'"
-                        )),
-                    ),
-                    Err(Stale::Unreachable(why)) => Outcome::local(
-                        Status::Unreachable,
-                        why,
-                        Some("the token could not be refreshed now; the stored one is unchanged, try again later".into()),
-                    ),
-                    Ok(secrets) => {
-                        let o = check::check_credentials(
-                            &client,
-                            Target {
-                                name,
-                                provider,
-                                method: &conn.auth,
-                                inputs: &conn.inputs,
-                            },
-                            conn.username.as_deref(),
-                            &secrets,
-                        );
-                        match provider.auth(&conn.auth) {
-                            Some(spec) => super::oauth::scope_check(o, spec, conn.oauth.as_ref(), name),
-                            None => o,
-                        }
-                    }
-                },
-            },
-        };
-        reports.push(Report {
-            name: name.clone(),
-            provider: conn.provider.clone(),
-            outcome,
-            checked_at: now_rfc3339(),
-        });
-    }
+    let client = ctx.http(opts.timeout)?;
+    let hosts = HostLimiter::new(opts.per_host);
+    let limits = Limits {
+        hosts: Some(&hosts),
+        deadline: Some(Instant::now() + opts.deadline),
+        timeout: Some(opts.timeout),
+    };
+    // Workers take the next connection from a shared index; results land in their slots, so
+    // the report keeps the order of the names.
+    let next = AtomicUsize::new(0);
+    let slots: Vec<Mutex<Option<Outcome>>> = selected.iter().map(|_| Mutex::new(None)).collect();
+    let base: &Base = ctx;
+    let workers = opts.concurrency.clamp(1, selected.len().max(1));
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(name) = selected.get(i) else { break };
+                    let conn = &meta.connections[name];
+                    let outcome = check_one(base, &catalog, &client, name, conn, limits);
+                    *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome);
+                }
+            });
+        }
+    });
+    let now = now_rfc3339();
+    let reports: Vec<Report> = selected
+        .iter()
+        .zip(slots)
+        .map(|(name, slot)| {
+            let conn = &meta.connections[name];
+            let outcome = slot
+                .into_inner()
+                .unwrap_or_else(|e| e.into_inner())
+                .unwrap_or_else(|| Outcome::local(Status::Error, "not checked", None));
+            let last_success = if outcome.status == Status::Ok {
+                Some(crate::auth::oauth2::now())
+            } else {
+                conn.last_success
+                    .as_deref()
+                    .and_then(|t| humantime::parse_rfc3339_weak(t).ok())
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map(|d| d.as_secs())
+            };
+            Report {
+                name: name.clone(),
+                provider: conn.provider.clone(),
+                outcome,
+                checked_at: now.clone(),
+                last_success,
+            }
+        })
+        .collect();
     // The results matter more than recording them: a failed save is a warning.
     let save_error = save_results(ctx, &meta, &reports)
         .err()
@@ -127,6 +130,91 @@ pub fn run(ctx: &mut Ctx<'_>, names: &[String], timeout: Duration) -> Result<Che
         exit_code: worst.exit_code(),
         save_error,
     })
+}
+
+/// One connection: fresh credentials (refreshing under its lock when due), then the request.
+fn check_one(
+    base: &Base,
+    catalog: &Catalog,
+    client: &reqwest::blocking::Client,
+    name: &str,
+    conn: &Connection,
+    limits: Limits<'_>,
+) -> Outcome {
+    crate::debug!("checking {name} ({})", conn.provider);
+    let provider = match catalog.get(&conn.provider) {
+        Ok(p) => p,
+        Err(e) => {
+            return Outcome::local(
+                Status::Error,
+                format!("{e:#}"),
+                Some("restore the provider file in the config dir's providers/ folder".into()),
+            );
+        }
+    };
+    if let Err(e) = base.secrets_of(conn) {
+        return Outcome::local(
+            Status::Error,
+            format!("{e:#}"),
+            Some(format!(
+                "fix the 'store' line of [connections.{name}] in connections.toml ('keychain' or 'file')"
+            )),
+        );
+    }
+    let secrets = match super::oauth::fresh_secrets(base, name, conn, provider) {
+        Ok(s) => s,
+        Err(Stale::Other(e)) => {
+            return Outcome::local(
+                Status::Error,
+                format!("could not read the secrets: {e:#}"),
+                Some("run 'conn doctor' to see the state of the secret store".into()),
+            );
+        }
+        Err(Stale::Missing(why)) => {
+            return Outcome::local(
+                Status::SecretMissing,
+                why,
+                Some(format!(
+                    "someone deleted them from the secret store; enter them again with 'conn reauth {name}'"
+                )),
+            );
+        }
+        Err(Stale::NeedsReauth(why)) => {
+            return Outcome::local(
+                Status::NeedsReauth,
+                why,
+                Some(format!(
+                    "the provider no longer accepts this grant (revoked, expired, or replaced by a newer sign-in): run 'conn reauth {name}'"
+                )),
+            );
+        }
+        Err(Stale::Unreachable(why)) => {
+            return Outcome::local(
+                Status::Unreachable,
+                why,
+                Some(
+                    "the token could not be refreshed now; the stored one is unchanged, try again later"
+                        .into(),
+                ),
+            );
+        }
+    };
+    let o = check::check_credentials(
+        client,
+        Target {
+            name,
+            provider,
+            method: &conn.auth,
+            inputs: &conn.inputs,
+        },
+        conn.username.as_deref(),
+        &secrets,
+        limits,
+    );
+    match provider.auth(&conn.auth) {
+        Some(spec) => super::oauth::scope_check(o, spec, conn.oauth.as_ref(), name),
+        None => o,
+    }
 }
 
 /// One metadata update at the end, applied to connections that still exist as they were
@@ -155,6 +243,9 @@ fn save_results(
                 at: r.checked_at.clone(),
                 message: (r.outcome.status != Status::Ok).then(|| r.outcome.message.clone()),
             });
+            if r.outcome.status == Status::Ok {
+                conn.last_success = Some(r.checked_at.clone());
+            }
             if let Some(found) = &r.outcome.identity {
                 conn.identity = Some(Identity {
                     id: found.id.clone(),

@@ -24,18 +24,33 @@ use crate::core::ui::Ui;
 use crate::store::metadata::{Connection, Metadata, MetadataStore};
 use crate::store::secrets::{self, SecretStore, StoreKind};
 
-/// What every command gets: the environment, resolved paths and a way to talk to the user.
-pub struct Ctx<'a> {
+/// What work needs besides a person: the environment and resolved paths. `Sync`, so checks
+/// can run on worker threads.
+#[derive(Debug, Clone)]
+pub struct Base {
     pub env: Env,
     pub paths: Paths,
+}
+
+/// What every command gets: the base, and a way to talk to the user.
+pub struct Ctx<'a> {
+    pub base: Base,
     pub ui: &'a mut dyn Ui,
 }
 
 impl std::fmt::Debug for Ctx<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Ctx")
-            .field("paths", &self.paths)
+            .field("base", &self.base)
             .finish_non_exhaustive()
+    }
+}
+
+impl std::ops::Deref for Ctx<'_> {
+    type Target = Base;
+
+    fn deref(&self) -> &Base {
+        &self.base
     }
 }
 
@@ -48,41 +63,35 @@ impl<'a> Ctx<'a> {
             paths.data_dir.display(),
             paths.source
         );
-        Ok(Ctx { env, paths, ui })
-    }
-
-    pub fn metadata(&self) -> MetadataStore {
-        MetadataStore::new(&self.paths)
+        Ok(Ctx {
+            base: Base { env, paths },
+            ui,
+        })
     }
 
     /// The catalog; user provider files that fail validation are reported and skipped.
     pub fn catalog(&mut self) -> Catalog {
-        let (catalog, warnings) = Catalog::load(&self.paths.providers_dir());
+        let (catalog, warnings) = Catalog::load(&self.base.paths.providers_dir());
         for w in warnings {
             self.ui.notice(&format!("warning: {w}"));
         }
         catalog
     }
+}
 
+impl Base {
+    pub fn metadata(&self) -> MetadataStore {
+        MetadataStore::new(&self.paths)
+    }
+
+    /// For API requests: redirects are followed only within one origin.
     pub fn http(&self, timeout: Duration) -> Result<reqwest::blocking::Client> {
-        reqwest::blocking::Client::builder()
-            .user_agent(concat!("conn/", env!("CARGO_PKG_VERSION")))
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(10)))
-            .redirect(same_origin_redirects())
-            .build()
-            .context("could not set up the HTTP client")
+        http_client(timeout, same_origin_redirects())
     }
 
     /// For token endpoints: a redirect there is an error, never something to follow.
     pub fn http_no_redirects(&self, timeout: Duration) -> Result<reqwest::blocking::Client> {
-        reqwest::blocking::Client::builder()
-            .user_agent(concat!("conn/", env!("CARGO_PKG_VERSION")))
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(10)))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .context("could not set up the HTTP client")
+        http_client(timeout, reqwest::redirect::Policy::none())
     }
 
     /// The secret store that holds this connection's secrets.
@@ -92,6 +101,19 @@ impl<'a> Ctx<'a> {
         })?;
         Ok(secrets::open(kind, &self.paths, &self.env))
     }
+}
+
+fn http_client(
+    timeout: Duration,
+    redirects: reqwest::redirect::Policy,
+) -> Result<reqwest::blocking::Client> {
+    reqwest::blocking::Client::builder()
+        .user_agent(concat!("conn/", env!("CARGO_PKG_VERSION")))
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .redirect(redirects)
+        .build()
+        .context("could not set up the HTTP client")
 }
 
 /// Follows redirects only within the same origin (scheme, host, port). reqwest drops the

@@ -177,6 +177,7 @@ pub fn run(ctx: &mut Ctx<'_>, mut opts: NewOptions) -> Result<Created> {
             },
             username.as_deref(),
             &bundle,
+            check::Limits::default(),
         );
         let o = oauth::scope_check(o, spec, oauth_state.as_ref(), &name);
         if o.status == Status::Ok {
@@ -233,6 +234,10 @@ pub fn run(ctx: &mut Ctx<'_>, mut opts: NewOptions) -> Result<Created> {
             at: now.clone(),
             message: (o.status != Status::Ok).then(|| o.message.clone()),
         }),
+        last_success: outcome
+            .as_ref()
+            .filter(|o| o.status == Status::Ok)
+            .map(|_| now.clone()),
     };
     // Secret first, then metadata, as one step that Ctrl-C can't split: a listed connection
     // always has its secret, and a failed metadata write takes the secret back out.

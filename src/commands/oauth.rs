@@ -179,7 +179,11 @@ fn ask_client_id(ctx: &mut Ctx<'_>, spec: &OAuth2Spec) -> Result<String> {
 }
 
 /// The client of a saved registration, with its secret from the store.
-pub fn load_client(ctx: &Ctx<'_>, reg: &OAuthClient, spec: &OAuth2Spec) -> Result<flow::Client> {
+pub fn load_client(
+    ctx: &super::Base,
+    reg: &OAuthClient,
+    spec: &OAuth2Spec,
+) -> Result<flow::Client> {
     let secret = match &reg.secret_id {
         None => None,
         Some(id) => {
@@ -300,8 +304,8 @@ pub fn sign_in(
             Ok(tokens)
         }
         Grant::DeviceCode => {
-            let ui = &mut *ctx.ui;
             let open = ctx.env.get("BROWSER").is_some() && !opts.no_browser;
+            let ui = &mut *ctx.ui;
             flow::device(&http, ep, client, spec, scopes, opts.timeout, &mut |p| {
                 ui.notice(&format!(
                     "To sign in, visit {} and enter the code {} (valid for {} minutes).",
@@ -352,7 +356,7 @@ pub enum Stale {
 /// tokens are read again, so a refresh another process just did is not repeated (and a rotated
 /// refresh token is never spent twice).
 pub fn fresh_secrets(
-    ctx: &Ctx<'_>,
+    ctx: &super::Base,
     name: &str,
     conn: &Connection,
     provider: &Provider,
@@ -453,7 +457,7 @@ fn classify_err(e: anyhow::Error) -> Stale {
 /// Revokes the connection's grant at the provider, where it has a revocation endpoint.
 /// `Ok(None)` when there is nothing to revoke.
 pub fn revoke(
-    ctx: &Ctx<'_>,
+    ctx: &super::Base,
     conn: &Connection,
     provider: &Provider,
     bundle: &SecretBundle,

@@ -121,6 +121,7 @@ pub fn run(ctx: &mut Ctx<'_>, name: &str, mut opts: ReauthOptions) -> Result<Rea
         },
         username.as_deref(),
         &bundle,
+        check::Limits::default(),
     );
     let outcome = oauth::scope_check(outcome, spec, oauth_state.as_ref(), name);
     if outcome.status != Status::Ok {
@@ -181,6 +182,7 @@ pub fn run(ctx: &mut Ctx<'_>, name: &str, mut opts: ReauthOptions) -> Result<Rea
                 at: now.clone(),
                 message: None,
             });
+            c.last_success = Some(now.clone());
             Ok(())
         })
     })?;

@@ -3,6 +3,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod check_scale;
 mod check_status;
 mod completions;
 mod connections;

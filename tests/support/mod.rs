@@ -253,37 +253,45 @@ impl FakeApi {
         let (s2, seen2) = (server.clone(), seen.clone());
         let handler: Arc<Handler> = Arc::new(handler);
         std::thread::spawn(move || {
+            // One thread per request, so tests can observe concurrency.
             for mut req in s2.incoming_requests() {
-                let mut body = String::new();
-                let _ = std::io::Read::read_to_string(req.as_reader(), &mut body);
-                let s = Seen {
-                    body,
-                    at: Instant::now(),
-                    method: req.method().to_string(),
-                    url: req.url().to_string(),
-                    headers: req
-                        .headers()
-                        .iter()
-                        .map(|h| (h.field.to_string(), h.value.to_string()))
-                        .collect(),
-                };
-                let (status, body) = handler(&s);
-                seen2.lock().unwrap().push(s);
-                let mut resp = tiny_http::Response::from_string(body.clone())
-                    .with_status_code(status)
-                    .with_header(
-                        "Content-Type: application/json"
-                            .parse::<tiny_http::Header>()
-                            .unwrap(),
-                    );
-                if (300..400).contains(&status) {
-                    resp = resp.with_header(
-                        format!("Location: {body}")
-                            .parse::<tiny_http::Header>()
-                            .unwrap(),
-                    );
-                }
-                let _ = req.respond(resp);
+                let (handler, seen2) = (handler.clone(), seen2.clone());
+                std::thread::spawn(move || {
+                    let mut body = String::new();
+                    let _ = std::io::Read::read_to_string(req.as_reader(), &mut body);
+                    let s = Seen {
+                        body,
+                        at: Instant::now(),
+                        method: req.method().to_string(),
+                        url: req.url().to_string(),
+                        headers: req
+                            .headers()
+                            .iter()
+                            .map(|h| (h.field.to_string(), h.value.to_string()))
+                            .collect(),
+                    };
+                    let (status, body) = handler(&s);
+                    seen2.lock().unwrap().push(s);
+                    let mut resp = tiny_http::Response::from_string(body.clone())
+                        .with_status_code(status)
+                        .with_header(
+                            "Content-Type: application/json"
+                                .parse::<tiny_http::Header>()
+                                .unwrap(),
+                        );
+                    if (300..400).contains(&status) {
+                        resp = resp.with_header(
+                            format!("Location: {body}")
+                                .parse::<tiny_http::Header>()
+                                .unwrap(),
+                        );
+                    }
+                    if status == 429 {
+                        resp = resp
+                            .with_header("Retry-After: 1".parse::<tiny_http::Header>().unwrap());
+                    }
+                    let _ = req.respond(resp);
+                });
             }
         });
         FakeApi { url, server, seen }

@@ -1,0 +1,241 @@
+//! `conn check` as a monitoring job: concurrency, per-host politeness, retries, the deadline,
+//! Prometheus output, and concurrent processes.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::support::*;
+
+fn add(env: &TestEnv, name: &str, key: &str) {
+    env.run_env(
+        &[
+            "new",
+            name,
+            "--provider",
+            "acme",
+            "--auth",
+            "api_key",
+            "--secret-env",
+            "K",
+            "--no-check",
+        ],
+        &[("K", key)],
+    )
+    .ok();
+}
+
+/// A fake that takes `delay` per request and records the most requests it saw at once.
+fn slow_api(delay: Duration) -> (FakeApi, Arc<AtomicUsize>) {
+    let now = Arc::new(AtomicUsize::new(0));
+    let max = Arc::new(AtomicUsize::new(0));
+    let (n, m) = (now.clone(), max.clone());
+    let api = FakeApi::start(move |_| {
+        let cur = n.fetch_add(1, Ordering::SeqCst) + 1;
+        m.fetch_max(cur, Ordering::SeqCst);
+        std::thread::sleep(delay);
+        n.fetch_sub(1, Ordering::SeqCst);
+        (200, json!({"id": 1, "email": "x@acme.test"}).to_string())
+    });
+    (api, max)
+}
+
+#[test]
+fn checks_run_concurrently_but_never_flood_one_host() {
+    let (api, max) = slow_api(Duration::from_millis(300));
+    let env = TestEnv::new();
+    env.write_provider("acme.toml", &acme_provider(&api.url));
+    for i in 0..12 {
+        add(&env, &format!("c{i:02}"), "k");
+    }
+    let start = Instant::now();
+    let out = env.run(&["check", "--per-host", "3", "--concurrency", "12", "--json"]);
+    let took = start.elapsed();
+    out.ok();
+    assert_eq!(out.json().as_array().unwrap().len(), 12);
+    assert_eq!(max.load(Ordering::SeqCst), 3, "the per-host limit");
+    // 12 requests, 3 at a time, 300 ms each: about 1.2 s, far from the 3.6 s of one at a time.
+    assert!(took < Duration::from_millis(3000), "{took:?}");
+    // Results come back in name order.
+    let names: Vec<String> = out
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap().to_string())
+        .collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted);
+}
+
+#[test]
+fn rate_limits_are_retried_after_retry_after() {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let h = hits.clone();
+    let api = FakeApi::start(move |_| {
+        if h.fetch_add(1, Ordering::SeqCst) == 0 {
+            (429, "{}".into())
+        } else {
+            (200, json!({"id": 2, "email": "r@acme.test"}).to_string())
+        }
+    });
+    let env = TestEnv::new();
+    env.write_provider("acme.toml", &acme_provider(&api.url));
+    add(&env, "r", "k");
+    env.run(&["check", "r"]).ok();
+    let reqs = api.requests();
+    assert_eq!(reqs.len(), 2);
+    let gap = reqs[1].at.max(reqs[0].at) - reqs[1].at.min(reqs[0].at);
+    assert!(
+        gap >= Duration::from_millis(950),
+        "Retry-After: 1 was honoured: {gap:?}"
+    );
+}
+
+#[test]
+fn the_deadline_bounds_the_run() {
+    let (api, _) = slow_api(Duration::from_millis(1500));
+    let env = TestEnv::new();
+    env.write_provider("acme.toml", &acme_provider(&api.url));
+    for i in 0..6 {
+        add(&env, &format!("d{i}"), "k");
+    }
+    let start = Instant::now();
+    let out = env.run(&["check", "--per-host", "1", "--deadline", "2", "--json"]);
+    let took = start.elapsed();
+    out.code(3);
+    let rows = out.json();
+    let late: Vec<_> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == "unreachable")
+        .collect();
+    assert!(!late.is_empty(), "{rows}");
+    assert!(
+        late[0]["message"].as_str().unwrap().contains("deadline"),
+        "{rows}"
+    );
+    assert!(took < Duration::from_secs(6), "{took:?}");
+}
+
+#[test]
+fn prometheus_output_parses_with_the_reference_parser() {
+    let api = FakeApi::start(|s| match s.header("Authorization") {
+        Some("Bearer good") => (200, json!({"id": 1, "email": "p@acme.test"}).to_string()),
+        _ => (401, "{}".into()),
+    });
+    let env = TestEnv::new();
+    env.write_provider("acme.toml", &acme_provider(&api.url));
+    add(&env, "good", "good");
+    add(&env, "bad", "bad");
+    let out = env.run(&["check", "--format", "prometheus"]);
+    out.code(2);
+    let parsed = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import sys, json\n\
+             from prometheus_client.parser import text_string_to_metric_families as p\n\
+             out = {}\n\
+             for fam in p(sys.stdin.read()):\n\
+             \x20   for s in fam.samples:\n\
+             \x20       out.setdefault(s.name, []).append([s.labels, s.value])\n\
+             print(json.dumps(out))\n",
+        )
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(out.stdout.as_bytes())?;
+            c.wait_with_output()
+        })
+        .expect("python3 with prometheus-client (installed by tests/run)");
+    assert!(
+        parsed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&parsed.stderr)
+    );
+    let m: serde_json::Value = serde_json::from_slice(&parsed.stdout).unwrap();
+    let ok = m["conn_check_ok"].as_array().unwrap();
+    let find = |name: &str| {
+        ok.iter().find(|s| s[0]["name"] == name).unwrap()[1]
+            .as_f64()
+            .unwrap()
+    };
+    assert_eq!(find("good"), 1.0);
+    assert_eq!(find("bad"), 0.0);
+    let statuses = m["conn_check_status"].as_array().unwrap();
+    let bad = statuses
+        .iter()
+        .find(|s| s[0]["name"] == "bad" && s[1].as_f64() == Some(1.0))
+        .unwrap();
+    assert_eq!(bad[0]["status"], "invalid_credentials");
+    assert!(m["conn_check_duration_seconds"].as_array().unwrap().len() == 2);
+    let last = m["conn_check_last_success_timestamp_seconds"]
+        .as_array()
+        .unwrap();
+    assert_eq!(last.len(), 1, "only the good one ever succeeded");
+}
+
+#[test]
+fn concurrent_check_new_and_rm_lose_nothing() {
+    let (api, _) = slow_api(Duration::from_millis(50));
+    let env = TestEnv::new();
+    env.write_provider("acme.toml", &acme_provider(&api.url));
+    for i in 0..10 {
+        add(&env, &format!("old{i}"), "k");
+    }
+    let mut children = Vec::new();
+    for i in 0..10 {
+        let mut c = env.cmd();
+        c.args([
+            "new",
+            &format!("new{i}"),
+            "--provider",
+            "acme",
+            "--auth",
+            "api_key",
+            "--secret-env",
+            "K",
+            "--no-check",
+        ])
+        .env("K", "k");
+        children.push(c);
+        let mut r = env.cmd();
+        r.args(["rm", &format!("old{i}"), "--yes"]);
+        children.push(r);
+        if i % 3 == 0 {
+            let mut k = env.cmd();
+            k.args(["check", "--quiet"]);
+            children.push(k);
+        }
+    }
+    let running: Vec<_> = children
+        .into_iter()
+        .map(|mut c| {
+            c.stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in running {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.code().unwrap() <= 2,
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let conns = env.connections();
+    for i in 0..10 {
+        assert!(conns.contains_key(&format!("new{i}")), "new{i} lost");
+        assert!(!conns.contains_key(&format!("old{i}")), "old{i} came back");
+    }
+    assert_eq!(conns.len(), 10);
+    env.run(&["check"]).ok();
+}
