@@ -94,10 +94,11 @@ pub fn run(ctx: &mut Ctx<'_>, opts: &CheckOptions) -> Result<CheckRun> {
         .zip(slots)
         .map(|(name, slot)| {
             let conn = &meta.connections[name];
-            let outcome = slot
+            let mut outcome = slot
                 .into_inner()
                 .unwrap_or_else(|e| e.into_inner())
                 .unwrap_or_else(|| Outcome::local(Status::Error, "not checked", None));
+            explain_invalidation(&meta, name, conn, &mut outcome);
             let last_success = if outcome.status == Status::Ok {
                 Some(crate::auth::oauth2::now())
             } else {
@@ -214,6 +215,47 @@ fn check_one(
     match provider.auth(&conn.auth) {
         Some(spec) => super::oauth::scope_check(o, spec, conn.oauth.as_ref(), name),
         None => o,
+    }
+}
+
+/// When credentials stopped working and another connection signed in as the same account
+/// after this one last worked, that sign-in most likely replaced this grant.
+fn explain_invalidation(
+    meta: &crate::store::metadata::Metadata,
+    name: &str,
+    conn: &Connection,
+    outcome: &mut Outcome,
+) {
+    if !matches!(
+        outcome.status,
+        Status::InvalidCredentials | Status::NeedsReauth
+    ) {
+        return;
+    }
+    let time = |t: &str| humantime::parse_rfc3339_weak(t).ok();
+    let worked = conn
+        .last_success
+        .as_deref()
+        .or(conn.authorized_at.as_deref())
+        .unwrap_or(&conn.created_at);
+    let Some(worked) = time(worked) else { return };
+    let newer = crate::store::metadata::same_account(meta, name, conn)
+        .into_iter()
+        .filter_map(|(n, c)| {
+            let at = c.authorized_at.as_deref().unwrap_or(&c.created_at);
+            time(at)
+                .filter(|t| *t > worked)
+                .map(|t| (t, n, at.to_string()))
+        })
+        .max_by_key(|(t, _, _)| *t);
+    if let Some((_, other, at)) = newer {
+        outcome.message = format!(
+            "{}; probably invalidated by the newer connection {other}, authorized at {at}",
+            outcome.message
+        );
+        outcome.hint = Some(format!(
+            "the app likely keeps one active authorization per user, and signing in for '{other}' replaced this one. Use '{other}' instead ('conn rm {name}'), or re-authorize this one as another user, ideally a dedicated integration user ('conn reauth {name}')"
+        ));
     }
 }
 

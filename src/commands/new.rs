@@ -238,7 +238,9 @@ pub fn run(ctx: &mut Ctx<'_>, mut opts: NewOptions) -> Result<Created> {
             .as_ref()
             .filter(|o| o.status == Status::Ok)
             .map(|_| now.clone()),
+        authorized_at: Some(now.clone()),
     };
+    warn_shared_account(ctx, &meta, &name, &conn, provider);
     // Secret first, then metadata, as one step that Ctrl-C can't split: a listed connection
     // always has its secret, and a failed metadata write takes the secret back out.
     crate::core::interrupt::critical(|| -> Result<()> {
@@ -475,4 +477,45 @@ pub fn new_id() -> Result<String> {
     let mut b = [0u8; 12];
     getrandom::fill(&mut b).map_err(|e| anyhow::anyhow!("no randomness available: {e}"))?;
     Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+}
+
+/// Many apps keep one active grant per user (or a few): a new connection for an account that
+/// another connection already uses may silently invalidate that one.
+pub fn warn_shared_account(
+    ctx: &mut Ctx<'_>,
+    meta: &crate::store::metadata::Metadata,
+    name: &str,
+    conn: &Connection,
+    provider: &Provider,
+) {
+    let others = crate::store::metadata::same_account(meta, name, conn);
+    if others.is_empty() {
+        return;
+    }
+    let who = conn
+        .identity
+        .as_ref()
+        .and_then(|i| i.label.as_deref().or(i.id.as_deref()))
+        .unwrap_or("the same account");
+    let names: Vec<String> = others.iter().map(|(n, _)| format!("'{n}'")).collect();
+    let limit = match provider
+        .lifecycle
+        .as_ref()
+        .and_then(|l| l.max_active_grants)
+    {
+        Some(n) if n > 0 => format!(
+            "{} keeps at most {n} active authorization(s) per user",
+            provider.display_name
+        ),
+        _ => format!(
+            "{} may keep only one active authorization per user, as many apps do",
+            provider.display_name
+        ),
+    };
+    ctx.ui.notice(&format!(
+        "warning: {} already connect(s) as {who}. {limit}, so this sign-in can invalidate {}. Consider reusing it ('conn token {}') instead of a second connection.",
+        names.join(", "),
+        names.join(", "),
+        others[0].0
+    ));
 }

@@ -154,6 +154,15 @@ pub fn run(ctx: &mut Ctx<'_>, name: &str, mut opts: ReauthOptions) -> Result<Rea
         }
     }
 
+    let mut probe = conn.clone();
+    if let Some(f) = &found {
+        probe.identity = Some(Identity {
+            id: f.id.clone(),
+            label: f.label.clone(),
+        });
+    }
+    super::new::warn_shared_account(ctx, &meta, name, &probe, provider);
+
     let store = ctx.secrets_of(&conn)?;
     let now = now_rfc3339();
     crate::core::interrupt::critical(|| -> Result<()> {
@@ -183,6 +192,7 @@ pub fn run(ctx: &mut Ctx<'_>, name: &str, mut opts: ReauthOptions) -> Result<Rea
                 message: None,
             });
             c.last_success = Some(now.clone());
+            c.authorized_at = Some(now.clone());
             Ok(())
         })
     })?;

@@ -114,6 +114,38 @@ pub struct Connection {
     /// When a check last succeeded (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_success: Option<String>,
+    /// When the credentials were last granted (`new`, `reauth`), RFC 3339.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorized_at: Option<String>,
+}
+
+impl Connection {
+    /// Whether `other` authenticates as the same account of the same app instance.
+    pub fn same_account(&self, other: &Connection) -> bool {
+        let key = |c: &Connection| {
+            c.identity.as_ref().and_then(|i| {
+                i.id.clone()
+                    .map(|id| format!("id:{id}"))
+                    .or(i.label.clone().map(|l| format!("label:{l}")))
+            })
+        };
+        self.provider == other.provider
+            && self.inputs == other.inputs
+            && key(self).is_some()
+            && key(self) == key(other)
+    }
+}
+
+/// Other connections that authenticate as the same account as `conn` (not `name` itself).
+pub fn same_account<'m>(
+    meta: &'m Metadata,
+    name: &str,
+    conn: &Connection,
+) -> Vec<(&'m String, &'m Connection)> {
+    meta.connections
+        .iter()
+        .filter(|(n, c)| n.as_str() != name && c.same_account(conn))
+        .collect()
 }
 
 /// Who the connection authenticates as, as the provider reported it.

@@ -289,3 +289,79 @@ fn same_origin_redirects_are_followed_with_credentials() {
     out.ok();
     assert!(out.stdout.contains("moved@acme.test"), "{out:?}");
 }
+
+#[test]
+fn a_second_connection_for_the_same_account_is_warned_and_blamed_later() {
+    // Keys the fake still accepts; "first" stops working once "second" exists, as with apps
+    // that keep one active authorization per user.
+    let accepted = std::sync::Arc::new(std::sync::Mutex::new(vec!["Bearer key-first".to_string()]));
+    let acc = accepted.clone();
+    let api = FakeApi::start(move |s| {
+        let auth = s.header("Authorization").unwrap_or("").to_string();
+        if acc.lock().unwrap().contains(&auth) {
+            (200, r#"{"id": 77, "email": "same@acme.test"}"#.into())
+        } else {
+            (401, "{}".into())
+        }
+    });
+    let env = TestEnv::new();
+    env.write_provider("acme.toml", &acme_provider(&api.url));
+    env.run_env(
+        &[
+            "new",
+            "first",
+            "--provider",
+            "acme",
+            "--auth",
+            "api_key",
+            "--secret-env",
+            "K",
+        ],
+        &[("K", "key-first")],
+    )
+    .ok();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    *accepted.lock().unwrap() = vec!["Bearer key-second".to_string()];
+    let second = env.run_env(
+        &[
+            "new",
+            "second",
+            "--provider",
+            "acme",
+            "--auth",
+            "api_key",
+            "--secret-env",
+            "K",
+        ],
+        &[("K", "key-second")],
+    );
+    second.ok();
+    assert!(
+        second
+            .stderr
+            .contains("'first' already connect(s) as same@acme.test"),
+        "{second:?}"
+    );
+    assert!(
+        second.stderr.contains("can invalidate 'first'"),
+        "{second:?}"
+    );
+
+    let out = env.run(&["check", "first", "--json"]);
+    out.code(2);
+    let r = out.json()[0].clone();
+    assert_eq!(r["status"], "invalid_credentials");
+    assert!(
+        r["message"]
+            .as_str()
+            .unwrap()
+            .contains("probably invalidated by the newer connection second, authorized at"),
+        "{r}"
+    );
+    assert!(
+        r["hint"].as_str().unwrap().contains("integration user"),
+        "{r}"
+    );
+    // A connection for another account is not blamed.
+    env.run(&["check", "second"]).ok();
+}
