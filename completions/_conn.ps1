@@ -102,6 +102,7 @@ Register-ArgumentCompleter -Native -CommandName 'conn' -ScriptBlock {
             [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Checks in flight at once')
             [CompletionResult]::new('--per-host', '--per-host', [CompletionResultType]::ParameterName, 'Requests in flight to one API host at once')
             [CompletionResult]::new('--deadline', '--deadline', [CompletionResultType]::ParameterName, 'Seconds for the whole run; checks not started by then are reported unreachable')
+            [CompletionResult]::new('--warn-expiring', '--warn-expiring', [CompletionResultType]::ParameterName, 'Warn (exit 1) when a credential expires within this, e.g. 14d, 36h')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format (--json is short for --format json)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing when every connection is OK (for cron)')

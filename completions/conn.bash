@@ -142,7 +142,7 @@ _conn() {
             return 0
             ;;
         conn__subcmd__check)
-            opts="-q -v -h -V --json --quiet --timeout --concurrency --per-host --deadline --format --verbose --help --version"
+            opts="-q -v -h -V --json --quiet --timeout --concurrency --per-host --deadline --warn-expiring --format --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -161,6 +161,10 @@ _conn() {
                     return 0
                     ;;
                 --deadline)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --warn-expiring)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -95,6 +95,7 @@ set edit:completion:arg-completer[conn] = {|@words|
             cand --concurrency 'Checks in flight at once'
             cand --per-host 'Requests in flight to one API host at once'
             cand --deadline 'Seconds for the whole run; checks not started by then are reported unreachable'
+            cand --warn-expiring 'Warn (exit 1) when a credential expires within this, e.g. 14d, 36h'
             cand --format 'Output format (--json is short for --format json)'
             cand --json 'Print JSON'
             cand -q 'Print nothing when every connection is OK (for cron)'

@@ -85,6 +85,7 @@ complete -c conn -n "__fish_conn_using_subcommand check" -l timeout -d 'Seconds 
 complete -c conn -n "__fish_conn_using_subcommand check" -l concurrency -d 'Checks in flight at once' -r
 complete -c conn -n "__fish_conn_using_subcommand check" -l per-host -d 'Requests in flight to one API host at once' -r
 complete -c conn -n "__fish_conn_using_subcommand check" -l deadline -d 'Seconds for the whole run; checks not started by then are reported unreachable' -r
+complete -c conn -n "__fish_conn_using_subcommand check" -l warn-expiring -d 'Warn (exit 1) when a credential expires within this, e.g. 14d, 36h' -r
 complete -c conn -n "__fish_conn_using_subcommand check" -l format -d 'Output format (--json is short for --format json)' -r -f -a "human\t''
 json\t''
 prometheus\t''"

@@ -18,6 +18,7 @@ const BUILTIN: &[(&str, &str)] = &[
     ("google.toml", include_str!("builtin/google.toml")),
     ("http.toml", include_str!("builtin/http.toml")),
     ("oauth2.toml", include_str!("builtin/oauth2.toml")),
+    ("slack.toml", include_str!("builtin/slack.toml")),
     ("stripe.toml", include_str!("builtin/stripe.toml")),
     ("zendesk.toml", include_str!("builtin/zendesk.toml")),
 ];

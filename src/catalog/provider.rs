@@ -265,6 +265,30 @@ pub struct CheckSpec {
     /// callers with 200).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub identity_required: bool,
+    /// For APIs that answer 200 to failures (Slack's `ok: false`): what success looks like.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub success: Option<Condition>,
+    /// JSON pointer to the API's error code in a failed answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Error codes that mean the credentials are bad.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub invalid_credentials: Vec<String>,
+    /// Error codes that mean the credentials lack a permission or scope.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub insufficient_permissions: Vec<String>,
+    /// A response header that carries the credential's expiry (e.g. GitHub's
+    /// `github-authentication-token-expiration`), for the `expiring` status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiry_header: Option<String>,
+}
+
+/// `pointer` in the JSON answer must equal `equals`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Condition {
+    pub pointer: String,
+    pub equals: serde_json::Value,
 }
 
 fn default_method() -> String {

@@ -96,12 +96,35 @@ pub fn response(
         latency_ms: None,
         message,
         hint,
+        expires_at: None,
     };
     let name = target.name;
     match status {
         200..=299 => {
-            let identity = json.as_ref().map(|j| identity(target, j));
             let spec = &target.provider.check;
+            if let Some(cond) = &spec.success {
+                let got = json.as_ref().and_then(|j| j.pointer(&cond.pointer));
+                if got != Some(&cond.equals) {
+                    let code = spec
+                        .error
+                        .as_deref()
+                        .and_then(|p| json.as_ref()?.pointer(p)?.as_str().map(str::to_string))
+                        .unwrap_or_else(|| "an unspecified error".into());
+                    let said = format!("HTTP {status}, but the API answered {code}");
+                    return if spec.invalid_credentials.contains(&code) {
+                        out(Status::InvalidCredentials, said, Some(reauth_hint(name, target.method)))
+                    } else if spec.insufficient_permissions.contains(&code) {
+                        out(
+                            Status::InsufficientPermissions,
+                            said,
+                            Some("the credentials lack a permission or scope the check needs; grant it and re-authorize ('conn reauth NAME')".replace("NAME", name)),
+                        )
+                    } else {
+                        out(Status::Error, said, None)
+                    };
+                }
+            }
+            let identity = json.as_ref().map(|j| identity(target, j));
             let has_id = identity.as_ref().is_some_and(|i| i.id.is_some());
             if spec.identity_required && !has_id {
                 return out(

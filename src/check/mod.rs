@@ -48,6 +48,9 @@ pub struct Outcome {
     /// What to do about it; `None` when all is well.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// When the credential stops working, where known (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
 }
 
 impl Outcome {
@@ -60,6 +63,7 @@ impl Outcome {
             latency_ms: None,
             message: message.into(),
             hint,
+            expires_at: None,
         }
     }
 }
@@ -166,10 +170,17 @@ pub fn run(
                 .get(reqwest::header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string);
-            resp.bytes().map(|b| (status, b, retry_after))
+            let expiry = p
+                .check
+                .expiry_header
+                .as_deref()
+                .and_then(|h| resp.headers().get(h))
+                .and_then(|v| v.to_str().ok())
+                .and_then(parse_expiry);
+            resp.bytes().map(|b| (status, b, (retry_after, expiry)))
         });
         drop(permit);
-        let Ok((status, _, retry_after)) = &result else {
+        let Ok((status, _, (retry_after, _))) = &result else {
             break result;
         };
         if !(*status == 429 || *status >= 500) || attempt >= MAX_ATTEMPTS {
@@ -194,11 +205,13 @@ pub fn run(
     }
     let latency_ms = Some(elapsed);
     let mut outcome = match result {
-        Ok((status, body, retry_after)) => {
+        Ok((status, body, (retry_after, expiry))) => {
             // Scrub before anything reads the body, so no cut-off or re-encoding can hide a
             // credential the server echoed back.
             let body = scrub(&String::from_utf8_lossy(&body), auth);
-            classify::response(target, status, body.as_bytes(), retry_after.as_deref())
+            let mut o = classify::response(target, status, body.as_bytes(), retry_after.as_deref());
+            o.expires_at = expiry;
+            o
         }
         // `without_url`: an API key may travel in the query string.
         Err(e) => classify::transport(target, &e.without_url()),
@@ -249,4 +262,11 @@ pub fn check_credentials(
             Some(format!("see 'conn show {}'", target.name)),
         ),
     }
+}
+
+/// An expiry date from a header: RFC 3339, or GitHub's `2026-12-01 00:00:00 UTC`.
+fn parse_expiry(v: &str) -> Option<String> {
+    let t = v.trim().trim_end_matches(" UTC");
+    let when = humantime::parse_rfc3339_weak(t).ok()?;
+    Some(humantime::format_rfc3339_seconds(when).to_string())
 }

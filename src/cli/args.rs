@@ -240,6 +240,9 @@ pub struct CheckArgs {
     /// Seconds for the whole run; checks not started by then are reported unreachable
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     pub deadline: u64,
+    /// Warn (exit 1) when a credential expires within this, e.g. 14d, 36h
+    #[arg(long, value_name = "DURATION", default_value = "14d", value_parser = humantime::parse_duration)]
+    pub warn_expiring: std::time::Duration,
     /// Output format (--json is short for --format json)
     #[arg(long, value_name = "FORMAT", value_parser = ["human", "json", "prometheus"], conflicts_with = "json")]
     pub format: Option<String>,

@@ -90,6 +90,7 @@ fn dispatch(ctx: &mut Ctx<'_>, command: Command) -> Result<u8> {
                 concurrency: a.concurrency.max(1),
                 per_host: a.per_host.max(1),
                 deadline: Duration::from_secs(a.deadline.max(1)),
+                warn_expiring: a.warn_expiring,
             };
             let format = match (a.json, a.format.as_deref()) {
                 (true, _) | (_, Some("json")) => output::Format::Json,

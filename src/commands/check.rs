@@ -27,6 +27,8 @@ pub struct CheckOptions {
     pub per_host: usize,
     /// For the whole run.
     pub deadline: Duration,
+    /// A credential that stops working within this is `expiring`.
+    pub warn_expiring: Duration,
 }
 
 #[derive(Debug, Serialize)]
@@ -82,7 +84,15 @@ pub fn run(ctx: &mut Ctx<'_>, opts: &CheckOptions) -> Result<CheckRun> {
                     let i = next.fetch_add(1, Ordering::SeqCst);
                     let Some(name) = selected.get(i) else { break };
                     let conn = &meta.connections[name];
-                    let outcome = check_one(base, &catalog, &client, name, conn, limits);
+                    let outcome = check_one(
+                        base,
+                        &catalog,
+                        &client,
+                        name,
+                        conn,
+                        limits,
+                        opts.warn_expiring,
+                    );
                     *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome);
                 }
             });
@@ -141,6 +151,7 @@ fn check_one(
     name: &str,
     conn: &Connection,
     limits: Limits<'_>,
+    warn_expiring: Duration,
 ) -> Outcome {
     crate::debug!("checking {name} ({})", conn.provider);
     let provider = match catalog.get(&conn.provider) {
@@ -212,10 +223,52 @@ fn check_one(
         &secrets,
         limits,
     );
-    match provider.auth(&conn.auth) {
+    let o = match provider.auth(&conn.auth) {
         Some(spec) => super::oauth::scope_check(o, spec, conn.oauth.as_ref(), name),
         None => o,
+    };
+    expiring(o, conn, &secrets, name, warn_expiring)
+}
+
+/// An OK check becomes `expiring` when the credential stops working soon: a key whose expiry
+/// the API reports, or an OAuth access token that can't be refreshed.
+fn expiring(
+    mut o: Outcome,
+    conn: &Connection,
+    secrets: &crate::core::secret::SecretBundle,
+    name: &str,
+    warn: Duration,
+) -> Outcome {
+    if o.status != Status::Ok {
+        return o;
     }
+    let unrefreshable = conn
+        .oauth
+        .as_ref()
+        .is_some_and(|s| s.grant != "client_credentials")
+        && secrets.get(crate::auth::oauth2::REFRESH_TOKEN).is_none();
+    let token_expiry = unrefreshable
+        .then(|| crate::auth::oauth2::stored(secrets)?.expires_at)
+        .flatten()
+        .map(crate::core::time::unix_rfc3339);
+    let Some(at) = o.expires_at.clone().or(token_expiry) else {
+        return o;
+    };
+    let Ok(when) = humantime::parse_rfc3339_weak(&at) else {
+        return o;
+    };
+    o.expires_at = Some(at.clone());
+    let left = when
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or(Duration::ZERO);
+    if left < warn {
+        o.status = Status::Expiring;
+        o.message = format!("{}, but the credential expires at {at}", o.message);
+        o.hint = Some(format!(
+            "replace it before then with 'conn reauth {name}' (a new key or sign-in)"
+        ));
+    }
+    o
 }
 
 /// When credentials stopped working and another connection signed in as the same account

@@ -102,6 +102,12 @@ fn each_failure_is_classified_with_a_hint_and_exit_code() {
     let conns = env.connections();
     assert_eq!(
         conns["weak"]["last_check"]["status"].as_str(),
+        Some("insufficient_permissions"),
+        "{}",
+        all.stdout
+    );
+    assert_eq!(
+        conns["weak"]["last_check"]["status"].as_str(),
         Some("insufficient_permissions")
     );
     assert_eq!(conns["good"]["last_check"]["status"].as_str(), Some("ok"));

@@ -235,68 +235,48 @@ impl Seen {
     }
 }
 
-type Handler = dyn Fn(&Seen) -> (u16, String) + Send + Sync;
+type Handler = dyn Fn(&Seen) -> (u16, Vec<(String, String)>, String) + Send + Sync;
 
 /// A local HTTP API on 127.0.0.1 that answers with `handler` and records every request.
-/// For a 3xx status the returned body is sent as the `Location` header.
+/// For a 3xx status the returned body is sent as the `Location` header. A plain HTTP/1.1
+/// server of its own (a thread per connection, one request per connection), so tests can
+/// observe concurrency and nothing in between can stall a request.
 pub struct FakeApi {
     pub url: String,
-    server: Arc<tiny_http::Server>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
     seen: Arc<Mutex<Vec<Seen>>>,
 }
 
 impl FakeApi {
     pub fn start(handler: impl Fn(&Seen) -> (u16, String) + Send + Sync + 'static) -> Self {
-        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
-        let url = format!("http://{}", server.server_addr().to_ip().unwrap());
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let (s2, seen2) = (server.clone(), seen.clone());
-        let handler: Arc<Handler> = Arc::new(handler);
-        std::thread::spawn(move || {
-            // One thread per request, so tests can observe concurrency.
-            for mut req in s2.incoming_requests() {
-                let (handler, seen2) = (handler.clone(), seen2.clone());
-                std::thread::spawn(move || {
-                    let mut body = String::new();
-                    let _ = std::io::Read::read_to_string(req.as_reader(), &mut body);
-                    let s = Seen {
-                        body,
-                        at: Instant::now(),
-                        method: req.method().to_string(),
-                        url: req.url().to_string(),
-                        headers: req
-                            .headers()
-                            .iter()
-                            .map(|h| (h.field.to_string(), h.value.to_string()))
-                            .collect(),
-                    };
-                    let (status, body) = handler(&s);
-                    seen2.lock().unwrap().push(s);
-                    let mut resp = tiny_http::Response::from_string(body.clone())
-                        .with_status_code(status)
-                        .with_header(
-                            "Content-Type: application/json"
-                                .parse::<tiny_http::Header>()
-                                .unwrap(),
-                        );
-                    if (300..400).contains(&status) {
-                        resp = resp.with_header(
-                            format!("Location: {body}")
-                                .parse::<tiny_http::Header>()
-                                .unwrap(),
-                        );
-                    }
-                    if status == 429 {
-                        resp = resp
-                            .with_header("Retry-After: 1".parse::<tiny_http::Header>().unwrap());
-                    }
-                    let _ = req.respond(resp);
-                });
-            }
-        });
-        FakeApi { url, server, seen }
+        Self::start_with_headers(move |s| {
+            let (status, body) = handler(s);
+            (status, Vec::new(), body)
+        })
     }
 
+    /// Like `start`, with extra response headers.
+    pub fn start_with_headers(
+        handler: impl Fn(&Seen) -> (u16, Vec<(String, String)>, String) + Send + Sync + 'static,
+    ) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let handler: Arc<Handler> = Arc::new(handler);
+        let (seen2, stop2) = (seen.clone(), stop.clone());
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if stop2.load(std::sync::atomic::Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(conn) = conn else { continue };
+                let (handler, seen) = (handler.clone(), seen2.clone());
+                std::thread::spawn(move || serve_one(conn, &*handler, &seen));
+            }
+        });
+        FakeApi { url, stop, seen }
+    }
     /// 200 with `identity` for `Authorization: <expected>`, 401 otherwise.
     pub fn expecting_auth(expected: &str, identity: serde_json::Value) -> Self {
         let expected = expected.to_string();
@@ -317,8 +297,71 @@ impl FakeApi {
 
 impl Drop for FakeApi {
     fn drop(&mut self) {
-        self.server.unblock();
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag.
+        let _ = std::net::TcpStream::connect(self.url.trim_start_matches("http://"));
     }
+}
+
+fn serve_one(conn: std::net::TcpStream, handler: &Handler, seen: &Mutex<Vec<Seen>>) {
+    use std::io::{BufRead, BufReader, Read};
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(30)));
+    let mut reader = BufReader::new(conn.try_clone().unwrap());
+    let mut line = String::new();
+    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+        return;
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next().unwrap_or("").to_string();
+    let url = parts.next().unwrap_or("").to_string();
+    let mut headers = Vec::new();
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h).unwrap_or(0) == 0 {
+            break;
+        }
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            headers.push((k.trim().to_string(), v.trim().to_string()));
+        }
+    }
+    let len = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; len];
+    let _ = reader.read_exact(&mut body);
+    let s = Seen {
+        method,
+        url,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+        at: Instant::now(),
+    };
+    let (status, extra, body) = handler(&s);
+    seen.lock().unwrap().push(s);
+    let mut head = format!(
+        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    if (300..400).contains(&status) {
+        head.push_str(&format!("Location: {body}\r\n"));
+    }
+    if status == 429 {
+        head.push_str("Retry-After: 1\r\n");
+    }
+    for (k, v) in extra {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    let mut conn = conn;
+    let _ = conn.write_all(head.as_bytes());
+    let _ = conn.write_all(body.as_bytes());
+    let _ = conn.flush();
 }
 
 /// A user provider definition pointing at a local fake, with both methods.
