@@ -74,7 +74,7 @@ pub fn list(rows: &[Row], as_json: bool) -> Result<()> {
         return json(&rows);
     }
     if rows.is_empty() {
-        eprintln!("No connections yet. Create one with 'conn new'.");
+        eprintln!("No connections to list. Create one with 'conn new'.");
         return Ok(());
     }
     let body: Vec<Vec<String>> = rows

@@ -191,6 +191,11 @@ impl MetadataStore {
         let Some(bytes) = fsio::read_optional(&self.file)? else {
             return Ok(Metadata::default());
         };
+        let big = bytes.len() >= CACHE_THRESHOLD;
+        let hash = big.then(|| content_hash(&bytes));
+        if let Some(meta) = hash.and_then(|h| self.read_cache(h)) {
+            return Ok(migrate(meta));
+        }
         let text = String::from_utf8(bytes)
             .with_context(|| format!("{} is not valid UTF-8", self.file.display()))?;
         let meta: Metadata = toml::from_str(&text).map_err(|e| {
@@ -203,6 +208,11 @@ impl MetadataStore {
                 e.message()
             )
         })?;
+        if let Some(h) = hash
+            && meta.version <= CURRENT_VERSION
+        {
+            self.write_cache(h, &meta);
+        }
         if meta.version > CURRENT_VERSION {
             bail!(
                 "{} has format version {}, newer than this conn understands ({}); upgrade conn",
@@ -227,8 +237,47 @@ impl MetadataStore {
         meta.version = CURRENT_VERSION;
         let text = toml::to_string_pretty(&meta).context("could not serialize connections")?;
         fsio::write_atomic(&self.file, text.as_bytes())?;
+        if text.len() >= CACHE_THRESHOLD {
+            self.write_cache(content_hash(text.as_bytes()), &meta);
+        }
         Ok(out)
     }
+
+    /// A JSON copy of a big connections.toml, which parses an order of magnitude faster. It is
+    /// used only when it was made from exactly the current file contents (by hash), so a
+    /// hand-edited file is always read as written.
+    fn cache_path(&self) -> PathBuf {
+        self.file.with_file_name(".connections.cache.json")
+    }
+
+    fn read_cache(&self, hash: u64) -> Option<Metadata> {
+        #[derive(Deserialize)]
+        struct Cached {
+            source_hash: String,
+            meta: Metadata,
+        }
+        let bytes = std::fs::read(self.cache_path()).ok()?;
+        let c: Cached = serde_json::from_slice(&bytes).ok()?;
+        (c.source_hash == format!("{hash:016x}")).then_some(c.meta)
+    }
+
+    fn write_cache(&self, hash: u64, meta: &Metadata) {
+        let doc = serde_json::json!({ "source_hash": format!("{hash:016x}"), "meta": meta });
+        if let Ok(bytes) = serde_json::to_vec(&doc) {
+            // Best effort: without the cache conn is only slower.
+            let _ = fsio::write_atomic(&self.cache_path(), &bytes);
+        }
+    }
+}
+
+/// Below this size TOML parses fast enough that a cache isn't worth a second file.
+const CACHE_THRESHOLD: usize = 256 * 1024;
+
+fn content_hash(bytes: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut h);
+    h.finish()
 }
 
 /// Brings older formats up to `CURRENT_VERSION`. Version 1 is the first; nothing to do yet.
@@ -285,6 +334,31 @@ mod tests {
         let (_d, s) = store();
         std::fs::write(s.path(), "version = 99\n").unwrap();
         assert!(s.load().unwrap_err().to_string().contains("newer"));
+    }
+
+    #[test]
+    fn the_cache_of_a_big_file_never_hides_a_hand_edit() {
+        let (_d, s) = store();
+        let mut text = String::from("version = 1\n");
+        for i in 0..1500 {
+            text.push_str(&format!(
+                "[connections.c{i}]\nid = \"{i}\"\nprovider = \"http\"\nauth = \"api_key\"\nenv = \"production\"\nstore = \"file\"\ncreated_at = \"2026-01-01T00:00:00Z\"\nupdated_at = \"2026-01-01T00:00:00Z\"\n[connections.c{i}.inputs]\nbase_url = \"http://127.0.0.1:1/a/long/enough/path/to/make/the/file/big\"\n"
+            ));
+        }
+        assert!(text.len() >= CACHE_THRESHOLD);
+        std::fs::write(s.path(), &text).unwrap();
+        assert_eq!(s.load().unwrap().connections.len(), 1500);
+        assert!(s.cache_path().exists());
+        // Served from the cache while the file is unchanged...
+        assert_eq!(s.load().unwrap().connections.len(), 1500);
+        // ...and never after a hand edit.
+        text = text
+            .replace("[connections.c7]", "[connections.renamed]")
+            .replace("[connections.c7.inputs]", "[connections.renamed.inputs]");
+        std::fs::write(s.path(), &text).unwrap();
+        let m = s.load().unwrap();
+        assert!(m.connections.contains_key("renamed"));
+        assert!(!m.connections.contains_key("c7"));
     }
 
     #[test]
