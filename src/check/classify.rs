@@ -73,7 +73,7 @@ pub fn reauth_hint(name: &str, method: &str) -> String {
         _ => "the key or token was revoked, rotated or expired",
     };
     format!(
-        "likely cause: {what}. Verify the credentials with the provider, then replace them with 'conn reauth {name}'"
+        "likely cause: {what}. In order: check that the user who authorized it is still active and allowed to use the API, verify the credentials with the provider, then replace them with 'conn reauth {name}'"
     )
 }
 

@@ -109,6 +109,7 @@ pub fn run(ctx: &mut Ctx<'_>, opts: &CheckOptions) -> Result<CheckRun> {
                 .unwrap_or_else(|e| e.into_inner())
                 .unwrap_or_else(|| Outcome::local(Status::Error, "not checked", None));
             explain_invalidation(&meta, name, conn, &mut outcome);
+            suggest_integration_user(conn, &mut outcome);
             let last_success = if outcome.status == Status::Ok {
                 Some(crate::auth::oauth2::now())
             } else {
@@ -309,6 +310,26 @@ fn explain_invalidation(
         outcome.hint = Some(format!(
             "the app likely keeps one active authorization per user, and signing in for '{other}' replaced this one. Use '{other}' instead ('conn rm {name}'), or re-authorize this one as another user, ideally a dedicated integration user ('conn reauth {name}')"
         ));
+    }
+}
+
+/// Credentials tied to a person break when that person leaves or changes role.
+fn suggest_integration_user(conn: &Connection, outcome: &mut Outcome) {
+    let personal = conn
+        .identity
+        .as_ref()
+        .and_then(|i| i.label.as_deref())
+        .is_some_and(|l| l.contains('@'));
+    let affected = matches!(
+        outcome.status,
+        Status::InvalidCredentials | Status::NeedsReauth | Status::InsufficientPermissions
+    );
+    if personal
+        && affected
+        && let Some(h) = outcome.hint.as_mut()
+        && !h.contains("integration user")
+    {
+        h.push_str(". This connection belongs to a personal account; a dedicated integration user avoids breakage when people leave or change roles");
     }
 }
 

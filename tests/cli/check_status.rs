@@ -371,3 +371,46 @@ fn a_second_connection_for_the_same_account_is_warned_and_blamed_later() {
     // A connection for another account is not blamed.
     env.run(&["check", "second"]).ok();
 }
+
+#[test]
+fn failures_of_personal_accounts_suggest_an_integration_user() {
+    let ok = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let o = ok.clone();
+    let api = FakeApi::start(move |_| {
+        if o.load(std::sync::atomic::Ordering::SeqCst) {
+            (200, r#"{"id": 3, "email": "jane@acme.test"}"#.into())
+        } else {
+            (401, "{}".into())
+        }
+    });
+    let env = TestEnv::new();
+    env.write_provider("acme.toml", &acme_provider(&api.url));
+    env.run_env(
+        &[
+            "new",
+            "jane",
+            "--provider",
+            "acme",
+            "--auth",
+            "api_key",
+            "--secret-env",
+            "K",
+        ],
+        &[("K", "k")],
+    )
+    .ok();
+    ok.store(false, std::sync::atomic::Ordering::SeqCst);
+    let out = env.run(&["check", "jane", "--json"]);
+    out.code(2);
+    let hint = out.json()[0]["hint"].as_str().unwrap().to_string();
+    let (user, creds, reauth) = (
+        hint.find("user who authorized").unwrap(),
+        hint.find("verify the credentials").unwrap(),
+        hint.find("conn reauth jane").unwrap(),
+    );
+    assert!(
+        user < creds && creds < reauth,
+        "troubleshooting order: {hint}"
+    );
+    assert!(hint.contains("dedicated integration user"), "{hint}");
+}
