@@ -207,14 +207,7 @@ fn strip_query(url: &str) -> &str {
 }
 
 fn transport_text(e: &reqwest::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(x) = src {
-        s.push_str(": ");
-        s.push_str(&x.to_string());
-        src = x.source();
-    }
-    s
+    crate::core::error::chain_text(e)
 }
 
 fn is_error_body(bytes: &[u8]) -> bool {

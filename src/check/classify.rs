@@ -190,13 +190,7 @@ pub fn response(
 }
 
 pub fn transport(target: Target<'_>, e: &reqwest::Error) -> Outcome {
-    let mut chain = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(s) = src {
-        chain.push_str(": ");
-        chain.push_str(&s.to_string());
-        src = s.source();
-    }
+    let chain = crate::core::error::chain_text(e);
     let kind = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {

@@ -45,6 +45,18 @@ impl std::error::Error for Cancelled {}
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Exit(pub u8);
 
+/// An error and all its sources, joined with ": " (what `{:#}` does for anyhow errors).
+pub fn chain_text(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(x) = src {
+        s.push_str(": ");
+        s.push_str(&x.to_string());
+        src = x.source();
+    }
+    s
+}
+
 /// Line and column (1-based) of a byte offset in `text`, for errors about a file.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];

@@ -9,24 +9,6 @@ use serde_json::json;
 
 use crate::support::*;
 
-fn add(env: &TestEnv, name: &str, key: &str) {
-    env.run_env(
-        &[
-            "new",
-            name,
-            "--provider",
-            "acme",
-            "--auth",
-            "api_key",
-            "--secret-env",
-            "K",
-            "--no-check",
-        ],
-        &[("K", key)],
-    )
-    .ok();
-}
-
 /// A fake that takes `delay` per request and records the most requests it saw at once.
 fn slow_api(delay: Duration) -> (FakeApi, Arc<AtomicUsize>) {
     let now = Arc::new(AtomicUsize::new(0));
@@ -48,7 +30,7 @@ fn checks_run_concurrently_but_never_flood_one_host() {
     let env = TestEnv::new();
     env.write_provider("acme.toml", &acme_provider(&api.url));
     for i in 0..12 {
-        add(&env, &format!("c{i:02}"), "k");
+        add_acme(&env, &format!("c{i:02}"), "k");
     }
     let start = Instant::now();
     let out = env.run(&["check", "--per-host", "3", "--concurrency", "12", "--json"]);
@@ -84,7 +66,7 @@ fn rate_limits_are_retried_after_retry_after() {
     });
     let env = TestEnv::new();
     env.write_provider("acme.toml", &acme_provider(&api.url));
-    add(&env, "r", "k");
+    add_acme(&env, "r", "k");
     env.run(&["check", "r"]).ok();
     let reqs = api.requests();
     assert_eq!(reqs.len(), 2);
@@ -101,7 +83,7 @@ fn the_deadline_bounds_the_run() {
     let env = TestEnv::new();
     env.write_provider("acme.toml", &acme_provider(&api.url));
     for i in 0..6 {
-        add(&env, &format!("d{i}"), "k");
+        add_acme(&env, &format!("d{i}"), "k");
     }
     let start = Instant::now();
     let out = env.run(&["check", "--per-host", "1", "--deadline", "2", "--json"]);
@@ -131,8 +113,8 @@ fn prometheus_output_parses_with_the_reference_parser() {
     });
     let env = TestEnv::new();
     env.write_provider("acme.toml", &acme_provider(&api.url));
-    add(&env, "good", "good");
-    add(&env, "bad", "bad");
+    add_acme(&env, "good", "good");
+    add_acme(&env, "bad", "bad");
     let out = env.run(&["check", "--format", "prometheus"]);
     out.code(2);
     let parsed = std::process::Command::new("python3")
@@ -188,7 +170,7 @@ fn concurrent_check_new_and_rm_lose_nothing() {
     let env = TestEnv::new();
     env.write_provider("acme.toml", &acme_provider(&api.url));
     for i in 0..10 {
-        add(&env, &format!("old{i}"), "k");
+        add_acme(&env, &format!("old{i}"), "k");
     }
     let mut children = Vec::new();
     for i in 0..10 {

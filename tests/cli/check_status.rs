@@ -29,24 +29,6 @@ fn env_with_behaviours() -> (TestEnv, FakeApi) {
     (env, api)
 }
 
-fn add(env: &TestEnv, name: &str, key: &str) {
-    env.run_env(
-        &[
-            "new",
-            name,
-            "--provider",
-            "acme",
-            "--auth",
-            "api_key",
-            "--secret-env",
-            "K",
-            "--no-check",
-        ],
-        &[("K", key)],
-    )
-    .ok();
-}
-
 fn status_of(env: &TestEnv, name: &str) -> (i32, serde_json::Value) {
     let out = env.run(&["check", name, "--json"]);
     let v = out.json();
@@ -65,7 +47,7 @@ fn each_failure_is_classified_with_a_hint_and_exit_code() {
         ("limited", "unreachable", 3),
     ];
     for (key, _, _) in cases {
-        add(&env, key, &format!("key-{key}"));
+        add_acme(&env, key, &format!("key-{key}"));
     }
     for (name, status, code) in cases {
         let (c, r) = status_of(&env, name);
@@ -132,7 +114,7 @@ fn unreachable_host_is_unknown_not_critical() {
         "acme.toml",
         &acme_provider(&format!("http://127.0.0.1:{port}")),
     );
-    add(&env, "down", "good");
+    add_acme(&env, "down", "good");
     let out = env.run(&["check", "down"]);
     out.code(3);
     assert!(out.stdout.contains("unreachable"), "{out:?}");
@@ -142,7 +124,7 @@ fn unreachable_host_is_unknown_not_critical() {
 #[test]
 fn missing_secret_is_reported_as_such() {
     let (env, _api) = env_with_behaviours();
-    add(&env, "gone", "good");
+    add_acme(&env, "gone", "good");
     // Someone deletes the encrypted secrets behind conn's back.
     std::fs::remove_file(env.home().join("secrets.age")).unwrap();
     let (code, r) = status_of(&env, "gone");
@@ -157,12 +139,12 @@ fn missing_secret_is_reported_as_such() {
 #[test]
 fn quiet_prints_nothing_when_all_ok_and_only_problems_otherwise() {
     let (env, _api) = env_with_behaviours();
-    add(&env, "fine", "good");
+    add_acme(&env, "fine", "good");
     let out = env.run(&["check", "--quiet"]);
     out.ok();
     assert_eq!(out.stdout, "");
     assert_eq!(out.stderr, "");
-    add(&env, "bad", "revoked");
+    add_acme(&env, "bad", "revoked");
     let out = env.run(&["check", "--quiet"]);
     out.code(2);
     assert!(out.stdout.contains("bad"), "{out:?}");
@@ -172,8 +154,8 @@ fn quiet_prints_nothing_when_all_ok_and_only_problems_otherwise() {
 #[test]
 fn human_output_has_identity_and_hint() {
     let (env, _api) = env_with_behaviours();
-    add(&env, "fine", "good");
-    add(&env, "bad", "revoked");
+    add_acme(&env, "fine", "good");
+    add_acme(&env, "bad", "revoked");
     let out = env.run(&["check"]);
     out.code(2);
     assert!(out.stdout.contains("ok@acme.test"), "{out:?}");
@@ -222,7 +204,7 @@ fn timeout_is_unreachable() {
     });
     let env = TestEnv::new();
     env.write_provider("acme.toml", &acme_provider(&api.url));
-    add(&env, "slow", "good");
+    add_acme(&env, "slow", "good");
     let out = env.run(&["check", "slow", "--timeout", "1", "--json"]);
     out.code(3);
     let r = out.json()[0].clone();
@@ -290,7 +272,7 @@ fn same_origin_redirects_are_followed_with_credentials() {
     });
     let env = TestEnv::new();
     env.write_provider("acme.toml", &acme_provider(&api.url));
-    add(&env, "moved", "key-good");
+    add_acme(&env, "moved", "key-good");
     let out = env.run(&["check", "moved"]);
     out.ok();
     assert!(out.stdout.contains("moved@acme.test"), "{out:?}");

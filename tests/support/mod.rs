@@ -394,6 +394,25 @@ identity_required = true
     )
 }
 
+/// Creates an `acme` api_key connection named `name` with `key`, without checking it.
+pub fn add_acme(env: &TestEnv, name: &str, key: &str) {
+    env.run_env(
+        &[
+            "new",
+            name,
+            "--provider",
+            "acme",
+            "--auth",
+            "api_key",
+            "--secret-env",
+            "K",
+            "--no-check",
+        ],
+        &[("K", key)],
+    )
+    .ok();
+}
+
 /// Creates an `acme` api_key connection named `name` with `key`, checked against `api`.
 pub fn new_acme(env: &TestEnv, name: &str, key: &str) -> Out {
     env.run_env(
