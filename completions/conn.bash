@@ -454,7 +454,7 @@ _conn() {
             return 0
             ;;
         conn__subcmd__new)
-            opts="-y -v -h -V --provider --auth --env --set --username --secret-stdin --secret-env --client-id --client-secret-stdin --client-secret-env --scopes --device --grant --no-browser --port --timeout --yes --secret --password --api-key --token --client-secret --no-check --json --verbose --help --version"
+            opts="-y -v -h -V --provider --auth --env --set --username --secret-stdin --secret-env --client-id --client-secret-stdin --client-secret-env --private-key --scopes --device --grant --no-browser --port --timeout --yes --secret --password --api-key --token --client-secret --no-check --json --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -489,6 +489,10 @@ _conn() {
                     return 0
                     ;;
                 --client-secret-env)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --private-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -662,7 +666,7 @@ _conn() {
             return 0
             ;;
         conn__subcmd__reauth)
-            opts="-y -v -h -V --username --secret-stdin --secret-env --client-id --client-secret-stdin --client-secret-env --scopes --device --grant --no-browser --port --timeout --yes --secret --password --api-key --token --client-secret --json --verbose --help --version"
+            opts="-y -v -h -V --username --secret-stdin --secret-env --client-id --client-secret-stdin --client-secret-env --private-key --scopes --device --grant --no-browser --port --timeout --yes --secret --password --api-key --token --client-secret --json --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -681,6 +685,10 @@ _conn() {
                     return 0
                     ;;
                 --client-secret-env)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --private-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -48,8 +48,9 @@ sandbox\t''"
 complete -c conn -n "__fish_conn_using_subcommand new" -l set -d 'An instance input, e.g. subdomain=acme (repeatable)' -r
 complete -c conn -n "__fish_conn_using_subcommand new" -l username -d 'User name for Basic auth (e.g. the account\'s email)' -r
 complete -c conn -n "__fish_conn_using_subcommand new" -l secret-env -d 'Read the API key / password from this environment variable' -r
-complete -c conn -n "__fish_conn_using_subcommand new" -l client-id -d 'OAuth client id of your registered app (saved and offered for reuse)' -r
+complete -c conn -n "__fish_conn_using_subcommand new" -l client-id -d 'OAuth client id (OAuth 1.0a: consumer key) of your registered app, saved and offered for reuse' -r
 complete -c conn -n "__fish_conn_using_subcommand new" -l client-secret-env -d 'Read the OAuth client secret from this environment variable' -r
+complete -c conn -n "__fish_conn_using_subcommand new" -l private-key -d 'OAuth 1.0a with RSA-SHA1: the consumer\'s PEM private key file (its contents go to the secret store)' -r -F
 complete -c conn -n "__fish_conn_using_subcommand new" -l scopes -d 'OAuth scopes to request, comma-separated (default: the provider\'s)' -r
 complete -c conn -n "__fish_conn_using_subcommand new" -l grant -d 'OAuth grant to use' -r -f -a "authorization_code\t''
 device_code\t''
@@ -62,7 +63,7 @@ complete -c conn -n "__fish_conn_using_subcommand new" -l api-key -r
 complete -c conn -n "__fish_conn_using_subcommand new" -l token -r
 complete -c conn -n "__fish_conn_using_subcommand new" -l client-secret -r
 complete -c conn -n "__fish_conn_using_subcommand new" -l secret-stdin -d 'Read the API key / password from standard input'
-complete -c conn -n "__fish_conn_using_subcommand new" -l client-secret-stdin -d 'Read the OAuth client secret from standard input'
+complete -c conn -n "__fish_conn_using_subcommand new" -l client-secret-stdin -d 'Read the OAuth client secret (OAuth 1.0a: consumer secret) from standard input'
 complete -c conn -n "__fish_conn_using_subcommand new" -l device -d 'OAuth: sign in with a code on another device (no browser here)'
 complete -c conn -n "__fish_conn_using_subcommand new" -l no-browser -d 'OAuth: print the sign-in URL instead of opening a browser; paste the redirected URL back'
 complete -c conn -n "__fish_conn_using_subcommand new" -s y -l yes -d 'Take defaults without asking; confirm replacing a connection\'s account'
@@ -96,8 +97,9 @@ complete -c conn -n "__fish_conn_using_subcommand check" -s h -l help -d 'Print 
 complete -c conn -n "__fish_conn_using_subcommand check" -s V -l version -d 'Print version'
 complete -c conn -n "__fish_conn_using_subcommand reauth" -l username -d 'User name for Basic auth (e.g. the account\'s email)' -r
 complete -c conn -n "__fish_conn_using_subcommand reauth" -l secret-env -d 'Read the API key / password from this environment variable' -r
-complete -c conn -n "__fish_conn_using_subcommand reauth" -l client-id -d 'OAuth client id of your registered app (saved and offered for reuse)' -r
+complete -c conn -n "__fish_conn_using_subcommand reauth" -l client-id -d 'OAuth client id (OAuth 1.0a: consumer key) of your registered app, saved and offered for reuse' -r
 complete -c conn -n "__fish_conn_using_subcommand reauth" -l client-secret-env -d 'Read the OAuth client secret from this environment variable' -r
+complete -c conn -n "__fish_conn_using_subcommand reauth" -l private-key -d 'OAuth 1.0a with RSA-SHA1: the consumer\'s PEM private key file (its contents go to the secret store)' -r -F
 complete -c conn -n "__fish_conn_using_subcommand reauth" -l scopes -d 'OAuth scopes to request, comma-separated (default: the provider\'s)' -r
 complete -c conn -n "__fish_conn_using_subcommand reauth" -l grant -d 'OAuth grant to use' -r -f -a "authorization_code\t''
 device_code\t''
@@ -110,7 +112,7 @@ complete -c conn -n "__fish_conn_using_subcommand reauth" -l api-key -r
 complete -c conn -n "__fish_conn_using_subcommand reauth" -l token -r
 complete -c conn -n "__fish_conn_using_subcommand reauth" -l client-secret -r
 complete -c conn -n "__fish_conn_using_subcommand reauth" -l secret-stdin -d 'Read the API key / password from standard input'
-complete -c conn -n "__fish_conn_using_subcommand reauth" -l client-secret-stdin -d 'Read the OAuth client secret from standard input'
+complete -c conn -n "__fish_conn_using_subcommand reauth" -l client-secret-stdin -d 'Read the OAuth client secret (OAuth 1.0a: consumer secret) from standard input'
 complete -c conn -n "__fish_conn_using_subcommand reauth" -l device -d 'OAuth: sign in with a code on another device (no browser here)'
 complete -c conn -n "__fish_conn_using_subcommand reauth" -l no-browser -d 'OAuth: print the sign-in URL instead of opening a browser; paste the redirected URL back'
 complete -c conn -n "__fish_conn_using_subcommand reauth" -s y -l yes -d 'Take defaults without asking; confirm replacing a connection\'s account'

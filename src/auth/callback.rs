@@ -10,6 +10,32 @@ use anyhow::{Context, Result, anyhow};
 
 use super::oauth2::{ErrorKind, OAuthError};
 
+/// The redirect a flow waits for: which parameter ties it to this flow, and what it carries.
+#[derive(Debug, Clone, Copy)]
+pub enum Expect<'a> {
+    /// OAuth 2.0: `state` must match; the redirect carries `code`.
+    OAuth2 { state: &'a str },
+    /// OAuth 1.0a: `oauth_token` must be the temporary token; the redirect carries
+    /// `oauth_verifier`.
+    OAuth1 { token: &'a str },
+}
+
+impl Expect<'_> {
+    fn key(&self) -> (&'static str, &str) {
+        match self {
+            Expect::OAuth2 { state } => ("state", state),
+            Expect::OAuth1 { token } => ("oauth_token", token),
+        }
+    }
+
+    fn carries(&self) -> &'static str {
+        match self {
+            Expect::OAuth2 { .. } => "code",
+            Expect::OAuth1 { .. } => "oauth_verifier",
+        }
+    }
+}
+
 /// What the authorization server sent back on a successful redirect.
 #[derive(Debug)]
 pub struct Redirect {
@@ -72,12 +98,13 @@ impl Callback {
         format!("http://127.0.0.1:{}{}", self.port, self.path)
     }
 
-    /// Waits for the redirect carrying `state`. Requests for other paths get 404 and one with a
-    /// wrong or missing state gets an error page; both keep waiting. An OAuth error in the
-    /// redirect (RFC 6749 4.1.2.1) ends the flow with that error.
+    /// Waits for the redirect that belongs to this flow (`expect`). Requests for other paths
+    /// get 404 and one with a wrong or missing state (or OAuth 1.0a token) gets an error page;
+    /// both keep waiting. An error in the redirect (RFC 6749 4.1.2.1, or OAuth 1.0a's
+    /// `denied`) ends the flow with that error.
     pub fn wait(
         self,
-        state: &str,
+        expect: Expect<'_>,
         timeout: Duration,
         pasted: Option<&Receiver<String>>,
     ) -> Result<Redirect> {
@@ -97,10 +124,10 @@ impl Callback {
                 && let Ok(line) = rx.try_recv()
             {
                 match parse_pasted(&line, &self.path) {
-                    Some(params) => match judge(&params, state) {
+                    Some(params) => match judge(&params, expect) {
                         Verdict::Done(r) => return r,
                         Verdict::WrongState => {
-                            crate::debug!("pasted URL has the wrong state; still waiting");
+                            crate::debug!("pasted URL belongs to another sign-in; still waiting");
                         }
                     },
                     None => crate::debug!("pasted text is not the redirect URL; still waiting"),
@@ -117,11 +144,11 @@ impl Callback {
                 continue;
             }
             let params = parse_query(query);
-            match judge(&params, state) {
+            match judge(&params, expect) {
                 Verdict::WrongState => {
                     let _ = req.respond(html(
                         400,
-                        page_error("This sign-in response does not belong to the running conn command (state mismatch). Start again from the terminal."),
+                        page_error(&format!("This sign-in response does not belong to the running conn command ({} mismatch). Start again from the terminal.", expect.key().0)),
                     ));
                 }
                 Verdict::Done(Ok(r)) => {
@@ -142,12 +169,24 @@ enum Verdict {
     WrongState,
 }
 
-fn judge(params: &BTreeMap<String, String>, state: &str) -> Verdict {
+fn judge(params: &BTreeMap<String, String>, expect: Expect<'_>) -> Verdict {
     // An error redirect may come without state from some servers; only a matching or absent
-    // state may end the flow with an error, and only a matching one may carry a code.
-    let state_ok = params.get("state").map(String::as_str) == Some(state);
-    if let Some(err) = params.get("error") {
-        if !state_ok && params.contains_key("state") {
+    // key may end the flow with an error, and only a matching one may carry a result.
+    let (key, value) = expect.key();
+    let key_ok = params.get(key).map(String::as_str) == Some(value);
+    // OAuth 1.0a has no standard error redirect; several providers send `denied=<token>`.
+    let denied = match expect {
+        Expect::OAuth1 { token } => params
+            .get("denied")
+            .map(|d| (d == token, "access_denied".to_string())),
+        Expect::OAuth2 { .. } => None,
+    };
+    let error = params
+        .get("error")
+        .map(|e| (key_ok || !params.contains_key(key), e.clone()))
+        .or(denied);
+    if let Some((ours, err)) = error {
+        if !ours {
             return Verdict::WrongState;
         }
         let desc = params
@@ -165,13 +204,16 @@ fn judge(params: &BTreeMap<String, String>, state: &str) -> Verdict {
         )
         .into()));
     }
-    if !state_ok {
+    if !key_ok {
         return Verdict::WrongState;
     }
-    if !params.contains_key("code") {
+    if !params.contains_key(expect.carries()) {
         return Verdict::Done(Err(OAuthError::new(
             ErrorKind::BadResponse,
-            "the redirect carried neither a code nor an error",
+            format!(
+                "the redirect carried neither {} nor an error",
+                expect.carries()
+            ),
         )
         .into()));
     }

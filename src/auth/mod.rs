@@ -5,6 +5,7 @@
 pub mod api_key;
 pub mod basic;
 pub mod callback;
+pub mod oauth1;
 pub mod oauth2;
 
 use std::collections::BTreeMap;
@@ -47,7 +48,7 @@ pub fn secret_fields(spec: &AuthSpec) -> Vec<SecretField> {
                 .unwrap_or_else(|| "Password".into()),
         }],
         // Tokens come from the sign-in, not from the user.
-        AuthSpec::OAuth2(_) => vec![],
+        AuthSpec::OAuth2(_) | AuthSpec::OAuth1(_) => vec![],
     }
 }
 
@@ -90,5 +91,6 @@ pub fn authenticator(
                 .ok_or_else(|| missing(oauth2::ACCESS_TOKEN))?;
             Ok(Box::new(oauth2::Bearer::new(token.clone())))
         }
+        AuthSpec::OAuth1(s) => Ok(Box::new(oauth1::signer_from(s, secrets, missing)?)),
     }
 }

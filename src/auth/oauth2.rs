@@ -17,7 +17,7 @@ use oauth2::{
 use reqwest::blocking::RequestBuilder;
 
 use super::Authenticator;
-use super::callback::Callback;
+use super::callback::{Callback, Expect};
 use crate::catalog::{ClientAuth, OAuth2Spec, template};
 use crate::core::secret::{Secret, SecretBundle};
 
@@ -435,7 +435,13 @@ pub fn authorization_code(
     }
     let (url, state) = req.url();
     open(url.as_str())?;
-    let redirect = callback.wait(state.secret(), flow.timeout, flow.pasted.as_ref())?;
+    let redirect = callback.wait(
+        Expect::OAuth2 {
+            state: state.secret(),
+        },
+        flow.timeout,
+        flow.pasted.as_ref(),
+    )?;
     let code = redirect.params.get("code").cloned().unwrap_or_default();
     let mut exchange = c.exchange_code(AuthorizationCode::new(code));
     if let Some(v) = verifier {

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, bail};
 
 pub use provider::{
-    ApiKeySpec, AuthSpec, BasicSpec, ClientAuth, Grant, Input, OAuth2Spec, Placement, Provider,
+    ApiKeySpec, AuthSpec, BasicSpec, ClientAuth, Grant, Input, OAuth1Spec, OAuth2Spec, Placement,
+    Provider,
 };
 
 const BUILTIN: &[(&str, &str)] = &[

@@ -88,6 +88,8 @@ pub enum AuthSpec {
     Basic(BasicSpec),
     #[serde(rename = "oauth2")]
     OAuth2(Box<OAuth2Spec>),
+    #[serde(rename = "oauth1")]
+    OAuth1(Box<OAuth1Spec>),
 }
 
 impl AuthSpec {
@@ -96,6 +98,7 @@ impl AuthSpec {
             AuthSpec::ApiKey(_) => "api_key",
             AuthSpec::Basic(_) => "basic",
             AuthSpec::OAuth2(_) => "oauth2",
+            AuthSpec::OAuth1(_) => "oauth1",
         }
     }
 
@@ -111,6 +114,10 @@ impl AuthSpec {
                 .label
                 .clone()
                 .unwrap_or_else(|| "Sign in with the browser (OAuth 2.0)".into()),
+            AuthSpec::OAuth1(s) => s
+                .label
+                .clone()
+                .unwrap_or_else(|| "Sign in with the browser (OAuth 1.0a)".into()),
         }
     }
 
@@ -119,6 +126,7 @@ impl AuthSpec {
             AuthSpec::ApiKey(s) => s.help.as_deref(),
             AuthSpec::Basic(s) => s.help.as_deref(),
             AuthSpec::OAuth2(s) => s.help.as_deref(),
+            AuthSpec::OAuth1(s) => s.help.as_deref(),
         }
     }
 }
@@ -184,6 +192,67 @@ pub struct OAuth2Spec {
     #[serde(default = "default_redirect_path")]
     pub redirect_path: String,
     /// Where to register the OAuth app, shown by `conn providers show`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_registration_url: Option<String>,
+}
+
+/// RFC 5849 section 3.4 signature methods.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub enum SignatureMethod {
+    #[default]
+    #[serde(rename = "HMAC-SHA1")]
+    HmacSha1,
+    #[serde(rename = "HMAC-SHA256")]
+    HmacSha256,
+    /// The consumer signs with an RSA private key; the provider holds the public key.
+    #[serde(rename = "RSA-SHA1")]
+    RsaSha1,
+    /// The secrets themselves, for use over TLS only.
+    #[serde(rename = "PLAINTEXT")]
+    Plaintext,
+}
+
+impl SignatureMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignatureMethod::HmacSha1 => "HMAC-SHA1",
+            SignatureMethod::HmacSha256 => "HMAC-SHA256",
+            SignatureMethod::RsaSha1 => "RSA-SHA1",
+            SignatureMethod::Plaintext => "PLAINTEXT",
+        }
+    }
+}
+
+/// OAuth 1.0a three-legged authorization (RFC 5849 section 2).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuth1Spec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+    /// Temporary credentials (request token) endpoint.
+    pub request_token_url: String,
+    /// Where the person authorizes the temporary credentials.
+    pub authorize_url: String,
+    /// Token credentials (access token) endpoint.
+    pub access_token_url: String,
+    #[serde(default)]
+    pub signature_method: SignatureMethod,
+    /// Extra query parameters for the authorization page (Trello's name, scope, expiration).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub authorize_params: BTreeMap<String, String>,
+    /// The provider accepts `oauth_callback=oob` and shows a verifier to type in.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub oob: bool,
+    /// The `realm` of the Authorization header, where the provider wants one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub realm: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_port: Option<u16>,
+    #[serde(default = "default_redirect_path")]
+    pub redirect_path: String,
+    /// Where to register the consumer (OAuth app), shown by `conn providers show`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_registration_url: Option<String>,
 }
@@ -414,6 +483,9 @@ fn validate(p: &Provider) -> std::result::Result<(), Invalid> {
         if let AuthSpec::OAuth2(o) = a {
             validate_oauth2(i, o, &names)?;
         }
+        if let AuthSpec::OAuth1(o) = a {
+            validate_oauth1(i, o, &names)?;
+        }
         if let AuthSpec::ApiKey(k) = a {
             check_templates(&format!("auth[{i}].name"), &k.name, &names)?;
             check_templates(&format!("auth[{i}].prefix"), &k.prefix, &names)?;
@@ -507,6 +579,28 @@ fn validate_oauth2(
             "the device_code grant needs device_url (or issuer)",
             None,
         ));
+    }
+    if !o.redirect_path.starts_with('/') {
+        return Err(invalid(
+            format!("auth[{i}].redirect_path"),
+            "must start with '/'",
+            Some(&o.redirect_path),
+        ));
+    }
+    Ok(())
+}
+
+fn validate_oauth1(
+    i: usize,
+    o: &OAuth1Spec,
+    names: &BTreeSet<String>,
+) -> std::result::Result<(), Invalid> {
+    for (field, url) in [
+        ("request_token_url", &o.request_token_url),
+        ("authorize_url", &o.authorize_url),
+        ("access_token_url", &o.access_token_url),
+    ] {
+        check_url(&format!("auth[{i}].{field}"), url, names)?;
     }
     if !o.redirect_path.starts_with('/') {
         return Err(invalid(

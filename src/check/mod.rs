@@ -177,10 +177,16 @@ pub fn run(
                 .and_then(|h| resp.headers().get(h))
                 .and_then(|v| v.to_str().ok())
                 .and_then(parse_expiry);
-            resp.bytes().map(|b| (status, b, (retry_after, expiry)))
+            let date = resp
+                .headers()
+                .get(reqwest::header::DATE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            resp.bytes()
+                .map(|b| (status, b, (retry_after, expiry, date)))
         });
         drop(permit);
-        let Ok((status, _, (retry_after, _))) = &result else {
+        let Ok((status, _, (retry_after, _, _))) = &result else {
             break result;
         };
         if !(*status == 429 || *status >= 500) || attempt >= MAX_ATTEMPTS {
@@ -205,12 +211,18 @@ pub fn run(
     }
     let latency_ms = Some(elapsed);
     let mut outcome = match result {
-        Ok((status, body, (retry_after, expiry))) => {
+        Ok((status, body, (retry_after, expiry, date))) => {
             // Scrub before anything reads the body, so no cut-off or re-encoding can hide a
             // credential the server echoed back.
             let body = scrub(&String::from_utf8_lossy(&body), auth);
             let mut o = classify::response(target, status, body.as_bytes(), retry_after.as_deref());
             o.expires_at = expiry;
+            if target.method == "oauth1" && crate::auth::oauth1::is_clock_problem(status, &body) {
+                // Not a credentials problem: re-authorizing would not help.
+                o.status = Status::Error;
+                o.message = crate::auth::oauth1::clock_message(date.as_deref());
+                o.hint = Some("OAuth 1.0a signatures carry the time; the provider accepts only a few minutes of difference".into());
+            }
             o
         }
         // `without_url`: an API key may travel in the query string.

@@ -137,15 +137,20 @@ pub struct CredentialArgs {
     /// Read the API key / password from this environment variable
     #[arg(long, value_name = "VAR")]
     pub secret_env: Option<String>,
-    /// OAuth client id of your registered app (saved and offered for reuse)
+    /// OAuth client id (OAuth 1.0a: consumer key) of your registered app, saved and offered
+    /// for reuse
     #[arg(long, value_name = "ID")]
     pub client_id: Option<String>,
-    /// Read the OAuth client secret from standard input
+    /// Read the OAuth client secret (OAuth 1.0a: consumer secret) from standard input
     #[arg(long, conflicts_with_all = ["client_secret_env", "secret_stdin"])]
     pub client_secret_stdin: bool,
     /// Read the OAuth client secret from this environment variable
     #[arg(long, value_name = "VAR")]
     pub client_secret_env: Option<String>,
+    /// OAuth 1.0a with RSA-SHA1: the consumer's PEM private key file (its contents go to the
+    /// secret store)
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["client_secret_stdin", "client_secret_env"])]
+    pub private_key: Option<PathBuf>,
     /// OAuth scopes to request, comma-separated (default: the provider's)
     #[arg(long, value_name = "S,S", value_delimiter = ',')]
     pub scopes: Option<Vec<String>>,

@@ -173,12 +173,15 @@ fn credentials(env: &Env, a: CredentialArgs) -> Result<Creds> {
         )));
     }
     let secret = read_secret(env, a.secret_stdin, a.secret_env.as_deref(), "--secret")?;
-    let client_secret = read_secret(
-        env,
-        a.client_secret_stdin,
-        a.client_secret_env.as_deref(),
-        "--client-secret",
-    )?;
+    let client_secret = match &a.private_key {
+        Some(path) => Some(commands::oauth::read_private_key(path)?),
+        None => read_secret(
+            env,
+            a.client_secret_stdin,
+            a.client_secret_env.as_deref(),
+            "--client-secret",
+        )?,
+    };
     let grant = if a.device {
         Some(Grant::DeviceCode)
     } else {

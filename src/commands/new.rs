@@ -17,7 +17,7 @@ use crate::core::error::usage;
 use crate::core::secret::{Secret, SecretBundle};
 use crate::core::time::now_rfc3339;
 use crate::core::ui::Question;
-use crate::store::metadata::{Connection, Identity, OAuthClient, OAuthState, validate_name};
+use crate::store::metadata::{Connection, Identity, validate_name};
 use crate::store::secrets::{self, StoreKind, keychain::Keychain};
 
 pub const ENVIRONMENTS: &[&str] = &["production", "sandbox"];
@@ -120,30 +120,24 @@ pub fn run(ctx: &mut Ctx<'_>, mut opts: NewOptions) -> Result<Created> {
         }
         None
     };
-    let mut bundle = SecretBundle::new();
-    let mut oauth_state: Option<OAuthState> = None;
-    let mut new_client: Option<(OAuthClient, Option<Secret<String>>)> = None;
-    if let AuthSpec::OAuth2(o) = spec {
-        let chosen =
-            oauth::choose_client(ctx, &meta, provider, o, &mut opts.oauth, selection.kind)?;
-        let grant = oauth::pick_grant(o, opts.oauth.grant)?;
-        let scopes = opts
-            .oauth
-            .scopes
-            .clone()
-            .unwrap_or_else(|| o.scopes.clone());
-        let http = ctx.http_no_redirects(opts.timeout)?;
-        let ep = crate::auth::oauth2::endpoints(&http, o, &inputs)?;
-        let tokens = oauth::sign_in(ctx, o, &ep, &chosen.client, grant, &scopes, &opts.oauth)?;
-        tokens.write_to(&mut bundle);
-        oauth_state = Some(oauth::state_for(&chosen.key, grant, &tokens));
-        new_client = chosen.new_registration;
-    } else if opts.oauth.client_id.is_some() || opts.oauth.client_secret.is_some() {
-        return Err(usage(format!(
-            "--client-id and --client-secret-* are for OAuth 2.0; auth method {} doesn't use them",
-            spec.method()
-        )));
-    }
+    let authorized = oauth::authorize(
+        ctx,
+        &meta,
+        provider,
+        spec,
+        &inputs,
+        &mut opts.oauth,
+        selection.kind,
+        None,
+    )?;
+    let (mut bundle, oauth_state, new_client) = match &authorized {
+        Some(a) => (
+            a.bundle.clone(),
+            Some(a.state.clone()),
+            a.new_client.clone(),
+        ),
+        None => (SecretBundle::new(), None, None),
+    };
     let mut given = opts.secret;
     for field in auth::secret_fields(spec) {
         let value = match given.take() {
@@ -176,7 +170,9 @@ pub fn run(ctx: &mut Ctx<'_>, mut opts: NewOptions) -> Result<Created> {
                 inputs: &inputs,
             },
             username.as_deref(),
-            &bundle,
+            &authorized
+                .as_ref()
+                .map_or_else(|| bundle.clone(), |a| a.usable()),
             check::Limits::default(),
         );
         let o = oauth::scope_check(o, spec, oauth_state.as_ref(), &name);

@@ -2,13 +2,16 @@
 //! the OAuth client, running a sign-in, and keeping tokens fresh (refresh under a
 //! per-connection lock, the rotated refresh token saved before the new access token is used).
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 
 use super::Ctx;
+use crate::auth::oauth1;
 use crate::auth::oauth2::{self as flow, Endpoints, ErrorKind, OAuthError, Tokens};
-use crate::catalog::{AuthSpec, Grant, OAuth2Spec, Provider};
+use crate::catalog::provider::SignatureMethod;
+use crate::catalog::{AuthSpec, ClientAuth, Grant, OAuth2Spec, Provider};
 use crate::core::error::usage;
 use crate::core::secret::{Secret, SecretBundle};
 use crate::core::time::{now_rfc3339, unix_rfc3339};
@@ -43,6 +46,55 @@ pub struct ChosenClient {
     pub new_registration: Option<(OAuthClient, Option<Secret<String>>)>,
 }
 
+/// What choosing an OAuth client needs to know about the method.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientNeeds<'a> {
+    pub registration_url: Option<&'a str>,
+    pub redirect_path: &'a str,
+    pub auth: ClientAuth,
+    pub kind: ClientKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientKind {
+    OAuth2,
+    /// A consumer key and secret.
+    OAuth1,
+    /// A consumer key and an RSA private key (RSA-SHA1).
+    OAuth1Rsa,
+}
+
+impl<'a> ClientNeeds<'a> {
+    pub fn of(spec: &'a AuthSpec) -> Option<Self> {
+        match spec {
+            AuthSpec::OAuth2(o) => Some(ClientNeeds {
+                registration_url: o.app_registration_url.as_deref(),
+                redirect_path: &o.redirect_path,
+                auth: o.client_auth,
+                kind: ClientKind::OAuth2,
+            }),
+            AuthSpec::OAuth1(o) => Some(ClientNeeds {
+                registration_url: o.app_registration_url.as_deref(),
+                redirect_path: &o.redirect_path,
+                auth: ClientAuth::default(),
+                kind: if o.signature_method == SignatureMethod::RsaSha1 {
+                    ClientKind::OAuth1Rsa
+                } else {
+                    ClientKind::OAuth1
+                },
+            }),
+            _ => None,
+        }
+    }
+
+    fn id_label(&self) -> &'static str {
+        match self.kind {
+            ClientKind::OAuth2 => "client id",
+            _ => "consumer key",
+        }
+    }
+}
+
 pub fn spec_of(provider: &Provider) -> Option<&OAuth2Spec> {
     provider.auth.iter().find_map(|a| match a {
         AuthSpec::OAuth2(o) => Some(o.as_ref()),
@@ -60,7 +112,7 @@ pub fn choose_client(
     ctx: &mut Ctx<'_>,
     meta: &Metadata,
     provider: &Provider,
-    spec: &OAuth2Spec,
+    needs: ClientNeeds<'_>,
     opts: &mut OAuthOptions,
     store_kind: StoreKind,
 ) -> Result<ChosenClient> {
@@ -79,16 +131,16 @@ pub fn choose_client(
                 .iter()
                 .map(|c| format!("OAuth app {}", c.client_id))
                 .collect();
-            items.push("Register another OAuth app (client id)".into());
+            items.push(format!("Register another OAuth app ({})", needs.id_label()));
             let i = ctx
                 .ui
                 .select(&Question::new("OAuth client", "--client-id ID"), &items, 0)?;
             match saved.get(i) {
                 Some(c) => c.client_id.clone(),
-                None => ask_client_id(ctx, spec)?,
+                None => ask_client_id(ctx, needs)?,
             }
         }
-        None => ask_client_id(ctx, spec)?,
+        None => ask_client_id(ctx, needs)?,
     };
     let key = client_key(&provider.id, &client_id);
     if let Some(reg) = meta.clients.get(&key) {
@@ -102,7 +154,7 @@ pub fn choose_client(
             let client = flow::Client {
                 id: client_id,
                 secret: Some(secret.clone()),
-                auth: spec.client_auth,
+                auth: needs.auth,
             };
             return Ok(ChosenClient {
                 key,
@@ -110,7 +162,7 @@ pub fn choose_client(
                 new_registration: Some((updated, Some(secret))),
             });
         }
-        let client = load_client(ctx, reg, spec)?;
+        let client = load_client(ctx, reg, needs.auth)?;
         return Ok(ChosenClient {
             key,
             client,
@@ -119,24 +171,7 @@ pub fn choose_client(
     }
     let secret = match opts.client_secret.take() {
         Some(s) => Some(s),
-        None if ctx.ui.interactive() => {
-            let has = ctx.ui.confirm(
-                &Question::new(
-                    "Does this OAuth app have a client secret?",
-                    "--client-secret-stdin",
-                ),
-                true,
-            )?;
-            if has {
-                Some(ctx.ui.secret(&Question::new(
-                    "Client secret",
-                    "--client-secret-stdin or --client-secret-env VAR",
-                ))?)
-            } else {
-                None
-            }
-        }
-        None => None,
+        None => ask_client_secret(ctx, needs)?,
     };
     let secret_id = match &secret {
         Some(_) => Some(format!("client-{}", super::new::new_id()?)),
@@ -152,7 +187,7 @@ pub fn choose_client(
     let client = flow::Client {
         id: client_id,
         secret: secret.clone(),
-        auth: spec.client_auth,
+        auth: needs.auth,
     };
     Ok(ChosenClient {
         key,
@@ -161,13 +196,19 @@ pub fn choose_client(
     })
 }
 
-fn ask_client_id(ctx: &mut Ctx<'_>, spec: &OAuth2Spec) -> Result<String> {
-    let help = spec
-        .app_registration_url
-        .as_deref()
-        .map(|u| format!("Register an OAuth app at {u}; its redirect URI is http://127.0.0.1{} (any port unless the provider fixes one).", spec.redirect_path));
+fn ask_client_id(ctx: &mut Ctx<'_>, needs: ClientNeeds<'_>) -> Result<String> {
+    let help = needs.registration_url.map(|u| {
+        format!(
+            "Register an OAuth app at {u}; its redirect URI is http://127.0.0.1{} (any port unless the provider fixes one).",
+            needs.redirect_path
+        )
+    });
+    let label = match needs.kind {
+        ClientKind::OAuth2 => "OAuth client id",
+        ClientKind::OAuth1 | ClientKind::OAuth1Rsa => "Consumer key",
+    };
     ctx.ui.input(
-        &Question::new("OAuth client id", "--client-id ID").help(help.as_deref()),
+        &Question::new(label, "--client-id ID").help(help.as_deref()),
         &|v: &str| {
             if v.trim().is_empty() {
                 Err("must not be empty".into())
@@ -178,12 +219,66 @@ fn ask_client_id(ctx: &mut Ctx<'_>, spec: &OAuth2Spec) -> Result<String> {
     )
 }
 
+/// The secret of a new client registration, when not given by flag: optional for OAuth 2.0
+/// (public clients have none), required for OAuth 1.0a.
+fn ask_client_secret(ctx: &mut Ctx<'_>, needs: ClientNeeds<'_>) -> Result<Option<Secret<String>>> {
+    match needs.kind {
+        ClientKind::OAuth2 => {
+            if !ctx.ui.interactive() {
+                return Ok(None);
+            }
+            let has = ctx.ui.confirm(
+                &Question::new(
+                    "Does this OAuth app have a client secret?",
+                    "--client-secret-stdin",
+                ),
+                true,
+            )?;
+            if !has {
+                return Ok(None);
+            }
+            Ok(Some(ctx.ui.secret(&Question::new(
+                "Client secret",
+                "--client-secret-stdin or --client-secret-env VAR",
+            ))?))
+        }
+        ClientKind::OAuth1 => Ok(Some(ctx.ui.secret(&Question::new(
+            "Consumer secret",
+            "--client-secret-stdin or --client-secret-env VAR",
+        ))?)),
+        ClientKind::OAuth1Rsa => {
+            let path = ctx.ui.input(
+                &Question::new("Path to the consumer's RSA private key (PEM)", "--private-key FILE")
+                    .help(Some("The provider holds the matching public key; the key's contents are kept in the secret store.")),
+                &|v: &str| {
+                    read_private_key(std::path::Path::new(v.trim()))
+                        .map(|_| ())
+                        .map_err(|e| format!("{e:#}"))
+                },
+            )?;
+            Ok(Some(read_private_key(std::path::Path::new(path.trim()))?))
+        }
+    }
+}
+
+/// Reads an RSA-SHA1 consumer's PEM private key from a file the user named.
+pub fn read_private_key(path: &std::path::Path) -> Result<Secret<String>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("could not read the private key file {}", path.display()))?;
+    let key = Secret::new(text);
+    crate::auth::oauth1::Consumer {
+        key: String::new(),
+        secret: key.clone(),
+        method: crate::catalog::provider::SignatureMethod::RsaSha1,
+        realm: None,
+    }
+    .validate()
+    .with_context(|| path.display().to_string())?;
+    Ok(key)
+}
+
 /// The client of a saved registration, with its secret from the store.
-pub fn load_client(
-    ctx: &super::Base,
-    reg: &OAuthClient,
-    spec: &OAuth2Spec,
-) -> Result<flow::Client> {
+pub fn load_client(ctx: &super::Base, reg: &OAuthClient, auth: ClientAuth) -> Result<flow::Client> {
     let secret = match &reg.secret_id {
         None => None,
         Some(id) => {
@@ -208,7 +303,7 @@ pub fn load_client(
     Ok(flow::Client {
         id: reg.client_id.clone(),
         secret,
-        auth: spec.client_auth,
+        auth,
     })
 }
 
@@ -271,7 +366,7 @@ pub fn sign_in(
     grant: Grant,
     scopes: &[String],
     opts: &OAuthOptions,
-) -> Result<Tokens> {
+) -> Result<(Tokens, BTreeMap<String, String>)> {
     let http = ctx.http_no_redirects(Duration::from_secs(30))?;
     match grant {
         Grant::AuthorizationCode => {
@@ -282,7 +377,7 @@ pub fn sign_in(
             };
             let open = !opts.no_browser;
             let ui = &mut *ctx.ui;
-            let (tokens, _params) = flow::authorization_code(
+            flow::authorization_code(
                 &http,
                 ep,
                 client,
@@ -300,8 +395,7 @@ pub fn sign_in(
                     );
                     Ok(())
                 },
-            )?;
-            Ok(tokens)
+            )
         }
         Grant::DeviceCode => {
             let open = ctx.env.get("BROWSER").is_some() && !opts.no_browser;
@@ -323,8 +417,11 @@ pub fn sign_in(
                 ui.notice("Waiting for approval… (Ctrl-C to cancel)");
                 Ok(())
             })
+            .map(|t| (t, BTreeMap::new()))
         }
-        Grant::ClientCredentials => flow::client_credentials(&http, ep, client, spec, scopes),
+        Grant::ClientCredentials => {
+            flow::client_credentials(&http, ep, client, spec, scopes).map(|t| (t, BTreeMap::new()))
+        }
     }
 }
 
@@ -371,6 +468,9 @@ pub fn fresh_secrets(
         })
     };
     let bundle = read()?;
+    if let (Some(AuthSpec::OAuth1(_)), Some(state)) = (provider.auth(&conn.auth), &conn.oauth) {
+        return with_consumer(ctx, state, bundle).map_err(Stale::Other);
+    }
     let (Some(AuthSpec::OAuth2(spec)), Some(state)) = (provider.auth(&conn.auth), &conn.oauth)
     else {
         return Ok(bundle);
@@ -396,7 +496,7 @@ pub fn fresh_secrets(
             state.client
         ))
     })?;
-    let client = load_client(ctx, reg, spec).map_err(Stale::Other)?;
+    let client = load_client(ctx, reg, spec.client_auth).map_err(Stale::Other)?;
     let http = ctx
         .http_no_redirects(Duration::from_secs(30))
         .map_err(Stale::Other)?;
@@ -440,6 +540,28 @@ pub fn fresh_secrets(
     Ok(next)
 }
 
+/// An OAuth 1.0a connection's bundle with its consumer's key and secret added, as signing
+/// needs them (they are stored once, with the client registration).
+fn with_consumer(
+    ctx: &super::Base,
+    state: &OAuthState,
+    mut bundle: SecretBundle,
+) -> Result<SecretBundle> {
+    let meta = ctx.metadata().load()?;
+    let reg = meta.clients.get(&state.client).with_context(|| {
+        format!(
+            "the OAuth consumer {} of this connection is not saved",
+            state.client
+        )
+    })?;
+    let client = load_client(ctx, reg, ClientAuth::default())?;
+    bundle.insert(oauth1::CONSUMER_KEY, Secret::new(client.id));
+    if let Some(s) = client.secret {
+        bundle.insert(oauth1::CONSUMER_SECRET, s);
+    }
+    Ok(bundle)
+}
+
 fn is_due(bundle: &SecretBundle) -> bool {
     flow::stored(bundle)
         .and_then(|t| t.expires_in())
@@ -476,7 +598,7 @@ pub fn revoke(
         .clients
         .get(&state.client)
         .context("the connection's OAuth client is not saved")?;
-    let client = load_client(ctx, reg, spec)?;
+    let client = load_client(ctx, reg, spec.client_auth)?;
     let tokens = flow::stored(bundle).context("no tokens stored")?;
     flow::revoke(&http, &ep, &client, &tokens)?;
     Ok(Some(()))
@@ -526,3 +648,151 @@ pub fn bail_if_no_oauth(provider: &Provider) -> Result<&OAuth2Spec> {
         None => bail!("{} has no OAuth 2.0 method", provider.display_name),
     }
 }
+
+/// The result of an OAuth sign-in for `new` and `reauth`.
+#[derive(Debug)]
+pub struct Authorized {
+    /// What to store for the connection.
+    pub bundle: SecretBundle,
+    pub state: OAuthState,
+    /// A client registration to save with the connection.
+    pub new_client: Option<(OAuthClient, Option<Secret<String>>)>,
+    /// Query parameters of the callback (QuickBooks' realmId).
+    pub callback: BTreeMap<String, String>,
+    /// OAuth 1.0a: the consumer, needed to sign but stored with the client, not here.
+    consumer: Option<(String, Secret<String>)>,
+}
+
+impl Authorized {
+    /// The secrets requests are made with (for OAuth 1.0a, with the consumer's added).
+    pub fn usable(&self) -> SecretBundle {
+        let mut b = self.bundle.clone();
+        if let Some((key, secret)) = &self.consumer {
+            b.insert(oauth1::CONSUMER_KEY, Secret::new(key.clone()));
+            b.insert(oauth1::CONSUMER_SECRET, secret.clone());
+        }
+        b
+    }
+}
+
+/// Runs the OAuth sign-in of `spec` (OAuth 2.0 or 1.0a; `Ok(None)` for other methods).
+/// `previous` is the connection's state on reauth: its client, grant and scopes are reused
+/// unless flags say otherwise.
+#[allow(clippy::too_many_arguments)]
+pub fn authorize(
+    ctx: &mut Ctx<'_>,
+    meta: &Metadata,
+    provider: &Provider,
+    spec: &AuthSpec,
+    inputs: &BTreeMap<String, String>,
+    opts: &mut OAuthOptions,
+    store_kind: StoreKind,
+    previous: Option<&OAuthState>,
+) -> Result<Option<Authorized>> {
+    let Some(needs) = ClientNeeds::of(spec) else {
+        if opts.client_id.is_some() || opts.client_secret.is_some() {
+            return Err(usage(format!(
+                "--client-id, --client-secret-* and --private-key are for OAuth; auth method {} doesn't use them",
+                spec.method()
+            )));
+        }
+        return Ok(None);
+    };
+    if opts.client_id.is_none()
+        && let Some(saved) = previous.and_then(|s| meta.clients.get(&s.client))
+    {
+        opts.client_id = Some(saved.client_id.clone());
+    }
+    let chosen = choose_client(ctx, meta, provider, needs, opts, store_kind)?;
+    match spec {
+        AuthSpec::OAuth2(o) => {
+            let saved_grant = previous.and_then(|s| parse_grant(&s.grant));
+            let grant = pick_grant(o, opts.grant.or(saved_grant))?;
+            let scopes = opts.scopes.clone().unwrap_or_else(|| {
+                previous
+                    .map(|s| s.scopes.clone())
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or_else(|| o.scopes.clone())
+            });
+            let http = ctx.http_no_redirects(Duration::from_secs(30))?;
+            let ep = flow::endpoints(&http, o, inputs)?;
+            let (tokens, callback) = sign_in(ctx, o, &ep, &chosen.client, grant, &scopes, opts)?;
+            let mut bundle = SecretBundle::new();
+            tokens.write_to(&mut bundle);
+            Ok(Some(Authorized {
+                bundle,
+                state: state_for(&chosen.key, grant, &tokens),
+                new_client: chosen.new_registration,
+                callback,
+                consumer: None,
+            }))
+        }
+        AuthSpec::OAuth1(o) => {
+            if opts.grant.is_some() {
+                return Err(usage("--grant and --device are for OAuth 2.0"));
+            }
+            let secret = chosen.client.secret.clone().ok_or_else(|| {
+                usage(match needs.kind {
+                    ClientKind::OAuth1Rsa => "this OAuth 1.0a provider signs with RSA-SHA1: give the consumer's private key with --private-key FILE",
+                    _ => "an OAuth 1.0a consumer needs its consumer secret: --client-secret-stdin or --client-secret-env VAR",
+                })
+            })?;
+            let consumer = oauth1::Consumer {
+                key: chosen.client.id.clone(),
+                secret: secret.clone(),
+                method: o.signature_method,
+                realm: o.realm.clone(),
+            };
+            consumer.validate()?;
+            let oob = opts.no_browser && o.oob;
+            let pasted = if opts.no_browser {
+                ctx.ui.pasted_lines()
+            } else {
+                None
+            };
+            let open = !opts.no_browser;
+            let http = ctx.http_no_redirects(Duration::from_secs(30))?;
+            let ui = &mut *ctx.ui;
+            let (creds, callback) = oauth1::three_legged(
+                &http,
+                &consumer,
+                oauth1::Flow {
+                    spec: o,
+                    inputs,
+                    port: opts.port.or(o.redirect_port).unwrap_or(0),
+                    timeout: opts.timeout,
+                    pasted,
+                    oob,
+                },
+                &mut |url| {
+                    ui.open_url(url, open);
+                    ui.notice(if oob {
+                        "This provider shows a verification code after you approve: type it here and press Enter (Ctrl-C to cancel)."
+                    } else {
+                        "Waiting for the sign-in to finish in the browser… (Ctrl-C to cancel)"
+                    });
+                    Ok(())
+                },
+            )?;
+            let mut bundle = SecretBundle::new();
+            creds.write_to(&mut bundle);
+            Ok(Some(Authorized {
+                bundle,
+                state: OAuthState {
+                    client: chosen.key.clone(),
+                    grant: OAUTH1_GRANT.into(),
+                    scopes: Vec::new(),
+                    expires_at: None,
+                    refreshed_at: None,
+                },
+                new_client: chosen.new_registration,
+                callback,
+                consumer: Some((consumer.key, secret)),
+            }))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// `OAuthState.grant` of an OAuth 1.0a connection.
+pub const OAUTH1_GRANT: &str = "oauth1";

@@ -10,7 +10,6 @@ use serde::Serialize;
 use super::Ctx;
 use super::oauth::{self, OAuthOptions};
 use crate::auth;
-use crate::catalog::AuthSpec;
 use crate::check::{self, FoundIdentity, Outcome, Status, Target};
 use crate::core::error::usage;
 use crate::core::secret::{Secret, SecretBundle};
@@ -51,60 +50,44 @@ pub fn run(ctx: &mut Ctx<'_>, name: &str, mut opts: ReauthOptions) -> Result<Rea
     })?;
     let store_kind = StoreKind::parse(&conn.store).context("unknown secret store")?;
 
-    let mut bundle = SecretBundle::new();
     let mut username = conn.username.clone();
+    let authorized = oauth::authorize(
+        ctx,
+        &meta,
+        provider,
+        spec,
+        &conn.inputs,
+        &mut opts.oauth,
+        store_kind,
+        conn.oauth.as_ref(),
+    )?;
+    let mut bundle = SecretBundle::new();
     let mut oauth_state = conn.oauth.clone();
     let mut new_client = None;
-    match spec {
-        AuthSpec::OAuth2(o) => {
-            if opts.oauth.client_id.is_none()
-                && let Some(saved) = conn
-                    .oauth
-                    .as_ref()
-                    .and_then(|s| meta.clients.get(&s.client))
-            {
-                opts.oauth.client_id = Some(saved.client_id.clone());
-            }
-            let chosen =
-                oauth::choose_client(ctx, &meta, provider, o, &mut opts.oauth, store_kind)?;
-            let saved_grant = conn
-                .oauth
-                .as_ref()
-                .and_then(|s| oauth::parse_grant(&s.grant));
-            let grant = oauth::pick_grant(o, opts.oauth.grant.or(saved_grant))?;
-            let scopes = opts.oauth.scopes.clone().unwrap_or_else(|| {
-                conn.oauth
-                    .as_ref()
-                    .map(|s| s.scopes.clone())
-                    .filter(|s| !s.is_empty())
-                    .unwrap_or_else(|| o.scopes.clone())
-            });
-            let http = ctx.http_no_redirects(opts.request_timeout)?;
-            let ep = crate::auth::oauth2::endpoints(&http, o, &conn.inputs)?;
-            let tokens = oauth::sign_in(ctx, o, &ep, &chosen.client, grant, &scopes, &opts.oauth)?;
-            tokens.write_to(&mut bundle);
-            oauth_state = Some(oauth::state_for(&chosen.key, grant, &tokens));
-            new_client = chosen.new_registration;
+    let mut usable = None;
+    if let Some(a) = authorized {
+        bundle = a.bundle.clone();
+        usable = Some(a.usable());
+        oauth_state = Some(a.state);
+        new_client = a.new_client;
+    } else {
+        if auth::needs_username(spec)
+            && let Some(u) = opts.username.take()
+        {
+            username = Some(u);
         }
-        _ => {
-            if auth::needs_username(spec)
-                && let Some(u) = opts.username.take()
-            {
-                username = Some(u);
+        for field in auth::secret_fields(spec) {
+            let value = match opts.secret.take() {
+                Some(v) => v,
+                None => ctx.ui.secret(&Question::new(
+                    &format!("New {}", field.label),
+                    "--secret-stdin or --secret-env VAR",
+                ))?,
+            };
+            if value.expose().trim().is_empty() {
+                return Err(usage(format!("the {} is empty", field.label)));
             }
-            for field in auth::secret_fields(spec) {
-                let value = match opts.secret.take() {
-                    Some(v) => v,
-                    None => ctx.ui.secret(&Question::new(
-                        &format!("New {}", field.label),
-                        "--secret-stdin or --secret-env VAR",
-                    ))?,
-                };
-                if value.expose().trim().is_empty() {
-                    return Err(usage(format!("the {} is empty", field.label)));
-                }
-                bundle.insert(field.key, value);
-            }
+            bundle.insert(field.key, value);
         }
     }
 
@@ -120,7 +103,7 @@ pub fn run(ctx: &mut Ctx<'_>, name: &str, mut opts: ReauthOptions) -> Result<Rea
             inputs: &conn.inputs,
         },
         username.as_deref(),
-        &bundle,
+        usable.as_ref().unwrap_or(&bundle),
         check::Limits::default(),
     );
     let outcome = oauth::scope_check(outcome, spec, oauth_state.as_ref(), name);

@@ -39,6 +39,9 @@ pub fn run(ctx: &mut Ctx<'_>, name: &str) -> Result<Secret<String>> {
         AuthSpec::ApiKey(_) => auth::api_key::FIELD,
         AuthSpec::Basic(_) => auth::basic::FIELD,
         AuthSpec::OAuth2(_) => auth::oauth2::ACCESS_TOKEN,
+        // The token alone can't sign a request; scripts that need to should use conn exec
+        // or conn request.
+        AuthSpec::OAuth1(_) => auth::oauth1::TOKEN,
     };
     match bundle.get(field) {
         Some(s) => Ok(s.clone()),

@@ -8,6 +8,7 @@ mod check_status;
 mod completions;
 mod connections;
 mod keychain;
+mod oauth1;
 mod oauth2;
 mod oauth2_fakes;
 mod providers;

@@ -568,3 +568,114 @@ impl TestEnv {
         doc["connections"][self.id_of(name)].clone()
     }
 }
+
+/// The OAuth 1.0a provider of tests/oauth1/server.py (oauthlib's RFC 5849 endpoints), started
+/// on 127.0.0.1 for one test.
+pub struct OAuth1Server {
+    pub base: String,
+    /// The RSA-SHA1 consumer's private key, as the user would have it in a file.
+    pub rsa_key: PathBuf,
+    child: std::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+impl OAuth1Server {
+    pub const CONSUMER: &'static str = "conntestconsumerkey0001";
+    pub const CONSUMER_SECRET: &'static str = "conn-test-consumer-secret";
+    pub const RSA_CONSUMER: &'static str = "connrsaconsumerkey00001";
+
+    pub fn start() -> Self {
+        use std::io::BufRead;
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("consumer.pem");
+        let mut child = Command::new("python3")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oauth1/server.py"))
+            .env("RSA_KEY_OUT", &key)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("python3 is installed by tests/run");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx.recv_timeout(Duration::from_secs(20)).unwrap_or_default();
+        if line.trim().is_empty() {
+            let _ = child.kill();
+            panic!(
+                "the OAuth 1.0a test server did not start; run tests/run (it installs oauthlib, pyjwt and cryptography from PyPI)"
+            );
+        }
+        let v: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+        OAuth1Server {
+            base: v["base"].as_str().unwrap().to_string(),
+            rsa_key: key,
+            child,
+            _dir: dir,
+        }
+    }
+
+    /// A user provider definition (Trello-like) for this server.
+    pub fn provider(&self, signature_method: &str, oob: bool) -> String {
+        format!(
+            r#"id = "t1"
+display_name = "OAuth1 Test"
+
+[[auth]]
+method = "oauth1"
+request_token_url = "{0}/1/OAuthGetRequestToken"
+authorize_url = "{0}/1/OAuthAuthorizeToken"
+access_token_url = "{0}/1/OAuthGetAccessToken"
+signature_method = "{signature_method}"
+authorize_params = {{ name = "conn", expiration = "never" }}
+oob = {oob}
+
+[api]
+base_url = "{0}/1"
+
+[check]
+path = "/members/me"
+identity = {{ id = "/id", label = "/username" }}
+"#,
+            self.base
+        )
+    }
+
+    /// What the server saw: see tests/oauth1/server.py.
+    pub fn state(&self) -> serde_json::Value {
+        reqwest::blocking::get(format!("{}/_state", self.base))
+            .unwrap()
+            .json()
+            .unwrap()
+    }
+
+    /// `{"skew": SECONDS}` shifts the server's clock; `{"revoke": true}` drops all tokens.
+    pub fn control(&self, body: serde_json::Value) {
+        let status = reqwest::blocking::Client::new()
+            .post(format!("{}/_control", self.base))
+            .json(&body)
+            .send()
+            .unwrap()
+            .status();
+        assert!(status.is_success());
+    }
+}
+
+impl Drop for OAuth1Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `BROWSER` for the scripted person of tests/oauth1/browser.py.
+pub fn oauth1_browser_cmd() -> String {
+    format!(
+        "python3 {}/tests/oauth1/browser.py",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
