@@ -366,7 +366,7 @@ pub fn three_legged(
     open: &mut dyn FnMut(&str) -> Result<()>,
 ) -> Result<(TokenCredentials, BTreeMap<String, String>)> {
     let url = |field: &str, v: &str| -> Result<Url> {
-        let filled = template::expand(v, flow.inputs).map_err(|e| anyhow!("{field}: {e}"))?;
+        let filled = template::url(v, flow.inputs).map_err(|e| anyhow!("{field}: {e:#}"))?;
         Url::parse(&filled).with_context(|| format!("{field} {filled:?} is not a valid URL"))
     };
     let request_token_url = url("request_token_url", &flow.spec.request_token_url)?;

@@ -9,7 +9,11 @@ use std::sync::mpsc::Receiver;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, anyhow, bail};
-use oauth2::basic::{BasicClient, BasicTokenResponse};
+use oauth2::StandardRevocableToken;
+use oauth2::basic::{
+    BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
+    BasicTokenType,
+};
 use oauth2::{
     AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
     DeviceAuthorizationUrl, PkceCodeChallenge, RedirectUrl, RefreshToken, TokenResponse, TokenUrl,
@@ -92,6 +96,9 @@ pub struct Tokens {
     pub expires_at: Option<u64>,
     /// Granted scopes: from the token response, else the requested ones.
     pub scopes: Vec<String>,
+    /// Other string fields of the token response (never stored as secrets; fields whose
+    /// name says token or secret are left out).
+    pub extra: BTreeMap<String, String>,
 }
 
 impl Tokens {
@@ -119,6 +126,7 @@ pub fn stored(bundle: &SecretBundle) -> Option<Tokens> {
         refresh_token: bundle.get(REFRESH_TOKEN).cloned(),
         expires_at: bundle.get(EXPIRES_AT).and_then(|s| s.expose().parse().ok()),
         scopes: Vec::new(),
+        extra: BTreeMap::new(),
     })
 }
 
@@ -267,7 +275,7 @@ fn token_error<RE: std::error::Error + 'static, T: oauth2::ErrorResponse + 'stat
     }
 }
 
-fn tokens_from(resp: &BasicTokenResponse, requested: &[String]) -> Tokens {
+fn tokens_from(resp: &TokenResp, requested: &[String]) -> Tokens {
     Tokens {
         access_token: Secret::new(resp.access_token().secret().clone()),
         refresh_token: resp
@@ -278,8 +286,42 @@ fn tokens_from(resp: &BasicTokenResponse, requested: &[String]) -> Tokens {
             Some(s) => s.iter().map(|x| x.to_string()).collect(),
             None => requested.to_vec(),
         },
+        extra: resp
+            .extra_fields()
+            .fields
+            .iter()
+            .filter(|(k, _)| !(k.contains("token") || k.contains("secret")))
+            .filter_map(|(k, v)| {
+                let v = match v {
+                    serde_json::Value::String(s) => s.clone(),
+                    serde_json::Value::Number(n) => n.to_string(),
+                    _ => return None,
+                };
+                Some((k.clone(), v))
+            })
+            .collect(),
     }
 }
+
+/// Token response fields beyond RFC 6749's (Salesforce's `instance_url`), for inputs
+/// captured from the sign-in.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct ExtraFields {
+    #[serde(flatten)]
+    fields: BTreeMap<String, serde_json::Value>,
+}
+
+impl oauth2::ExtraTokenFields for ExtraFields {}
+
+type TokenResp = oauth2::StandardTokenResponse<ExtraFields, BasicTokenType>;
+
+type OClient = oauth2::Client<
+    BasicErrorResponse,
+    TokenResp,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+>;
 
 fn url_err(field: &str) -> impl FnOnce(oauth2::url::ParseError) -> anyhow::Error + '_ {
     move |e| anyhow!("the provider's {field} is not a valid URL: {e}")
@@ -307,11 +349,12 @@ pub fn endpoints(
             .transpose()
             .map(|o| o.filter(|s| !s.is_empty()))
     };
+    let redirect = |u: Option<String>| u.map(|u| crate::core::testing::redirect(&u));
     let mut ep = Endpoints {
-        authorize: fill(&spec.authorize_url)?,
-        token: fill(&spec.token_url)?.unwrap_or_default(),
-        device: fill(&spec.device_url)?,
-        revocation: fill(&spec.revocation_url)?,
+        authorize: redirect(fill(&spec.authorize_url)?),
+        token: redirect(fill(&spec.token_url)?).unwrap_or_default(),
+        device: redirect(fill(&spec.device_url)?),
+        revocation: redirect(fill(&spec.revocation_url)?),
     };
     if let Some(issuer) = fill(&spec.issuer)? {
         let meta = discover(http, &issuer)?;
@@ -409,7 +452,7 @@ pub fn authorization_code(
         .as_deref()
         .context("the provider has no authorization endpoint")?;
     let callback = Callback::bind(flow.port, &flow.spec.redirect_path)?;
-    let mut c = BasicClient::new(ClientId::new(client.id.clone()))
+    let mut c = OClient::new(ClientId::new(client.id.clone()))
         .set_auth_uri(AuthUrl::new(authorize.to_string()).map_err(url_err("authorize_url"))?)
         .set_token_uri(TokenUrl::new(ep.token.clone()).map_err(url_err("token_url"))?)
         .set_redirect_uri(
@@ -481,7 +524,7 @@ pub fn device(
         .device
         .as_deref()
         .context("the provider has no device authorization endpoint")?;
-    let mut c = BasicClient::new(ClientId::new(client.id.clone()))
+    let mut c = OClient::new(ClientId::new(client.id.clone()))
         .set_token_uri(TokenUrl::new(ep.token.clone()).map_err(url_err("token_url"))?)
         .set_device_authorization_url(
             DeviceAuthorizationUrl::new(device_url.to_string()).map_err(url_err("device_url"))?,
@@ -525,7 +568,7 @@ pub fn client_credentials(
     spec: &OAuth2Spec,
     scopes: &[String],
 ) -> Result<Tokens> {
-    let mut c = BasicClient::new(ClientId::new(client.id.clone()))
+    let mut c = OClient::new(ClientId::new(client.id.clone()))
         .set_token_uri(TokenUrl::new(ep.token.clone()).map_err(url_err("token_url"))?)
         .set_auth_type(auth_type(client));
     if let Some(s) = &client.secret {
@@ -553,7 +596,7 @@ pub fn refresh(
     scopes: &[String],
 ) -> std::result::Result<Tokens, OAuthError> {
     let bad = |m: String| OAuthError::new(ErrorKind::BadResponse, m);
-    let mut c = BasicClient::new(ClientId::new(client.id.clone()))
+    let mut c = OClient::new(ClientId::new(client.id.clone()))
         .set_token_uri(TokenUrl::new(ep.token.clone()).map_err(|e| bad(format!("token_url: {e}")))?)
         .set_auth_type(auth_type(client));
     if let Some(s) = &client.secret {

@@ -9,20 +9,104 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 
+/// The environments a connection can be tagged with; providers may give each its own hosts.
+pub const ENVIRONMENTS: &[&str] = &["production", "sandbox"];
+
 pub use provider::{
-    ApiKeySpec, AuthSpec, BasicSpec, ClientAuth, Grant, Input, OAuth1Spec, OAuth2Spec, Placement,
-    Provider,
+    ApiKeySpec, AuthSpec, BasicSpec, Capture, ClientAuth, Grant, Input, OAuth1Spec, OAuth2Spec,
+    Placement, Provider,
 };
 
 const BUILTIN: &[(&str, &str)] = &[
+    ("airtable.toml", include_str!("builtin/airtable.toml")),
+    ("anthropic.toml", include_str!("builtin/anthropic.toml")),
+    ("asana.toml", include_str!("builtin/asana.toml")),
+    ("bitbucket.toml", include_str!("builtin/bitbucket.toml")),
+    ("box.toml", include_str!("builtin/box.toml")),
+    ("calendly.toml", include_str!("builtin/calendly.toml")),
+    ("clickup.toml", include_str!("builtin/clickup.toml")),
+    ("cloudflare.toml", include_str!("builtin/cloudflare.toml")),
+    ("datadog.toml", include_str!("builtin/datadog.toml")),
+    (
+        "digitalocean.toml",
+        include_str!("builtin/digitalocean.toml"),
+    ),
+    ("discord.toml", include_str!("builtin/discord.toml")),
+    ("dropbox.toml", include_str!("builtin/dropbox.toml")),
+    ("figma.toml", include_str!("builtin/figma.toml")),
+    ("freshdesk.toml", include_str!("builtin/freshdesk.toml")),
+    ("front.toml", include_str!("builtin/front.toml")),
     ("github.toml", include_str!("builtin/github.toml")),
+    ("gitlab.toml", include_str!("builtin/gitlab.toml")),
     ("google.toml", include_str!("builtin/google.toml")),
+    ("helpscout.toml", include_str!("builtin/helpscout.toml")),
     ("http.toml", include_str!("builtin/http.toml")),
+    ("hubspot.toml", include_str!("builtin/hubspot.toml")),
+    ("intercom.toml", include_str!("builtin/intercom.toml")),
+    (
+        "jira-api-token.toml",
+        include_str!("builtin/jira-api-token.toml"),
+    ),
+    ("jira.toml", include_str!("builtin/jira.toml")),
+    ("mailchimp.toml", include_str!("builtin/mailchimp.toml")),
+    ("mailgun.toml", include_str!("builtin/mailgun.toml")),
+    (
+        "microsoft-graph.toml",
+        include_str!("builtin/microsoft-graph.toml"),
+    ),
+    ("miro.toml", include_str!("builtin/miro.toml")),
+    ("monday.toml", include_str!("builtin/monday.toml")),
+    ("notion.toml", include_str!("builtin/notion.toml")),
     ("oauth2.toml", include_str!("builtin/oauth2.toml")),
+    ("okta.toml", include_str!("builtin/okta.toml")),
+    ("openai.toml", include_str!("builtin/openai.toml")),
+    ("pagerduty.toml", include_str!("builtin/pagerduty.toml")),
+    ("paypal.toml", include_str!("builtin/paypal.toml")),
+    ("pipedrive.toml", include_str!("builtin/pipedrive.toml")),
+    ("postmark.toml", include_str!("builtin/postmark.toml")),
+    ("quickbooks.toml", include_str!("builtin/quickbooks.toml")),
+    ("salesforce.toml", include_str!("builtin/salesforce.toml")),
+    ("sendgrid.toml", include_str!("builtin/sendgrid.toml")),
+    ("sentry.toml", include_str!("builtin/sentry.toml")),
+    ("servicenow.toml", include_str!("builtin/servicenow.toml")),
+    ("shopify.toml", include_str!("builtin/shopify.toml")),
     ("slack.toml", include_str!("builtin/slack.toml")),
+    ("square.toml", include_str!("builtin/square.toml")),
     ("stripe.toml", include_str!("builtin/stripe.toml")),
+    ("todoist.toml", include_str!("builtin/todoist.toml")),
+    ("trello.toml", include_str!("builtin/trello.toml")),
+    ("twilio.toml", include_str!("builtin/twilio.toml")),
+    ("typeform.toml", include_str!("builtin/typeform.toml")),
+    ("vercel.toml", include_str!("builtin/vercel.toml")),
+    ("webflow.toml", include_str!("builtin/webflow.toml")),
+    ("xero.toml", include_str!("builtin/xero.toml")),
     ("zendesk.toml", include_str!("builtin/zendesk.toml")),
+    ("zoho-crm.toml", include_str!("builtin/zoho-crm.toml")),
+    ("zoom.toml", include_str!("builtin/zoom.toml")),
 ];
+
+/// The raw table of the built-in provider `id`, with its own `extends` merged in: the base
+/// a provider file with `extends = "id"` is laid over.
+pub fn builtin_raw(id: &str) -> Option<toml::Table> {
+    fn find(id: &str, depth: usize) -> Option<toml::Table> {
+        if depth > 8 {
+            return None;
+        }
+        let table = BUILTIN.iter().find_map(|(_, text)| {
+            let t: toml::Table = toml::from_str(text).ok()?;
+            (t.get("id")?.as_str()? == id).then_some(t)
+        })?;
+        match table.get("extends").and_then(|v| v.as_str()) {
+            Some(parent) if parent != id => {
+                let mut base = find(parent, depth + 1)?;
+                provider::merge(&mut base, table);
+                Some(base)
+            }
+            _ => Some(table),
+        }
+    }
+    find(id, 0)
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
@@ -149,6 +233,34 @@ mod tests {
         let c = Catalog::builtin();
         for id in ["github", "zendesk", "stripe", "http"] {
             assert!(c.get(id).is_ok(), "{id}");
+        }
+    }
+
+    #[test]
+    fn every_builtin_file_is_compiled_in() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/catalog/builtin");
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|f| f.ends_with(".toml"))
+            .collect();
+        on_disk.sort();
+        let listed: Vec<String> = BUILTIN.iter().map(|(f, _)| f.to_string()).collect();
+        assert_eq!(
+            on_disk, listed,
+            "add new files to BUILTIN in src/catalog/mod.rs"
+        );
+        let c = Catalog::builtin();
+        assert!(c.entries().count() >= 48);
+        for e in c.entries() {
+            assert!(!e.provider.categories.is_empty(), "{}", e.provider.id);
+            for cat in &e.provider.categories {
+                assert!(
+                    provider::CATEGORIES.contains(&cat.as_str()),
+                    "{}: {cat}",
+                    e.provider.id
+                );
+            }
         }
     }
 

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
 
 use super::template;
@@ -14,6 +14,9 @@ use crate::core::error::line_col;
 #[serde(deny_unknown_fields)]
 pub struct Provider {
     pub id: String,
+    /// A built-in provider this one starts from; its fields are merged under this file's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extends: Option<String>,
     pub display_name: String,
     /// Where the values in this definition come from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -22,6 +25,10 @@ pub struct Provider {
     pub categories: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inputs: Vec<Input>,
+    /// Values per environment (`production`, `sandbox`) usable as `${name}` in URLs: the
+    /// hosts that differ between an app's production and sandbox.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub environments: BTreeMap<String, BTreeMap<String, String>>,
     pub auth: Vec<AuthSpec>,
     pub api: Api,
     pub check: CheckSpec,
@@ -47,6 +54,30 @@ pub struct Input {
     /// May be left empty.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub optional: bool,
+    /// Taken from the sign-in instead of asked: `token:FIELD` (token response),
+    /// `callback:PARAM` (redirect query) or `pick` (the OAuth method's site picker).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capture: Option<String>,
+}
+
+/// Where a captured input comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Capture<'a> {
+    Token(&'a str),
+    Callback(&'a str),
+    Pick,
+}
+
+impl Input {
+    pub fn capture(&self) -> Option<Capture<'_>> {
+        let c = self.capture.as_deref()?;
+        match c.split_once(':') {
+            Some(("token", f)) if !f.is_empty() => Some(Capture::Token(f)),
+            Some(("callback", p)) if !p.is_empty() => Some(Capture::Callback(p)),
+            None if c == "pick" => Some(Capture::Pick),
+            _ => None,
+        }
+    }
 }
 
 impl Input {
@@ -194,6 +225,23 @@ pub struct OAuth2Spec {
     /// Where to register the OAuth app, shown by `conn providers show`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_registration_url: Option<String>,
+    /// After sign-in, the person picks one of the sites the grant covers (Atlassian's
+    /// accessible resources).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pick: Option<PickSpec>,
+}
+
+/// A list fetched with the new token; the chosen item's `id` becomes input `input`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PickSpec {
+    pub url: String,
+    /// JSON pointer to the array ("" for the whole answer).
+    #[serde(default)]
+    pub items: String,
+    pub id: String,
+    pub label: String,
+    pub input: String,
 }
 
 /// RFC 5849 section 3.4 signature methods.
@@ -372,6 +420,9 @@ pub struct IdentitySpec {
     pub id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    /// The instance (org, site, workspace) the connection reaches; without it, the API host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -383,7 +434,36 @@ pub struct Lifecycle {
     pub max_active_grants: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keys_expire: Option<bool>,
+    /// A refresh token unused for this many days expires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_expiry_days: Option<u32>,
+    /// Access tokens have no expiry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens_never_expire: Option<bool>,
 }
+
+/// The categories the wizard groups providers by.
+pub const CATEGORIES: &[&str] = &[
+    "crm",
+    "support",
+    "dev-tools",
+    "chat",
+    "email",
+    "storage",
+    "payments",
+    "accounting",
+    "marketing",
+    "productivity",
+    "project-management",
+    "ai",
+    "monitoring",
+    "communications",
+    "ecommerce",
+    "identity",
+    "design",
+    "forms",
+    "generic",
+];
 
 impl Provider {
     pub fn auth(&self, method: &str) -> Option<&AuthSpec> {
@@ -393,6 +473,19 @@ impl Provider {
     pub fn methods(&self) -> Vec<&'static str> {
         self.auth.iter().map(AuthSpec::method).collect()
     }
+
+    /// What `${...}` templates see for a connection: its environment's values, then its
+    /// inputs.
+    pub fn values(&self, env: &str, inputs: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+        let mut v = self
+            .environments
+            .get(env)
+            .or_else(|| self.environments.get("production"))
+            .cloned()
+            .unwrap_or_default();
+        v.extend(inputs.iter().map(|(k, x)| (k.clone(), x.clone())));
+        v
+    }
 }
 
 pub fn parse_file(path: &Path) -> Result<Provider> {
@@ -401,12 +494,49 @@ pub fn parse_file(path: &Path) -> Result<Provider> {
     parse(&text, path)
 }
 
-/// Parses and validates one provider definition. `origin` names the file in errors.
+/// Parses and validates one provider definition. `origin` names the file in errors. A file
+/// with `extends` is merged over that built-in provider first.
 pub fn parse(text: &str, origin: &Path) -> Result<Provider> {
-    let provider: Provider = toml::from_str(text).map_err(|e| {
+    parse_with(text, origin, &super::builtin_raw)
+}
+
+/// `parse` with the parents of `extends` looked up by `parent`.
+pub fn parse_with(
+    text: &str,
+    origin: &Path,
+    parent: &dyn Fn(&str) -> Option<toml::Table>,
+) -> Result<Provider> {
+    let at = |e: &toml::de::Error| {
         let (line, col) = e.span().map_or((1, 1), |s| line_col(text, s.start));
         anyhow!("{}:{line}:{col}: {}", origin.display(), e.message().trim())
-    })?;
+    };
+    let raw: toml::Table = toml::from_str(text).map_err(|e| at(&e))?;
+    let provider: Provider = match raw.get("extends") {
+        None => toml::from_str(text).map_err(|e| at(&e))?,
+        Some(toml::Value::String(base)) => {
+            let Some(mut merged) = parent(base) else {
+                let line = text.find("extends").map_or(1, |o| line_col(text, o).0);
+                bail!(
+                    "{}:{line}: extends: {base:?} is not a built-in provider (see 'conn providers list')",
+                    origin.display()
+                );
+            };
+            merge(&mut merged, raw);
+            toml::Value::Table(merged)
+                .try_into()
+                .map_err(|e: toml::de::Error| {
+                    // The merged table has no positions: point at the field the message names.
+                    let msg = e.message().trim().to_string();
+                    let line = msg
+                        .split('`')
+                        .nth(1)
+                        .and_then(|field| text.find(field))
+                        .map_or(1, |o| line_col(text, o).0);
+                    anyhow!("{}:{line}: {msg}", origin.display())
+                })?
+        }
+        Some(_) => bail!("{}: extends: must be a provider id", origin.display()),
+    };
     validate(&provider).map_err(|(field, msg, needle)| {
         let line = needle
             .and_then(|n| text.find(&n))
@@ -414,6 +544,31 @@ pub fn parse(text: &str, origin: &Path) -> Result<Provider> {
         anyhow!("{}:{line}: {field}: {msg}", origin.display())
     })?;
     Ok(provider)
+}
+
+/// Merges `child` over `base`: tables key by key, `[[auth]]` entries by method, anything
+/// else replaced.
+pub fn merge(base: &mut toml::Table, child: toml::Table) {
+    for (k, v) in child {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(c)) => merge(b, c),
+            (Some(toml::Value::Array(b)), toml::Value::Array(c)) if k == "auth" => {
+                for entry in c {
+                    let method = entry.get("method").cloned();
+                    let same = b
+                        .iter_mut()
+                        .find(|e| method.is_some() && e.get("method") == method.as_ref());
+                    match (same, entry) {
+                        (Some(toml::Value::Table(bt)), toml::Value::Table(ct)) => merge(bt, ct),
+                        (_, entry) => b.push(entry),
+                    }
+                }
+            }
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
 }
 
 type Invalid = (String, String, Option<String>);
@@ -462,6 +617,86 @@ fn validate(p: &Provider) -> std::result::Result<(), Invalid> {
             && let Err(e) = input.validate(d)
         {
             return Err(invalid(format!("{field}.default"), e, Some(d)));
+        }
+    }
+    for c in &p.categories {
+        // Any name works for a user's own grouping; the wizard lists the usual ones first.
+        if !ident.is_match(c) {
+            return Err(invalid(
+                "categories",
+                format!(
+                    "{c:?}: use lowercase letters, digits and '-' (usual ones: {})",
+                    CATEGORIES.join(", ")
+                ),
+                Some(c),
+            ));
+        }
+    }
+    for (i, input) in p.inputs.iter().enumerate() {
+        if input.capture.is_some() && input.capture().is_none() {
+            return Err(invalid(
+                format!("inputs[{i}].capture"),
+                "must be token:FIELD, callback:PARAM or pick",
+                input.capture.as_deref(),
+            ));
+        }
+        if input.capture() == Some(Capture::Pick) {
+            let picked = p.auth.iter().any(|a| {
+                matches!(a, AuthSpec::OAuth2(o) if o.pick.as_ref().is_some_and(|k| k.input == input.name))
+            });
+            if !picked {
+                return Err(invalid(
+                    format!("inputs[{i}].capture"),
+                    format!("no oauth2 method has a pick with input = {:?}", input.name),
+                    input.capture.as_deref(),
+                ));
+            }
+        }
+    }
+    if !p.environments.is_empty() {
+        let Some(prod) = p.environments.get("production") else {
+            return Err(invalid(
+                "environments",
+                "define [environments.production] (the default) when there are environments",
+                None,
+            ));
+        };
+        for (env, values) in &p.environments {
+            if !crate::catalog::ENVIRONMENTS.contains(&env.as_str()) {
+                return Err(invalid(
+                    format!("environments.{env}"),
+                    format!(
+                        "unknown environment; use {}",
+                        crate::catalog::ENVIRONMENTS.join(" or ")
+                    ),
+                    Some(&format!("[environments.{env}]")),
+                ));
+            }
+            let (a, b): (BTreeSet<&String>, BTreeSet<&String>) =
+                (values.keys().collect(), prod.keys().collect());
+            if a != b {
+                return Err(invalid(
+                    format!("environments.{env}"),
+                    "every environment must define the same keys as production",
+                    Some(&format!("[environments.{env}]")),
+                ));
+            }
+        }
+        for key in prod.keys() {
+            if !re.is_match(key) {
+                return Err(invalid(
+                    format!("environments.production.{key}"),
+                    "use lowercase letters, digits and '_'",
+                    Some(key),
+                ));
+            }
+            if !names.insert(key.clone()) {
+                return Err(invalid(
+                    format!("environments.production.{key}"),
+                    format!("{key:?} is also an input; use another name"),
+                    Some(key),
+                ));
+            }
         }
     }
     if p.auth.is_empty() {
@@ -518,6 +753,7 @@ fn validate(p: &Provider) -> std::result::Result<(), Invalid> {
         for (field, ptr) in [
             ("check.identity.id", &id.id),
             ("check.identity.label", &id.label),
+            ("check.identity.instance", &id.instance),
         ] {
             if let Some(ptr) = ptr {
                 check_templates(field, ptr, &names)?;
@@ -586,6 +822,32 @@ fn validate_oauth2(
             "must start with '/'",
             Some(&o.redirect_path),
         ));
+    }
+    if let Some(pick) = &o.pick {
+        check_url(&format!("auth[{i}].pick.url"), &pick.url, names)?;
+        if !names.contains(&pick.input) {
+            return Err(invalid(
+                format!("auth[{i}].pick.input"),
+                format!(
+                    "{:?} names no input (declare it with capture = \"pick\")",
+                    pick.input
+                ),
+                Some(&pick.input),
+            ));
+        }
+        for (field, ptr) in [
+            ("items", &pick.items),
+            ("id", &pick.id),
+            ("label", &pick.label),
+        ] {
+            if !(ptr.is_empty() || ptr.starts_with('/')) {
+                return Err(invalid(
+                    format!("auth[{i}].pick.{field}"),
+                    "must be a JSON pointer such as /id (or \"\" for the whole answer)",
+                    Some(ptr),
+                ));
+            }
+        }
     }
     Ok(())
 }

@@ -135,7 +135,7 @@ pub fn response(
             }
             let who = identity
                 .as_ref()
-                .and_then(FoundIdentity::display)
+                .and_then(FoundIdentity::describe)
                 .map(|w| format!(" as {w}"))
                 .unwrap_or_default();
             let mut o = out(Status::Ok, format!("connected{who}"), None);
@@ -223,9 +223,18 @@ fn identity(target: Target<'_>, json: &serde_json::Value) -> FoundIdentity {
             _ => None,
         }
     };
+    let host = || {
+        let base =
+            crate::catalog::template::expand(&target.provider.api.base_url, target.inputs).ok()?;
+        reqwest::Url::parse(&base)
+            .ok()?
+            .host_str()
+            .map(str::to_string)
+    };
     FoundIdentity {
         id: pick(&spec.id),
         label: pick(&spec.label),
+        instance: pick(&spec.instance).or_else(host),
     }
 }
 

@@ -25,9 +25,21 @@ pub struct FoundIdentity {
     pub id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    /// The org, site or host the connection reaches.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
 }
 
 impl FoundIdentity {
+    /// "LABEL on INSTANCE", as far as known.
+    pub fn describe(&self) -> Option<String> {
+        let who = self.display()?;
+        Some(match &self.instance {
+            Some(i) => format!("{who} on {i}"),
+            None => who.to_string(),
+        })
+    }
+
     /// The best short name for a person: label, else id.
     pub fn display(&self) -> Option<&str> {
         self.label.as_deref().or(self.id.as_deref())
@@ -99,7 +111,7 @@ pub fn run(
             );
         }
     };
-    let url = format!("{}{}", base.trim_end_matches('/'), path);
+    let url = crate::core::testing::redirect(&format!("{}{}", base.trim_end_matches('/'), path));
     let url = match reqwest::Url::parse(&url) {
         Ok(u) => u,
         Err(e) => {

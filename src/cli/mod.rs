@@ -34,6 +34,7 @@ pub fn command() -> clap::Command {
 pub fn run(cli: Cli) -> Result<u8> {
     crate::core::log::set_verbosity(cli.verbose);
     let env = Env::from_process();
+    crate::core::testing::init(env.get("CONN_TEST_ORIGIN"));
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     let mut terminal;
     let browser = env.get("BROWSER").map(str::to_string);

@@ -83,7 +83,13 @@ pub fn list(rows: &[Row], as_json: bool) -> Result<()> {
             let identity = r
                 .identity
                 .as_ref()
-                .and_then(|i| i.label.clone().or_else(|| i.id.clone()))
+                .and_then(|i| {
+                    let who = i.label.clone().or_else(|| i.id.clone())?;
+                    Some(match &i.instance {
+                        Some(inst) => format!("{who} on {inst}"),
+                        None => who,
+                    })
+                })
                 .unwrap_or_else(|| "-".into());
             let last = match &r.last_check {
                 Some(lc) => {
@@ -107,7 +113,14 @@ pub fn list(rows: &[Row], as_json: bool) -> Result<()> {
     print!(
         "{}",
         table(
-            &["NAME", "PROVIDER", "AUTH", "ENV", "IDENTITY", "LAST CHECK"],
+            &[
+                "NAME",
+                "PROVIDER",
+                "AUTH",
+                "ENV",
+                "CONNECTED AS",
+                "LAST CHECK"
+            ],
             &body
         )
     );
@@ -139,6 +152,9 @@ pub fn show(s: &Shown, as_json: bool) -> Result<()> {
             (None, None) => "-".into(),
         };
         kv("connected as", &who);
+        if let Some(inst) = &i.instance {
+            kv("instance", inst);
+        }
     }
     if let Some(o) = &c.oauth {
         kv("oauth client", &o.client);

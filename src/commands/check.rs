@@ -212,13 +212,14 @@ fn check_one(
             );
         }
     };
+    let values = provider.values(&conn.env, &conn.inputs);
     let o = check::check_credentials(
         client,
         Target {
             name,
             provider,
             method: &conn.auth,
-            inputs: &conn.inputs,
+            inputs: &values,
         },
         conn.username.as_deref(),
         &secrets,
@@ -366,6 +367,7 @@ fn save_results(
                 conn.identity = Some(Identity {
                     id: found.id.clone(),
                     label: found.label.clone(),
+                    instance: found.instance.clone(),
                 });
             }
         }

@@ -77,6 +77,18 @@ pub fn run(ctx: &mut Ctx<'_>, mut opts: NewOptions) -> Result<Created> {
     let provider = pick_provider(ctx, &catalog, opts.provider.as_deref())?;
     let spec = pick_auth(ctx, provider, opts.auth.as_deref())?;
     let env = pick_env(ctx, opts.env.as_deref(), opts.yes)?;
+    if !provider.environments.is_empty() && !provider.environments.contains_key(&env) {
+        return Err(usage(format!(
+            "{} has no {env} environment; it has: {}",
+            provider.display_name,
+            provider
+                .environments
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
     let inputs = collect_inputs(ctx, provider, spec, &opts.sets, opts.yes)?;
     let name = match opts.name.clone() {
         Some(n) => n,
@@ -125,11 +137,16 @@ pub fn run(ctx: &mut Ctx<'_>, mut opts: NewOptions) -> Result<Created> {
         &meta,
         provider,
         spec,
-        &inputs,
+        &provider.values(&env, &inputs),
         &mut opts.oauth,
         selection.kind,
         None,
     )?;
+    let mut inputs = inputs;
+    if let Some(a) = &authorized {
+        oauth::capture_inputs(ctx, provider, spec, a, &opts.sets, &env, &mut inputs)?;
+    }
+    let values = provider.values(&env, &inputs);
     let (mut bundle, oauth_state, new_client) = match &authorized {
         Some(a) => (
             a.bundle.clone(),
@@ -167,7 +184,7 @@ pub fn run(ctx: &mut Ctx<'_>, mut opts: NewOptions) -> Result<Created> {
                 name: &name,
                 provider,
                 method: spec.method(),
-                inputs: &inputs,
+                inputs: &values,
             },
             username.as_deref(),
             &authorized
@@ -221,6 +238,7 @@ pub fn run(ctx: &mut Ctx<'_>, mut opts: NewOptions) -> Result<Created> {
         identity: identity.as_ref().map(|i| Identity {
             id: i.id.clone(),
             label: i.label.clone(),
+            instance: i.instance.clone(),
         }),
         oauth: oauth_state,
         created_at: now.clone(),
@@ -406,6 +424,22 @@ fn collect_inputs(
     }
     let mut values = BTreeMap::new();
     for input in relevant_inputs(provider, spec) {
+        match input.capture() {
+            None => {}
+            // A site picked after sign-in may be named up front; it is checked then.
+            Some(crate::catalog::Capture::Pick) => continue,
+            Some(_) => {
+                if sets.iter().any(|(k, _)| k == &input.name) {
+                    return Err(usage(format!(
+                        "--set {}: {} is taken from the sign-in ({}), not given",
+                        input.name,
+                        input.label,
+                        input.capture.as_deref().unwrap_or_default()
+                    )));
+                }
+                continue;
+            }
+        }
         let given = sets
             .iter()
             .rev()
@@ -444,7 +478,8 @@ fn ask_name(
     inputs: &BTreeMap<String, String>,
     existing: &BTreeMap<String, Connection>,
 ) -> Result<String> {
-    let base = match provider.inputs.first().and_then(|i| inputs.get(&i.name)) {
+    let first = provider.inputs.iter().find(|i| i.capture.is_none());
+    let base = match first.and_then(|i| inputs.get(&i.name)) {
         Some(v) if validate_name(&format!("{}-{v}", provider.id)).is_ok() && v.len() <= 24 => {
             format!("{}-{v}", provider.id)
         }

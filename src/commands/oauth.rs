@@ -500,7 +500,8 @@ pub fn fresh_secrets(
     let http = ctx
         .http_no_redirects(Duration::from_secs(30))
         .map_err(Stale::Other)?;
-    let ep = flow::endpoints(&http, spec, &conn.inputs).map_err(classify_err)?;
+    let ep = flow::endpoints(&http, spec, &provider.values(&conn.env, &conn.inputs))
+        .map_err(classify_err)?;
     let old = flow::stored(&bundle)
         .ok_or_else(|| Stale::Missing("the stored tokens are incomplete".into()))?;
     let grant = parse_grant(&state.grant).unwrap_or(Grant::AuthorizationCode);
@@ -589,7 +590,7 @@ pub fn revoke(
         return Ok(None);
     };
     let http = ctx.http_no_redirects(Duration::from_secs(30))?;
-    let ep = flow::endpoints(&http, spec, &conn.inputs)?;
+    let ep = flow::endpoints(&http, spec, &provider.values(&conn.env, &conn.inputs))?;
     if ep.revocation.is_none() {
         return Ok(None);
     }
@@ -659,6 +660,8 @@ pub struct Authorized {
     pub new_client: Option<(OAuthClient, Option<Secret<String>>)>,
     /// Query parameters of the callback (QuickBooks' realmId).
     pub callback: BTreeMap<String, String>,
+    /// Non-secret fields of the token response (Salesforce's instance_url).
+    pub token_fields: BTreeMap<String, String>,
     /// OAuth 1.0a: the consumer, needed to sign but stored with the client, not here.
     consumer: Option<(String, Secret<String>)>,
 }
@@ -724,6 +727,7 @@ pub fn authorize(
                 state: state_for(&chosen.key, grant, &tokens),
                 new_client: chosen.new_registration,
                 callback,
+                token_fields: tokens.extra.clone(),
                 consumer: None,
             }))
         }
@@ -787,6 +791,7 @@ pub fn authorize(
                 },
                 new_client: chosen.new_registration,
                 callback,
+                token_fields: creds.extra.clone(),
                 consumer: Some((consumer.key, secret)),
             }))
         }
@@ -796,3 +801,144 @@ pub fn authorize(
 
 /// `OAuthState.grant` of an OAuth 1.0a connection.
 pub const OAUTH1_GRANT: &str = "oauth1";
+
+/// Fills the inputs a provider captures from the sign-in (`capture = "token:F"`,
+/// `"callback:P"`, `"pick"`) into `inputs`. A pick input given with `--set` is checked against
+/// the list; otherwise the person chooses, and without a terminal a list of more than one is
+/// a usage error naming the choices.
+pub fn capture_inputs(
+    ctx: &mut Ctx<'_>,
+    provider: &Provider,
+    spec: &AuthSpec,
+    a: &Authorized,
+    sets: &[(String, String)],
+    env: &str,
+    inputs: &mut BTreeMap<String, String>,
+) -> Result<()> {
+    use crate::catalog::Capture;
+    for input in &provider.inputs {
+        let value = match input.capture() {
+            None => continue,
+            Some(Capture::Token(f)) => a.token_fields.get(f).cloned(),
+            Some(Capture::Callback(p)) => a.callback.get(p).cloned(),
+            Some(Capture::Pick) => {
+                let AuthSpec::OAuth2(o) = spec else { continue };
+                let Some(pick) = o.pick.as_ref().filter(|k| k.input == input.name) else {
+                    continue;
+                };
+                let given = sets
+                    .iter()
+                    .rev()
+                    .find(|(k, _)| k == &input.name)
+                    .map(|(_, v)| v.as_str());
+                let values = provider.values(env, inputs);
+                Some(pick_site(
+                    ctx,
+                    pick,
+                    &a.usable(),
+                    &values,
+                    &input.label,
+                    given,
+                )?)
+            }
+        };
+        match value {
+            Some(v) => {
+                inputs.insert(input.name.clone(), v);
+            }
+            None if input.optional => {}
+            None => bail!(
+                "the sign-in did not return {} ({}), which {} needs; nothing was saved",
+                input.capture.as_deref().unwrap_or_default(),
+                input.label,
+                provider.display_name
+            ),
+        }
+    }
+    Ok(())
+}
+
+fn pick_site(
+    ctx: &mut Ctx<'_>,
+    pick: &crate::catalog::provider::PickSpec,
+    bundle: &SecretBundle,
+    values: &BTreeMap<String, String>,
+    label: &str,
+    given: Option<&str>,
+) -> Result<String> {
+    let url = crate::catalog::template::url(&pick.url, values)?;
+    let token = bundle
+        .get(flow::ACCESS_TOKEN)
+        .context("no access token to list the sites with")?;
+    let http = ctx.http(Duration::from_secs(30))?;
+    let resp = http
+        .get(&url)
+        .bearer_auth(token.expose())
+        .header(reqwest::header::ACCEPT, "application/json")
+        .send()
+        .map_err(|e| anyhow!("listing the sites this sign-in covers: {}", e.without_url()))?;
+    let status = resp.status();
+    if !status.is_success() {
+        bail!("listing the sites this sign-in covers: HTTP {status}; nothing was saved");
+    }
+    let json: serde_json::Value = resp
+        .json()
+        .context("listing the sites this sign-in covers: the answer is not JSON")?;
+    let text = |v: Option<&serde_json::Value>| match v {
+        Some(serde_json::Value::String(s)) => Some(s.clone()),
+        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    let sites: Vec<(String, String)> = json
+        .pointer(&pick.items)
+        .and_then(|v| v.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|item| {
+                    let id = text(item.pointer(&pick.id))?;
+                    let label = text(item.pointer(&pick.label)).unwrap_or_else(|| id.clone());
+                    Some((id, label))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if sites.is_empty() {
+        bail!(
+            "this sign-in covers no site; grant the app access to one (on the consent page) and try again"
+        );
+    }
+    let flag = format!("--set {}=ID", pick.input);
+    if let Some(g) = given {
+        return match sites.iter().find(|(id, l)| id == g || l == g) {
+            Some((id, _)) => Ok(id.clone()),
+            None => Err(usage(format!(
+                "{flag}: {g:?} is not one of the sites this sign-in covers: {}",
+                list(&sites)
+            ))),
+        };
+    }
+    if sites.len() == 1 {
+        ctx.ui.notice(&format!(
+            "{label}: {} (the only one this sign-in covers)",
+            sites[0].1
+        ));
+        return Ok(sites[0].0.clone());
+    }
+    if !ctx.ui.interactive() {
+        return Err(usage(format!(
+            "this sign-in covers several sites; choose one with {flag}: {}",
+            list(&sites)
+        )));
+    }
+    let items: Vec<String> = sites.iter().map(|(id, l)| format!("{l} ({id})")).collect();
+    let i = ctx.ui.select(&Question::new(label, &flag), &items, 0)?;
+    Ok(sites[i].0.clone())
+}
+
+fn list(sites: &[(String, String)]) -> String {
+    sites
+        .iter()
+        .map(|(id, l)| format!("{id} ({l})"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

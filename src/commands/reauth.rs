@@ -56,11 +56,20 @@ pub fn run(ctx: &mut Ctx<'_>, name: &str, mut opts: ReauthOptions) -> Result<Rea
         &meta,
         provider,
         spec,
-        &conn.inputs,
+        &provider.values(&conn.env, &conn.inputs),
         &mut opts.oauth,
         store_kind,
         conn.oauth.as_ref(),
     )?;
+    // Captured inputs (an instance URL, a company id) are taken again from the new sign-in;
+    // a picked site stays unless the sign-in no longer covers it.
+    let mut inputs = conn.inputs.clone();
+    if let Some(a) = &authorized {
+        let keep: Vec<(String, String)> =
+            inputs.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        oauth::capture_inputs(ctx, provider, spec, a, &keep, &conn.env, &mut inputs)?;
+    }
+    let values = provider.values(&conn.env, &inputs);
     let mut bundle = SecretBundle::new();
     let mut oauth_state = conn.oauth.clone();
     let mut new_client = None;
@@ -100,7 +109,7 @@ pub fn run(ctx: &mut Ctx<'_>, name: &str, mut opts: ReauthOptions) -> Result<Rea
             name,
             provider,
             method: &conn.auth,
-            inputs: &conn.inputs,
+            inputs: &values,
         },
         username.as_deref(),
         usable.as_ref().unwrap_or(&bundle),
@@ -142,6 +151,7 @@ pub fn run(ctx: &mut Ctx<'_>, name: &str, mut opts: ReauthOptions) -> Result<Rea
         probe.identity = Some(Identity {
             id: f.id.clone(),
             label: f.label.clone(),
+            instance: f.instance.clone(),
         });
     }
     super::new::warn_shared_account(ctx, &meta, name, &probe, provider);
@@ -161,11 +171,13 @@ pub fn run(ctx: &mut Ctx<'_>, name: &str, mut opts: ReauthOptions) -> Result<Rea
             }
             let c = super::find_mut(m, name, &conn.id)?;
             c.username = username.clone();
+            c.inputs = inputs.clone();
             c.oauth = oauth_state.clone();
             if let Some(f) = &found {
                 c.identity = Some(Identity {
                     id: f.id.clone(),
                     label: f.label.clone(),
+                    instance: f.instance.clone(),
                 });
             }
             c.updated_at = now.clone();

@@ -6,5 +6,6 @@ pub mod interrupt;
 pub mod log;
 pub mod paths;
 pub mod secret;
+pub mod testing;
 pub mod time;
 pub mod ui;
