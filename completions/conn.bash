@@ -465,7 +465,7 @@ _conn() {
                     return 0
                     ;;
                 --auth)
-                    COMPREPLY=($(compgen -W "api_key basic oauth2" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "api_key basic oauth2 oauth1" -- "${cur}"))
                     return 0
                     ;;
                 --env)

@@ -42,7 +42,8 @@ complete -c conn -n "__fish_conn_needs_command" -f -a "help" -d 'Print this mess
 complete -c conn -n "__fish_conn_using_subcommand new" -l provider -d 'Provider id (see \'conn providers list\')' -r
 complete -c conn -n "__fish_conn_using_subcommand new" -l auth -d 'Auth method, when the provider offers several' -r -f -a "api_key\t''
 basic\t''
-oauth2\t''"
+oauth2\t''
+oauth1\t''"
 complete -c conn -n "__fish_conn_using_subcommand new" -l env -d 'Environment tag' -r -f -a "production\t''
 sandbox\t''"
 complete -c conn -n "__fish_conn_using_subcommand new" -l set -d 'An instance input, e.g. subdomain=acme (repeatable)' -r

@@ -20,6 +20,8 @@ pub struct ApiKey {
     name: String,
     prefix: String,
     key: Secret<String>,
+    basic_user: Option<String>,
+    basic_password: Option<String>,
 }
 
 impl ApiKey {
@@ -42,6 +44,8 @@ impl ApiKey {
             name,
             prefix: expand(&spec.prefix)?,
             key,
+            basic_user: spec.basic_user.clone(),
+            basic_password: spec.basic_password.clone(),
         })
     }
 }
@@ -66,6 +70,10 @@ impl Authenticator for ApiKey {
                 let value = format!("{}{}", self.prefix, self.key.expose());
                 req.query(&[(self.name.as_str(), value.as_str())])
             }
+            Placement::Basic => match &self.basic_user {
+                Some(user) => req.basic_auth(user, Some(self.key.expose())),
+                None => req.basic_auth(self.key.expose(), self.basic_password.as_deref()),
+            },
         }
     }
 
@@ -73,6 +81,21 @@ impl Authenticator for ApiKey {
         // The key as typed, and as it travels in a query string.
         let encoded: String =
             url::form_urlencoded::byte_serialize(self.key.expose().as_bytes()).collect();
-        vec![self.key.clone(), Secret::new(encoded)]
+        let mut out = vec![self.key.clone(), Secret::new(encoded)];
+        if self.placement == Placement::Basic {
+            use base64::Engine;
+            let pair = match &self.basic_user {
+                Some(u) => format!("{u}:{}", self.key.expose()),
+                None => format!(
+                    "{}:{}",
+                    self.key.expose(),
+                    self.basic_password.as_deref().unwrap_or("")
+                ),
+            };
+            out.push(Secret::new(
+                base64::engine::general_purpose::STANDARD.encode(pair),
+            ));
+        }
+        out
     }
 }

@@ -327,6 +327,9 @@ pub enum Placement {
     #[default]
     Header,
     Query,
+    /// HTTP Basic: the key as the user name (Freshdesk), or as the password of a fixed user
+    /// name (Mailgun's `api`).
+    Basic,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -338,8 +341,16 @@ pub struct ApiKeySpec {
     pub help: Option<String>,
     #[serde(default)]
     pub placement: Placement,
-    /// Header name or query parameter name.
+    /// Header name or query parameter name (not used with `placement = "basic"`).
+    #[serde(default)]
     pub name: String,
+    /// `placement = "basic"`: a fixed user name; the key is the password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basic_user: Option<String>,
+    /// `placement = "basic"` without `basic_user`: the key is the user name and this the
+    /// password (default empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basic_password: Option<String>,
     /// Text before the key, e.g. `Bearer `.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub prefix: String,
@@ -724,7 +735,7 @@ fn validate(p: &Provider) -> std::result::Result<(), Invalid> {
         if let AuthSpec::ApiKey(k) = a {
             check_templates(&format!("auth[{i}].name"), &k.name, &names)?;
             check_templates(&format!("auth[{i}].prefix"), &k.prefix, &names)?;
-            if k.name.trim().is_empty() {
+            if k.placement != Placement::Basic && k.name.trim().is_empty() {
                 return Err(invalid(
                     format!("auth[{i}].name"),
                     "must not be empty",

@@ -136,9 +136,16 @@ pub fn run(
         url.port_or_known_default().unwrap_or(0)
     );
     let build = || {
-        let mut req = client
-            .request(method.clone(), url.clone())
-            .header(reqwest::header::ACCEPT, "application/json");
+        let mut req = client.request(method.clone(), url.clone());
+        // JSON unless the provider asks for its own media type (PagerDuty's versioned one).
+        if !p
+            .api
+            .headers
+            .keys()
+            .any(|k| k.eq_ignore_ascii_case("accept"))
+        {
+            req = req.header(reqwest::header::ACCEPT, "application/json");
+        }
         for (k, v) in &p.api.headers {
             req = req.header(k.as_str(), v.as_str());
         }

@@ -107,7 +107,7 @@ pub struct NewArgs {
     #[arg(long, value_name = "ID")]
     pub provider: Option<String>,
     /// Auth method, when the provider offers several
-    #[arg(long, value_name = "METHOD", value_parser = ["api_key", "basic", "oauth2"])]
+    #[arg(long, value_name = "METHOD", value_parser = ["api_key", "basic", "oauth2", "oauth1"])]
     pub auth: Option<String>,
     /// Environment tag
     #[arg(long, value_name = "ENV", value_parser = ["production", "sandbox"])]

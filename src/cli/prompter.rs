@@ -180,7 +180,10 @@ impl Ui for ScriptUi {
 fn missing(q: &Question<'_>) -> anyhow::Error {
     usage(format!(
         "{} is needed and there is no terminal to ask on; pass {}",
-        q.prompt.trim_end_matches(" (type to filter)"),
+        q.prompt
+            .split(" (type to filter)")
+            .next()
+            .unwrap_or(q.prompt),
         q.flag
     ))
 }

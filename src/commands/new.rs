@@ -316,12 +316,24 @@ fn pick_provider<'c>(
     }
     let mut providers: Vec<&Provider> = catalog.entries().map(|e| &e.provider).collect();
     providers.sort_by_key(|p| p.display_name.to_lowercase());
+    // Categories are part of each line, so typing "crm" or "support" filters by them.
     let items: Vec<String> = providers
         .iter()
-        .map(|p| format!("{} ({})", p.display_name, p.id))
+        .map(|p| match p.categories.is_empty() {
+            true => format!("{} ({})", p.display_name, p.id),
+            false => format!(
+                "{} ({})  · {}",
+                p.display_name,
+                p.id,
+                p.categories.join(", ")
+            ),
+        })
         .collect();
     let i = ctx.ui.select(
-        &Question::new("App (type to filter)", "--provider ID"),
+        &Question::new(
+            "App (type to filter) by name or category, e.g. crm",
+            "--provider ID",
+        ),
         &items,
         0,
     )?;

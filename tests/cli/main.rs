@@ -7,6 +7,7 @@ mod check_scale;
 mod check_status;
 mod completions;
 mod connections;
+mod contracts;
 mod keychain;
 mod oauth1;
 mod oauth2;

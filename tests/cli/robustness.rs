@@ -8,7 +8,7 @@ fn missing_values_without_a_terminal_name_the_flag_and_never_wait() {
     let cases: &[(&[&str], &str)] = &[
         (&["new"], "--provider"),
         (
-            &["new", "a", "--provider", "zendesk"],
+            &["new", "a", "--provider", "zendesk", "--auth", "basic"],
             "--set subdomain=VALUE",
         ),
         (
@@ -17,6 +17,8 @@ fn missing_values_without_a_terminal_name_the_flag_and_never_wait() {
                 "a",
                 "--provider",
                 "zendesk",
+                "--auth",
+                "basic",
                 "--set",
                 "subdomain=acme",
             ],
@@ -28,6 +30,8 @@ fn missing_values_without_a_terminal_name_the_flag_and_never_wait() {
                 "a",
                 "--provider",
                 "zendesk",
+                "--auth",
+                "basic",
                 "--set",
                 "subdomain=acme",
                 "--username",
@@ -63,12 +67,23 @@ fn invalid_values_are_usage_errors() {
         "a",
         "--provider",
         "zendesk",
+        "--auth",
+        "basic",
         "--set",
         "subdomain=Not Valid",
     ]);
     out.code(2);
     assert!(out.stderr.contains("subdomain"), "{out:?}");
-    let out = env.run(&["new", "a", "--provider", "zendesk", "--set", "tenant=x"]);
+    let out = env.run(&[
+        "new",
+        "a",
+        "--provider",
+        "zendesk",
+        "--auth",
+        "basic",
+        "--set",
+        "tenant=x",
+    ]);
     out.code(2);
     assert!(out.stderr.contains("its inputs are: subdomain"), "{out:?}");
     let out = env.run(&["new", "bad name", "--provider", "stripe"]);

@@ -65,6 +65,8 @@ fn wizard_revalidates_inputs_and_takes_basic_credentials() {
     type_keys(&mut p, "zendesk");
     p.exp_string("Zendesk (zendesk)").unwrap();
     type_keys(&mut p, "\r");
+    p.exp_string("How do you sign in?").unwrap();
+    type_keys(&mut p, "\r"); // the first: email address and API token
     p.exp_string("Environment").unwrap();
     type_keys(&mut p, "\x1b[B"); // arrow down: sandbox
     type_keys(&mut p, "\r");

@@ -7,6 +7,8 @@ the authorization server, it goes straight to the loopback callback as a redirec
 FAKE_BROWSER_MODE:
   code         GET redirect_uri?code=good&state=STATE
   wrong-state  GET redirect_uri?code=evil&state=WRONG, then /favicon.ico, then the right one
+  follow       GET the authorization URL itself and follow its redirects (to the callback),
+               as a person's browser would after approving
 FAKE_BROWSER_LOG: a file to append "STATUS URL" lines to, one per request made.
 """
 import os
@@ -30,6 +32,9 @@ def get(url):
 
 
 def main():
+    if os.environ.get("FAKE_BROWSER_MODE") == "follow":
+        get(sys.argv[1])
+        return
     url = urllib.parse.urlparse(sys.argv[1])
     q = dict(urllib.parse.parse_qsl(url.query))
     redirect, state = q["redirect_uri"], q["state"]
