@@ -75,4 +75,17 @@ impl Authenticator for ApiKey {
             url::form_urlencoded::byte_serialize(self.key.expose().as_bytes()).collect();
         vec![self.key.clone(), Secret::new(encoded)]
     }
+
+    fn env_vars(&self) -> Vec<(&'static str, Secret<String>)> {
+        use super::env_var::*;
+        let mut out = vec![(API_KEY, self.key.clone())];
+        if self.placement == Placement::Header {
+            let value = format!("{}{}", self.prefix, self.key.expose());
+            if self.name.eq_ignore_ascii_case("authorization") {
+                out.push((AUTHORIZATION, Secret::new(value.clone())));
+            }
+            out.push((AUTH_HEADER, Secret::new(format!("{}: {value}", self.name))));
+        }
+        out
+    }
 }

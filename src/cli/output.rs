@@ -8,7 +8,15 @@ use serde::Serialize;
 use crate::catalog::Provider;
 use crate::check::Status;
 use crate::commands::{
-    check::CheckRun, doctor, list::Row, new::Created, providers::Listed, rm::Removed, show::Shown,
+    bind::{Bound, Listing},
+    check::CheckRun,
+    doctor,
+    list::Row,
+    new::Created,
+    providers::Listed,
+    request::Answer,
+    rm::Removed,
+    show::Shown,
 };
 
 pub fn json(value: &impl Serialize) -> Result<()> {
@@ -438,5 +446,72 @@ pub fn doctor(r: &doctor::Report, as_json: bool) -> Result<()> {
             i.detail
         );
     }
+    Ok(())
+}
+
+/// `conn request`'s answer: with `-i` the status line and headers on stderr; the body on
+/// stdout, pretty-printed when it is JSON and stdout is a terminal, else byte for byte.
+pub fn answer(a: &Answer, include: bool, terminal: bool) -> Result<()> {
+    if include {
+        let mut err = std::io::stderr().lock();
+        writeln!(err, "{} {} {}", a.version, a.status, a.reason)?;
+        for (k, v) in &a.headers {
+            writeln!(err, "{k}: {v}")?;
+        }
+        writeln!(err)?;
+    }
+    let mut out = std::io::stdout().lock();
+    if terminal && let Ok(v) = serde_json::from_slice::<serde_json::Value>(&a.body) {
+        serde_json::to_writer_pretty(&mut out, &v)?;
+        writeln!(out)?;
+    } else {
+        out.write_all(&a.body)?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+pub fn bound(b: &Bound, as_json: bool) -> Result<()> {
+    if as_json {
+        return json(b);
+    }
+    let was = b
+        .replaced
+        .as_deref()
+        .map(|o| format!(" (was {o})"))
+        .unwrap_or_default();
+    println!(
+        "Role {} is played by {} in {}{was}, for {}.",
+        b.role, b.connection, b.env, b.recipe
+    );
+    Ok(())
+}
+
+pub fn bindings(l: &Listing, as_json: bool) -> Result<()> {
+    if as_json {
+        return json(l);
+    }
+    println!("Recipe: {}", l.recipe);
+    let dash = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".into());
+    let rows: Vec<Vec<String>> = l
+        .roles
+        .iter()
+        .map(|r| {
+            vec![
+                r.role.clone(),
+                if r.secondary {
+                    format!("{} (secondary)", r.provider)
+                } else {
+                    r.provider.clone()
+                },
+                dash(&r.production),
+                dash(&r.sandbox),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        table(&["ROLE", "PROVIDER", "PRODUCTION", "SANDBOX"], &rows)
+    );
     Ok(())
 }
