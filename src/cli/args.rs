@@ -116,8 +116,9 @@ For each connection, with PREFIX its name in UPPER_SNAKE case (or the role's, fo
   PREFIX_TOKEN          OAuth access token       PREFIX_API_KEY   API key
   PREFIX_USERNAME, PREFIX_PASSWORD               Basic auth (user name as sent)
   PREFIX_BASE_URL       the API base URL; and each instance input, e.g. PREFIX_SUBDOMAIN
-OAuth tokens are refreshed first. The exit code is the command's (127: not found, 126: not
-executable); SIGINT, SIGTERM and SIGHUP sent to conn are passed on to the command.
+OAuth tokens are refreshed first. Then conn becomes the command (same process id), so signals
+sent to it reach the command and its exit status is conn's (127: not found, 126: not
+executable).
 
 With no names, the project's recipe (conn.toml here or in a parent directory) says which
 connections, by role: see 'conn bind'. CONN_BIND_<ROLE>=NAME or --bind ROLE=NAME swap one

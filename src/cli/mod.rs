@@ -34,12 +34,6 @@ pub fn command() -> clap::Command {
 /// Runs a parsed command line and returns the exit code.
 pub fn run(cli: Cli) -> Result<u8> {
     crate::core::log::set_verbosity(cli.verbose);
-    // Before anything starts a thread: `exec` passes signals on to its command instead of
-    // handling Ctrl-C like the other commands.
-    let signals = match &cli.command {
-        Command::Exec(_) => Some(child::Signals::install()?),
-        _ => None,
-    };
     let env = Env::from_process();
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     let mut terminal;
@@ -47,9 +41,7 @@ pub fn run(cli: Cli) -> Result<u8> {
     let mut script = prompter::ScriptUi {
         browser: browser.clone(),
     };
-    if signals.is_none() {
-        prompter::handle_interrupts(interactive);
-    }
+    prompter::handle_interrupts(interactive);
     let ui: &mut dyn Ui = if interactive {
         terminal = prompter::TerminalUi::new(env.get("NO_COLOR").is_none(), browser);
         &mut terminal
@@ -73,7 +65,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         }
         Command::Exec(a) => {
             let mut ctx = Ctx::new(env, ui)?;
-            exec(&mut ctx, a, &signals.unwrap_or_default())
+            exec(&mut ctx, a)
         }
         command => {
             let mut ctx = Ctx::new(env, ui)?;
@@ -82,7 +74,7 @@ pub fn run(cli: Cli) -> Result<u8> {
     }
 }
 
-fn exec(ctx: &mut Ctx<'_>, a: ExecArgs, signals: &child::Signals) -> Result<u8> {
+fn exec(ctx: &mut Ctx<'_>, a: ExecArgs) -> Result<u8> {
     let opts = commands::exec::ExecOptions {
         targets: a.targets,
         binds: a.binds,
@@ -104,7 +96,7 @@ fn exec(ctx: &mut Ctx<'_>, a: ExecArgs, signals: &child::Signals) -> Result<u8> 
     if crate::core::interrupt::was_interrupted() {
         return Err(anyhow::Error::new(crate::core::error::Cancelled));
     }
-    child::run(&a.command, &prepared.vars, signals)
+    child::run(&a.command, &prepared.vars)
 }
 
 fn request(ctx: &mut Ctx<'_>, a: RequestArgs) -> Result<u8> {

@@ -7,6 +7,7 @@ mod check_scale;
 mod check_status;
 mod completions;
 mod connections;
+mod exec;
 mod keychain;
 mod oauth2;
 mod oauth2_fakes;
