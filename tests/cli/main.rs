@@ -12,6 +12,7 @@ mod keychain;
 mod oauth2;
 mod oauth2_fakes;
 mod providers;
+mod readme_example;
 mod recipe;
 mod request;
 mod robustness;
