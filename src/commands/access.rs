@@ -50,11 +50,7 @@ pub fn ready(base: &Base, catalog: &Catalog, name: &str, conn: &Connection) -> R
         s => oauth::stale_error(name, s),
     })?;
     let auth = build_auth(&provider, conn, &secrets)?;
-    let base_url = template::expand(&provider.api.base_url, &conn.inputs).map_err(|n| {
-        anyhow!(
-            "{name} has no value for the provider's input '{n}'; the provider definition changed since it was made, recreate it with 'conn new'"
-        )
-    })?;
+    let base_url = base_url(name, &provider, conn)?;
     Ok(Ready {
         name: name.to_string(),
         conn: conn.clone(),
@@ -62,6 +58,15 @@ pub fn ready(base: &Base, catalog: &Catalog, name: &str, conn: &Connection) -> R
         secrets,
         auth,
         base_url,
+    })
+}
+
+/// The provider's API base URL with the connection's inputs filled in.
+pub fn base_url(name: &str, provider: &Provider, conn: &Connection) -> Result<String> {
+    template::expand(&provider.api.base_url, &conn.inputs).map_err(|n| {
+        anyhow!(
+            "{name} has no value for the provider's input '{n}'; the provider definition changed since it was made, recreate it with 'conn new'"
+        )
     })
 }
 

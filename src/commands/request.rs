@@ -46,9 +46,12 @@ pub fn run(ctx: &mut Ctx<'_>, opts: &RequestOptions) -> Result<Answer> {
     let meta = ctx.metadata().load()?;
     let conn = super::find(&meta, &opts.name)?;
     let catalog = ctx.catalog();
+    // Everything the user said is checked before a token is refreshed or a secret read.
+    let provider = catalog.get(&conn.provider)?;
+    let base = access::base_url(&opts.name, provider, conn)?;
+    let url = target_url(&base, &opts.path, &opts.query)?;
+    let headers = request_headers(&provider.api.headers, &opts.headers, &opts.body)?;
     let mut ready = access::ready(ctx, &catalog, &opts.name, conn)?;
-    let url = target_url(&ready.base_url, &opts.path, &opts.query)?;
-    let headers = request_headers(&ready.provider.api.headers, &opts.headers, &opts.body)?;
     let client = ctx.http(opts.timeout)?;
     let mut retried = false;
     loop {
