@@ -33,6 +33,9 @@ Register-ArgumentCompleter -Native -CommandName 'conn' -ScriptBlock {
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Check that connections work and who they are connected as')
             [CompletionResult]::new('reauth', 'reauth', [CompletionResultType]::ParameterValue, 'Sign in again for an existing connection, keeping its name and settings')
             [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Print a valid access token (refreshed if due) or key, for scripts')
+            [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a command with connections'' credentials in its environment (never on its argv)')
+            [CompletionResult]::new('request', 'request', [CompletionResultType]::ParameterValue, 'Send one authenticated request to a connection''s API (like ''gh api'')')
+            [CompletionResult]::new('bind', 'bind', [CompletionResultType]::ParameterValue, 'Choose the connection that plays a role of this project''s recipe (conn.toml)')
             [CompletionResult]::new('rename', 'rename', [CompletionResultType]::ParameterValue, 'Rename a connection (its secrets stay where they are)')
             [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove a connection and its secrets')
             [CompletionResult]::new('providers', 'providers', [CompletionResultType]::ParameterValue, 'The apps conn knows and how to set them up')
@@ -99,12 +102,14 @@ Register-ArgumentCompleter -Native -CommandName 'conn' -ScriptBlock {
             break
         }
         'conn;check' {
+            [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'With --recipe: the environment whose bindings to check')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for each check request')
             [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Checks in flight at once')
             [CompletionResult]::new('--per-host', '--per-host', [CompletionResultType]::ParameterName, 'Requests in flight to one API host at once')
             [CompletionResult]::new('--deadline', '--deadline', [CompletionResultType]::ParameterName, 'Seconds for the whole run; checks not started by then are reported unreachable')
             [CompletionResult]::new('--warn-expiring', '--warn-expiring', [CompletionResultType]::ParameterName, 'Warn (exit 1) when a credential expires within this, e.g. 14d, 36h')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format (--json is short for --format json)')
+            [CompletionResult]::new('--recipe', '--recipe', [CompletionResultType]::ParameterName, 'Check the connections of this project''s recipe (conn.toml), as bound')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing when every connection is OK (for cron)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing when every connection is OK (for cron)')
@@ -147,6 +152,46 @@ Register-ArgumentCompleter -Native -CommandName 'conn' -ScriptBlock {
             break
         }
         'conn;token' {
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print diagnostics on stderr (never secrets)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print diagnostics on stderr (never secrets)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'conn;exec' {
+            [CompletionResult]::new('--bind', '--bind', [CompletionResultType]::ParameterName, 'Recipe run: this connection plays ROLE, for this run only (repeatable)')
+            [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'Environment of the run: sandbox uses sandbox bindings and refuses production connections')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print diagnostics on stderr (never secrets)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print diagnostics on stderr (never secrets)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'conn;request' {
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'A request header, ''Name: value'' (repeatable)')
+            [CompletionResult]::new('--header', '--header', [CompletionResultType]::ParameterName, 'A request header, ''Name: value'' (repeatable)')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The body: text, @FILE, or @- for standard input')
+            [CompletionResult]::new('--data', '--data', [CompletionResultType]::ParameterName, 'The body: text, @FILE, or @- for standard input')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'A query parameter, KEY=VALUE (repeatable; URL-encoded by conn)')
+            [CompletionResult]::new('--query', '--query', [CompletionResultType]::ParameterName, 'A query parameter, KEY=VALUE (repeatable; URL-encoded by conn)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for the answer')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Print the status line and the response headers to stderr')
+            [CompletionResult]::new('--include', '--include', [CompletionResultType]::ParameterName, 'Print the status line and the response headers to stderr')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print diagnostics on stderr (never secrets)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print diagnostics on stderr (never secrets)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'conn;bind' {
+            [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'The environment this binding is for')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print diagnostics on stderr (never secrets)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print diagnostics on stderr (never secrets)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
@@ -263,6 +308,9 @@ Register-ArgumentCompleter -Native -CommandName 'conn' -ScriptBlock {
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Check that connections work and who they are connected as')
             [CompletionResult]::new('reauth', 'reauth', [CompletionResultType]::ParameterValue, 'Sign in again for an existing connection, keeping its name and settings')
             [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Print a valid access token (refreshed if due) or key, for scripts')
+            [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a command with connections'' credentials in its environment (never on its argv)')
+            [CompletionResult]::new('request', 'request', [CompletionResultType]::ParameterValue, 'Send one authenticated request to a connection''s API (like ''gh api'')')
+            [CompletionResult]::new('bind', 'bind', [CompletionResultType]::ParameterValue, 'Choose the connection that plays a role of this project''s recipe (conn.toml)')
             [CompletionResult]::new('rename', 'rename', [CompletionResultType]::ParameterValue, 'Rename a connection (its secrets stay where they are)')
             [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove a connection and its secrets')
             [CompletionResult]::new('providers', 'providers', [CompletionResultType]::ParameterValue, 'The apps conn knows and how to set them up')
@@ -287,6 +335,15 @@ Register-ArgumentCompleter -Native -CommandName 'conn' -ScriptBlock {
             break
         }
         'conn;help;token' {
+            break
+        }
+        'conn;help;exec' {
+            break
+        }
+        'conn;help;request' {
+            break
+        }
+        'conn;help;bind' {
             break
         }
         'conn;help;rename' {

@@ -16,6 +16,9 @@ _conn() {
             ",$1")
                 cmd="conn"
                 ;;
+            conn,bind)
+                cmd="conn__subcmd__bind"
+                ;;
             conn,check)
                 cmd="conn__subcmd__check"
                 ;;
@@ -24,6 +27,9 @@ _conn() {
                 ;;
             conn,doctor)
                 cmd="conn__subcmd__doctor"
+                ;;
+            conn,exec)
+                cmd="conn__subcmd__exec"
                 ;;
             conn,help)
                 cmd="conn__subcmd__help"
@@ -43,6 +49,9 @@ _conn() {
             conn,rename)
                 cmd="conn__subcmd__rename"
                 ;;
+            conn,request)
+                cmd="conn__subcmd__request"
+                ;;
             conn,rm)
                 cmd="conn__subcmd__rm"
                 ;;
@@ -52,6 +61,9 @@ _conn() {
             conn,token)
                 cmd="conn__subcmd__token"
                 ;;
+            conn__subcmd__help,bind)
+                cmd="conn__subcmd__help__subcmd__bind"
+                ;;
             conn__subcmd__help,check)
                 cmd="conn__subcmd__help__subcmd__check"
                 ;;
@@ -60,6 +72,9 @@ _conn() {
                 ;;
             conn__subcmd__help,doctor)
                 cmd="conn__subcmd__help__subcmd__doctor"
+                ;;
+            conn__subcmd__help,exec)
+                cmd="conn__subcmd__help__subcmd__exec"
                 ;;
             conn__subcmd__help,help)
                 cmd="conn__subcmd__help__subcmd__help"
@@ -78,6 +93,9 @@ _conn() {
                 ;;
             conn__subcmd__help,rename)
                 cmd="conn__subcmd__help__subcmd__rename"
+                ;;
+            conn__subcmd__help,request)
+                cmd="conn__subcmd__help__subcmd__request"
                 ;;
             conn__subcmd__help,rm)
                 cmd="conn__subcmd__help__subcmd__rm"
@@ -128,7 +146,7 @@ _conn() {
 
     case "${cmd}" in
         conn)
-            opts="-v -h -V --verbose --help --version new list show check reauth token rename rm providers completions doctor help"
+            opts="-v -h -V --verbose --help --version new list show check reauth token exec request bind rename rm providers completions doctor help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -141,13 +159,35 @@ _conn() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        conn__subcmd__check)
-            opts="-q -v -h -V --json --quiet --timeout --concurrency --per-host --deadline --warn-expiring --format --verbose --help --version"
+        conn__subcmd__bind)
+            opts="-v -h -V --env --json --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --env)
+                    COMPREPLY=($(compgen -W "production sandbox" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conn__subcmd__check)
+            opts="-q -v -h -V --recipe --env --json --quiet --timeout --concurrency --per-host --deadline --warn-expiring --format --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --env)
+                    COMPREPLY=($(compgen -W "production sandbox" -- "${cur}"))
+                    return 0
+                    ;;
                 --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -207,9 +247,45 @@ _conn() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        conn__subcmd__help)
-            opts="new list show check reauth token rename rm providers completions doctor help"
+        conn__subcmd__exec)
+            opts="-v -h -V --bind --env --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --bind)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --env)
+                    COMPREPLY=($(compgen -W "production sandbox" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conn__subcmd__help)
+            opts="new list show check reauth token exec request bind rename rm providers completions doctor help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conn__subcmd__help__subcmd__bind)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -250,6 +326,20 @@ _conn() {
             return 0
             ;;
         conn__subcmd__help__subcmd__doctor)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conn__subcmd__help__subcmd__exec)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -376,6 +466,20 @@ _conn() {
             return 0
             ;;
         conn__subcmd__help__subcmd__rename)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conn__subcmd__help__subcmd__request)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -742,6 +846,48 @@ _conn() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conn__subcmd__request)
+            opts="-H -d -q -i -v -h -V --header --data --query --include --timeout --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --header)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -H)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --query)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -q)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -30,6 +30,9 @@ set edit:completion:arg-completer[conn] = {|@words|
             cand check 'Check that connections work and who they are connected as'
             cand reauth 'Sign in again for an existing connection, keeping its name and settings'
             cand token 'Print a valid access token (refreshed if due) or key, for scripts'
+            cand exec 'Run a command with connections'' credentials in its environment (never on its argv)'
+            cand request 'Send one authenticated request to a connection''s API (like ''gh api'')'
+            cand bind 'Choose the connection that plays a role of this project''s recipe (conn.toml)'
             cand rename 'Rename a connection (its secrets stay where they are)'
             cand rm 'Remove a connection and its secrets'
             cand providers 'The apps conn knows and how to set them up'
@@ -92,12 +95,14 @@ set edit:completion:arg-completer[conn] = {|@words|
             cand --version 'Print version'
         }
         &'conn;check'= {
+            cand --env 'With --recipe: the environment whose bindings to check'
             cand --timeout 'Seconds to wait for each check request'
             cand --concurrency 'Checks in flight at once'
             cand --per-host 'Requests in flight to one API host at once'
             cand --deadline 'Seconds for the whole run; checks not started by then are reported unreachable'
             cand --warn-expiring 'Warn (exit 1) when a credential expires within this, e.g. 14d, 36h'
             cand --format 'Output format (--json is short for --format json)'
+            cand --recipe 'Check the connections of this project''s recipe (conn.toml), as bound'
             cand --json 'Print JSON'
             cand -q 'Print nothing when every connection is OK (for cron)'
             cand --quiet 'Print nothing when every connection is OK (for cron)'
@@ -138,6 +143,43 @@ set edit:completion:arg-completer[conn] = {|@words|
             cand --version 'Print version'
         }
         &'conn;token'= {
+            cand -v 'Print diagnostics on stderr (never secrets)'
+            cand --verbose 'Print diagnostics on stderr (never secrets)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'conn;exec'= {
+            cand --bind 'Recipe run: this connection plays ROLE, for this run only (repeatable)'
+            cand --env 'Environment of the run: sandbox uses sandbox bindings and refuses production connections'
+            cand -v 'Print diagnostics on stderr (never secrets)'
+            cand --verbose 'Print diagnostics on stderr (never secrets)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'conn;request'= {
+            cand -H 'A request header, ''Name: value'' (repeatable)'
+            cand --header 'A request header, ''Name: value'' (repeatable)'
+            cand -d 'The body: text, @FILE, or @- for standard input'
+            cand --data 'The body: text, @FILE, or @- for standard input'
+            cand -q 'A query parameter, KEY=VALUE (repeatable; URL-encoded by conn)'
+            cand --query 'A query parameter, KEY=VALUE (repeatable; URL-encoded by conn)'
+            cand --timeout 'Seconds to wait for the answer'
+            cand -i 'Print the status line and the response headers to stderr'
+            cand --include 'Print the status line and the response headers to stderr'
+            cand -v 'Print diagnostics on stderr (never secrets)'
+            cand --verbose 'Print diagnostics on stderr (never secrets)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'conn;bind'= {
+            cand --env 'The environment this binding is for'
+            cand --json 'Print JSON'
             cand -v 'Print diagnostics on stderr (never secrets)'
             cand --verbose 'Print diagnostics on stderr (never secrets)'
             cand -h 'Print help'
@@ -240,6 +282,9 @@ set edit:completion:arg-completer[conn] = {|@words|
             cand check 'Check that connections work and who they are connected as'
             cand reauth 'Sign in again for an existing connection, keeping its name and settings'
             cand token 'Print a valid access token (refreshed if due) or key, for scripts'
+            cand exec 'Run a command with connections'' credentials in its environment (never on its argv)'
+            cand request 'Send one authenticated request to a connection''s API (like ''gh api'')'
+            cand bind 'Choose the connection that plays a role of this project''s recipe (conn.toml)'
             cand rename 'Rename a connection (its secrets stay where they are)'
             cand rm 'Remove a connection and its secrets'
             cand providers 'The apps conn knows and how to set them up'
@@ -258,6 +303,12 @@ set edit:completion:arg-completer[conn] = {|@words|
         &'conn;help;reauth'= {
         }
         &'conn;help;token'= {
+        }
+        &'conn;help;exec'= {
+        }
+        &'conn;help;request'= {
+        }
+        &'conn;help;bind'= {
         }
         &'conn;help;rename'= {
         }

@@ -98,4 +98,34 @@ impl Authenticator for ApiKey {
         }
         out
     }
+
+    fn env_vars(&self) -> Vec<(&'static str, Secret<String>)> {
+        use super::env_var::*;
+        let mut out = vec![(API_KEY, self.key.clone())];
+        if self.placement == Placement::Header {
+            let value = format!("{}{}", self.prefix, self.key.expose());
+            if self.name.eq_ignore_ascii_case("authorization") {
+                out.push((AUTHORIZATION, Secret::new(value.clone())));
+            }
+            out.push((AUTH_HEADER, Secret::new(format!("{}: {value}", self.name))));
+        }
+        if self.placement == Placement::Basic {
+            use base64::Engine;
+            let pair = match &self.basic_user {
+                Some(u) => format!("{u}:{}", self.key.expose()),
+                None => format!(
+                    "{}:{}",
+                    self.key.expose(),
+                    self.basic_password.as_deref().unwrap_or("")
+                ),
+            };
+            let value = format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(pair)
+            );
+            out.push((AUTH_HEADER, Secret::new(format!("Authorization: {value}"))));
+            out.push((AUTHORIZATION, Secret::new(value)));
+        }
+        out
+    }
 }

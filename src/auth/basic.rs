@@ -42,4 +42,21 @@ impl Authenticator for Basic {
             Secret::new(base64::engine::general_purpose::STANDARD.encode(pair.as_bytes())),
         ]
     }
+
+    fn env_vars(&self) -> Vec<(&'static str, Secret<String>)> {
+        use super::env_var::*;
+        use base64::Engine;
+        let pair = zeroize::Zeroizing::new(format!("{}:{}", self.username, self.password.expose()));
+        let value = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(pair.as_bytes())
+        );
+        vec![
+            // As sent: with the provider's suffix (Zendesk's `/token`) already appended.
+            (USERNAME, Secret::new(self.username.clone())),
+            (PASSWORD, self.password.clone()),
+            (AUTH_HEADER, Secret::new(format!("Authorization: {value}"))),
+            (AUTHORIZATION, Secret::new(value)),
+        ]
+    }
 }

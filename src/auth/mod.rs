@@ -23,6 +23,32 @@ pub trait Authenticator: Debug {
     /// Every form in which this authenticator sends a secret (raw, and as encoded on the
     /// wire), so callers can scrub them from any text that came back from a server.
     fn secret_values(&self) -> Vec<Secret<String>>;
+    /// The credentials as environment variables for `conn exec`, by name suffix
+    /// (`AUTHORIZATION`, `TOKEN`, `API_KEY`, ...); the caller adds the prefix. The default is
+    /// none: a method whose credentials can't be handed out as fixed values must say what it
+    /// can export. OAuth 1.0a signs each request (method, URL and parameters), so it has no
+    /// fixed `AUTHORIZATION` value.
+    fn env_vars(&self) -> Vec<(&'static str, Secret<String>)> {
+        Vec::new()
+    }
+}
+
+/// Suffixes of the credential variables `conn exec` sets (besides `BASE_URL` and the inputs).
+pub mod env_var {
+    /// The whole `Authorization` header value.
+    pub const AUTHORIZATION: &str = "AUTHORIZATION";
+    /// The whole credential header as `Name: value`, ready for `curl -H @file`.
+    pub const AUTH_HEADER: &str = "AUTH_HEADER";
+    pub const TOKEN: &str = "TOKEN";
+    pub const API_KEY: &str = "API_KEY";
+    pub const USERNAME: &str = "USERNAME";
+    pub const PASSWORD: &str = "PASSWORD";
+    /// OAuth 1.0a: what a script needs to sign requests itself.
+    pub const TOKEN_SECRET: &str = "TOKEN_SECRET";
+    pub const CONSUMER_KEY: &str = "CONSUMER_KEY";
+    pub const CONSUMER_SECRET: &str = "CONSUMER_SECRET";
+    /// OAuth 1.0a with RSA-SHA1: the consumer's PEM private key.
+    pub const PRIVATE_KEY: &str = "PRIVATE_KEY";
 }
 
 /// One secret a method needs, as the wizard asks for it.
@@ -93,4 +119,35 @@ pub fn authenticator(
         }
         AuthSpec::OAuth1(s) => Ok(Box::new(oauth1::signer_from(s, secrets, missing)?)),
     }
+}
+
+/// `text` with every form of the authenticator's credentials replaced by `(redacted)`.
+pub fn scrub(text: &str, auth: &dyn Authenticator) -> String {
+    String::from_utf8_lossy(&scrub_bytes(text.as_bytes(), auth)).into_owned()
+}
+
+/// `bytes` with every form of the authenticator's credentials replaced by `(redacted)`; for
+/// response bodies, which need not be text.
+pub fn scrub_bytes(bytes: &[u8], auth: &dyn Authenticator) -> Vec<u8> {
+    let mut out = bytes.to_vec();
+    for s in auth.secret_values() {
+        let needle = s.expose().as_bytes();
+        // Short values would match ordinary text; no real credential is that short.
+        if needle.len() < 4 {
+            continue;
+        }
+        let mut next = Vec::with_capacity(out.len());
+        let mut i = 0;
+        while i < out.len() {
+            if out[i..].starts_with(needle) {
+                next.extend_from_slice(b"(redacted)");
+                i += needle.len();
+            } else {
+                next.push(out[i]);
+                i += 1;
+            }
+        }
+        out = next;
+    }
+    out
 }

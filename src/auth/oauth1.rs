@@ -294,6 +294,22 @@ impl Authenticator for Signer {
         }
     }
 
+    /// No `AUTHORIZATION`: each request needs its own signature. The parts a script's OAuth
+    /// 1.0a library signs with are exported instead.
+    fn env_vars(&self) -> Vec<(&'static str, Secret<String>)> {
+        use super::env_var::*;
+        let consumer_secret = match self.consumer.method {
+            SignatureMethod::RsaSha1 => PRIVATE_KEY,
+            _ => CONSUMER_SECRET,
+        };
+        vec![
+            (TOKEN, self.token.clone()),
+            (TOKEN_SECRET, self.token_secret.clone()),
+            (CONSUMER_KEY, Secret::new(self.consumer.key.clone())),
+            (consumer_secret, self.consumer.secret.clone()),
+        ]
+    }
+
     fn secret_values(&self) -> Vec<Secret<String>> {
         let mut out = vec![self.token.clone(), self.token_secret.clone()];
         if self.consumer.method != SignatureMethod::RsaSha1 {

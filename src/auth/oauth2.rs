@@ -157,6 +157,16 @@ impl Authenticator for Bearer {
     fn secret_values(&self) -> Vec<Secret<String>> {
         vec![self.token.clone()]
     }
+
+    fn env_vars(&self) -> Vec<(&'static str, Secret<String>)> {
+        use super::env_var::*;
+        let value = format!("Bearer {}", self.token.expose());
+        vec![
+            (TOKEN, self.token.clone()),
+            (AUTH_HEADER, Secret::new(format!("Authorization: {value}"))),
+            (AUTHORIZATION, Secret::new(value)),
+        ]
+    }
 }
 
 /// An error from our HTTP client, as the oauth2 crate sees it.

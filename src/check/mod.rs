@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::auth::Authenticator;
+use crate::auth::{Authenticator, scrub};
 use crate::catalog::{Provider, template};
 
 pub use classify::{Severity, Status};
@@ -250,18 +250,6 @@ pub fn run(
     outcome.latency_ms = latency_ms;
     outcome.message = scrub(&outcome.message, auth);
     outcome
-}
-
-/// `text` with every form of the connection's credentials replaced by `(redacted)`.
-fn scrub(text: &str, auth: &dyn Authenticator) -> String {
-    let mut out = text.to_string();
-    for s in auth.secret_values() {
-        let s = s.expose();
-        if s.len() >= 4 {
-            out = out.replace(s.as_str(), "(redacted)");
-        }
-    }
-    out
 }
 
 /// Builds the authenticator from the connection's secrets and runs the check.

@@ -50,6 +50,15 @@ pub enum Command {
     Reauth(Box<ReauthArgs>),
     /// Print a valid access token (refreshed if due) or key, for scripts
     Token { name: String },
+    /// Run a command with connections' credentials in its environment (never on its argv)
+    #[command(after_help = EXEC_AFTER_HELP)]
+    Exec(ExecArgs),
+    /// Send one authenticated request to a connection's API (like 'gh api')
+    #[command(after_help = REQUEST_AFTER_HELP)]
+    Request(RequestArgs),
+    /// Choose the connection that plays a role of this project's recipe (conn.toml)
+    #[command(after_help = BIND_AFTER_HELP)]
+    Bind(BindArgs),
     /// Rename a connection (its secrets stay where they are)
     Rename { old: String, new: String },
     /// Remove a connection and its secrets
@@ -98,6 +107,106 @@ Cron example (mails only problems):
   */15 * * * *  conn check --quiet
 For node_exporter's textfile collector:
   conn check --format prometheus > /var/lib/node_exporter/conn.prom.tmp && mv ...";
+
+const EXEC_AFTER_HELP: &str = "\
+For each connection, with PREFIX its name in UPPER_SNAKE case (or the role's, for a recipe):
+  PREFIX_AUTHORIZATION  the whole Authorization header value (not for OAuth 1.0a, which signs
+                        each request: use 'conn request' for those)
+  PREFIX_AUTH_HEADER    the credential header as 'Name: value' (for curl -H @file)
+  PREFIX_TOKEN          OAuth access token       PREFIX_API_KEY   API key
+  PREFIX_USERNAME, PREFIX_PASSWORD               Basic auth (user name as sent)
+  PREFIX_BASE_URL       the API base URL; and each instance input, e.g. PREFIX_SUBDOMAIN
+OAuth tokens are refreshed first. Then conn becomes the command (same process id), so signals
+sent to it reach the command and its exit status is conn's (127: not found, 126: not
+executable).
+
+With no names, the project's recipe (conn.toml here or in a parent directory) says which
+connections, by role: see 'conn bind'. CONN_BIND_<ROLE>=NAME or --bind ROLE=NAME swap one
+for a run; --env sandbox uses the sandbox bindings and refuses production connections.
+
+Examples:
+  conn exec gh -- sh -c 'printf %s \"$GH_AUTH_HEADER\" | curl -sH @- \"$GH_BASE_URL/user\"'
+  conn exec zendesk-acme=ZD billing -- ./sync.sh
+  conn exec --env sandbox -- ./sync.sh";
+
+const REQUEST_AFTER_HELP: &str = "\
+PATH is relative to the connection's API base URL (a full URL must be under it). The body of
+-d is sent as given (Content-Type application/json when it is JSON, unless -H says otherwise).
+The answer goes to stdout: JSON pretty-printed on a terminal, the raw bytes otherwise.
+
+Exit codes: 0 2xx, 3 a redirect to another origin (not followed), 4 4xx, 5 5xx, 1 no answer
+(network error, credentials could not be refreshed), 2 usage error.
+
+Examples:
+  conn request gh /user
+  conn request zd POST /api/v2/tickets.json -d @ticket.json
+  conn request gh /search/issues --query q=repo:cli/cli --query per_page=5 -i";
+
+const BIND_AFTER_HELP: &str = "\
+The recipe is the nearest conn.toml in this directory or a parent; bindings are stored for this
+project and user in conn's data dir, not in the project. With no arguments, shows the roles
+and their bindings.
+
+Example conn.toml:
+  [roles.crm]
+  provider = \"salesforce\"
+  [roles.crm_archive]
+  provider = \"salesforce\"
+  secondary = true";
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Connections to export, as NAME or NAME=PREFIX (none: the project's recipe)
+    #[arg(value_name = "NAME[=PREFIX]")]
+    pub targets: Vec<String>,
+    /// Recipe run: this connection plays ROLE, for this run only (repeatable)
+    #[arg(long = "bind", value_name = "ROLE=NAME")]
+    pub binds: Vec<String>,
+    /// Environment of the run: sandbox uses sandbox bindings and refuses production connections
+    #[arg(long, value_name = "ENV", default_value = "production", value_parser = ["production", "sandbox"])]
+    pub env: String,
+    /// The command and its arguments, after --
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct RequestArgs {
+    pub name: String,
+    /// METHOD PATH, or just PATH (GET; POST when there is a body)
+    #[arg(value_name = "[METHOD] PATH", num_args = 1..=2, required = true)]
+    pub rest: Vec<String>,
+    /// A request header, 'Name: value' (repeatable)
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// The body: text, @FILE, or @- for standard input
+    #[arg(short = 'd', long = "data", value_name = "DATA")]
+    pub data: Option<String>,
+    /// A query parameter, KEY=VALUE (repeatable; URL-encoded by conn)
+    #[arg(long = "query", short = 'q', value_name = "KEY=VALUE")]
+    pub query: Vec<String>,
+    /// Print the status line and the response headers to stderr
+    #[arg(short = 'i', long = "include")]
+    pub include: bool,
+    /// Seconds to wait for the answer
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct BindArgs {
+    /// A role of the recipe (no arguments: show the roles and their bindings)
+    #[arg(requires = "name")]
+    pub role: Option<String>,
+    /// The connection that plays it
+    pub name: Option<String>,
+    /// The environment this binding is for
+    #[arg(long, value_name = "ENV", default_value = "production", value_parser = ["production", "sandbox"])]
+    pub env: String,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
 
 #[derive(Debug, Args)]
 pub struct NewArgs {
@@ -227,6 +336,12 @@ pub struct ListArgs {
 pub struct CheckArgs {
     /// Connections to check (all when none are named)
     pub names: Vec<String>,
+    /// Check the connections of this project's recipe (conn.toml), as bound
+    #[arg(long, conflicts_with = "names")]
+    pub recipe: bool,
+    /// With --recipe: the environment whose bindings to check
+    #[arg(long, value_name = "ENV", requires = "recipe", value_parser = ["production", "sandbox"])]
+    pub env: Option<String>,
     /// Print JSON
     #[arg(long)]
     pub json: bool,

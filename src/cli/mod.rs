@@ -1,6 +1,7 @@
 //! The command line: parse, resolve raw arguments into options, call the command, print.
 
 pub mod args;
+pub mod child;
 pub mod output;
 pub mod prompter;
 
@@ -11,7 +12,7 @@ use anyhow::{Context, Result};
 use clap::{CommandFactory, Parser};
 
 pub use args::Cli;
-use args::{Command, CredentialArgs, NewArgs, ProvidersCommand};
+use args::{Command, CredentialArgs, ExecArgs, NewArgs, ProvidersCommand, RequestArgs};
 
 use crate::catalog::Grant;
 use crate::commands::{self, Ctx, new::NewOptions, oauth::OAuthOptions};
@@ -63,11 +64,87 @@ pub fn run(cli: Cli) -> Result<u8> {
             );
             Ok(0)
         }
+        Command::Exec(a) => {
+            let mut ctx = Ctx::new(env, ui)?;
+            exec(&mut ctx, a)
+        }
         command => {
             let mut ctx = Ctx::new(env, ui)?;
             dispatch(&mut ctx, command)
         }
     }
+}
+
+fn exec(ctx: &mut Ctx<'_>, a: ExecArgs) -> Result<u8> {
+    let opts = commands::exec::ExecOptions {
+        targets: a.targets,
+        binds: a.binds,
+        env: a.env,
+    };
+    let prepared = commands::exec::prepare(ctx, &opts)?;
+    for (prefix, name) in &prepared.sources {
+        crate::debug!("{prefix}_* from {name}");
+    }
+    crate::debug!(
+        "exporting {}",
+        prepared
+            .vars
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    if crate::core::interrupt::was_interrupted() {
+        return Err(anyhow::Error::new(crate::core::error::Cancelled));
+    }
+    child::run(&a.command, &prepared.vars)
+}
+
+fn request(ctx: &mut Ctx<'_>, a: RequestArgs) -> Result<u8> {
+    let (method, path) = match a.rest.as_slice() {
+        [path] => (None, path.clone()),
+        [method, path] => (Some(method.clone()), path.clone()),
+        _ => return Err(usage("expected [METHOD] PATH")),
+    };
+    let mut query = Vec::new();
+    for q in &a.query {
+        let (k, v) = q
+            .split_once('=')
+            .ok_or_else(|| usage(format!("--query {q}: expected KEY=VALUE")))?;
+        query.push((k.to_string(), v.to_string()));
+    }
+    let body = match a.data.as_deref() {
+        None => None,
+        Some("@-") => {
+            let mut buf = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut buf)
+                .context("could not read the body from stdin")?;
+            Some(buf)
+        }
+        Some(d) if d.starts_with('@') => {
+            let file = &d[1..];
+            Some(
+                std::fs::read(file)
+                    .with_context(|| format!("-d @{file}: could not read {file}"))?,
+            )
+        }
+        Some(d) => Some(d.as_bytes().to_vec()),
+    };
+    let answer = commands::request::run(
+        ctx,
+        &commands::request::RequestOptions {
+            name: a.name,
+            method,
+            path,
+            headers: a.headers,
+            query,
+            body,
+            timeout: Duration::from_secs(a.timeout.max(1)),
+        },
+    )?;
+    output::answer(&answer, a.include, std::io::stdout().is_terminal())?;
+    Ok(commands::request::exit_code(answer.status))
 }
 
 fn dispatch(ctx: &mut Ctx<'_>, command: Command) -> Result<u8> {
@@ -87,6 +164,9 @@ fn dispatch(ctx: &mut Ctx<'_>, command: Command) -> Result<u8> {
             // A check that can't run at all is UNKNOWN (3) to a monitoring system, not 1.
             let opts = commands::check::CheckOptions {
                 names: a.names.clone(),
+                recipe_env: a
+                    .recipe
+                    .then(|| a.env.clone().unwrap_or_else(|| "production".into())),
                 timeout: Duration::from_secs(a.timeout.max(1)),
                 concurrency: a.concurrency.max(1),
                 per_host: a.per_host.max(1),
@@ -130,6 +210,13 @@ fn dispatch(ctx: &mut Ctx<'_>, command: Command) -> Result<u8> {
             std::io::Write::write_all(&mut out, token.expose().as_bytes())?;
             std::io::Write::write_all(&mut out, b"\n")?;
         }
+        Command::Request(a) => return request(ctx, a),
+        Command::Bind(a) => match (a.role, a.name) {
+            (Some(role), Some(name)) => {
+                output::bound(&commands::bind::bind(ctx, &role, &name, &a.env)?, a.json)?
+            }
+            _ => output::bindings(&commands::bind::list(ctx)?, a.json)?,
+        },
         Command::Rename { old, new } => {
             commands::rename::run(ctx, &old, &new)?;
             println!("Renamed '{old}' to '{new}'.");
@@ -150,7 +237,9 @@ fn dispatch(ctx: &mut Ctx<'_>, command: Command) -> Result<u8> {
             output::doctor(&r, json)?;
             return Ok(if r.ok { 0 } else { 1 });
         }
-        Command::Completions { .. } | Command::Providers(ProvidersCommand::Validate { .. }) => {
+        Command::Completions { .. }
+        | Command::Exec(_)
+        | Command::Providers(ProvidersCommand::Validate { .. }) => {
             unreachable!("handled before the context is built")
         }
     }

@@ -8,7 +8,15 @@ use serde::Serialize;
 use crate::catalog::Provider;
 use crate::check::Status;
 use crate::commands::{
-    check::CheckRun, doctor, list::Row, new::Created, providers::Listed, rm::Removed, show::Shown,
+    bind::{Bound, Listing},
+    check::CheckRun,
+    doctor,
+    list::Row,
+    new::Created,
+    providers::Listed,
+    request::Answer,
+    rm::Removed,
+    show::Shown,
 };
 
 pub fn json(value: &impl Serialize) -> Result<()> {
@@ -407,7 +415,12 @@ pub fn provider(p: &Provider, as_json: bool) -> Result<()> {
                 .as_deref()
                 .map(|d| format!(" [default {d:?}]"))
                 .unwrap_or_default();
-            println!("  {:<16}{}{d}", i.name, i.label);
+            let from = i
+                .capture
+                .as_deref()
+                .map(|c| format!(" [from the sign-in: {c}]"))
+                .unwrap_or_default();
+            println!("  {:<16}{}{d}{from}", i.name, i.label);
             if let Some(h) = &i.help {
                 println!("  {:<16}{h}", "");
             }
@@ -438,6 +451,42 @@ pub fn provider(p: &Provider, as_json: bool) -> Result<()> {
                 println!("  {:<16}register the app at: {u}", "");
             }
         }
+        if let crate::catalog::AuthSpec::OAuth1(o) = a {
+            let port = o.redirect_port.map(|p| format!(":{p}")).unwrap_or_default();
+            println!(
+                "  {:<16}callback URL to register: http://127.0.0.1{port}{}{}",
+                "",
+                o.redirect_path,
+                if o.oob {
+                    " (or none: --no-browser uses a typed-in code)"
+                } else {
+                    ""
+                }
+            );
+            println!(
+                "  {:<16}signature: {} (consumer key with --client-id, {})",
+                "",
+                o.signature_method.as_str(),
+                if o.signature_method == crate::catalog::provider::SignatureMethod::RsaSha1 {
+                    "private key with --private-key FILE"
+                } else {
+                    "secret with --client-secret-stdin/-env"
+                }
+            );
+            if let Some(u) = &o.app_registration_url {
+                println!("  {:<16}register the app at: {u}", "");
+            }
+        }
+    }
+    if !p.environments.is_empty() {
+        println!(
+            "
+environments (--env ENV):"
+        );
+        for (name, values) in &p.environments {
+            let v: Vec<String> = values.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            println!("  {name:<16}{}", v.join(", "));
+        }
     }
     Ok(())
 }
@@ -454,5 +503,72 @@ pub fn doctor(r: &doctor::Report, as_json: bool) -> Result<()> {
             i.detail
         );
     }
+    Ok(())
+}
+
+/// `conn request`'s answer: with `-i` the status line and headers on stderr; the body on
+/// stdout, pretty-printed when it is JSON and stdout is a terminal, else byte for byte.
+pub fn answer(a: &Answer, include: bool, terminal: bool) -> Result<()> {
+    if include {
+        let mut err = std::io::stderr().lock();
+        writeln!(err, "{} {} {}", a.version, a.status, a.reason)?;
+        for (k, v) in &a.headers {
+            writeln!(err, "{k}: {v}")?;
+        }
+        writeln!(err)?;
+    }
+    let mut out = std::io::stdout().lock();
+    if terminal && let Ok(v) = serde_json::from_slice::<serde_json::Value>(&a.body) {
+        serde_json::to_writer_pretty(&mut out, &v)?;
+        writeln!(out)?;
+    } else {
+        out.write_all(&a.body)?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+pub fn bound(b: &Bound, as_json: bool) -> Result<()> {
+    if as_json {
+        return json(b);
+    }
+    let was = b
+        .replaced
+        .as_deref()
+        .map(|o| format!(" (was {o})"))
+        .unwrap_or_default();
+    println!(
+        "Role {} is played by {} in {}{was}, for {}.",
+        b.role, b.connection, b.env, b.recipe
+    );
+    Ok(())
+}
+
+pub fn bindings(l: &Listing, as_json: bool) -> Result<()> {
+    if as_json {
+        return json(l);
+    }
+    println!("Recipe: {}", l.recipe);
+    let dash = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".into());
+    let rows: Vec<Vec<String>> = l
+        .roles
+        .iter()
+        .map(|r| {
+            vec![
+                r.role.clone(),
+                if r.secondary {
+                    format!("{} (secondary)", r.provider)
+                } else {
+                    r.provider.clone()
+                },
+                dash(&r.production),
+                dash(&r.sandbox),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        table(&["ROLE", "PROVIDER", "PRODUCTION", "SANDBOX"], &rows)
+    );
     Ok(())
 }

@@ -19,6 +19,8 @@ use crate::store::metadata::{Connection, Identity, LastCheck};
 #[derive(Debug, Clone)]
 pub struct CheckOptions {
     pub names: Vec<String>,
+    /// Check the connections of the project's recipe, as resolved for this environment.
+    pub recipe_env: Option<String>,
     /// Per request.
     pub timeout: Duration,
     /// Checks in flight at once.
@@ -54,14 +56,23 @@ pub struct CheckRun {
 }
 
 pub fn run(ctx: &mut Ctx<'_>, opts: &CheckOptions) -> Result<CheckRun> {
+    let mut names = opts.names.clone();
+    if let Some(env) = &opts.recipe_env {
+        let (_, cast) = super::bind::resolve(ctx, env, &[])?;
+        for c in cast {
+            if !names.contains(&c.connection) {
+                names.push(c.connection);
+            }
+        }
+    }
     let meta = ctx.metadata().load()?;
-    let selected: Vec<String> = if opts.names.is_empty() {
+    let selected: Vec<String> = if opts.recipe_env.is_none() && names.is_empty() {
         meta.connections.keys().cloned().collect()
     } else {
-        for n in &opts.names {
+        for n in &names {
             super::find(&meta, n)?;
         }
-        opts.names.clone()
+        names
     };
     let catalog = ctx.catalog();
     let client = ctx.http(opts.timeout)?;

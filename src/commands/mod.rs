@@ -1,14 +1,18 @@
 //! One file per subcommand. Each turns resolved options into calls on the library modules and
 //! returns a value for `cli` to print; questions go through the `Ui` it is given.
 
+pub mod access;
+pub mod bind;
 pub mod check;
 pub mod doctor;
+pub mod exec;
 pub mod list;
 pub mod new;
 pub mod oauth;
 pub mod providers;
 pub mod reauth;
 pub mod rename;
+pub mod request;
 pub mod rm;
 pub mod show;
 pub mod token;

@@ -458,6 +458,48 @@ pub fn fresh_secrets(
     conn: &Connection,
     provider: &Provider,
 ) -> std::result::Result<SecretBundle, Stale> {
+    refresh_when(ctx, name, conn, provider, &is_due)
+}
+
+/// After the API rejected `rejected` (401), the connection's secrets with a new access token:
+/// refreshed now whatever its expiry says, unless another process already replaced that token
+/// (then its new one is used, and the rotated refresh token is not spent twice).
+pub fn refresh_rejected(
+    ctx: &super::Base,
+    name: &str,
+    conn: &Connection,
+    provider: &Provider,
+    rejected: &SecretBundle,
+) -> std::result::Result<SecretBundle, Stale> {
+    let rejected = rejected.get(flow::ACCESS_TOKEN).cloned();
+    let still_rejected = |b: &SecretBundle| b.get(flow::ACCESS_TOKEN) == rejected.as_ref();
+    refresh_when(ctx, name, conn, provider, &still_rejected)
+}
+
+/// The error a command reports when the credentials could not be made fresh.
+pub fn stale_error(name: &str, stale: Stale) -> anyhow::Error {
+    match stale {
+        Stale::NeedsReauth(why) => {
+            anyhow!("{name} needs to be signed in again ({why}); run 'conn reauth {name}'")
+        }
+        Stale::Unreachable(why) => anyhow!(
+            "could not refresh the token of {name}: {why}; the stored token is unchanged, try again later"
+        ),
+        Stale::Missing(why) => {
+            anyhow!("{why}; run 'conn reauth {name}' to enter new credentials")
+        }
+        Stale::Other(e) => e,
+    }
+}
+
+/// The connection's secrets, refreshed first (under the connection's lock) when `due` says so.
+fn refresh_when(
+    ctx: &super::Base,
+    name: &str,
+    conn: &Connection,
+    provider: &Provider,
+    due: &dyn Fn(&SecretBundle) -> bool,
+) -> std::result::Result<SecretBundle, Stale> {
     let store = ctx.secrets_of(conn).map_err(Stale::Other)?;
     let read = || -> std::result::Result<SecretBundle, Stale> {
         store.get(&conn.id).map_err(Stale::Other)?.ok_or_else(|| {
@@ -475,7 +517,7 @@ pub fn fresh_secrets(
     else {
         return Ok(bundle);
     };
-    if !is_due(&bundle) {
+    if !due(&bundle) {
         return Ok(bundle);
     }
     let lock = ctx
@@ -485,7 +527,7 @@ pub fn fresh_secrets(
         .join(format!("{}.lock", conn.id));
     let _guard = fsio::lock_exclusive(&lock).map_err(Stale::Other)?;
     let bundle = read()?;
-    if !is_due(&bundle) {
+    if !due(&bundle) {
         crate::debug!("{name}: another process refreshed the token meanwhile");
         return Ok(bundle);
     }
@@ -505,7 +547,7 @@ pub fn fresh_secrets(
     let old = flow::stored(&bundle)
         .ok_or_else(|| Stale::Missing("the stored tokens are incomplete".into()))?;
     let grant = parse_grant(&state.grant).unwrap_or(Grant::AuthorizationCode);
-    crate::debug!("{name}: access token due, refreshing");
+    crate::debug!("{name}: refreshing the access token");
     let result = match (&old.refresh_token, grant) {
         (Some(rt), _) => {
             flow::refresh(&http, &ep, &client, rt, &state.scopes).map_err(anyhow::Error::new)

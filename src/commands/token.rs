@@ -3,7 +3,7 @@
 use anyhow::{Result, bail};
 
 use super::Ctx;
-use super::oauth::{self, Stale};
+use super::oauth;
 use crate::auth;
 use crate::catalog::AuthSpec;
 use crate::core::secret::Secret;
@@ -20,21 +20,8 @@ pub fn run(ctx: &mut Ctx<'_>, name: &str) -> Result<Secret<String>> {
             conn.auth
         );
     };
-    let bundle = match oauth::fresh_secrets(ctx, name, &conn, provider) {
-        Ok(b) => b,
-        Err(Stale::NeedsReauth(why)) => {
-            bail!("{name} needs to be signed in again ({why}); run 'conn reauth {name}'")
-        }
-        Err(Stale::Unreachable(why)) => {
-            bail!(
-                "could not refresh the token of {name}: {why}; the stored token is unchanged, try again later"
-            )
-        }
-        Err(Stale::Missing(why)) => {
-            bail!("{why}; run 'conn reauth {name}' to enter new credentials")
-        }
-        Err(Stale::Other(e)) => return Err(e),
-    };
+    let bundle = oauth::fresh_secrets(ctx, name, &conn, provider)
+        .map_err(|stale| oauth::stale_error(name, stale))?;
     let field = match spec {
         AuthSpec::ApiKey(_) => auth::api_key::FIELD,
         AuthSpec::Basic(_) => auth::basic::FIELD,

@@ -1,5 +1,6 @@
-//! Persistence: connection metadata (TOML, no secrets) and the secret stores.
+//! Persistence: connection metadata (TOML, no secrets), recipe bindings, and the secret stores.
 
+pub mod bindings;
 pub mod fsio;
 pub mod metadata;
 pub mod secrets;

@@ -313,3 +313,71 @@ fn oob_sign_in_takes_the_typed_verifier() {
     let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(created["identity"]["label"], "alice");
 }
+
+#[test]
+fn request_signs_query_form_body_and_non_ascii_and_exec_exports_the_parts() {
+    let server = OAuth1Server::start();
+    let env = env_for(&server, "HMAC-SHA1", "approve");
+    new_hmac(&env, "trello", &[]).ok();
+
+    let out = env.run(&["request", "trello", "/members/me"]);
+    out.ok();
+    assert!(out.stdout.contains("\"alice\""), "{out:?}");
+
+    // The signature covers the query, a form body with a repeated key and non-ASCII values;
+    // oauthlib recomputes it from what it received.
+    let out = env.run(&[
+        "request",
+        "trello",
+        "POST",
+        "/members/me",
+        "--query",
+        "filter=open cards",
+        "-H",
+        "Content-Type: application/x-www-form-urlencoded",
+        "-d",
+        "name=J%C3%BCrgen+%26+Zo%C3%AB&tag=a&tag=b",
+    ]);
+    out.ok();
+    let state = server.state();
+    let last = state["resource_ok"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["method"], "POST", "{state}");
+    assert_eq!(last["body"], "name=J%C3%BCrgen+%26+Zo%C3%AB&tag=a&tag=b");
+    assert!(
+        last["query"].as_str().unwrap().contains("filter=open"),
+        "{last}"
+    );
+    assert!(
+        state["resource_rejected"].as_array().unwrap().is_empty(),
+        "{state}"
+    );
+
+    // exec: no precomputed Authorization (each request needs its own signature); the parts a
+    // script's OAuth 1.0a library signs with instead.
+    let out = env.run(&[
+        "exec",
+        "trello",
+        "--",
+        "sh",
+        "-c",
+        "test -z \"$TRELLO_AUTHORIZATION\" && echo \"$TRELLO_CONSUMER_KEY $TRELLO_BASE_URL ${#TRELLO_TOKEN} ${#TRELLO_TOKEN_SECRET} ${#TRELLO_CONSUMER_SECRET}\"",
+    ]);
+    out.ok();
+    let secrets = env.secrets_of("trello");
+    assert_eq!(
+        out.stdout.trim(),
+        format!(
+            "{} {}/1 {} {} {}",
+            OAuth1Server::CONSUMER,
+            server.base,
+            secrets["oauth_token"].as_str().unwrap().len(),
+            secrets["oauth_token_secret"].as_str().unwrap().len(),
+            OAuth1Server::CONSUMER_SECRET.len()
+        )
+    );
+}

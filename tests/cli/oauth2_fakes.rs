@@ -13,7 +13,7 @@ type TokenFn = dyn Fn(&Seen) -> (u16, String) + Send + Sync;
 /// A fake authorization server + API: `/token` answers with `token`, `/me` with an identity
 /// for any bearer token, `/device` with a device code whose URL uses the `verification_url`
 /// spelling.
-fn fake_as(token: impl Fn(&Seen) -> (u16, String) + Send + Sync + 'static) -> FakeApi {
+pub fn fake_as(token: impl Fn(&Seen) -> (u16, String) + Send + Sync + 'static) -> FakeApi {
     let token: Arc<TokenFn> = Arc::new(token);
     FakeApi::start(move |s| {
         match s.url.split('?').next().unwrap() {
@@ -30,7 +30,7 @@ fn fake_as(token: impl Fn(&Seen) -> (u16, String) + Send + Sync + 'static) -> Fa
     })
 }
 
-fn provider(url: &str, extra: &str) -> String {
+pub fn provider(url: &str, extra: &str) -> String {
     format!(
         r#"id = "fake"
 display_name = "Fake OAuth"
@@ -51,7 +51,7 @@ identity = {{ id = "/id", label = "/name" }}
     )
 }
 
-fn env_for(api: &FakeApi, extra: &str) -> TestEnv {
+pub fn env_for(api: &FakeApi, extra: &str) -> TestEnv {
     let mut env = TestEnv::new();
     env.write_provider("fake.toml", &provider(&api.url, extra));
     let browser = format!(
@@ -62,7 +62,7 @@ fn env_for(api: &FakeApi, extra: &str) -> TestEnv {
     env
 }
 
-const NEW: &[&str] = &[
+pub const NEW: &[&str] = &[
     "new",
     "x",
     "--provider",

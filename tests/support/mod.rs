@@ -158,6 +158,16 @@ impl TestEnv {
         self.run_full(args, Some(stdin), &[])
     }
 
+    /// Runs conn in `dir` (a project directory, for recipes).
+    pub fn run_in(&self, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Out {
+        let mut c = self.cmd();
+        c.current_dir(dir).args(args);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        run_command(c, None)
+    }
+
     pub fn run_full(&self, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Out {
         let mut c = self.cmd();
         c.args(args);
