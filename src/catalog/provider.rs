@@ -551,10 +551,25 @@ pub fn parse_with(
     validate(&provider).map_err(|(field, msg, needle)| {
         let line = needle
             .and_then(|n| text.find(&n))
+            .or_else(|| locate(text, &field))
             .map_or(1, |off| line_col(text, off).0);
         anyhow!("{}:{line}: {field}: {msg}", origin.display())
     })?;
     Ok(provider)
+}
+
+/// Where a field without a telling value is: `auth[2]` is the third `[[auth]]` table,
+/// `environments.x` its table header, else the field's first key.
+fn locate(text: &str, field: &str) -> Option<usize> {
+    let head = field.split('.').next().unwrap_or(field);
+    if let Some((table, rest)) = head.split_once('[') {
+        let i: usize = rest.trim_end_matches(']').parse().ok()?;
+        let marker = format!("[[{table}]]");
+        return text.match_indices(&marker).nth(i).map(|(o, _)| o);
+    }
+    text.find(&format!("[{head}"))
+        .or_else(|| text.find(&format!("{head} =")))
+        .or_else(|| text.find(head))
 }
 
 /// Merges `child` over `base`: tables key by key, `[[auth]]` entries by method, anything

@@ -582,3 +582,87 @@ fn every_builtin_provider_passes_its_contract() {
         failures.join("\n")
     );
 }
+
+#[test]
+fn a_site_is_chosen_never_silently_the_first() {
+    // Two Atlassian sites: without a terminal, conn names them and the flag instead of taking
+    // one; a named site that the grant doesn't cover is refused; nothing is saved either way.
+    let sites = r#"[{"id": "c1", "url": "https://one.atlassian.net", "name": "one"},
+                    {"id": "c2", "url": "https://two.atlassian.net", "name": "two"}]"#;
+    let fake = FakeApi::start_with_headers(move |seen| {
+        let (_, path, query) = split(seen);
+        let q = query_of(&query);
+        if q.get("response_type").map(String::as_str) == Some("code") {
+            let mut back = url::Url::parse(&q["redirect_uri"]).unwrap();
+            back.query_pairs_mut()
+                .append_pair("code", "good")
+                .append_pair("state", &q["state"]);
+            return (302, vec![], back.to_string());
+        }
+        if seen.form("grant_type").is_some() {
+            let t = serde_json::json!({"access_token": ACCESS, "token_type": "Bearer", "expires_in": 3600});
+            return (200, vec![], t.to_string());
+        }
+        if path.ends_with("/accessible-resources") {
+            return (200, vec![], sites.to_string());
+        }
+        (
+            200,
+            vec![],
+            r#"{"accountId": "a1", "displayName": "Mia"}"#.into(),
+        )
+    });
+    let mut env = TestEnv::new();
+    env.extra_env
+        .push(("CONN_TEST_ORIGIN".into(), fake.url.clone()));
+    env.extra_env.push((
+        "BROWSER".into(),
+        format!(
+            "python3 {}/tests/support/fake_browser.py",
+            env!("CARGO_MANIFEST_DIR")
+        ),
+    ));
+    env.extra_env
+        .push(("FAKE_BROWSER_MODE".into(), "follow".into()));
+    let new = |extra: &[&str]| {
+        let mut args = vec![
+            "new",
+            "j",
+            "--provider",
+            "jira",
+            "--client-id",
+            "c",
+            "--client-secret-env",
+            "CS",
+        ];
+        args.extend_from_slice(extra);
+        env.run_env(&args, &[("CS", CLIENT_SECRET)])
+    };
+    let out = new(&[]);
+    out.code(2);
+    assert!(out.stderr.contains("--set cloud_id=ID"), "{out:?}");
+    assert!(
+        out.stderr.contains("c1 (https://one.atlassian.net)"),
+        "{out:?}"
+    );
+    assert!(
+        out.stderr.contains("c2 (https://two.atlassian.net)"),
+        "{out:?}"
+    );
+    let out = new(&["--set", "cloud_id=c9"]);
+    out.code(2);
+    assert!(
+        out.stderr.contains("\"c9\" is not one of the sites"),
+        "{out:?}"
+    );
+    assert!(!env.connections_toml().exists() || !env.connections().contains_key("j"));
+    // The site's URL works as well as its id.
+    let out = new(&["--set", "cloud_id=https://two.atlassian.net", "--json"]);
+    out.ok();
+    assert_eq!(
+        env.connections()["j"]["inputs"]["cloud_id"].as_str(),
+        Some("c2")
+    );
+    let check = fake.requests().into_iter().last().unwrap();
+    assert_eq!(split(&check).1, "/ex/jira/c2/rest/api/3/myself");
+}

@@ -91,3 +91,190 @@ fn validate_reports_file_line_and_field_and_bad_user_files_are_skipped() {
     assert!(out.stdout.contains("acme"));
     assert!(!out.stdout.lines().any(|l| l.starts_with("bad ")));
 }
+
+/// A minimal valid provider with `extra` lines appended at the top level and `auth` as its
+/// one method.
+fn minimal(top: &str, auth: &str) -> String {
+    format!(
+        "id = \"p\"\ndisplay_name = \"P\"\n{top}\n[[auth]]\n{auth}\n\n[api]\nbase_url = \"https://api.p.test\"\n\n[check]\npath = \"/me\"\n"
+    )
+}
+
+const KEY: &str = "method = \"api_key\"\nname = \"Authorization\"";
+
+#[test]
+fn each_validation_error_names_its_line_and_field() {
+    let env = TestEnv::new();
+    let cases: Vec<(String, &str)> = vec![
+        (
+            minimal(
+                "",
+                "method = \"oauth2\"\nauthorize_url = \"https://p.test/a\"",
+            ),
+            "p.toml:4: auth[0]: oauth2 needs token_url",
+        ),
+        (
+            minimal("", "method = \"oauth2\"\ntoken_url = \"ftp://p.test/t\""),
+            "p.toml:6: auth[0].token_url: must be an http(s) URL",
+        ),
+        (
+            minimal(
+                "",
+                "method = \"oauth1\"\nrequest_token_url = \"https://p.test/r\"\nauthorize_url = \"https://p.test/a\"",
+            ),
+            "missing field `access_token_url`",
+        ),
+        (
+            minimal(
+                "",
+                "method = \"oauth1\"\nrequest_token_url = \"https://p.test/r\"\nauthorize_url = \"https://p.test/a\"\naccess_token_url = \"https://p.test/t\"\nsignature_method = \"MD5\"",
+            ),
+            "p.toml:4:1: unknown variant `MD5`",
+        ),
+        (
+            minimal("categories = [\"Big Apps\"]", KEY),
+            "p.toml:3: categories",
+        ),
+        (
+            minimal(
+                "[[inputs]]\nname = \"site\"\nlabel = \"Site\"\ncapture = \"header:x\"\n",
+                KEY,
+            ),
+            "p.toml:6: inputs[0].capture: must be token:FIELD",
+        ),
+        (
+            minimal(
+                "[[inputs]]\nname = \"site\"\nlabel = \"Site\"\ncapture = \"pick\"\n",
+                KEY,
+            ),
+            "inputs[0].capture: no oauth2 method has a pick",
+        ),
+        (
+            minimal(
+                "[[inputs]]\nname = \"site\"\nlabel = \"Site\"\n",
+                "method = \"oauth2\"\ntoken_url = \"https://p.test/t\"\nauthorize_url = \"https://p.test/a\"\npick = { url = \"https://p.test/sites\", id = \"/id\", label = \"/name\", input = \"cloud\" }",
+            ),
+            "auth[0].pick.input: \"cloud\" names no input",
+        ),
+        (
+            minimal("[environments.sandbox]\nhost = \"s.p.test\"\n", KEY),
+            "environments: define [environments.production]",
+        ),
+        (
+            minimal(
+                "[environments.production]\nhost = \"p.test\"\n[environments.sandbox]\nother = \"s.p.test\"\n",
+                KEY,
+            ),
+            "p.toml:5: environments.sandbox: every environment must define the same keys",
+        ),
+        (
+            minimal(
+                "[environments.production]\nhost = \"p.test\"\n[environments.staging]\nhost = \"s.p.test\"\n",
+                KEY,
+            ),
+            "p.toml:5: environments.staging: unknown environment",
+        ),
+        (
+            minimal(
+                "[[inputs]]\nname = \"host\"\nlabel = \"H\"\n[environments.production]\nhost = \"p.test\"\n",
+                KEY,
+            ),
+            "environments.production.host: \"host\" is also an input",
+        ),
+        (
+            minimal("extends = \"nosuch\"", KEY),
+            "p.toml:3: extends: \"nosuch\" is not a built-in provider",
+        ),
+        (
+            minimal(
+                "",
+                "method = \"api_key\"\nname = \"Authorization\"\nprefix = \"${nope} \"",
+            ),
+            "auth[0].prefix: ${nope} names no input",
+        ),
+        (
+            minimal(
+                "[[inputs]]\nname = \"n\"\nlabel = \"N\"\npattern = \"([\"\n",
+                KEY,
+            ),
+            "p.toml:6: inputs[0].pattern: not a valid regular expression",
+        ),
+    ];
+    let mut failed = Vec::new();
+    for (i, (text, want)) in cases.iter().enumerate() {
+        let f = env.write_provider("p.toml", text);
+        let out = env.run(&["providers", "validate", path_str(&f)]);
+        if out.code != 1 || !out.stderr.contains(want) {
+            failed.push(format!("case {i}: want {want:?} in {}", out.stderr.trim()));
+        }
+    }
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+}
+
+#[test]
+fn extends_builds_on_a_builtin_and_environments_pick_hosts() {
+    let env = TestEnv::new();
+    // A company's own Zendesk definition: the built-in with another check path.
+    let f = env.write_provider(
+        "zd.toml",
+        "id = \"zendesk-eu\"\nextends = \"zendesk\"\ndisplay_name = \"Zendesk (EU)\"\n\n[check]\npath = \"/api/v2/users/me.json?eu=1\"\n",
+    );
+    env.run(&["providers", "validate", path_str(&f)]).ok();
+    let shown = env.run(&["providers", "show", "zendesk-eu", "--json"]);
+    shown.ok();
+    let p = shown.json();
+    assert_eq!(p["check"]["path"], "/api/v2/users/me.json?eu=1");
+    // Inherited: the input and both auth methods.
+    assert_eq!(p["inputs"][0]["name"], "subdomain");
+    assert_eq!(p["auth"].as_array().unwrap().len(), 2);
+    assert_eq!(p["extends"], "zendesk");
+
+    // --env sandbox takes the provider's sandbox hosts and tags the connection; list filters.
+    let api = FakeApi::start(|_| (200, r#"{"id": "1", "email": "s@p.test"}"#.into()));
+    let port = api.url.rsplit(':').next().unwrap().to_string();
+    env.write_provider(
+        "sb.toml",
+        &format!("id = \"sb\"\ndisplay_name = \"SB\"\n\n[environments.production]\nhost = \"127.0.0.1:1\"\n[environments.sandbox]\nhost = \"127.0.0.1:{port}\"\n\n[[auth]]\n{KEY}\n\n[api]\nbase_url = \"http://${{host}}\"\n\n[check]\npath = \"/me\"\nidentity = {{ id = \"/id\", label = \"/email\" }}\n"),
+    );
+    let out = env.run_env(
+        &[
+            "new",
+            "s1",
+            "--provider",
+            "sb",
+            "--env",
+            "sandbox",
+            "--secret-env",
+            "K",
+            "--json",
+        ],
+        &[("K", "k-123456")],
+    );
+    out.ok();
+    assert_eq!(out.json()["identity"]["label"], "s@p.test");
+    assert_eq!(out.json()["identity"]["instance"], "127.0.0.1");
+    env.run_env(
+        &[
+            "new",
+            "p1",
+            "--provider",
+            "sb",
+            "--secret-env",
+            "K",
+            "--no-check",
+        ],
+        &[("K", "k-123456")],
+    )
+    .ok();
+    let list = env.run(&["list", "--env", "sandbox", "--json"]);
+    let names: Vec<String> = list
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["s1"]);
+    let out = env.run(&["list"]);
+    assert!(out.stdout.contains("s@p.test on 127.0.0.1"), "{out:?}");
+}
