@@ -48,6 +48,7 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("builtin/jira-api-token.toml"),
     ),
     ("jira.toml", include_str!("builtin/jira.toml")),
+    ("linear.toml", include_str!("builtin/linear.toml")),
     ("mailchimp.toml", include_str!("builtin/mailchimp.toml")),
     ("mailgun.toml", include_str!("builtin/mailgun.toml")),
     (

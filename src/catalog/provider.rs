@@ -405,6 +405,9 @@ pub struct CheckSpec {
     /// Error codes that mean the credentials lack a permission or scope.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub insufficient_permissions: Vec<String>,
+    /// A JSON body for the check request (GraphQL APIs: `{"query": "{ me { id } }"}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
     /// A response header that carries the credential's expiry (e.g. GitHub's
     /// `github-authentication-token-expiration`), for the `expiring` status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -767,6 +770,11 @@ fn validate(p: &Provider) -> std::result::Result<(), Invalid> {
             "must start with '/'",
             Some(&p.check.path),
         ));
+    }
+    if let Some(b) = &p.check.body
+        && serde_json::from_str::<serde_json::Value>(b).is_err()
+    {
+        return Err(invalid("check.body", "must be JSON", Some("body")));
     }
     if !matches!(p.check.method.as_str(), "GET" | "POST" | "HEAD") {
         return Err(invalid(

@@ -149,6 +149,11 @@ pub fn run(
         for (k, v) in &p.api.headers {
             req = req.header(k.as_str(), v.as_str());
         }
+        if let Some(b) = &p.check.body {
+            req = req
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(b.clone());
+        }
         auth.apply(req)
     };
     let past_deadline = || {

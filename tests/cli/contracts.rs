@@ -330,6 +330,14 @@ fn run_case(provider: &Value, case: &toml::Table) -> Result<(), String> {
     if check.method != check_method {
         return Err(format!("check method {} != {check_method}", check.method));
     }
+    if let Some(b) = provider["check"]["body"].as_str()
+        && (check.body != b || check.header("Content-Type") != Some("application/json"))
+    {
+        return Err(format!(
+            "check body {:?}, expected {b:?} as JSON",
+            check.body
+        ));
+    }
     let (_, _, query) = split(check);
     let q = query_of(&query);
     let auth_header = check.header("Authorization").map(str::to_string);
