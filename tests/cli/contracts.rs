@@ -548,7 +548,7 @@ fn every_builtin_provider_passes_its_contract() {
     list.ok();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/contracts");
     let mut failures = Vec::new();
-    let mut cases = 0;
+    let mut jobs: Vec<(Value, toml::Table)> = Vec::new();
     for p in list.json().as_array().unwrap() {
         let id = p["id"].as_str().unwrap();
         if NO_CONTRACT.iter().any(|(x, _)| *x == id) {
@@ -576,12 +576,33 @@ fn every_builtin_provider_passes_its_contract() {
             }
         }
         for case in list {
-            cases += 1;
-            if let Err(e) = run_case(&provider, case.as_table().unwrap()) {
-                failures.push(format!("{id} [{}]: {e}", case["auth"]));
-            }
+            jobs.push((provider.clone(), case.as_table().unwrap().clone()));
         }
     }
+    // The cases wait on processes and sockets, not the CPU: run several at once.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let failures = Mutex::new(failures);
+    std::thread::scope(|s| {
+        for _ in 0..6 {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let Some((provider, case)) = jobs.get(i) else {
+                        break;
+                    };
+                    if let Err(e) = run_case(provider, case) {
+                        failures.lock().unwrap().push(format!(
+                            "{} [{}]: {e}",
+                            provider["id"].as_str().unwrap(),
+                            case["auth"]
+                        ));
+                    }
+                }
+            });
+        }
+    });
+    let failures = failures.into_inner().unwrap();
+    let cases = jobs.len();
     assert!(cases >= 70, "only {cases} contract cases ran");
     assert!(
         failures.is_empty(),
