@@ -405,6 +405,9 @@ pub struct CheckSpec {
     /// Error codes that mean the credentials lack a permission or scope.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub insufficient_permissions: Vec<String>,
+    /// The 2xx statuses that mean success (default: any 2xx).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expect_status: Vec<u16>,
     /// A JSON body for the check request (GraphQL APIs: `{"query": "{ me { id } }"}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
@@ -497,7 +500,13 @@ impl Provider {
             .or_else(|| self.environments.get("production"))
             .cloned()
             .unwrap_or_default();
-        v.extend(inputs.iter().map(|(k, x)| (k.clone(), x.clone())));
+        // An optional input left empty keeps the environment's value (Salesforce's My Domain
+        // replaces the login host only when given).
+        for (k, x) in inputs {
+            if !(x.is_empty() && v.contains_key(k)) {
+                v.insert(k.clone(), x.clone());
+            }
+        }
         v
     }
 }
@@ -719,7 +728,8 @@ fn validate(p: &Provider) -> std::result::Result<(), Invalid> {
                     Some(key),
                 ));
             }
-            if !names.insert(key.clone()) {
+            let overridable = p.inputs.iter().any(|i| &i.name == key && i.optional);
+            if !names.insert(key.clone()) && !overridable {
                 return Err(invalid(
                     format!("environments.production.{key}"),
                     format!("{key:?} is also an input; use another name"),
@@ -769,6 +779,18 @@ fn validate(p: &Provider) -> std::result::Result<(), Invalid> {
             "check.path",
             "must start with '/'",
             Some(&p.check.path),
+        ));
+    }
+    if let Some(s) = p
+        .check
+        .expect_status
+        .iter()
+        .find(|s| !(200..300).contains(*s))
+    {
+        return Err(invalid(
+            "check.expect_status",
+            format!("{s}: only 2xx statuses can mean success"),
+            Some("expect_status"),
         ));
     }
     if let Some(b) = &p.check.body

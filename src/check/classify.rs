@@ -100,6 +100,19 @@ pub fn response(
     };
     let name = target.name;
     match status {
+        200..=299
+            if !target.provider.check.expect_status.is_empty()
+                && !target.provider.check.expect_status.contains(&status) =>
+        {
+            out(
+                Status::Error,
+                format!(
+                    "HTTP {status}: the check expects {:?}",
+                    target.provider.check.expect_status
+                ),
+                Some("the provider's API may have changed; see 'conn providers show'".into()),
+            )
+        }
         200..=299 => {
             let spec = &target.provider.check;
             if let Some(cond) = &spec.success {

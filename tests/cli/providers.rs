@@ -199,6 +199,10 @@ fn each_validation_error_names_its_line_and_field() {
             ),
             "p.toml:6: inputs[0].pattern: not a valid regular expression",
         ),
+        (
+            format!("{}expect_status = [404]\n", minimal("", KEY)),
+            "check.expect_status: 404: only 2xx",
+        ),
     ];
     let mut failed = Vec::new();
     for (i, (text, want)) in cases.iter().enumerate() {
@@ -277,4 +281,26 @@ fn extends_builds_on_a_builtin_and_environments_pick_hosts() {
     assert_eq!(names, ["s1"]);
     let out = env.run(&["list"]);
     assert!(out.stdout.contains("s@p.test on 127.0.0.1"), "{out:?}");
+}
+
+#[test]
+fn a_2xx_the_check_does_not_expect_is_an_error() {
+    let env = TestEnv::new();
+    let api = FakeApi::start(|_| (202, r#"{"id": "1"}"#.into()));
+    env.write_provider(
+        "p.toml",
+        &format!(
+            "{}expect_status = [200]\n",
+            minimal("", KEY).replace("https://api.p.test", &api.url)
+        ),
+    );
+    let out = env.run_env(
+        &["new", "x", "--provider", "p", "--secret-env", "K", "--json"],
+        &[("K", "k-123456")],
+    );
+    out.code(1);
+    assert!(
+        out.stderr.contains("HTTP 202: the check expects [200]"),
+        "{out:?}"
+    );
 }
