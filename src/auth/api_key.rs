@@ -50,6 +50,27 @@ impl ApiKey {
     }
 }
 
+impl ApiKey {
+    /// `placement = "basic"`: the base64 of `user:password` as sent.
+    fn basic_credentials(&self) -> Option<Secret<String>> {
+        use base64::Engine;
+        if self.placement != Placement::Basic {
+            return None;
+        }
+        let pair = zeroize::Zeroizing::new(match &self.basic_user {
+            Some(u) => format!("{u}:{}", self.key.expose()),
+            None => format!(
+                "{}:{}",
+                self.key.expose(),
+                self.basic_password.as_deref().unwrap_or("")
+            ),
+        });
+        Some(Secret::new(
+            base64::engine::general_purpose::STANDARD.encode(pair.as_bytes()),
+        ))
+    }
+}
+
 impl Authenticator for ApiKey {
     fn apply(&self, req: RequestBuilder) -> RequestBuilder {
         match self.placement {
@@ -82,19 +103,8 @@ impl Authenticator for ApiKey {
         let encoded: String =
             url::form_urlencoded::byte_serialize(self.key.expose().as_bytes()).collect();
         let mut out = vec![self.key.clone(), Secret::new(encoded)];
-        if self.placement == Placement::Basic {
-            use base64::Engine;
-            let pair = match &self.basic_user {
-                Some(u) => format!("{u}:{}", self.key.expose()),
-                None => format!(
-                    "{}:{}",
-                    self.key.expose(),
-                    self.basic_password.as_deref().unwrap_or("")
-                ),
-            };
-            out.push(Secret::new(
-                base64::engine::general_purpose::STANDARD.encode(pair),
-            ));
+        if let Some(b64) = self.basic_credentials() {
+            out.push(b64);
         }
         out
     }
@@ -109,20 +119,8 @@ impl Authenticator for ApiKey {
             }
             out.push((AUTH_HEADER, Secret::new(format!("{}: {value}", self.name))));
         }
-        if self.placement == Placement::Basic {
-            use base64::Engine;
-            let pair = match &self.basic_user {
-                Some(u) => format!("{u}:{}", self.key.expose()),
-                None => format!(
-                    "{}:{}",
-                    self.key.expose(),
-                    self.basic_password.as_deref().unwrap_or("")
-                ),
-            };
-            let value = format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode(pair)
-            );
+        if let Some(b64) = self.basic_credentials() {
+            let value = format!("Basic {}", b64.expose());
             out.push((AUTH_HEADER, Secret::new(format!("Authorization: {value}"))));
             out.push((AUTHORIZATION, Secret::new(value)));
         }
