@@ -47,7 +47,7 @@ Register-ArgumentCompleter -Native -CommandName 'conn' -ScriptBlock {
         'conn;new' {
             [CompletionResult]::new('--provider', '--provider', [CompletionResultType]::ParameterName, 'Provider id (see ''conn providers list'')')
             [CompletionResult]::new('--auth', '--auth', [CompletionResultType]::ParameterName, 'Auth method, when the provider offers several')
-            [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'Environment tag')
+            [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'Environment: sandbox uses the provider''s sandbox hosts where it has them; also a tag for `conn list --env`')
             [CompletionResult]::new('--set', '--set', [CompletionResultType]::ParameterName, 'An instance input, e.g. subdomain=acme (repeatable)')
             [CompletionResult]::new('--username', '--username', [CompletionResultType]::ParameterName, 'User name for Basic auth (e.g. the account''s email)')
             [CompletionResult]::new('--secret-env', '--secret-env', [CompletionResultType]::ParameterName, 'Read the API key / password from this environment variable')

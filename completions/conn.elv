@@ -43,7 +43,7 @@ set edit:completion:arg-completer[conn] = {|@words|
         &'conn;new'= {
             cand --provider 'Provider id (see ''conn providers list'')'
             cand --auth 'Auth method, when the provider offers several'
-            cand --env 'Environment tag'
+            cand --env 'Environment: sandbox uses the provider''s sandbox hosts where it has them; also a tag for `conn list --env`'
             cand --set 'An instance input, e.g. subdomain=acme (repeatable)'
             cand --username 'User name for Basic auth (e.g. the account''s email)'
             cand --secret-env 'Read the API key / password from this environment variable'

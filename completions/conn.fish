@@ -47,7 +47,7 @@ complete -c conn -n "__fish_conn_using_subcommand new" -l auth -d 'Auth method, 
 basic\t''
 oauth2\t''
 oauth1\t''"
-complete -c conn -n "__fish_conn_using_subcommand new" -l env -d 'Environment tag' -r -f -a "production\t''
+complete -c conn -n "__fish_conn_using_subcommand new" -l env -d 'Environment: sandbox uses the provider\'s sandbox hosts where it has them; also a tag for `conn list --env`' -r -f -a "production\t''
 sandbox\t''"
 complete -c conn -n "__fish_conn_using_subcommand new" -l set -d 'An instance input, e.g. subdomain=acme (repeatable)' -r
 complete -c conn -n "__fish_conn_using_subcommand new" -l username -d 'User name for Basic auth (e.g. the account\'s email)' -r

@@ -218,7 +218,8 @@ pub struct NewArgs {
     /// Auth method, when the provider offers several
     #[arg(long, value_name = "METHOD", value_parser = ["api_key", "basic", "oauth2", "oauth1"])]
     pub auth: Option<String>,
-    /// Environment tag
+    /// Environment: sandbox uses the provider's sandbox hosts where it has them; also a tag
+    /// for `conn list --env`
     #[arg(long, value_name = "ENV", value_parser = ["production", "sandbox"])]
     pub env: Option<String>,
     /// An instance input, e.g. subdomain=acme (repeatable)

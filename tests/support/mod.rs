@@ -465,7 +465,6 @@ impl Oidc {
     }
 
     fn try_start(at_ttl: u32) -> Option<Self> {
-        use std::io::BufRead;
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oidc");
         let mut child = Command::new("node")
             .arg(dir.join("server.mjs"))
@@ -476,15 +475,8 @@ impl Oidc {
             .stderr(Stdio::null())
             .spawn()
             .expect("node is installed by tests/run");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = std::io::BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        match rx.recv_timeout(Duration::from_secs(15)) {
-            Ok(line) if !line.trim().is_empty() => {
+        match first_line(&mut child, Duration::from_secs(15)) {
+            Some(line) => {
                 let v: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
                 Some(Oidc {
                     issuer: v["issuer"].as_str().unwrap().to_string(),
@@ -555,6 +547,22 @@ impl Drop for Oidc {
     }
 }
 
+/// The first line a test server prints on stdout (where it listens), if it comes in time.
+fn first_line(child: &mut std::process::Child, wait: Duration) -> Option<String> {
+    use std::io::BufRead;
+    let stdout = child.stdout.take()?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    rx.recv_timeout(wait)
+        .ok()
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+}
+
 /// `BROWSER` for the scripted person of tests/oidc/browser.py.
 pub fn browser_cmd() -> String {
     format!(
@@ -595,7 +603,6 @@ impl OAuth1Server {
     pub const RSA_CONSUMER: &'static str = "connrsaconsumerkey00001";
 
     pub fn start() -> Self {
-        use std::io::BufRead;
         let dir = tempfile::tempdir().unwrap();
         let key = dir.path().join("consumer.pem");
         let mut child = Command::new("python3")
@@ -606,15 +613,8 @@ impl OAuth1Server {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("python3 is installed by tests/run");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = std::io::BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let line = rx.recv_timeout(Duration::from_secs(20)).unwrap_or_default();
-        if line.trim().is_empty() {
+        let line = first_line(&mut child, Duration::from_secs(20)).unwrap_or_default();
+        if line.is_empty() {
             let _ = child.kill();
             panic!(
                 "the OAuth 1.0a test server did not start; run tests/run (it installs oauthlib, pyjwt and cryptography from PyPI)"
