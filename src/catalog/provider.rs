@@ -476,6 +476,20 @@ pub(crate) const CATEGORIES: &[&str] = &[
 ];
 
 impl Provider {
+    /// Whether the API's base URL is wholly one input the user gives (`base_url = "${base_url}"`,
+    /// as in the generic `http` and `oauth2` providers): then each connection may be a
+    /// different app, so the provider id alone does not say which app a connection is.
+    pub(crate) fn base_url_is_input(&self) -> bool {
+        let url = self.api.base_url.trim();
+        url.strip_prefix("${")
+            .and_then(|r| r.strip_suffix('}'))
+            .is_some_and(|name| {
+                self.inputs
+                    .iter()
+                    .any(|i| i.name == name && i.capture.is_none())
+            })
+    }
+
     pub(crate) fn auth(&self, method: AuthMethod) -> Option<&AuthSpec> {
         self.auth.iter().find(|a| a.method() == method)
     }

@@ -2,6 +2,7 @@
 //! deadline for the run), results explained (expiring, invalidated by a newer sign-in, a
 //! personal account) and saved in one metadata update.
 
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -112,16 +113,26 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &CheckOptions) -> Result<CheckRun> {
         }
     });
     let now = now_rfc3339();
+    let outcomes: Vec<Outcome> = slots
+        .into_iter()
+        .map(|slot| {
+            slot.into_inner()
+                .unwrap_or_else(|e| e.into_inner())
+                .unwrap_or_else(|| Outcome::local(CheckStatus::Error, "not checked", None))
+        })
+        .collect();
+    // What this run found, for judging whether a newer connection works.
+    let found: BTreeMap<&str, CheckStatus> = selected
+        .iter()
+        .zip(&outcomes)
+        .map(|(n, o)| (n.as_str(), o.status))
+        .collect();
     let reports: Vec<Report> = selected
         .iter()
-        .zip(slots)
-        .map(|(name, slot)| {
+        .zip(outcomes)
+        .map(|(name, mut outcome)| {
             let conn = &meta.connections[name];
-            let mut outcome = slot
-                .into_inner()
-                .unwrap_or_else(|e| e.into_inner())
-                .unwrap_or_else(|| Outcome::local(CheckStatus::Error, "not checked", None));
-            explain_invalidation(&meta, name, conn, &mut outcome);
+            explain_invalidation(&meta, name, conn, &found, &mut outcome);
             suggest_integration_user(conn, &mut outcome);
             let last_success = if outcome.status == CheckStatus::Ok {
                 Some(crate::auth::oauth2::now())
@@ -286,8 +297,17 @@ fn expiring(
 }
 
 /// When credentials stopped working and another connection signed in as the same account
-/// after this one last worked, that sign-in most likely replaced this grant.
-fn explain_invalidation(meta: &Metadata, name: &str, conn: &Connection, outcome: &mut Outcome) {
+/// after this one last worked, that sign-in most likely replaced this grant, but only if that
+/// newer connection works: checked OK in this run, or (not checked now) its last check was
+/// OK. When both fail, something else (a revoked app, a server that lost its grants) is the
+/// likelier cause, and blaming the newer one would send the person to delete a connection.
+fn explain_invalidation(
+    meta: &Metadata,
+    name: &str,
+    conn: &Connection,
+    found: &BTreeMap<&str, CheckStatus>,
+    outcome: &mut Outcome,
+) {
     if !matches!(
         outcome.status,
         CheckStatus::InvalidCredentials | CheckStatus::NeedsReauth
@@ -303,6 +323,13 @@ fn explain_invalidation(meta: &Metadata, name: &str, conn: &Connection, outcome:
     let Some(worked) = time(worked) else { return };
     let newer = crate::store::metadata::same_account(meta, name, conn)
         .into_iter()
+        .filter(|(n, c)| {
+            let status = found
+                .get(n.as_str())
+                .copied()
+                .or_else(|| c.last_check.as_ref().map(|l| l.status));
+            matches!(status, Some(CheckStatus::Ok | CheckStatus::Expiring))
+        })
         .filter_map(|(n, c)| {
             let at = c.authorized_at.as_deref().unwrap_or(&c.created_at);
             time(at)

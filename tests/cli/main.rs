@@ -24,4 +24,5 @@ mod request;
 mod robustness;
 mod secrecy;
 mod tables;
+mod ux;
 mod wizard;
