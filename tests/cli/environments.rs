@@ -200,21 +200,9 @@ fn a_test_origin_other_than_a_loopback_ip_with_a_port_is_refused() {
     let fake = fake().may_go_unused();
     let port = fake.url.rsplit(':').next().unwrap().to_string();
     let env = TestEnv::new();
-    env.run_env(
-        &[
-            "new",
-            "sq",
-            "--provider",
-            "square",
-            "--auth",
-            "api_key",
-            "--secret-env",
-            "K",
-            "--no-check",
-        ],
-        &[("K", KEY)],
-    )
-    .ok();
+    env.conn("new sq --provider square --auth api_key --secret-env K --no-check")
+        .env("K", KEY)
+        .ok();
     for origin in [
         format!("http://127.0.0.1:1@127.0.0.2:{port}"),
         format!("http://localhost:{port}"),
