@@ -188,9 +188,9 @@ pub(crate) trait Method {
         false
     }
 
-    /// New tokens for `bundle` (by refresh token, or by asking again for client credentials),
-    /// as the bundle to store; `Ok(None)` when the method has nothing to refresh. Errors carry
-    /// an `error::OAuthError` when the provider refused or could not be reached.
+    /// New tokens for `bundle` (by refresh token, or by asking again for client credentials);
+    /// `Ok(None)` when the method has nothing to refresh. The error's kind says whether the
+    /// grant is gone (`InvalidGrant`) or the provider could not be reached (`Unreachable`).
     fn refresh(
         &self,
         _http: &Http,
@@ -199,7 +199,7 @@ pub(crate) trait Method {
         _bundle: &SecretBundle,
         _grant: Grant,
         _scopes: &[String],
-    ) -> Result<Option<oauth2::Tokens>> {
+    ) -> Result<Option<oauth2::Tokens>, error::OAuthError> {
         Ok(None)
     }
 
