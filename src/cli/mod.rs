@@ -144,6 +144,9 @@ fn request(ctx: &mut Ctx<'_>, a: RequestArgs) -> Result<u8> {
         },
     )?;
     output::answer(&answer, a.include, std::io::stdout().is_terminal())?;
+    if let Some(n) = &answer.notice {
+        eprintln!("conn: {n}");
+    }
     Ok(commands::request::exit_code(answer.status))
 }
 

@@ -5,6 +5,7 @@ pub mod error;
 pub mod interrupt;
 pub mod log;
 pub mod paths;
+pub mod scrub;
 pub mod secret;
 pub mod testing;
 pub mod time;
