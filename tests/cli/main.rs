@@ -18,5 +18,6 @@ mod readme_example;
 mod recipe;
 mod request;
 mod robustness;
+mod scrub;
 mod secrecy;
 mod wizard;
