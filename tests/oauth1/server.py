@@ -12,6 +12,7 @@ Endpoints (Trello-like paths):
   POST /1/OAuthAuthorizeToken      Allow: oauthlib AuthorizationEndpoint redirects to the
                                    callback with oauth_token + oauth_verifier (or, for oob,
                                    shows the verifier); Deny: redirect with denied=TOKEN
+                                   (or another form, see /_control)
   POST /1/OAuthGetAccessToken      token credentials (oauthlib AccessTokenEndpoint)
   ANY  /1/members/me               a protected resource (oauthlib ResourceEndpoint): 200 with
                                    the member, or 401 with oauth_problem / error_description
@@ -20,8 +21,12 @@ Endpoints (Trello-like paths):
                                    token secrets it knows, as a careless API might; its first
                                    line (or "valid") says whether oauthlib accepted the request
   GET  /_state                     JSON: what the server saw (for assertions)
-  POST /_control                   JSON body {"skew": SECONDS, "revoke": true}: shift this
-                                   server's clock (and its Date header), revoke all tokens
+  POST /_control                   JSON body {"skew": SECONDS, "revoke": true, "deny_with": FORM}:
+                                   shift this server's clock (and its Date header), revoke all
+                                   tokens, choose how Deny redirects: "denied" (denied=TOKEN,
+                                   the default), an oauth_problem value ("user_refused",
+                                   "permission_denied": oauth_problem=VALUE without a token),
+                                   or "other-token" (user_refused naming another token)
 
 Consumers: key "conntestconsumerkey0001" with secret "conn-test-consumer-secret" (HMAC-SHA1,
 HMAC-SHA256, PLAINTEXT), "connreservedconsumer001" whose secret is full of characters that
@@ -57,6 +62,7 @@ from oauthlib.oauth1.rfc5849.endpoints import base as oauth_base
 
 LOCK = threading.Lock()
 SKEW = [0]
+DENY_WITH = ["denied"]
 CONSUMER = "conntestconsumerkey0001"
 RSA_CONSUMER = "connrsaconsumerkey00001"
 RESERVED_CONSUMER = "connreservedconsumer001"
@@ -89,6 +95,16 @@ class SkewedTime:
 
 
 oauth_base.time = SkewedTime
+
+
+def denial(token):
+    """The callback query of a refusal, in the form providers use (see /_control)."""
+    form = DENY_WITH[0]
+    if form == "denied":  # X/Twitter: the temporary token
+        return f"denied={token}"
+    if form == "other-token":  # names some other sign-in's token
+        return "oauth_token=someoneelsestoken000000&oauth_problem=user_refused"
+    return "oauth_problem=" + urllib.parse.quote(form)  # LinkedIn, XING: no token
 
 
 def reserve(token, request):
@@ -270,7 +286,7 @@ class Handler(BaseHTTPRequestHandler):
                 if redirect == "oob":
                     return self.send(200, "<p>You denied access.</p>", ctype="text/html")
                 sep = "&" if "?" in redirect else "?"
-                return self.send(302, "", {"Location": f"{redirect}{sep}denied={token}"})
+                return self.send(302, "", {"Location": f"{redirect}{sep}{denial(token)}"})
             uri = self.uri().split("?")[0] + "?oauth_token=" + urllib.parse.quote(token)
             h, b, s = AUTHORIZE.create_authorization_response(uri, "GET", None, None, [])
             if s == 200:  # oob: show the verifier for the person to type in
@@ -329,6 +345,8 @@ class Handler(BaseHTTPRequestHandler):
                     SKEW[0] = c["skew"]
                 if c.get("revoke"):
                     ACCESS_TOKENS.clear()
+                if "deny_with" in c:
+                    DENY_WITH[0] = c["deny_with"]
             self.send(200, "{}", ctype="application/json")
         else:
             self.send(404, "not found")
