@@ -238,7 +238,8 @@ pub fn run(
         Ok((status, body, (retry_after, expiry, date))) => {
             // Scrub before anything reads the body, so no cut-off or re-encoding can hide a
             // credential the server echoed back.
-            let body = scrub(&String::from_utf8_lossy(&body), auth);
+            let body = String::from_utf8_lossy(&crate::auth::scrubber(auth).scrub_body(&body))
+                .into_owned();
             let mut o = classify::response(target, status, body.as_bytes(), retry_after.as_deref());
             o.expires_at = expiry;
             if target.method == "oauth1" && crate::auth::oauth1::is_clock_problem(status, &body) {

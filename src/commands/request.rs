@@ -107,7 +107,7 @@ pub fn run(ctx: &mut Ctx<'_>, opts: &RequestOptions) -> Result<Answer> {
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
         let body = resp.bytes().context("could not read the response")?;
-        let body = scrubber.scrub(&body).into_owned();
+        let body = scrubber.scrub_body(&body);
         let notice = clock_notice(&ready, status.as_u16(), &body, date.as_deref());
         return Ok(Answer {
             version,
