@@ -682,6 +682,8 @@ pub fn revoke(http: &Http, ep: &Endpoints, client: &Client, tokens: &Tokens) -> 
             .get("error")
             .and_then(|v| v.as_str())
             .unwrap_or("error");
+        // The server's word may echo the token or client secret it was sent.
+        let code = client.scrubber(Some(token)).scrub_str(code);
         bail!(
             "the revocation endpoint answered HTTP {}: {code}",
             status.as_u16()

@@ -355,6 +355,14 @@ fn oauth2_tokens_and_client_secrets_echoed_in_any_encoding_are_scrubbed() {
     new("o").ok();
     let all = run_strings(&env, &request_runs("o"), &known);
     assert_echoed(&all, "authorization");
+
+    // reauth against the refusing, echoing token endpoint: its error is scrubbed too.
+    env.write_provider("echo.toml", &echo.provider(&auth("/token-echo")));
+    let out = env.run(&["-v", "reauth", "o", "--yes"]);
+    out.code(1);
+    assert_no_leak("reauth (token endpoint error)", &out.all(), &known);
+    assert!(out.stderr.contains("invalid_client"), "{out:?}");
+    assert!(out.stderr.contains("(redacted)"), "{out:?}");
 }
 
 /// An OAuth 1.0a connection through tests/oauth1/server.py with secrets that need encoding.
