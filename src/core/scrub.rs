@@ -16,14 +16,14 @@ use std::fmt;
 use regex::bytes::{NoExpand, Regex, RegexBuilder};
 
 /// What replaces a secret.
-pub const REDACTED: &str = "(redacted)";
+pub(crate) const REDACTED: &str = "(redacted)";
 
 /// Secrets shorter than this (in bytes) are not scrubbed: they would match ordinary text, and
 /// no real credential is that short.
-pub const MIN_LEN: usize = 4;
+pub(crate) const MIN_LEN: usize = 4;
 
 /// Replaces every form of a set of secrets. Build one per set of secrets and reuse it.
-pub struct Scrubber {
+pub(crate) struct Scrubber {
     re: Option<Regex>,
 }
 
@@ -37,7 +37,7 @@ impl fmt::Debug for Scrubber {
 impl Scrubber {
     /// A scrubber for `secrets` (raw values; each is matched in every form [`pattern`]
     /// describes). Values shorter than [`MIN_LEN`] bytes are ignored.
-    pub fn new<'a>(secrets: impl IntoIterator<Item = &'a str>) -> Self {
+    pub(crate) fn new<'a>(secrets: impl IntoIterator<Item = &'a str>) -> Self {
         let mut values: Vec<&str> = secrets.into_iter().filter(|s| s.len() >= MIN_LEN).collect();
         // Longest first: at a given position the first alternative that matches wins, so a
         // secret that contains another (a PLAINTEXT signature contains the consumer secret)
@@ -63,7 +63,7 @@ impl Scrubber {
     }
 
     /// `bytes` with every form of every secret replaced by [`REDACTED`].
-    pub fn scrub<'h>(&self, bytes: &'h [u8]) -> Cow<'h, [u8]> {
+    pub(crate) fn scrub<'h>(&self, bytes: &'h [u8]) -> Cow<'h, [u8]> {
         match &self.re {
             Some(re) => re.replace_all(bytes, NoExpand(REDACTED.as_bytes())),
             None => Cow::Borrowed(bytes),
@@ -74,7 +74,7 @@ impl Scrubber {
     /// strings still hold a secret (escaped in a way no pattern lists, such as `\u0041` for a
     /// letter), the decoded document, scrubbed, instead; so neither a pretty-printer nor a
     /// field read from it can bring a secret back.
-    pub fn scrub_body(&self, bytes: &[u8]) -> Vec<u8> {
+    pub(crate) fn scrub_body(&self, bytes: &[u8]) -> Vec<u8> {
         let out = self.scrub(bytes).into_owned();
         if self.re.is_none() {
             return out;
@@ -90,7 +90,7 @@ impl Scrubber {
     }
 
     /// `text` with every form of every secret replaced by [`REDACTED`].
-    pub fn scrub_str(&self, text: &str) -> String {
+    pub(crate) fn scrub_str(&self, text: &str) -> String {
         // Matches begin and end on character boundaries (each piece of a pattern is a whole
         // character in some encoding), so the result is still UTF-8.
         String::from_utf8_lossy(&self.scrub(text.as_bytes())).into_owned()
@@ -112,7 +112,7 @@ const BACKSLASHES: &str = r"(?:\\|%(?:25){0,3}5[cC])+";
 ///
 /// Letters and digits are matched only as they are: no encoder changes them, and a
 /// pattern of fixed letters keeps the search fast for long tokens.
-pub fn pattern(secret: &str) -> String {
+pub(crate) fn pattern(secret: &str) -> String {
     secret.chars().map(char_pattern).collect()
 }
 
@@ -170,7 +170,7 @@ fn hex_ci(hex: &str) -> String {
 /// The base64 forms of `value` (standard and URL-safe alphabets, padded and not): what HTTP
 /// Basic sends for `user:password` (RFC 7617), and what an API may echo back in either
 /// alphabet.
-pub fn base64_forms(value: &str) -> Vec<String> {
+pub(crate) fn base64_forms(value: &str) -> Vec<String> {
     use base64::Engine;
     use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
     let v = value.as_bytes();
