@@ -233,7 +233,7 @@ fn judge(params: &BTreeMap<String, String>, expect: Expect<'_>) -> Verdict {
 ///   and passport-xing document `callback?oauth_problem=user_refused`);
 /// - `oauth_problem=permission_denied`: the same extension and Yahoo's guide (the consumer
 ///   may not have access); Adobe Commerce lists it among its OAuth errors
-///   (<https://developer.adobe.com/commerce/webapi/get-started/authentication/oauth-errors/>).
+///   (<https://adobedocs.github.io/commerce-webapi/commerce/webapi/get-started/authentication/oauth-errors.html>).
 ///
 /// Any other `oauth_problem` on the callback also ends the flow, as the provider's error. A
 /// redirect that names another temporary token (in `denied` or `oauth_token`) belongs to
@@ -246,7 +246,7 @@ fn oauth1_denial(params: &BTreeMap<String, String>, token: &str) -> Option<(bool
     }
     let problem = params.get("oauth_problem")?;
     let ours = params.get("oauth_token").is_none_or(|t| t == token);
-    // Outside text reaches the terminal only as one of the extension's known words.
+    // Outside text reaches the terminal only as a short lower-case word, the extension's form.
     let code = match problem.as_str() {
         "user_refused" | "permission_denied" => "access_denied (oauth_problem={problem})",
         p if !p.is_empty()
@@ -283,4 +283,46 @@ fn parse_pasted(line: &str, path: &str) -> Option<BTreeMap<String, String>> {
         return None;
     }
     Some(parse_query(url.query().unwrap_or("")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(s: &str) -> BTreeMap<String, String> {
+        parse_query(s)
+    }
+
+    #[test]
+    fn oauth1_denials_are_recognised_and_tied_to_the_flow() {
+        let t = "tmp123";
+        let d = |s: &str| oauth1_denial(&q(s), t);
+        assert_eq!(d("denied=tmp123"), Some((true, "access_denied".into())));
+        assert_eq!(d("denied=other").map(|x| x.0), Some(false));
+        assert_eq!(
+            d("oauth_problem=user_refused"),
+            Some((true, "access_denied (oauth_problem=user_refused)".into()))
+        );
+        assert_eq!(
+            d("oauth_token=tmp123&oauth_problem=permission_denied"),
+            Some((
+                true,
+                "access_denied (oauth_problem=permission_denied)".into()
+            ))
+        );
+        assert_eq!(
+            d("oauth_token=x&oauth_problem=user_refused").map(|x| x.0),
+            Some(false)
+        );
+        assert_eq!(
+            d("oauth_problem=token_expired"),
+            Some((true, "oauth_problem=token_expired".into()))
+        );
+        // Terminal control characters or long text are not repeated.
+        assert_eq!(
+            d("oauth_problem=%1b%5D0%3Bpwned%07"),
+            Some((true, "an unreadable oauth_problem".into()))
+        );
+        assert_eq!(d("oauth_token=tmp123&oauth_verifier=v"), None);
+    }
 }
