@@ -42,7 +42,7 @@ impl Scrubber {
         // Longest first: at a given position the first alternative that matches wins, so a
         // secret that contains another (a PLAINTEXT signature contains the consumer secret)
         // is replaced whole.
-        values.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        values.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
         values.dedup();
         if values.is_empty() {
             return Scrubber { re: None };

@@ -417,6 +417,21 @@ fn request_shows_a_skewed_clock_against_the_server_date() {
     assert!(!out.stderr.contains("clock"), "{out:?}");
 }
 
+/// The page the scripted browser was shown at the callback. conn may exit before the browser
+/// has written it down, so it is waited for.
+fn browser_page(path: &std::path::Path) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        match std::fs::read_to_string(path) {
+            Ok(p) if !p.is_empty() => return p,
+            _ if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            r => panic!("the browser wrote no page to {}: {r:?}", path.display()),
+        }
+    }
+}
+
 #[test]
 fn each_documented_denial_form_ends_the_sign_in_at_once() {
     let server = OAuth1Server::start();
@@ -448,7 +463,7 @@ fn each_documented_denial_form_ends_the_sign_in_at_once() {
             );
         }
         assert!(!env.connections().contains_key("t"), "{form}");
-        let page = std::fs::read_to_string(&page).unwrap();
+        let page = browser_page(&page);
         assert!(page.contains("the sign-in was denied"), "{form}: {page}");
         assert!(!page.contains("mismatch"), "{form}: {page}");
     }
@@ -465,6 +480,6 @@ fn each_documented_denial_form_ends_the_sign_in_at_once() {
     let out = new_hmac(&env, "t", &["--timeout", "3"]);
     out.code(1);
     assert!(out.stderr.contains("within 3s"), "{out:?}");
-    let page = std::fs::read_to_string(&page).unwrap();
+    let page = browser_page(&page);
     assert!(page.contains("oauth_token mismatch"), "{page}");
 }

@@ -94,8 +94,9 @@ def main():
     log(s, location)
     page = os.environ.get("CONN_TEST_BROWSER_PAGE")
     if page:
-        with open(page, "w") as f:
+        with open(page + ".tmp", "w") as f:
             f.write(body)
+        os.replace(page + ".tmp", page)
 
 
 if __name__ == "__main__":
