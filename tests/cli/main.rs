@@ -24,4 +24,5 @@ mod request;
 mod robustness;
 mod scrub;
 mod secrecy;
+mod tables;
 mod wizard;
