@@ -391,7 +391,9 @@ pub fn three_legged(
     let callback = if flow.oob {
         None
     } else {
-        Some(Callback::bind(flow.port, &flow.spec.redirect_path)?)
+        Some(
+            Callback::bind(flow.port, &flow.spec.redirect_path)?.with_host(flow.spec.redirect_host),
+        )
     };
     let callback_uri = callback
         .as_ref()

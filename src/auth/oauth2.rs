@@ -461,7 +461,8 @@ pub fn authorization_code(
         .authorize
         .as_deref()
         .context("the provider has no authorization endpoint")?;
-    let callback = Callback::bind(flow.port, &flow.spec.redirect_path)?;
+    let callback =
+        Callback::bind(flow.port, &flow.spec.redirect_path)?.with_host(flow.spec.redirect_host);
     let mut c = OClient::new(ClientId::new(client.id.clone()))
         .set_auth_uri(AuthUrl::new(authorize.to_string()).map_err(url_err("authorize_url"))?)
         .set_token_uri(TokenUrl::new(ep.token.clone()).map_err(url_err("token_url"))?)

@@ -255,6 +255,15 @@ mod tests {
         assert!(c.entries().count() >= 48);
         for e in c.entries() {
             assert!(!e.provider.categories.is_empty(), "{}", e.provider.id);
+            // The page the values come from: required of every built-in.
+            assert!(
+                e.provider
+                    .docs
+                    .as_deref()
+                    .is_some_and(|d| d.starts_with("https://")),
+                "{}: docs",
+                e.provider.id
+            );
             for cat in &e.provider.categories {
                 assert!(
                     provider::CATEGORIES.contains(&cat.as_str()),

@@ -381,18 +381,32 @@ pub fn providers(list: &[Listed], as_json: bool) -> Result<()> {
     let body: Vec<Vec<String>> = list
         .iter()
         .map(|p| {
+            let envs = if p.environments.is_empty() {
+                "production".to_string()
+            } else {
+                p.environments.join(",")
+            };
+            let source = if p.verified {
+                p.source.clone()
+            } else {
+                format!("{} (unconfirmed values)", p.source)
+            };
             vec![
                 p.id.clone(),
                 p.display_name.clone(),
                 p.methods.join(","),
+                envs,
                 p.categories.join(","),
-                p.source.clone(),
+                source,
             ]
         })
         .collect();
     print!(
         "{}",
-        table(&["ID", "NAME", "AUTH", "CATEGORIES", "SOURCE"], &body)
+        table(
+            &["ID", "NAME", "AUTH", "ENVIRONMENTS", "CATEGORIES", "SOURCE"],
+            &body
+        )
     );
     Ok(())
 }
@@ -433,11 +447,14 @@ pub fn provider(p: &Provider, as_json: bool) -> Result<()> {
             println!("  {:<16}{h}", "");
         }
         if let crate::catalog::AuthSpec::OAuth2(o) = a {
-            let port = o.redirect_port.map(|p| format!(":{p}")).unwrap_or_default();
-            println!(
-                "  {:<16}redirect URI to register: http://127.0.0.1{port}{}",
-                "", o.redirect_path
-            );
+            if o.grants.contains(&crate::catalog::Grant::AuthorizationCode) {
+                println!(
+                    "  {:<16}redirect URI to register: {}{}",
+                    "",
+                    o.redirect_uri(),
+                    any_port(o.redirect_port)
+                );
+            }
             if !o.scopes.is_empty() {
                 println!("  {:<16}scopes: {}", "", o.scopes.join(" "));
             }
@@ -452,11 +469,11 @@ pub fn provider(p: &Provider, as_json: bool) -> Result<()> {
             }
         }
         if let crate::catalog::AuthSpec::OAuth1(o) = a {
-            let port = o.redirect_port.map(|p| format!(":{p}")).unwrap_or_default();
             println!(
-                "  {:<16}callback URL to register: http://127.0.0.1{port}{}{}",
+                "  {:<16}callback URL to register: {}{}{}",
                 "",
-                o.redirect_path,
+                o.redirect_uri(),
+                any_port(o.redirect_port),
                 if o.oob {
                     " (or none: --no-browser uses a typed-in code)"
                 } else {
@@ -488,7 +505,31 @@ environments (--env ENV):"
             println!("  {name:<16}{}", v.join(", "));
         }
     }
+    if !p.verified || !p.unverified.is_empty() {
+        println!("\nunconfirmed (not checked against a source; verify before relying on them):");
+        if !p.verified {
+            println!("  {:<16}the whole entry", "*");
+        }
+        let doc = serde_json::to_value(p).unwrap_or_default();
+        for (field, why) in &p.unverified {
+            let value = crate::catalog::provider::lookup(&doc, field)
+                .map(|v| v.to_string())
+                .unwrap_or_default();
+            println!("  {field} = {value}");
+            println!("  {:<16}{why}", "");
+        }
+    }
     Ok(())
+}
+
+/// After a redirect URI without a port: the sign-in adds a free one, which the provider
+/// ignores for loopback URIs (RFC 8252 section 7.3).
+fn any_port(port: Option<u16>) -> &'static str {
+    if port.is_none() {
+        " (any port: the sign-in adds a free one)"
+    } else {
+        ""
+    }
 }
 
 pub fn doctor(r: &doctor::Report, as_json: bool) -> Result<()> {

@@ -10,7 +10,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use super::Ctx;
 use crate::auth::oauth1;
 use crate::auth::oauth2::{self as flow, Endpoints, ErrorKind, OAuthError, Tokens};
-use crate::catalog::provider::SignatureMethod;
+use crate::catalog::provider::{RedirectHost, SignatureMethod};
 use crate::catalog::{AuthSpec, ClientAuth, Grant, OAuth2Spec, Provider};
 use crate::core::error::usage;
 use crate::core::secret::{Secret, SecretBundle};
@@ -50,7 +50,8 @@ pub struct ChosenClient {
 #[derive(Debug, Clone, Copy)]
 pub struct ClientNeeds<'a> {
     pub registration_url: Option<&'a str>,
-    pub redirect_path: &'a str,
+    /// Host, fixed port and path of the redirect URI to register.
+    pub redirect: (RedirectHost, Option<u16>, &'a str),
     pub auth: ClientAuth,
     pub kind: ClientKind,
 }
@@ -69,13 +70,13 @@ impl<'a> ClientNeeds<'a> {
         match spec {
             AuthSpec::OAuth2(o) => Some(ClientNeeds {
                 registration_url: o.app_registration_url.as_deref(),
-                redirect_path: &o.redirect_path,
+                redirect: (o.redirect_host, o.redirect_port, &o.redirect_path),
                 auth: o.client_auth,
                 kind: ClientKind::OAuth2,
             }),
             AuthSpec::OAuth1(o) => Some(ClientNeeds {
                 registration_url: o.app_registration_url.as_deref(),
-                redirect_path: &o.redirect_path,
+                redirect: (o.redirect_host, o.redirect_port, &o.redirect_path),
                 auth: ClientAuth::default(),
                 kind: if o.signature_method == SignatureMethod::RsaSha1 {
                     ClientKind::OAuth1Rsa
@@ -198,9 +199,15 @@ pub fn choose_client(
 
 fn ask_client_id(ctx: &mut Ctx<'_>, needs: ClientNeeds<'_>) -> Result<String> {
     let help = needs.registration_url.map(|u| {
+        let (host, port, path) = needs.redirect;
         format!(
-            "Register an OAuth app at {u}; its redirect URI is http://127.0.0.1{} (any port unless the provider fixes one).",
-            needs.redirect_path
+            "Register an OAuth app at {u}; its redirect URI is {}{}.",
+            crate::catalog::provider::redirect_uri(host, port, path),
+            if port.is_none() {
+                " (the provider accepts any port)"
+            } else {
+                ""
+            }
         )
     });
     let label = match needs.kind {

@@ -35,3 +35,12 @@ pub fn redirect(url: &str) -> String {
         _ => url.to_string(),
     }
 }
+
+/// How many leading path segments of `url` the test origin added (the original host: 1), so
+/// code that edits a request path (an API key in the path) edits the original one.
+pub fn added_segments(url: &url::Url) -> usize {
+    match ORIGIN.get() {
+        Some(Some(origin)) if url.as_str().starts_with(&format!("{origin}/")) => 1,
+        _ => 0,
+    }
+}

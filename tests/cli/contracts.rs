@@ -295,6 +295,10 @@ fn run_case(provider: &Value, case: &toml::Table) -> Result<(), String> {
                 "contract-client".into(),
                 "--client-secret-env".into(),
                 "CS".into(),
+                // Any free port: the cases run in parallel, and a fixed redirect port would
+                // collide. The redirect URI's host and path are still checked.
+                "--port".into(),
+                "0".into(),
             ]);
             let grants = spec["grants"].as_array().cloned().unwrap_or_default();
             if method == "oauth2" && !grants.iter().any(|g| g == "authorization_code") {
@@ -315,11 +319,18 @@ fn run_case(provider: &Value, case: &toml::Table) -> Result<(), String> {
         case["host"].as_str().unwrap().to_string(),
         case["path"].as_str().unwrap().to_string(),
     );
+    // An API key in the path (Telegram's /bot<token>/getMe) is the first segment.
+    let key_segment = (method == "api_key" && spec["placement"] == "path")
+        .then(|| format!("/{}{KEY}", spec["prefix"].as_str().unwrap_or("")));
     let check = seen
         .iter()
         .rev()
         .find(|s| {
             let (h, p, _) = split(s);
+            let p = match &key_segment {
+                Some(k) => p.strip_prefix(k.as_str()).unwrap_or("").to_string(),
+                None => p,
+            };
             (h, p) == want
         })
         .ok_or(format!(
@@ -348,6 +359,8 @@ fn run_case(provider: &Value, case: &toml::Table) -> Result<(), String> {
             let got = match spec["placement"].as_str().unwrap_or("header") {
                 "header" => check.header(&name).map(str::to_string),
                 "query" => q.get(&name).cloned(),
+                // Found above as the first path segment.
+                "path" => Some(format!("{prefix}{KEY}")),
                 _ => auth_header.clone(),
             };
             let expected = match spec["placement"].as_str().unwrap_or("header") {
@@ -522,6 +535,16 @@ fn check_oauth2(
     }
     if q.get("client_id").map(String::as_str) != Some("contract-client") {
         return Err("authorization without client_id".into());
+    }
+    // The redirect URI names the provider's redirect host and path (the port is free here).
+    let redirect = url::Url::parse(q.get("redirect_uri").ok_or("no redirect_uri")?)
+        .map_err(|e| format!("redirect_uri: {e}"))?;
+    let want_host = spec["redirect_host"].as_str().unwrap_or("127.0.0.1");
+    let want_path = spec["redirect_path"].as_str().unwrap_or("/callback");
+    if (redirect.host_str(), redirect.path()) != (Some(want_host), want_path) {
+        return Err(format!(
+            "redirect_uri {redirect}, expected host {want_host} path {want_path}"
+        ));
     }
     if pkce != (q.get("code_challenge_method").map(String::as_str) == Some("S256")) {
         return Err("code_challenge_method".into());
