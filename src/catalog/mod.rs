@@ -47,6 +47,10 @@ const BUILTIN: &[(&str, &str)] = &[
         "jira-api-token.toml",
         include_str!("builtin/jira-api-token.toml"),
     ),
+    (
+        "jira-scoped-token.toml",
+        include_str!("builtin/jira-scoped-token.toml"),
+    ),
     ("jira.toml", include_str!("builtin/jira.toml")),
     ("linear.toml", include_str!("builtin/linear.toml")),
     ("mailchimp.toml", include_str!("builtin/mailchimp.toml")),

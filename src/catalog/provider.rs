@@ -246,6 +246,13 @@ pub struct OAuth2Spec {
     /// Where to register the OAuth app, shown by `conn providers show`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_registration_url: Option<String>,
+    /// The environments this method works in (empty: all); `conn new` refuses it in others
+    /// with `environments_note`, the reason (Square's production OAuth needs an HTTPS
+    /// redirect a loopback sign-in cannot receive).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub environments: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environments_note: Option<String>,
     /// After sign-in, the person picks one of the sites the grant covers (Atlassian's
     /// accessible resources).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -569,6 +576,37 @@ pub const CATEGORIES: &[&str] = &[
 ];
 
 impl Provider {
+    /// `Err(reason)` when `spec` is not offered in environment `env`.
+    pub fn method_in_env(&self, spec: &AuthSpec, env: &str) -> Result<(), String> {
+        let AuthSpec::OAuth2(o) = spec else {
+            return Ok(());
+        };
+        if o.environments.is_empty() || o.environments.iter().any(|e| e == env) {
+            return Ok(());
+        }
+        let others: Vec<&str> = self
+            .auth
+            .iter()
+            .filter(|a| a.method() != spec.method())
+            .map(AuthSpec::method)
+            .collect();
+        Err(format!(
+            "{}: --auth {} works only with --env {}{}{}",
+            self.display_name,
+            spec.method(),
+            o.environments.join("|"),
+            o.environments_note
+                .as_deref()
+                .map(|n| format!(": {n}"))
+                .unwrap_or_default(),
+            if others.is_empty() {
+                String::new()
+            } else {
+                format!(" (in {env}, use --auth {})", others.join("|"))
+            }
+        ))
+    }
+
     pub fn auth(&self, method: &str) -> Option<&AuthSpec> {
         self.auth.iter().find(|a| a.method() == method)
     }
@@ -966,6 +1004,17 @@ fn validate_oauth2(
             format!("auth[{i}].redirect_path"),
             "must start with '/'",
             Some(&o.redirect_path),
+        ));
+    }
+    if let Some(e) = o
+        .environments
+        .iter()
+        .find(|e| !crate::catalog::ENVIRONMENTS.contains(&e.as_str()))
+    {
+        return Err(invalid(
+            format!("auth[{i}].environments"),
+            format!("{e:?}: use {}", crate::catalog::ENVIRONMENTS.join(" or ")),
+            Some(e),
         ));
     }
     if o.redirect_port == Some(0) {

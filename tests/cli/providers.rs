@@ -417,3 +417,42 @@ fn list_shows_methods_environments_and_what_is_unconfirmed() {
         );
     }
 }
+
+#[test]
+fn a_method_offered_only_in_the_sandbox_is_refused_in_production_with_the_reason() {
+    // Square takes an http://localhost redirect only for sandbox applications.
+    let env = TestEnv::new();
+    let out = env.run_env(
+        &[
+            "new",
+            "sq",
+            "--provider",
+            "square",
+            "--auth",
+            "oauth2",
+            "--env",
+            "production",
+            "--client-id",
+            "c",
+            "--client-secret-env",
+            "CS",
+        ],
+        &[("CS", "s")],
+    );
+    out.code(2);
+    assert!(out.stderr.contains("only with --env sandbox"), "{out:?}");
+    assert!(out.stderr.contains("HTTPS redirect"), "{out:?}");
+    assert!(out.stderr.contains("--auth api_key"), "{out:?}");
+    assert!(env.connections().is_empty());
+    let shown = env.run(&["providers", "show", "square"]);
+    assert!(
+        shown.stdout.contains("only with --env sandbox"),
+        "{shown:?}"
+    );
+    assert!(
+        shown
+            .stdout
+            .contains("redirect URI to register: http://localhost:8765/callback"),
+        "{shown:?}"
+    );
+}
