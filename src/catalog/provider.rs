@@ -225,6 +225,9 @@ pub struct OAuth2Spec {
     pub authorize_params: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub token_params: BTreeMap<String, String>,
+    /// Where refreshes go when not to `token_url` (Figma's `/v1/oauth/refresh`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_url: Option<String>,
     /// Sent on a refresh (`grant_type=refresh_token`) besides the standard parameters, as
     /// `token_params` are on the code exchange (Zendesk's `expires_in`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -964,6 +967,7 @@ fn validate_oauth2(
         ("token_url", &o.token_url),
         ("device_url", &o.device_url),
         ("revocation_url", &o.revocation_url),
+        ("refresh_url", &o.refresh_url),
     ];
     for (field, url) in urls {
         if let Some(u) = url {
