@@ -904,10 +904,13 @@ fn validate(p: &Provider) -> std::result::Result<(), Invalid> {
     check_url("api.base_url", &p.api.base_url, &names)?;
     validate_unverified(p)?;
     check_templates("check.path", &p.check.path, &names)?;
-    if !(p.check.path.starts_with('/') || p.check.path.starts_with("${")) {
+    if p.check.path.starts_with("https://") {
+        // Absolute: the who-am-I endpoint is on another host of the same vendor.
+        check_url("check.path", &p.check.path, &names)?;
+    } else if !(p.check.path.starts_with('/') || p.check.path.starts_with("${")) {
         return Err(invalid(
             "check.path",
-            "must start with '/'",
+            "must start with '/' (or be an https URL)",
             Some(&p.check.path),
         ));
     }
@@ -1047,7 +1050,15 @@ fn validate_oauth2(
                 Some(k),
             ));
         }
-        check_templates(&format!("auth[{i}].{k}"), v, names)?;
+        if v.contains("${") {
+            return Err(invalid(
+                format!("auth[{i}]"),
+                format!(
+                    "{k:?}: token and refresh parameters are sent as written; ${{...}} is not filled in"
+                ),
+                Some(k),
+            ));
+        }
     }
     if let Some(pick) = &o.pick {
         check_url(&format!("auth[{i}].pick.url"), &pick.url, names)?;

@@ -644,7 +644,7 @@ fn every_builtin_provider_passes_its_contract() {
     });
     let failures = failures.into_inner().unwrap();
     let cases = jobs.len();
-    assert!(cases >= 70, "only {cases} contract cases ran");
+    assert!(cases >= 110, "only {cases} contract cases ran");
     assert!(
         failures.is_empty(),
         "{} failures:\n{}",
