@@ -7,15 +7,15 @@ use anyhow::{Context, Result};
 use reqwest::blocking::RequestBuilder;
 use reqwest::header::{HeaderName, HeaderValue};
 
-use super::Authenticator;
+use super::{Authenticator, Method, SecretField};
 use crate::catalog::{ApiKeySpec, Placement, template};
-use crate::core::secret::Secret;
+use crate::core::secret::{Secret, SecretBundle};
 
 /// Key of the API key in the secret bundle.
-pub const FIELD: &str = "api_key";
+pub(crate) const FIELD: &str = "api_key";
 
 #[derive(Debug)]
-pub struct ApiKey {
+pub(crate) struct ApiKey {
     placement: Placement,
     name: String,
     prefix: String,
@@ -25,7 +25,7 @@ pub struct ApiKey {
 }
 
 impl ApiKey {
-    pub fn new(
+    pub(crate) fn new(
         spec: &ApiKeySpec,
         inputs: &BTreeMap<String, String>,
         key: Secret<String>,
@@ -73,7 +73,7 @@ impl ApiKey {
 
 /// Inserts `segment` as the first segment of `url`'s path (after any the test origin added).
 fn in_path(url: &mut url::Url, segment: &str) {
-    let skip = crate::core::testing::added_segments(url);
+    let skip = crate::core::http::routed_segments(url);
     let rest: Vec<String> = url
         .path_segments()
         .map(|s| s.map(str::to_string).collect())
@@ -171,6 +171,33 @@ impl Authenticator for ApiKey {
             out.push((AUTHORIZATION, Secret::new(value)));
         }
         out
+    }
+}
+
+impl Method for ApiKeySpec {
+    fn secret_fields(&self) -> Vec<SecretField> {
+        vec![SecretField {
+            key: FIELD,
+            label: self.label.clone().unwrap_or_else(|| "API key".into()),
+        }]
+    }
+
+    fn own_inputs(&self) -> Vec<String> {
+        [template::names(&self.name), template::names(&self.prefix)].concat()
+    }
+
+    fn token_field(&self) -> &'static str {
+        FIELD
+    }
+
+    fn authenticator(
+        &self,
+        values: &BTreeMap<String, String>,
+        _username: Option<&str>,
+        secrets: &SecretBundle,
+    ) -> Result<Box<dyn Authenticator>> {
+        let key = secrets.get(FIELD).ok_or_else(|| super::missing(FIELD))?;
+        Ok(Box::new(ApiKey::new(self, values, key.clone())?))
     }
 }
 

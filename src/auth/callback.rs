@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
 
-use super::oauth2::{ErrorKind, OAuthError};
+use super::error::{ErrorKind, OAuthError};
 use crate::catalog::provider::RedirectHost;
 
 /// The redirect a flow waits for: which parameter ties it to this flow, and what it carries.
 #[derive(Debug, Clone, Copy)]
-pub enum Expect<'a> {
+pub(crate) enum Expect<'a> {
     /// OAuth 2.0: `state` must match; the redirect carries `code`.
     OAuth2 { state: &'a str },
     /// OAuth 1.0a: `oauth_token` must be the temporary token; the redirect carries
@@ -39,12 +39,12 @@ impl Expect<'_> {
 
 /// What the authorization server sent back on a successful redirect.
 #[derive(Debug)]
-pub struct Redirect {
+pub(crate) struct Redirect {
     /// All query parameters (`code`, `state`, and extras such as QuickBooks' `realmId`).
     pub params: BTreeMap<String, String>,
 }
 
-pub struct Callback {
+pub(crate) struct Callback {
     server: tiny_http::Server,
     port: u16,
     path: String,
@@ -75,7 +75,7 @@ fn page_error(msg: &str) -> String {
 
 impl Callback {
     /// Binds 127.0.0.1 only: `port` 0 picks a free port.
-    pub fn bind(port: u16, path: &str) -> Result<Self> {
+    pub(crate) fn bind(port: u16, path: &str) -> Result<Self> {
         let server = tiny_http::Server::http(("127.0.0.1", port))
             .map_err(|e| anyhow!("could not listen on 127.0.0.1:{port} for the sign-in redirect: {e}"))
             .with_context(|| {
@@ -100,14 +100,14 @@ impl Callback {
 
     /// The redirect URI names `host` (a provider that registers `localhost`); the server
     /// still listens on 127.0.0.1 only, where browsers send `localhost` too.
-    pub fn with_host(mut self, host: RedirectHost) -> Self {
+    pub(crate) fn with_host(mut self, host: RedirectHost) -> Self {
         self.host = host;
         self
     }
 
     /// The redirect URI the sign-in sends: `http://HOST:PORT/PATH`, the same one
     /// `conn providers show` tells to register (with the port when the provider fixes one).
-    pub fn redirect_uri(&self) -> String {
+    pub(crate) fn redirect_uri(&self) -> String {
         crate::catalog::provider::redirect_uri(self.host, Some(self.port), &self.path)
     }
 
@@ -115,7 +115,7 @@ impl Callback {
     /// get 404 and one with a wrong or missing state (or OAuth 1.0a token) gets an error page;
     /// both keep waiting. An error in the redirect (RFC 6749 4.1.2.1, or OAuth 1.0a's
     /// `denied`) ends the flow with that error.
-    pub fn wait(
+    pub(crate) fn wait(
         self,
         expect: Expect<'_>,
         timeout: Duration,
@@ -140,10 +140,10 @@ impl Callback {
                     Some(params) => match judge(&params, expect) {
                         Verdict::Done(r) => return r,
                         Verdict::WrongState => {
-                            crate::debug!("pasted URL belongs to another sign-in; still waiting");
+                            log::debug!("pasted URL belongs to another sign-in; still waiting");
                         }
                     },
-                    None => crate::debug!("pasted text is not the redirect URL; still waiting"),
+                    None => log::debug!("pasted text is not the redirect URL; still waiting"),
                 }
             }
             let Ok(Some(req)) = self.server.recv_timeout(Duration::from_millis(100)) else {

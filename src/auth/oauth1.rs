@@ -13,23 +13,26 @@ use reqwest::blocking::{Request, RequestBuilder};
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use url::Url;
 
-use super::Authenticator;
 use super::callback::{Callback, Expect};
-use super::oauth2::{ErrorKind, OAuthError};
+use super::error::{ErrorKind, OAuthError};
+use super::{Authenticator, ClientKind, ClientNeeds, Method, SignIn, SignedIn};
 use crate::catalog::provider::SignatureMethod;
-use crate::catalog::{OAuth1Spec, template};
+use crate::catalog::{ClientAuth, OAuth1Spec, template};
+use crate::core::error::usage;
+use crate::core::http::Http;
 use crate::core::secret::{Secret, SecretBundle};
+use crate::core::vocab::Grant;
 
 /// Bundle keys of an OAuth 1.0a connection.
-pub const TOKEN: &str = "oauth_token";
-pub const TOKEN_SECRET: &str = "oauth_token_secret";
+pub(crate) const TOKEN: &str = "oauth_token";
+pub(crate) const TOKEN_SECRET: &str = "oauth_token_secret";
 /// Added to a connection's bundle at use time from its OAuth client; never stored with it.
-pub const CONSUMER_KEY: &str = "consumer_key";
-pub const CONSUMER_SECRET: &str = "consumer_secret";
+pub(crate) const CONSUMER_KEY: &str = "consumer_key";
+pub(crate) const CONSUMER_SECRET: &str = "consumer_secret";
 
 /// The registered app: its key, and its secret (or, for RSA-SHA1, its PEM private key).
 #[derive(Debug, Clone)]
-pub struct Consumer {
+pub(crate) struct Consumer {
     pub key: String,
     pub secret: Secret<String>,
     pub method: SignatureMethod,
@@ -38,7 +41,7 @@ pub struct Consumer {
 
 impl Consumer {
     /// Fails early, with advice, when an RSA-SHA1 consumer's key can't be used.
-    pub fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
         if self.method == SignatureMethod::RsaSha1 {
             rsa_key(&self.secret)?;
         }
@@ -47,7 +50,7 @@ impl Consumer {
 }
 
 /// RFC 5849 3.6: unreserved characters stay; every other byte of the UTF-8 form becomes %XX.
-pub fn encode(s: &str) -> String {
+pub(crate) fn encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
@@ -60,7 +63,7 @@ pub fn encode(s: &str) -> String {
 }
 
 /// 3.4.1.2: scheme and host in lower case, a default port left out, no query or fragment.
-pub fn base_string_uri(url: &Url) -> String {
+pub(crate) fn base_string_uri(url: &Url) -> String {
     // `Url` already lower-cases both and drops a port that is the scheme's default.
     let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
     format!(
@@ -72,7 +75,7 @@ pub fn base_string_uri(url: &Url) -> String {
 }
 
 /// 3.4.1.3.2: every name and value encoded, sorted by name then value, joined with `&`.
-pub fn normalize(params: &[(String, String)]) -> String {
+pub(crate) fn normalize(params: &[(String, String)]) -> String {
     let mut enc: Vec<(String, String)> =
         params.iter().map(|(k, v)| (encode(k), encode(v))).collect();
     enc.sort();
@@ -84,7 +87,7 @@ pub fn normalize(params: &[(String, String)]) -> String {
 
 /// 3.4.1: the signature base string. `params` are the protocol parameters (without
 /// `oauth_signature` and `realm`) and the form body's; the query is taken from `url`.
-pub fn base_string(method: &str, url: &Url, params: &[(String, String)]) -> String {
+pub(crate) fn base_string(method: &str, url: &Url, params: &[(String, String)]) -> String {
     let mut all: Vec<(String, String)> = url
         .query_pairs()
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
@@ -100,14 +103,14 @@ pub fn base_string(method: &str, url: &Url, params: &[(String, String)]) -> Stri
 
 /// The token credentials (or temporary credentials) a request is signed with.
 #[derive(Debug, Clone, Copy)]
-pub struct TokenRef<'a> {
+pub(crate) struct TokenRef<'a> {
     pub token: &'a str,
     pub secret: &'a str,
 }
 
 /// One request to sign: everything that goes into the base string.
 #[derive(Debug)]
-pub struct ToSign<'a> {
+pub(crate) struct ToSign<'a> {
     pub method: &'a str,
     pub url: &'a Url,
     /// Parameters of an `application/x-www-form-urlencoded` body.
@@ -119,7 +122,7 @@ pub struct ToSign<'a> {
 }
 
 /// The `Authorization: OAuth ...` header value for a request (3.5.1).
-pub fn authorization(
+pub(crate) fn authorization(
     consumer: &Consumer,
     token: Option<TokenRef<'_>>,
     req: &ToSign<'_>,
@@ -159,7 +162,7 @@ pub fn authorization(
 }
 
 /// 3.4.2-3.4.4: the signature of a base string.
-pub fn sign(consumer: &Consumer, token_secret: &str, base: &str) -> Result<String> {
+pub(crate) fn sign(consumer: &Consumer, token_secret: &str, base: &str) -> Result<String> {
     let key = format!(
         "{}&{}",
         encode(consumer.secret.expose()),
@@ -205,7 +208,7 @@ fn rsa_key(pem: &Secret<String>) -> Result<rsa::RsaPrivateKey> {
 }
 
 /// A fresh nonce for each request.
-pub fn nonce() -> String {
+pub(crate) fn nonce() -> String {
     // 96 bits as 24 hex digits: oauthlib-based providers refuse nonces outside 20-30
     // letters and digits.
     let mut b = [0u8; 12];
@@ -213,7 +216,7 @@ pub fn nonce() -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-pub fn timestamp() -> u64 {
+pub(crate) fn timestamp() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -222,14 +225,18 @@ pub fn timestamp() -> u64 {
 
 /// Signs every request of an OAuth 1.0a connection.
 #[derive(Debug)]
-pub struct Signer {
+pub(crate) struct Signer {
     consumer: Consumer,
     token: Secret<String>,
     token_secret: Secret<String>,
 }
 
 impl Signer {
-    pub fn new(consumer: Consumer, token: Secret<String>, token_secret: Secret<String>) -> Self {
+    pub(crate) fn new(
+        consumer: Consumer,
+        token: Secret<String>,
+        token_secret: Secret<String>,
+    ) -> Self {
         Signer {
             consumer,
             token,
@@ -277,7 +284,7 @@ impl Authenticator for Signer {
     fn apply(&self, req: RequestBuilder) -> RequestBuilder {
         // Signing covers the method, URL and form body, so it needs the finished request.
         let Some(fallback) = req.try_clone() else {
-            crate::debug!("a streamed body can't be signed with OAuth 1.0a");
+            log::debug!("a streamed body can't be signed with OAuth 1.0a");
             return req;
         };
         let (client, built) = req.build_split();
@@ -285,7 +292,7 @@ impl Authenticator for Signer {
             Ok(mut r) => match self.sign_request(&mut r) {
                 Ok(()) => RequestBuilder::from_parts(client, r),
                 Err(e) => {
-                    crate::debug!("could not sign the request: {e:#}");
+                    log::debug!("could not sign the request: {e:#}");
                     fallback
                 }
             },
@@ -328,7 +335,7 @@ impl Authenticator for Signer {
 
 /// Token credentials from the last step of the flow.
 #[derive(Debug)]
-pub struct TokenCredentials {
+pub(crate) struct TokenCredentials {
     pub token: Secret<String>,
     pub secret: Secret<String>,
     /// Other fields of the answer (user_id, screen_name, ...): not secret.
@@ -336,7 +343,7 @@ pub struct TokenCredentials {
 }
 
 impl TokenCredentials {
-    pub fn write_to(&self, bundle: &mut SecretBundle) {
+    pub(crate) fn write_to(&self, bundle: &mut SecretBundle) {
         bundle.insert(TOKEN, self.token.clone());
         bundle.insert(TOKEN_SECRET, self.secret.clone());
     }
@@ -344,7 +351,7 @@ impl TokenCredentials {
 
 /// The consumer and token a stored connection signs with, from its bundle (the consumer
 /// fields are added by the caller from the connection's OAuth client).
-pub fn signer_from(
+pub(crate) fn signer_from(
     spec: &OAuth1Spec,
     bundle: &SecretBundle,
     missing: impl Fn(&str) -> anyhow::Error,
@@ -361,7 +368,7 @@ pub fn signer_from(
 
 /// The parameters of one three-legged sign-in.
 #[derive(Debug)]
-pub struct Flow<'a> {
+pub(crate) struct Flow<'a> {
     pub spec: &'a OAuth1Spec,
     /// Fill `${...}` in the spec's URLs.
     pub inputs: &'a BTreeMap<String, String>,
@@ -375,14 +382,15 @@ pub struct Flow<'a> {
 }
 
 /// Runs the flow. `open` is given the authorization URL to show and open.
-pub fn three_legged(
-    http: &reqwest::blocking::Client,
+pub(crate) fn three_legged(
+    http: &Http,
     consumer: &Consumer,
     flow: Flow<'_>,
     open: &mut dyn FnMut(&str) -> Result<()>,
 ) -> Result<(TokenCredentials, BTreeMap<String, String>)> {
     let url = |field: &str, v: &str| -> Result<Url> {
         let filled = template::url(v, flow.inputs).map_err(|e| anyhow!("{field}: {e:#}"))?;
+        let filled = http.route(&filled);
         Url::parse(&filled).with_context(|| format!("{field} {filled:?} is not a valid URL"))
     };
     let request_token_url = url("request_token_url", &flow.spec.request_token_url)?;
@@ -491,7 +499,7 @@ fn typed_verifier(pasted: Option<&Receiver<String>>, timeout: Duration) -> Resul
 
 /// One signed POST to a credentials endpoint (2.1, 2.3); the answer is form-encoded.
 fn token_request(
-    http: &reqwest::blocking::Client,
+    http: &Http,
     consumer: &Consumer,
     token: Option<TokenRef<'_>>,
     url: &Url,
@@ -512,7 +520,7 @@ fn token_request(
         },
     )?;
     let resp = http
-        .post(url.clone())
+        .post(url.as_str())
         .header(AUTHORIZATION, header.expose().as_str())
         .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body("")
@@ -605,13 +613,13 @@ fn excerpt(body: &str) -> String {
 
 /// Whether a rejected request was refused for its timestamp or nonce (RFC 5849 3.3; the
 /// `oauth_problem` values of the OAuth Problem Reporting extension; library messages).
-pub fn is_clock_problem(status: u16, body: &str) -> bool {
+pub(crate) fn is_clock_problem(status: u16, body: &str) -> bool {
     let b = body.to_ascii_lowercase();
     matches!(status, 400 | 401) && (b.contains("timestamp") || b.contains("nonce"))
 }
 
 /// Explains a timestamp rejection with this computer's clock against the server's `Date`.
-pub fn clock_message(server_date: Option<&str>) -> String {
+pub(crate) fn clock_message(server_date: Option<&str>) -> String {
     let now = SystemTime::now();
     let local = httpdate::fmt_http_date(now);
     let server = server_date.and_then(|d| httpdate::parse_http_date(d).ok().map(|t| (d, t)));
@@ -634,6 +642,99 @@ pub fn clock_message(server_date: Option<&str>) -> String {
         None => format!(
             "the provider refused the request's timestamp/nonce. This computer's clock says {local} (the server sent no Date header to compare); check that the clock is right (NTP) and try again"
         ),
+    }
+}
+
+impl Method for OAuth1Spec {
+    fn token_field(&self) -> &'static str {
+        // The token alone can't sign a request; scripts that need to should use conn exec or
+        // conn request.
+        TOKEN
+    }
+
+    fn authenticator(
+        &self,
+        _values: &BTreeMap<String, String>,
+        _username: Option<&str>,
+        secrets: &SecretBundle,
+    ) -> Result<Box<dyn Authenticator>> {
+        Ok(Box::new(signer_from(self, secrets, super::missing)?))
+    }
+
+    fn client_needs(&self) -> Option<ClientNeeds<'_>> {
+        Some(ClientNeeds {
+            registration_url: self.app_registration_url.as_deref(),
+            redirect: (self.redirect_host, self.redirect_port, &self.redirect_path),
+            auth: ClientAuth::default(),
+            kind: if self.signature_method == SignatureMethod::RsaSha1 {
+                ClientKind::OAuth1Rsa
+            } else {
+                ClientKind::OAuth1
+            },
+        })
+    }
+
+    fn signs_with_client(&self) -> bool {
+        true
+    }
+
+    fn sign_in(&self, s: SignIn<'_>) -> Result<Option<SignedIn>> {
+        if s.grant.is_some_and(|g| g != Grant::OAuth1) {
+            return Err(usage("--grant and --device are for OAuth 2.0"));
+        }
+        let secret = s.client.secret.clone().ok_or_else(|| {
+            usage(if self.signature_method == SignatureMethod::RsaSha1 {
+                "this OAuth 1.0a provider signs with RSA-SHA1: give the consumer's private key with --private-key FILE"
+            } else {
+                "an OAuth 1.0a consumer needs its consumer secret: --client-secret-stdin or --client-secret-env VAR"
+            })
+        })?;
+        let consumer = Consumer {
+            key: s.client.id.clone(),
+            secret,
+            method: self.signature_method,
+            realm: self.realm.clone(),
+        };
+        consumer.validate()?;
+        let oob = s.no_browser && self.oob;
+        let ui = s.ui;
+        let pasted = if s.no_browser {
+            ui.pasted_lines()
+        } else {
+            None
+        };
+        let open = !s.no_browser;
+        let (creds, callback) = three_legged(
+            s.http,
+            &consumer,
+            Flow {
+                spec: self,
+                inputs: s.values,
+                port: s.port.or(self.redirect_port).unwrap_or(0),
+                timeout: s.timeout,
+                pasted,
+                oob,
+            },
+            &mut |url| {
+                ui.open_url(url, open);
+                ui.notice(if oob {
+                    "This provider shows a verification code after you approve: type it here and press Enter (Ctrl-C to cancel)."
+                } else {
+                    "Waiting for the sign-in to finish in the browser… (Ctrl-C to cancel)"
+                });
+                Ok(())
+            },
+        )?;
+        let mut bundle = SecretBundle::new();
+        creds.write_to(&mut bundle);
+        Ok(Some(SignedIn {
+            bundle,
+            grant: Grant::OAuth1,
+            scopes: Vec::new(),
+            expires_at: None,
+            callback,
+            token_fields: creds.extra.clone(),
+        }))
     }
 }
 

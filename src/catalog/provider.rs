@@ -9,10 +9,12 @@ use serde::{Deserialize, Serialize};
 
 use super::template;
 use crate::core::error::line_col;
+pub(crate) use crate::core::vocab::Grant;
+use crate::core::vocab::{AuthMethod, Environment};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Provider {
+pub(crate) struct Provider {
     pub id: String,
     /// A built-in provider this one starts from; its fields are merged under this file's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -47,7 +49,7 @@ pub struct Provider {
 /// An instance parameter (subdomain, base URL, ...), asked by the wizard or given with `--set`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Input {
+pub(crate) struct Input {
     pub name: String,
     pub label: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -70,14 +72,14 @@ pub struct Input {
 
 /// Where a captured input comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Capture<'a> {
+pub(crate) enum Capture<'a> {
     Token(&'a str),
     Callback(&'a str),
     Pick,
 }
 
 impl Input {
-    pub fn capture(&self) -> Option<Capture<'_>> {
+    pub(crate) fn capture(&self) -> Option<Capture<'_>> {
         let c = self.capture.as_deref()?;
         match c.split_once(':') {
             Some(("token", f)) if !f.is_empty() => Some(Capture::Token(f)),
@@ -90,7 +92,7 @@ impl Input {
 
 impl Input {
     /// Checks a value against the input's rules; `Err` says what is expected.
-    pub fn validate(&self, value: &str) -> Result<(), String> {
+    pub(crate) fn validate(&self, value: &str) -> Result<(), String> {
         if value.is_empty() {
             return if self.optional {
                 Ok(())
@@ -122,7 +124,7 @@ impl Input {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "method", rename_all = "snake_case", deny_unknown_fields)]
-pub enum AuthSpec {
+pub(crate) enum AuthSpec {
     ApiKey(ApiKeySpec),
     Basic(BasicSpec),
     #[serde(rename = "oauth2")]
@@ -132,17 +134,17 @@ pub enum AuthSpec {
 }
 
 impl AuthSpec {
-    pub fn method(&self) -> &'static str {
+    pub(crate) fn method(&self) -> AuthMethod {
         match self {
-            AuthSpec::ApiKey(_) => "api_key",
-            AuthSpec::Basic(_) => "basic",
-            AuthSpec::OAuth2(_) => "oauth2",
-            AuthSpec::OAuth1(_) => "oauth1",
+            AuthSpec::ApiKey(_) => AuthMethod::ApiKey,
+            AuthSpec::Basic(_) => AuthMethod::Basic,
+            AuthSpec::OAuth2(_) => AuthMethod::OAuth2,
+            AuthSpec::OAuth1(_) => AuthMethod::OAuth1,
         }
     }
 
     /// What a person sees when choosing a method.
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         match self {
             AuthSpec::ApiKey(s) => s.label.clone().unwrap_or_else(|| "API key".into()),
             AuthSpec::Basic(s) => s
@@ -160,7 +162,7 @@ impl AuthSpec {
         }
     }
 
-    pub fn help(&self) -> Option<&str> {
+    pub(crate) fn help(&self) -> Option<&str> {
         match self {
             AuthSpec::ApiKey(s) => s.help.as_deref(),
             AuthSpec::Basic(s) => s.help.as_deref(),
@@ -170,19 +172,10 @@ impl AuthSpec {
     }
 }
 
-/// OAuth 2.0 grants conn can run.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum Grant {
-    AuthorizationCode,
-    DeviceCode,
-    ClientCredentials,
-}
-
 /// How the client authenticates at the token endpoint.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "snake_case")]
-pub enum ClientAuth {
+pub(crate) enum ClientAuth {
     /// HTTP Basic with client id and secret (RFC 6749 2.3.1, preferred).
     #[default]
     Basic,
@@ -192,7 +185,7 @@ pub enum ClientAuth {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct OAuth2Spec {
+pub(crate) struct OAuth2Spec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -253,7 +246,7 @@ pub struct OAuth2Spec {
     /// with `environments_note`, the reason (Square's production OAuth needs an HTTPS
     /// redirect a loopback sign-in cannot receive).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub environments: Vec<String>,
+    pub environments: Vec<Environment>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environments_note: Option<String>,
     /// After sign-in, the person picks one of the sites the grant covers (Atlassian's
@@ -265,7 +258,7 @@ pub struct OAuth2Spec {
 /// A list fetched with the new token; the chosen item's `id` becomes input `input`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PickSpec {
+pub(crate) struct PickSpec {
     pub url: String,
     /// JSON pointer to the array ("" for the whole answer).
     #[serde(default)]
@@ -277,7 +270,7 @@ pub struct PickSpec {
 
 /// RFC 5849 section 3.4 signature methods.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
-pub enum SignatureMethod {
+pub(crate) enum SignatureMethod {
     #[default]
     #[serde(rename = "HMAC-SHA1")]
     HmacSha1,
@@ -292,7 +285,7 @@ pub enum SignatureMethod {
 }
 
 impl SignatureMethod {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             SignatureMethod::HmacSha1 => "HMAC-SHA1",
             SignatureMethod::HmacSha256 => "HMAC-SHA256",
@@ -305,7 +298,7 @@ impl SignatureMethod {
 /// OAuth 1.0a three-legged authorization (RFC 5849 section 2).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct OAuth1Spec {
+pub(crate) struct OAuth1Spec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -341,7 +334,7 @@ pub struct OAuth1Spec {
 /// The host name of a loopback redirect URI. The callback server always listens on
 /// 127.0.0.1; `localhost` only changes the URI the provider sees (browsers resolve it there).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
-pub enum RedirectHost {
+pub(crate) enum RedirectHost {
     #[default]
     #[serde(rename = "127.0.0.1")]
     Ipv4Loopback,
@@ -350,7 +343,7 @@ pub enum RedirectHost {
 }
 
 impl RedirectHost {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             RedirectHost::Ipv4Loopback => "127.0.0.1",
             RedirectHost::Localhost => "localhost",
@@ -364,21 +357,21 @@ impl RedirectHost {
 
 /// The one redirect URI to register for a loopback sign-in: `http://HOST[:PORT]PATH`. Without
 /// a fixed port the provider accepts any (RFC 8252 section 7.3) and the URI has none.
-pub fn redirect_uri(host: RedirectHost, port: Option<u16>, path: &str) -> String {
+pub(crate) fn redirect_uri(host: RedirectHost, port: Option<u16>, path: &str) -> String {
     let port = port.map(|p| format!(":{p}")).unwrap_or_default();
     format!("http://{}{port}{path}", host.as_str())
 }
 
 impl OAuth2Spec {
     /// The redirect URI to register at the provider (`conn providers show`).
-    pub fn redirect_uri(&self) -> String {
+    pub(crate) fn redirect_uri(&self) -> String {
         redirect_uri(self.redirect_host, self.redirect_port, &self.redirect_path)
     }
 }
 
 impl OAuth1Spec {
     /// The callback URL to register at the provider (`conn providers show`).
-    pub fn redirect_uri(&self) -> String {
+    pub(crate) fn redirect_uri(&self) -> String {
         redirect_uri(self.redirect_host, self.redirect_port, &self.redirect_path)
     }
 }
@@ -405,7 +398,7 @@ fn default_redirect_path() -> String {
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "snake_case")]
-pub enum Placement {
+pub(crate) enum Placement {
     #[default]
     Header,
     Query,
@@ -419,7 +412,7 @@ pub enum Placement {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ApiKeySpec {
+pub(crate) struct ApiKeySpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -443,7 +436,7 @@ pub struct ApiKeySpec {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct BasicSpec {
+pub(crate) struct BasicSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -459,7 +452,7 @@ pub struct BasicSpec {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Api {
+pub(crate) struct Api {
     pub base_url: String,
     /// Headers sent with every request (e.g. an API version).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -468,7 +461,7 @@ pub struct Api {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CheckSpec {
+pub(crate) struct CheckSpec {
     #[serde(default = "default_method")]
     pub method: String,
     pub path: String,
@@ -505,7 +498,7 @@ pub struct CheckSpec {
 /// `pointer` in the JSON answer must equal `equals`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Condition {
+pub(crate) struct Condition {
     pub pointer: String,
     pub equals: serde_json::Value,
 }
@@ -517,7 +510,7 @@ fn default_method() -> String {
 /// JSON pointers (RFC 6901) into the check response.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct IdentitySpec {
+pub(crate) struct IdentitySpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -529,7 +522,7 @@ pub struct IdentitySpec {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Lifecycle {
+pub(crate) struct Lifecycle {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rotating_refresh: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -556,7 +549,7 @@ pub struct Lifecycle {
 }
 
 /// The categories the wizard groups providers by.
-pub const CATEGORIES: &[&str] = &[
+pub(crate) const CATEGORIES: &[&str] = &[
     "crm",
     "support",
     "dev-tools",
@@ -580,24 +573,28 @@ pub const CATEGORIES: &[&str] = &[
 
 impl Provider {
     /// `Err(reason)` when `spec` is not offered in environment `env`.
-    pub fn method_in_env(&self, spec: &AuthSpec, env: &str) -> Result<(), String> {
+    pub(crate) fn method_in_env(&self, spec: &AuthSpec, env: Environment) -> Result<(), String> {
         let AuthSpec::OAuth2(o) = spec else {
             return Ok(());
         };
-        if o.environments.is_empty() || o.environments.iter().any(|e| e == env) {
+        if o.environments.is_empty() || o.environments.contains(&env) {
             return Ok(());
         }
         let others: Vec<&str> = self
             .auth
             .iter()
             .filter(|a| a.method() != spec.method())
-            .map(AuthSpec::method)
+            .map(|a| a.method().as_str())
             .collect();
         Err(format!(
             "{}: --auth {} works only with --env {}{}{}",
             self.display_name,
             spec.method(),
-            o.environments.join("|"),
+            o.environments
+                .iter()
+                .map(|e| e.as_str())
+                .collect::<Vec<_>>()
+                .join("|"),
             o.environments_note
                 .as_deref()
                 .map(|n| format!(": {n}"))
@@ -610,20 +607,24 @@ impl Provider {
         ))
     }
 
-    pub fn auth(&self, method: &str) -> Option<&AuthSpec> {
+    pub(crate) fn auth(&self, method: AuthMethod) -> Option<&AuthSpec> {
         self.auth.iter().find(|a| a.method() == method)
     }
 
-    pub fn methods(&self) -> Vec<&'static str> {
-        self.auth.iter().map(AuthSpec::method).collect()
+    pub(crate) fn methods(&self) -> Vec<&'static str> {
+        self.auth.iter().map(|a| a.method().as_str()).collect()
     }
 
     /// What `${...}` templates see for a connection: its environment's values, then its
     /// inputs.
-    pub fn values(&self, env: &str, inputs: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    pub(crate) fn values(
+        &self,
+        env: Environment,
+        inputs: &BTreeMap<String, String>,
+    ) -> BTreeMap<String, String> {
         let mut v = self
             .environments
-            .get(env)
+            .get(env.as_str())
             .or_else(|| self.environments.get("production"))
             .cloned()
             .unwrap_or_default();
@@ -638,7 +639,7 @@ impl Provider {
     }
 }
 
-pub fn parse_file(path: &Path) -> Result<Provider> {
+pub(crate) fn parse_file(path: &Path) -> Result<Provider> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("{}: could not read", path.display()))?;
     parse(&text, path)
@@ -646,12 +647,12 @@ pub fn parse_file(path: &Path) -> Result<Provider> {
 
 /// Parses and validates one provider definition. `origin` names the file in errors. A file
 /// with `extends` is merged over that built-in provider first.
-pub fn parse(text: &str, origin: &Path) -> Result<Provider> {
+pub(crate) fn parse(text: &str, origin: &Path) -> Result<Provider> {
     parse_with(text, origin, &super::builtin_raw)
 }
 
 /// `parse` with the parents of `extends` looked up by `parent`.
-pub fn parse_with(
+pub(crate) fn parse_with(
     text: &str,
     origin: &Path,
     parent: &dyn Fn(&str) -> Option<toml::Table>,
@@ -713,7 +714,7 @@ fn locate(text: &str, field: &str) -> Option<usize> {
 
 /// Merges `child` over `base`: tables key by key, `[[auth]]` entries by method, anything
 /// else replaced.
-pub fn merge(base: &mut toml::Table, child: toml::Table) {
+pub(crate) fn merge(base: &mut toml::Table, child: toml::Table) {
     for (k, v) in child {
         match (base.get_mut(&k), v) {
             (Some(toml::Value::Table(b)), toml::Value::Table(c)) => merge(b, c),
@@ -827,12 +828,16 @@ fn validate(p: &Provider) -> std::result::Result<(), Invalid> {
             ));
         };
         for (env, values) in &p.environments {
-            if !crate::catalog::ENVIRONMENTS.contains(&env.as_str()) {
+            if env.parse::<Environment>().is_err() {
                 return Err(invalid(
                     format!("environments.{env}"),
                     format!(
                         "unknown environment; use {}",
-                        crate::catalog::ENVIRONMENTS.join(" or ")
+                        Environment::ALL
+                            .iter()
+                            .map(|e| e.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" or ")
                     ),
                     Some(&format!("[environments.{env}]")),
                 ));
@@ -877,7 +882,7 @@ fn validate(p: &Provider) -> std::result::Result<(), Invalid> {
         if !methods.insert(a.method()) {
             return Err(invalid(
                 format!("auth[{i}].method"),
-                format!("method {:?} is listed twice", a.method()),
+                format!("method {:?} is listed twice", a.method().as_str()),
                 None,
             ));
         }
@@ -992,6 +997,13 @@ fn validate_oauth2(
             None,
         ));
     }
+    if has(Grant::OAuth1) {
+        return Err(invalid(
+            format!("auth[{i}].grants"),
+            "oauth1 is a method (method = \"oauth1\"), not an OAuth 2.0 grant",
+            None,
+        ));
+    }
     if has(Grant::AuthorizationCode) && o.issuer.is_none() && o.authorize_url.is_none() {
         return Err(invalid(
             format!("auth[{i}].authorize_url"),
@@ -1011,17 +1023,6 @@ fn validate_oauth2(
             format!("auth[{i}].redirect_path"),
             "must start with '/'",
             Some(&o.redirect_path),
-        ));
-    }
-    if let Some(e) = o
-        .environments
-        .iter()
-        .find(|e| !crate::catalog::ENVIRONMENTS.contains(&e.as_str()))
-    {
-        return Err(invalid(
-            format!("auth[{i}].environments"),
-            format!("{e:?}: use {}", crate::catalog::ENVIRONMENTS.join(" or ")),
-            Some(e),
         ));
     }
     if o.redirect_port == Some(0) {
@@ -1138,7 +1139,7 @@ fn validate_unverified(p: &Provider) -> std::result::Result<(), Invalid> {
 }
 
 /// The value at a dotted field path of a provider's JSON form (see `Provider::unverified`).
-pub fn lookup<'a>(doc: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
+pub(crate) fn lookup<'a>(doc: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
     let mut parts = path.split('.');
     let head = parts.next()?;
     let mut at = match head {

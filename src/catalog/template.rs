@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 /// Names referenced by `${name}` in `template`, in order of appearance.
-pub fn names(template: &str) -> Vec<String> {
+pub(crate) fn names(template: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut rest = template;
     while let Some(start) = rest.find("${") {
@@ -20,7 +20,7 @@ pub fn names(template: &str) -> Vec<String> {
 }
 
 /// Replaces each `${name}` with its value; `Err(name)` for the first name with no value.
-pub fn expand(template: &str, values: &BTreeMap<String, String>) -> Result<String, String> {
+pub(crate) fn expand(template: &str, values: &BTreeMap<String, String>) -> Result<String, String> {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
     while let Some(start) = rest.find("${") {
@@ -38,11 +38,9 @@ pub fn expand(template: &str, values: &BTreeMap<String, String>) -> Result<Strin
     Ok(out)
 }
 
-/// A URL template filled in. Where `CONN_TEST_ORIGIN` is set (tests only, loopback only; see
-/// `core::testing`), the result is redirected there.
-pub fn url(template: &str, values: &BTreeMap<String, String>) -> anyhow::Result<String> {
-    let filled = expand(template, values).map_err(|e| anyhow::anyhow!("{template}: {e}"))?;
-    Ok(crate::core::testing::redirect(&filled))
+/// A URL template filled in; the error names the template and the missing value.
+pub(crate) fn url(template: &str, values: &BTreeMap<String, String>) -> anyhow::Result<String> {
+    expand(template, values).map_err(|e| anyhow::anyhow!("{template}: {e}"))
 }
 
 #[cfg(test)]

@@ -10,13 +10,15 @@ use serde::{Deserialize, Serialize};
 
 use super::fsio;
 use crate::core::paths::Paths;
+pub(crate) use crate::core::vocab::Identity;
+use crate::core::vocab::{AuthMethod, CheckStatus, Environment, Grant, StoreKind};
 
 /// The format version this build reads and writes.
-pub const CURRENT_VERSION: u32 = 1;
+pub(crate) const CURRENT_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Metadata {
+pub(crate) struct Metadata {
     #[serde(default = "current_version")]
     pub version: u32,
     #[serde(default, skip_serializing_if = "Settings::is_empty")]
@@ -31,25 +33,25 @@ pub struct Metadata {
 /// A registered OAuth app (client id, and a client secret kept in the secret store).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct OAuthClient {
+pub(crate) struct OAuthClient {
     pub provider: String,
     pub client_id: String,
     /// Key of the client secret in the secret store; none for a public client.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_id: Option<String>,
     /// The store holding the client secret.
-    pub store: String,
+    pub store: StoreKind,
     pub created_at: String,
 }
 
 /// The OAuth side of a connection (tokens are in the secret store).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct OAuthState {
+pub(crate) struct OAuthState {
     /// Key into `clients`.
     pub client: String,
-    /// `authorization_code`, `device_code` or `client_credentials`.
-    pub grant: String,
+    /// `authorization_code`, `device_code`, `client_credentials`, or `oauth1`.
+    pub grant: Grant,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scopes: Vec<String>,
     /// When the access token expires (RFC 3339), for display; the secret bundle is authoritative.
@@ -76,10 +78,10 @@ impl Default for Metadata {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// `keychain` or `file`: the secret store chosen once and then kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret_store: Option<String>,
+    pub secret_store: Option<StoreKind>,
 }
 
 impl Settings {
@@ -90,14 +92,14 @@ impl Settings {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct Connection {
+pub(crate) struct Connection {
     /// Stable key of the connection's secrets; survives renames.
     pub id: String,
     pub provider: String,
-    pub auth: String,
-    pub env: String,
+    pub auth: AuthMethod,
+    pub env: Environment,
     /// The secret store holding this connection's secrets: `keychain` or `file`.
-    pub store: String,
+    pub store: StoreKind,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub inputs: BTreeMap<String, String>,
     /// Basic auth user name (not a secret).
@@ -121,7 +123,7 @@ pub struct Connection {
 
 impl Connection {
     /// Whether `other` authenticates as the same account of the same app instance.
-    pub fn same_account(&self, other: &Connection) -> bool {
+    pub(crate) fn same_account(&self, other: &Connection) -> bool {
         let key = |c: &Connection| {
             c.identity.as_ref().and_then(|i| {
                 i.id.clone()
@@ -137,7 +139,7 @@ impl Connection {
 }
 
 /// Other connections that authenticate as the same account as `conn` (not `name` itself).
-pub fn same_account<'m>(
+pub(crate) fn same_account<'m>(
     meta: &'m Metadata,
     name: &str,
     conn: &Connection,
@@ -148,48 +150,36 @@ pub fn same_account<'m>(
         .collect()
 }
 
-/// Who the connection authenticates as, as the provider reported it.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Identity {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub label: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub instance: Option<String>,
-}
-
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct LastCheck {
-    pub status: String,
+pub(crate) struct LastCheck {
+    pub status: CheckStatus,
     pub at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
 }
 
 #[derive(Debug, Clone)]
-pub struct MetadataStore {
+pub(crate) struct MetadataStore {
     file: PathBuf,
     lock: PathBuf,
 }
 
 impl MetadataStore {
-    pub fn new(paths: &Paths) -> Self {
+    pub(crate) fn new(paths: &Paths) -> Self {
         MetadataStore {
             file: paths.connections_file(),
             lock: paths.connections_lock(),
         }
     }
 
-    pub fn path(&self) -> &std::path::Path {
+    pub(crate) fn path(&self) -> &std::path::Path {
         &self.file
     }
 
     /// Reads the file; a missing file is an empty store. A file that doesn't parse is an error
     /// naming path, line and column.
-    pub fn load(&self) -> Result<Metadata> {
+    pub(crate) fn load(&self) -> Result<Metadata> {
         let Some(bytes) = fsio::read_optional(&self.file)? else {
             return Ok(Metadata::default());
         };
@@ -228,7 +218,7 @@ impl MetadataStore {
 
     /// Applies `change` to the latest contents under the lock and writes the result atomically.
     /// If `change` fails, nothing is written.
-    pub fn update<T>(&self, change: impl FnOnce(&mut Metadata) -> Result<T>) -> Result<T> {
+    pub(crate) fn update<T>(&self, change: impl FnOnce(&mut Metadata) -> Result<T>) -> Result<T> {
         crate::core::interrupt::critical(|| self.update_now(change))
     }
 
@@ -288,7 +278,7 @@ fn migrate(meta: Metadata) -> Metadata {
 }
 
 /// Connection names are used in commands, env var prefixes and file names: keep them simple.
-pub fn validate_name(name: &str) -> Result<(), String> {
+pub(crate) fn validate_name(name: &str) -> Result<(), String> {
     let ok_start = name
         .chars()
         .next()
@@ -329,6 +319,19 @@ mod tests {
             std::fs::read_to_string(s.path()).unwrap(),
             "version = 1\n[connections.a\n"
         );
+    }
+
+    #[test]
+    fn a_bad_word_is_reported_with_its_line() {
+        let (_d, s) = store();
+        std::fs::write(
+            s.path(),
+            "version = 1\n[connections.a]\nid = \"1\"\nprovider = \"http\"\nauth = \"api_key\"\nenv = \"staging\"\nstore = \"file\"\ncreated_at = \"x\"\nupdated_at = \"x\"\n",
+        )
+        .unwrap();
+        let err = format!("{:#}", s.load().unwrap_err());
+        assert!(err.contains("connections.toml:6:"), "{err}");
+        assert!(err.contains("staging") && err.contains("sandbox"), "{err}");
     }
 
     #[test]
