@@ -87,7 +87,7 @@ fn refresh_when(
     provider: &Provider,
     due: &dyn Fn(&dyn Method, &SecretBundle) -> bool,
 ) -> std::result::Result<SecretBundle, Stale> {
-    let store = ctx.secrets_of(conn).map_err(Stale::Other)?;
+    let store = ctx.secrets_of(conn);
     let read = || -> std::result::Result<SecretBundle, Stale> {
         store.get(&conn.id).map_err(Stale::Other)?.ok_or_else(|| {
             Stale::Missing(format!(

@@ -14,6 +14,7 @@ mod contracts;
 mod environments;
 mod exec;
 mod keychain;
+mod layers;
 mod oauth1;
 mod oauth2;
 mod oauth2_fakes;
