@@ -100,6 +100,7 @@ pub(crate) fn create(ctx: &mut Ctx<'_>, mut opts: NewOptions) -> Result<Created>
                 .join(", ")
         )));
     }
+    provider.method_in_env(spec, env).map_err(usage)?;
     let inputs = collect_inputs(ctx, provider, spec, &opts.sets, opts.yes)?;
     let name = match opts.name.clone() {
         Some(n) => n,
@@ -616,7 +617,7 @@ pub(crate) fn replace(ctx: &mut Ctx<'_>, name: &str, mut opts: ReauthOptions) ->
     }
     warn_shared_account(ctx, &meta, name, &probe, provider);
 
-    let store = ctx.secrets_of(&conn)?;
+    let store = ctx.secrets_of(&conn);
     let now = now_rfc3339();
     save(
         ctx,
@@ -704,7 +705,7 @@ pub(crate) fn remove(
             });
         }
     }
-    let store = ctx.secrets_of(&conn)?;
+    let store = ctx.secrets_of(&conn);
     let mut warnings = Vec::new();
     let mut revoked = false;
     // Revoke first, while the tokens are still at hand; a failure is only a warning.

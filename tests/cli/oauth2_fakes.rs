@@ -179,7 +179,7 @@ fn a_refresh_without_a_new_refresh_token_keeps_the_old_one() {
     });
     let env = env_for(&api, "");
     env.run_env(NEW, &[("CS", "s")]).ok();
-    let tok = env.run(&["token", "x"]);
+    let tok = env.conn("token x").run();
     tok.ok();
     assert_eq!(tok.stdout, "at-2\n");
     let secrets = env.secrets_of("x");
@@ -201,7 +201,7 @@ fn refresh_trouble_at_the_server_is_unreachable_not_needs_reauth() {
     let env = env_for(&api, "");
     env.run_env(NEW, &[("CS", "s")]).ok();
     let before = env.secrets_of("x");
-    let out = env.run(&["check", "x", "--json"]);
+    let out = env.conn("check x --json").run();
     out.code(3);
     let r = out.json()[0].clone();
     assert_eq!(r["status"], "unreachable", "{r}");
@@ -336,7 +336,7 @@ fn missing_required_scopes_are_insufficient_permissions() {
     assert!(out.stderr.contains("admin"), "{out:?}");
     env.run_env(&[NEW, &["--no-check"]].concat(), &[("CS", "s")])
         .ok();
-    let check = env.run(&["check", "x", "--json"]);
+    let check = env.conn("check x --json").run();
     check.code(2);
     assert_eq!(check.json()[0]["status"], "insufficient_permissions");
     assert!(
@@ -352,7 +352,7 @@ fn a_failed_revocation_is_a_warning_and_the_connection_is_still_removed() {
     let api = fake_as(good_token);
     let env = env_for(&api, &format!("revocation_url = \"{}/revoke\"", api.url));
     env.run_env(NEW, &[("CS", "s")]).ok();
-    let out = env.run(&["rm", "x", "--yes"]);
+    let out = env.conn("rm x --yes").run();
     out.ok();
     assert!(out.stderr.contains("could not revoke"), "{out:?}");
     assert!(out.stderr.contains("HTTP 404"), "{out:?}");
@@ -366,4 +366,40 @@ fn a_failed_revocation_is_a_warning_and_the_connection_is_still_removed() {
     assert_eq!(r.form("token").as_deref(), Some("rt-1"));
     assert_eq!(r.form("token_type_hint").as_deref(), Some("refresh_token"));
     assert!(r.header("Authorization").unwrap().starts_with("Basic "));
+}
+
+#[test]
+fn the_sign_in_sends_the_one_redirect_uri_that_providers_show_says_to_register() {
+    // A provider that registers `localhost` with a fixed port: `providers show` names one URI,
+    // and the authorization and token requests carry exactly that one.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let api = fake_as(good_token);
+    let env = env_for(
+        &api,
+        &format!("redirect_host = \"localhost\"\nredirect_port = {port}\n"),
+    );
+    let want = format!("http://localhost:{port}/callback");
+    let shown = env.run(&["providers", "show", "fake"]);
+    shown.ok();
+    let lines: Vec<&str> = shown
+        .stdout
+        .lines()
+        .filter(|l| l.contains("redirect URI to register"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{shown:?}");
+    assert!(lines[0].trim_end().ends_with(&want), "{shown:?}");
+    env.run_env(NEW, &[("CS", "s3cret")]).ok();
+    let token_req = api
+        .requests()
+        .into_iter()
+        .find(|r| r.url == "/token")
+        .unwrap();
+    assert_eq!(
+        token_req.form("redirect_uri").as_deref(),
+        Some(want.as_str())
+    );
 }
