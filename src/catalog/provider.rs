@@ -572,9 +572,11 @@ pub(crate) const CATEGORIES: &[&str] = &[
 ];
 
 impl Provider {
-    /// Whether the API's base URL is wholly one input the user gives (`base_url = "${base_url}"`,
-    /// as in the generic `http` and `oauth2` providers): then each connection may be a
-    /// different app, so the provider id alone does not say which app a connection is.
+    /// Whether the API's base URL is wholly one input the user must give, with no default
+    /// (`base_url = "${base_url}"`, as in the generic `http` and `oauth2` providers): then each
+    /// connection may be a different app, so the provider id alone does not say which app a
+    /// connection is. (GitHub's `${api_url}` has a default: it is one app, maybe on another
+    /// host.)
     pub(crate) fn base_url_is_input(&self) -> bool {
         let url = self.api.base_url.trim();
         url.strip_prefix("${")
@@ -582,7 +584,7 @@ impl Provider {
             .is_some_and(|name| {
                 self.inputs
                     .iter()
-                    .any(|i| i.name == name && i.capture.is_none())
+                    .any(|i| i.name == name && i.capture.is_none() && i.default.is_none())
             })
     }
 
