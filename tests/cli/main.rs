@@ -9,6 +9,7 @@ mod completions;
 mod connections;
 mod contracts;
 mod exec;
+mod file_store;
 mod keychain;
 mod oauth1;
 mod oauth2;
