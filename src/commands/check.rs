@@ -1,9 +1,7 @@
-//! `conn check [NAME...]`: run health checks concurrently (a global limit, a per-host limit, a
-//! deadline for the run), save the results in one metadata update, and report with
+//! `conn check [NAME...]`: run health checks concurrently (a global limit, a queue per host
+//! with a per-host limit, a deadline for the run), save the results in one metadata update, and report with
 //! monitoring-plugin exit codes.
 
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -12,6 +10,7 @@ use serde::Serialize;
 use super::oauth::Stale;
 use super::{Base, Ctx};
 use crate::catalog::Catalog;
+use crate::check::schedule::Spread;
 use crate::check::{self, HostLimiter, Limits, Outcome, Severity, Status, Target};
 use crate::core::time::now_rfc3339;
 use crate::store::metadata::{Connection, Identity, LastCheck};
@@ -82,43 +81,48 @@ pub fn run(ctx: &mut Ctx<'_>, opts: &CheckOptions) -> Result<CheckRun> {
         deadline: Some(Instant::now() + opts.deadline),
         timeout: Some(opts.timeout),
     };
-    // Workers take the next connection from a shared index; results land in their slots, so
-    // the report keeps the order of the names.
-    let next = AtomicUsize::new(0);
-    let slots: Vec<Mutex<Option<Outcome>>> = selected.iter().map(|_| Mutex::new(None)).collect();
+    // A queue per host: a host that never answers holds only its own --per-host slots.
+    let hosts: Vec<String> = selected
+        .iter()
+        .map(|name| {
+            let conn = &meta.connections[name];
+            let Ok(provider) = catalog.get(&conn.provider) else {
+                return String::new();
+            };
+            let values = provider.values(&conn.env, &conn.inputs);
+            check::host_of(Target {
+                name,
+                provider,
+                method: &conn.auth,
+                inputs: &values,
+            })
+            .unwrap_or_default()
+        })
+        .collect();
     let base: &Base = ctx;
-    let workers = opts.concurrency.clamp(1, selected.len().max(1));
-    std::thread::scope(|s| {
-        for _ in 0..workers {
-            s.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(name) = selected.get(i) else { break };
-                    let conn = &meta.connections[name];
-                    let outcome = check_one(
-                        base,
-                        &catalog,
-                        &client,
-                        name,
-                        conn,
-                        limits,
-                        opts.warn_expiring,
-                    );
-                    *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome);
-                }
-            });
-        }
+    let spread = Spread {
+        workers: opts.concurrency,
+        per_host: opts.per_host,
+        deadline: limits.deadline,
+    };
+    let outcomes = check::schedule::by_host(&hosts, spread, |i| {
+        let name = &selected[i];
+        check_one(
+            base,
+            &catalog,
+            &client,
+            name,
+            &meta.connections[name],
+            limits,
+            opts.warn_expiring,
+        )
     });
     let now = now_rfc3339();
     let reports: Vec<Report> = selected
         .iter()
-        .zip(slots)
-        .map(|(name, slot)| {
+        .zip(outcomes)
+        .map(|(name, mut outcome)| {
             let conn = &meta.connections[name];
-            let mut outcome = slot
-                .into_inner()
-                .unwrap_or_else(|e| e.into_inner())
-                .unwrap_or_else(|| Outcome::local(Status::Error, "not checked", None));
             explain_invalidation(&meta, name, conn, &mut outcome);
             suggest_integration_user(conn, &mut outcome);
             let last_success = if outcome.status == Status::Ok {
