@@ -42,6 +42,9 @@ pub struct Report {
     /// Unix seconds of the last successful check, this one included.
     #[serde(skip)]
     pub last_success: Option<u64>,
+    /// The access token was refreshed for this check; saved with the results.
+    #[serde(skip)]
+    pub refreshed: Option<super::oauth::Refreshed>,
 }
 
 #[derive(Debug, Serialize)]
@@ -75,6 +78,11 @@ pub fn run(ctx: &mut Ctx<'_>, opts: &CheckOptions) -> Result<CheckRun> {
     };
     let catalog = ctx.catalog();
     let client = ctx.http(opts.timeout)?;
+    let token_http = ctx.http_no_redirects(Duration::from_secs(30))?;
+    let run = super::oauth::Run {
+        meta: &meta,
+        http: &token_http,
+    };
     let hosts = HostLimiter::new(opts.per_host);
     let limits = Limits {
         hosts: Some(&hosts),
@@ -107,21 +115,25 @@ pub fn run(ctx: &mut Ctx<'_>, opts: &CheckOptions) -> Result<CheckRun> {
     };
     let outcomes = check::schedule::by_host(&hosts, spread, |i| {
         let name = &selected[i];
-        check_one(
+        let mut refreshed = None;
+        let outcome = check_one(
             base,
             &catalog,
             &client,
+            run,
             name,
             &meta.connections[name],
             limits,
             opts.warn_expiring,
-        )
+            &mut refreshed,
+        );
+        (outcome, refreshed)
     });
     let now = now_rfc3339();
     let reports: Vec<Report> = selected
         .iter()
         .zip(outcomes)
-        .map(|(name, mut outcome)| {
+        .map(|(name, (mut outcome, refreshed))| {
             let conn = &meta.connections[name];
             explain_invalidation(&meta, name, conn, &mut outcome);
             suggest_integration_user(conn, &mut outcome);
@@ -140,6 +152,7 @@ pub fn run(ctx: &mut Ctx<'_>, opts: &CheckOptions) -> Result<CheckRun> {
                 outcome,
                 checked_at: now.clone(),
                 last_success,
+                refreshed,
             }
         })
         .collect();
@@ -160,14 +173,18 @@ pub fn run(ctx: &mut Ctx<'_>, opts: &CheckOptions) -> Result<CheckRun> {
 }
 
 /// One connection: fresh credentials (refreshing under its lock when due), then the request.
+/// What a refresh learned goes to `refreshed`, for the run's one metadata update.
+#[allow(clippy::too_many_arguments)]
 fn check_one(
     base: &Base,
     catalog: &Catalog,
     client: &reqwest::blocking::Client,
+    run: super::oauth::Run<'_>,
     name: &str,
     conn: &Connection,
     limits: Limits<'_>,
     warn_expiring: Duration,
+    refreshed: &mut Option<super::oauth::Refreshed>,
 ) -> Outcome {
     crate::debug!("checking {name} ({})", conn.provider);
     let provider = match catalog.get(&conn.provider) {
@@ -189,8 +206,11 @@ fn check_one(
             )),
         );
     }
-    let secrets = match super::oauth::fresh_secrets(base, name, conn, provider) {
-        Ok(s) => s,
+    let secrets = match super::oauth::fresh_secrets_in_run(base, name, conn, provider, run) {
+        Ok((s, r)) => {
+            *refreshed = r;
+            s
+        }
         Err(Stale::Other(e)) => {
             return Outcome::local(
                 Status::Error,
@@ -377,6 +397,9 @@ fn save_results(
             });
             if r.outcome.status == Status::Ok {
                 conn.last_success = Some(r.checked_at.clone());
+            }
+            if let (Some(refreshed), Some(state)) = (&r.refreshed, conn.oauth.as_mut()) {
+                refreshed.apply(state);
             }
             if let Some(found) = &r.outcome.identity {
                 conn.identity = Some(Identity {

@@ -458,7 +458,48 @@ pub fn fresh_secrets(
     conn: &Connection,
     provider: &Provider,
 ) -> std::result::Result<SecretBundle, Stale> {
-    refresh_when(ctx, name, conn, provider, &is_due)
+    refresh_when(ctx, name, conn, provider, &is_due, None).map(|(b, _)| b)
+}
+
+/// What a run over many connections (`conn check`) shares between their refreshes, so a
+/// refresh costs its token request and its own secret write and nothing that grows with the
+/// store: the metadata already loaded, one HTTP client.
+#[derive(Debug, Clone, Copy)]
+pub struct Run<'a> {
+    pub meta: &'a Metadata,
+    pub http: &'a reqwest::blocking::Client,
+}
+
+/// What a refresh inside a [`Run`] learned, for the run to save in its one metadata update.
+#[derive(Debug, Clone)]
+pub struct Refreshed {
+    pub expires_at: Option<String>,
+    pub refreshed_at: String,
+    /// Empty when the token response named none.
+    pub scopes: Vec<String>,
+}
+
+impl Refreshed {
+    /// Records the refresh in the connection's metadata.
+    pub fn apply(&self, state: &mut OAuthState) {
+        state.expires_at = self.expires_at.clone();
+        state.refreshed_at = Some(self.refreshed_at.clone());
+        if !self.scopes.is_empty() {
+            state.scopes = self.scopes.clone();
+        }
+    }
+}
+
+/// `fresh_secrets` inside a run: the refreshed tokens are saved in the secret store as always
+/// (the rotated refresh token first), but the metadata is left to the caller.
+pub fn fresh_secrets_in_run(
+    ctx: &super::Base,
+    name: &str,
+    conn: &Connection,
+    provider: &Provider,
+    run: Run<'_>,
+) -> std::result::Result<(SecretBundle, Option<Refreshed>), Stale> {
+    refresh_when(ctx, name, conn, provider, &is_due, Some(run))
 }
 
 /// After the API rejected `rejected` (401), the connection's secrets with a new access token:
@@ -473,7 +514,7 @@ pub fn refresh_rejected(
 ) -> std::result::Result<SecretBundle, Stale> {
     let rejected = rejected.get(flow::ACCESS_TOKEN).cloned();
     let still_rejected = |b: &SecretBundle| b.get(flow::ACCESS_TOKEN) == rejected.as_ref();
-    refresh_when(ctx, name, conn, provider, &still_rejected)
+    refresh_when(ctx, name, conn, provider, &still_rejected, None).map(|(b, _)| b)
 }
 
 /// The error a command reports when the credentials could not be made fresh.
@@ -493,13 +534,15 @@ pub fn stale_error(name: &str, stale: Stale) -> anyhow::Error {
 }
 
 /// The connection's secrets, refreshed first (under the connection's lock) when `due` says so.
+/// Outside a run the refresh is recorded in the metadata here; inside one it is returned.
 fn refresh_when(
     ctx: &super::Base,
     name: &str,
     conn: &Connection,
     provider: &Provider,
     due: &dyn Fn(&SecretBundle) -> bool,
-) -> std::result::Result<SecretBundle, Stale> {
+    run: Option<Run<'_>>,
+) -> std::result::Result<(SecretBundle, Option<Refreshed>), Stale> {
     let store = ctx.secrets_of(conn).map_err(Stale::Other)?;
     let read = || -> std::result::Result<SecretBundle, Stale> {
         store.get(&conn.id).map_err(Stale::Other)?.ok_or_else(|| {
@@ -511,14 +554,16 @@ fn refresh_when(
     };
     let bundle = read()?;
     if let (Some(AuthSpec::OAuth1(_)), Some(state)) = (provider.auth(&conn.auth), &conn.oauth) {
-        return with_consumer(ctx, state, bundle).map_err(Stale::Other);
+        return with_consumer(ctx, state, bundle)
+            .map(|b| (b, None))
+            .map_err(Stale::Other);
     }
     let (Some(AuthSpec::OAuth2(spec)), Some(state)) = (provider.auth(&conn.auth), &conn.oauth)
     else {
-        return Ok(bundle);
+        return Ok((bundle, None));
     };
     if !due(&bundle) {
-        return Ok(bundle);
+        return Ok((bundle, None));
     }
     let lock = ctx
         .paths
@@ -529,9 +574,16 @@ fn refresh_when(
     let bundle = read()?;
     if !due(&bundle) {
         crate::debug!("{name}: another process refreshed the token meanwhile");
-        return Ok(bundle);
+        return Ok((bundle, None));
     }
-    let meta = ctx.metadata().load().map_err(Stale::Other)?;
+    let loaded;
+    let meta = match run {
+        Some(r) => r.meta,
+        None => {
+            loaded = ctx.metadata().load().map_err(Stale::Other)?;
+            &loaded
+        }
+    };
     let reg = meta.clients.get(&state.client).ok_or_else(|| {
         Stale::Other(anyhow!(
             "the OAuth client {} of this connection is not saved",
@@ -539,10 +591,17 @@ fn refresh_when(
         ))
     })?;
     let client = load_client(ctx, reg, spec.client_auth).map_err(Stale::Other)?;
-    let http = ctx
-        .http_no_redirects(Duration::from_secs(30))
-        .map_err(Stale::Other)?;
-    let ep = flow::endpoints(&http, spec, &provider.values(&conn.env, &conn.inputs))
+    let own;
+    let http = match run {
+        Some(r) => r.http,
+        None => {
+            own = ctx
+                .http_no_redirects(Duration::from_secs(30))
+                .map_err(Stale::Other)?;
+            &own
+        }
+    };
+    let ep = flow::endpoints(http, spec, &provider.values(&conn.env, &conn.inputs))
         .map_err(classify_err)?;
     let old = flow::stored(&bundle)
         .ok_or_else(|| Stale::Missing("the stored tokens are incomplete".into()))?;
@@ -550,11 +609,11 @@ fn refresh_when(
     crate::debug!("{name}: refreshing the access token");
     let result = match (&old.refresh_token, grant) {
         (Some(rt), _) => {
-            flow::refresh(&http, &ep, &client, rt, &state.scopes).map_err(anyhow::Error::new)
+            flow::refresh(http, &ep, &client, rt, &state.scopes).map_err(anyhow::Error::new)
         }
         // Client credentials have no refresh token: ask for a new token the same way.
         (None, Grant::ClientCredentials) => {
-            flow::client_credentials(&http, &ep, &client, spec, &state.scopes)
+            flow::client_credentials(http, &ep, &client, spec, &state.scopes)
         }
         (None, _) => {
             return Err(Stale::NeedsReauth(
@@ -567,20 +626,24 @@ fn refresh_when(
     tokens.write_to(&mut next);
     // The rotated refresh token is saved before the new access token is used anywhere.
     crate::core::interrupt::critical(|| store.put(&conn.id, &next)).map_err(Stale::Other)?;
+    let refreshed = Refreshed {
+        expires_at: tokens.expires_at.map(unix_rfc3339),
+        refreshed_at: now_rfc3339(),
+        scopes: tokens.scopes.clone(),
+    };
+    if run.is_some() {
+        return Ok((next, Some(refreshed)));
+    }
     let _ = ctx.metadata().update(|m| {
         if let Some(c) = m.connections.get_mut(name)
             && c.id == conn.id
             && let Some(o) = c.oauth.as_mut()
         {
-            o.expires_at = tokens.expires_at.map(unix_rfc3339);
-            o.refreshed_at = Some(now_rfc3339());
-            if !tokens.scopes.is_empty() {
-                o.scopes = tokens.scopes.clone();
-            }
+            refreshed.apply(o);
         }
         Ok(())
     });
-    Ok(next)
+    Ok((next, None))
 }
 
 /// An OAuth 1.0a connection's bundle with its consumer's key and secret added, as signing
