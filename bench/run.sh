@@ -96,6 +96,20 @@ took=$(echo "scale=2; $last - $start" | bc)
 hfloor=$(floor_of "$healthy" 56 $DELAY_MS)
 hung_row="$healthy healthy done in $took s / floor $hfloor s = $(ratio "$took" "$hfloor")× (run $hw s, deadline 10 s)"
 
+# The OAuth refresh storm: 1,000 connections whose access tokens all expired; each check is a
+# refresh (rotating the refresh token) and then the request.
+token_port=$(serve oauth $DELAY_MS "$work/token.log")
+storm_home=$work/storm
+python3 bench/make_store.py "$storm_home" 1000 "$port_list" oauth "$token_port"
+CONN_HOME=$storm_home "$CONN" doctor >/dev/null 2>&1 || true
+CONN_HOME=$storm_home "$CONN" show c0 >/dev/null
+: >"$work/token.log"
+read -r sw sr < <(CONN_HOME=$storm_home timed "$CONN" check --quiet --concurrency 64 --per-host 64)
+sfloor=$(floor_of 1000 64 $((2 * DELAY_MS)))
+reused=$(grep -c reused "$work/token.log" || true)
+sok=$(CONN_HOME=$storm_home "$CONN" list --json | python3 -c 'import json,sys; print(sum(1 for r in json.load(sys.stdin) if (r.get("last_check") or {}).get("status") == "ok"))')
+storm_row="$sw s / floor $sfloor s = $(ratio "$sw" "$sfloor")×, ${sr} MB; $sok of 1000 ok; refresh tokens spent twice: $reused"
+
 # conn token against one secret-tool lookup of the same keychain item.
 kc_row="skipped (needs gnome-keyring, dbus-run-session, secret-tool)"
 if command -v dbus-run-session >/dev/null && command -v secret-tool >/dev/null && command -v gnome-keyring-daemon >/dev/null; then
@@ -137,4 +151,5 @@ row "\`conn check\` of all, ${HOSTS} hosts, ${DELAY_MS} ms each, concurrency 64:
 row '`conn check` of 500 named connections: wall, peak RSS' check500 'same in every store (within 1.2×)'
 row 'first command after upgrade (moves `secrets.age` to one file each)' migrate '–'
 echo "| one hung host + 10 healthy, 1,000 connections, concurrency 64, per-host 8 | $hung_row | | | healthy ≤ 1.2× their floor |"
+echo "| OAuth refresh storm: 1,000 due connections, a refresh + a check each, concurrency 64 | $storm_row | | | ≤ 1.25× floor, none spent twice |"
 echo "| \`conn token\` (keychain) vs one \`secret-tool lookup\` | $kc_row | | | ≤ 1.25× |"

@@ -15,7 +15,7 @@ use age::secrecy::ExposeSecret;
 use anyhow::{Context, Result, anyhow, bail};
 use zeroize::Zeroizing;
 
-use super::{SecretBundle, SecretStore, StoreKind};
+use super::{SecretBundle, SecretStore};
 use crate::core::env::Env;
 use crate::core::paths::Paths;
 use crate::store::fsio;
@@ -116,12 +116,22 @@ impl FileStore {
     }
 
     /// Loads the identity; creates a new one (0600) only when nothing is stored yet, so a
-    /// wrong path never silently orphans existing secrets.
+    /// wrong path never silently orphans existing secrets. Creation runs under the store's
+    /// lock and looks again once it holds it: processes starting on an empty store at once
+    /// must all encrypt to the one identity that ends up in the file.
     fn identity(&self, create: bool) -> Result<age::x25519::Identity> {
         if let Some(text) = &self.identity_env {
             return parse_identity(text)
                 .context("CONN_AGE_IDENTITY does not hold an age identity (AGE-SECRET-KEY-1...)");
         }
+        if create && !self.identity_file.exists() {
+            let _guard = fsio::lock_exclusive(&self.legacy_lock)?;
+            return self.identity_now(true);
+        }
+        self.identity_now(false)
+    }
+
+    fn identity_now(&self, create: bool) -> Result<age::x25519::Identity> {
         match fsio::read_optional(&self.identity_file)? {
             Some(bytes) => {
                 let text =
@@ -234,7 +244,7 @@ impl FileStore {
         let Some(serde_json::Value::Object(all)) = doc.get("connections") else {
             bail!("the decrypted secrets.age has no 'connections' object");
         };
-        crate::debug!(
+        log::debug!(
             "moving {} secret bundle(s) from {} into {}",
             all.len(),
             self.legacy.display(),
@@ -294,10 +304,6 @@ fn parse_identity(text: &str) -> Result<age::x25519::Identity> {
 }
 
 impl SecretStore for FileStore {
-    fn kind(&self) -> StoreKind {
-        StoreKind::File
-    }
-
     fn location(&self) -> String {
         self.dir.display().to_string()
     }
@@ -315,8 +321,8 @@ impl SecretStore for FileStore {
     fn put(&self, id: &str, bundle: &SecretBundle) -> Result<()> {
         self.migrate()?;
         crate::core::interrupt::critical(|| {
-            let _lock = fsio::lock_exclusive(&self.lock_of(id)?)?;
             let identity = self.identity(true)?;
+            let _lock = fsio::lock_exclusive(&self.lock_of(id)?)?;
             self.write_entry(&identity, id, bundle)?;
             fsio::sync_dir(&self.dir);
             Ok(())
