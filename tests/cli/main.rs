@@ -12,6 +12,7 @@ mod environments;
 mod exec;
 mod file_store;
 mod keychain;
+mod metadata_cache;
 mod oauth1;
 mod oauth2;
 mod oauth2_fakes;
