@@ -16,7 +16,7 @@ os.makedirs(home, mode=0o700, exist_ok=True)
 ident = os.path.join(home, "identity.txt")
 subprocess.run(["age-keygen", "-o", ident], check=True, capture_output=True)
 os.chmod(ident, 0o600)
-recipient = next(l.split(": ")[1] for l in open(ident) if l.startswith("# public key"))
+recipient = next(l.split(": ")[1].strip() for l in open(ident) if l.startswith("# public key"))
 t = "2026-01-01T00:00:00Z"
 out = ['version = 1\n\n[settings]\nsecret_store = "file"\n']
 secrets = {}
@@ -34,7 +34,8 @@ for i in range(n):
             f'[connections.c{i}]\nid = "{cid}"\nprovider = "oauth2"\nauth = "oauth2"\nenv = "production"\n'
             f'store = "file"\ncreated_at = "{t}"\nupdated_at = "{t}"\n'
             f'[connections.c{i}.inputs]\nbase_url = "{base}"\ncheck_path = "/me"\n'
-            f'token_url = "http://127.0.0.1:{token_port}/token"\n'
+            f'token_url = "http://127.0.0.1:{token_port}/token"\nissuer = ""\nauthorize_url = ""\n'
+            f'device_url = ""\nrevocation_url = ""\nidentity_field = ""\n'
             f'[connections.c{i}.oauth]\nclient = "oauth2/bench"\ngrant = "authorization_code"\n')
         secrets[cid] = {"access_token": f"at-{i}", "refresh_token": f"rt-{i}-",
                         "expires_at": str(int(time.time()) - 3600)}
@@ -42,7 +43,8 @@ for i in range(n):
         out.append(
             f'[connections.c{i}]\nid = "{cid}"\nprovider = "http"\nauth = "api_key"\nenv = "production"\n'
             f'store = "file"\ncreated_at = "{t}"\nupdated_at = "{t}"\n'
-            f'[connections.c{i}.inputs]\nbase_url = "{base}"\ncheck_path = "/user"\n')
+            f'[connections.c{i}.inputs]\nbase_url = "{base}"\ncheck_path = "/user"\n'
+            f'header = "Authorization"\nprefix = "Bearer "\nidentity_field = ""\n')
         secrets[cid] = {"api_key": f"bench-key-{i}"}
 with open(os.path.join(home, "connections.toml"), "w") as f:
     f.write("\n".join(out))

@@ -78,7 +78,11 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &CheckOptions) -> Result<CheckRun> {
         }
         names
     };
-    let catalog = ctx.catalog();
+    let ids: std::collections::BTreeSet<&str> = selected
+        .iter()
+        .map(|n| meta.connections[n].provider.as_str())
+        .collect();
+    let catalog = ctx.catalog_for(&ids.into_iter().collect::<Vec<_>>());
     let client = ctx.http(opts.timeout)?;
     let hosts = HostLimiter::new(opts.per_host);
     let limits = Limits {

@@ -68,7 +68,11 @@ pub(crate) fn prepare(ctx: &mut Ctx<'_>, opts: &ExecOptions) -> Result<Prepared>
         }
     }
     let meta = ctx.metadata().load()?;
-    let catalog = ctx.catalog();
+    let ids: Vec<&str> = pairs
+        .iter()
+        .filter_map(|(_, n)| meta.connections.get(n).map(|c| c.provider.as_str()))
+        .collect();
+    let catalog = ctx.catalog_for(&ids);
     let mut out = Prepared::default();
     for (prefix, name) in pairs {
         let conn = find(&meta, &name)?;
