@@ -8,7 +8,7 @@
 #
 # Needs python3, age + age-keygen, GNU time, bc; for the keychain row gnome-keyring,
 # dbus-run-session and secret-tool (tests/run installs them all but time and bc).
-set -euo pipefail
+set -uo pipefail
 cd "$(dirname "$0")/.."
 SIZES=${SIZES:-"100 1000 10000"}
 HOSTS=10
@@ -76,6 +76,7 @@ for n in $SIZES; do
   read -r w r < <(timed "$CONN" check --quiet --concurrency 64 --per-host 64)
   f=$(floor_of "$n" 64 $DELAY_MS)
   R[check,$n]="$w s / $f s = $(ratio "$w" "$f")×, ${r} MB"
+  echo "N=$n: token ${R[token,$n]} exec ${R[exec,$n]} show ${R[show,$n]} list ${R[list,$n]} (no cache ${R[listnc,$n]}) new ${R[new,$n]} rm ${R[rm,$n]} check ${R[check,$n]} first ${R[migrate,$n]}" >&2
   if [ "$n" -ge 500 ]; then
     names=(); for j in $(seq 0 499); do names+=("c$j"); done
     read -r w r < <(timed "$CONN" check --quiet --concurrency 64 --per-host 64 "${names[@]}")
@@ -98,6 +99,7 @@ healthy=$(cat "$work"/answers.* | wc -l)
 last=$(sort -n "$work"/answers.* | tail -1)
 took=$(echo "scale=2; $last - $start" | bc)
 hfloor=$(floor_of "$healthy" 56 $DELAY_MS)
+echo "hung: $healthy $took $hfloor $hw" >&2
 hung_row="$healthy healthy done in $took s / floor $hfloor s = $(ratio "$took" "$hfloor")× (run $hw s, deadline 10 s)"
 
 # The OAuth refresh storm: 1,000 connections whose access tokens all expired; each check is a
