@@ -1,9 +1,9 @@
 //! The health check: send a provider's cheap "who am I" request with a connection's credentials,
 //! then say whether it works, as whom, and if not, why and what to do.
 
-pub mod classify;
-pub mod limit;
-pub mod schedule;
+pub(crate) mod classify;
+pub(crate) mod limit;
+pub(crate) mod schedule;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -22,7 +22,7 @@ pub(crate) use limit::{HostLimiter, Limits};
 const MAX_ATTEMPTS: u32 = 3;
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     pub status: CheckStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub http_status: Option<u16>,
@@ -42,7 +42,11 @@ pub struct Outcome {
 
 impl Outcome {
     /// An outcome reached without sending a request (secret missing, misconfigured, ...).
-    pub fn local(status: CheckStatus, message: impl Into<String>, hint: Option<String>) -> Self {
+    pub(crate) fn local(
+        status: CheckStatus,
+        message: impl Into<String>,
+        hint: Option<String>,
+    ) -> Self {
         Outcome {
             status,
             http_status: None,
@@ -57,7 +61,7 @@ impl Outcome {
 
 /// What the check needs to know about the connection besides its credentials.
 #[derive(Debug, Clone, Copy)]
-pub struct Target<'a> {
+pub(crate) struct Target<'a> {
     pub name: &'a str,
     pub provider: &'a Provider,
     pub method: AuthMethod,
@@ -66,7 +70,7 @@ pub struct Target<'a> {
 }
 
 /// Sends the check request and classifies the answer. Never fails: every problem is an outcome.
-pub fn run(
+pub(crate) fn run(
     client: &Http,
     target: Target<'_>,
     auth: &dyn Authenticator,
@@ -242,7 +246,7 @@ fn host_key(url: &reqwest::Url) -> String {
 
 /// The `host:port` the check of `target` is sent to, for scheduling; `None` when the URL can't
 /// be built (the check then fails without a request).
-pub fn host_of(client: &Http, target: Target<'_>) -> Option<String> {
+pub(crate) fn host_of(client: &Http, target: Target<'_>) -> Option<String> {
     let p = target.provider;
     let base = template::expand(&p.api.base_url, target.values).ok()?;
     let path = template::expand(&p.check.path, target.values).ok()?;
@@ -251,7 +255,7 @@ pub fn host_of(client: &Http, target: Target<'_>) -> Option<String> {
 }
 
 /// Builds the authenticator from the connection's secrets and runs the check.
-pub fn check_credentials(
+pub(crate) fn check_credentials(
     client: &Http,
     target: Target<'_>,
     username: Option<&str>,

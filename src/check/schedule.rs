@@ -8,13 +8,13 @@ use std::time::Instant;
 
 /// How a run is spread: `workers` items in flight in all, at most `per_host` to one host.
 #[derive(Debug, Clone, Copy)]
-pub struct Spread {
-    pub workers: usize,
-    pub per_host: usize,
+pub(crate) struct Spread {
+    pub(crate) workers: usize,
+    pub(crate) per_host: usize,
     /// After this instant the per-host limit no longer holds back queued items, so each is
     /// handed to `work` promptly (which reports it as not checked) instead of waiting for a
     /// slot on a host that never answers.
-    pub deadline: Option<Instant>,
+    pub(crate) deadline: Option<Instant>,
 }
 
 #[derive(Debug)]
@@ -34,7 +34,7 @@ struct State {
 /// Runs `work(i)` for each `i` in `0..hosts.len()`, where `hosts[i]` names the host item `i`
 /// goes to (any string: items with equal keys share a host's slots). Items of one host start in
 /// index order. Returns the results in index order.
-pub fn by_host<R: Send>(
+pub(crate) fn by_host<R: Send>(
     hosts: &[String],
     spread: Spread,
     work: impl Fn(usize) -> R + Sync,

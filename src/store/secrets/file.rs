@@ -24,7 +24,7 @@ use crate::store::fsio;
 const FORMAT_VERSION: u64 = 1;
 
 #[derive(Debug, Clone)]
-pub struct FileStore {
+pub(crate) struct FileStore {
     dir: PathBuf,
     /// The single file of the earlier layout, and the lock its migration runs under.
     legacy: PathBuf,
@@ -36,7 +36,7 @@ pub struct FileStore {
 
 /// What `conn doctor` says about the store's files.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Layout {
+pub(crate) enum Layout {
     /// Nothing stored yet.
     Empty,
     /// One file per bundle; `files` of them.
@@ -46,7 +46,7 @@ pub enum Layout {
 }
 
 impl FileStore {
-    pub fn new(paths: &Paths, env: &Env) -> Self {
+    pub(crate) fn new(paths: &Paths, env: &Env) -> Self {
         FileStore {
             dir: paths.secrets_dir(),
             legacy: paths.secrets_file(),
@@ -59,7 +59,7 @@ impl FileStore {
     }
 
     /// Where the identity comes from, for `conn doctor`.
-    pub fn identity_source(&self) -> String {
+    pub(crate) fn identity_source(&self) -> String {
         if self.identity_env.is_some() {
             "CONN_AGE_IDENTITY".to_string()
         } else {
@@ -68,12 +68,12 @@ impl FileStore {
     }
 
     /// The directory of bundle files.
-    pub fn dir(&self) -> &std::path::Path {
+    pub(crate) fn dir(&self) -> &std::path::Path {
         &self.dir
     }
 
     /// Which layout is on disk (counts the bundle files: for `conn doctor`, not hot paths).
-    pub fn layout(&self) -> Result<Layout> {
+    pub(crate) fn layout(&self) -> Result<Layout> {
         if self.legacy.exists() {
             return Ok(Layout::Single);
         }
@@ -218,7 +218,7 @@ impl FileStore {
     /// its new file and found equal. A run after an interruption starts again from
     /// `secrets.age`, rewriting bundles with the same contents. Other conn processes wait on the
     /// migration lock, so nothing writes the new layout while `secrets.age` still exists.
-    pub fn migrate(&self) -> Result<()> {
+    pub(crate) fn migrate(&self) -> Result<()> {
         if !self.legacy.exists() {
             return Ok(());
         }
