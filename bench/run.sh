@@ -4,7 +4,7 @@
 # the README's performance section is copied from its output. Takes a few minutes.
 #
 #   bench/run.sh                 all sizes
-#   SIZES="100 1000" bench/run.sh
+#   SIZES="100 1000" REPS=5 bench/run.sh
 #
 # Needs python3, age + age-keygen, GNU time, bc; for the keychain row gnome-keyring,
 # dbus-run-session and secret-tool (tests/run installs them all but time and bc).
@@ -23,18 +23,19 @@ if [ ${#missing[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
   $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-cargo build --release --locked -q
+# BUILD=0 measures the release binary already built.
+[ "${BUILD:-1}" = 0 ] || cargo build --release --locked -q || exit 1
 CONN=$PWD/target/release/conn
 work=$(mktemp -d)
-pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; rm -rf "$work"; }
+# Servers are started inside $(...), so their pids go to a file the cleanup reads.
+cleanup() { kill $(cat "$work/pids" 2>/dev/null) 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 export CONN_SECRET_STORE=file NO_COLOR=1
 
 serve() { # MODE [ARGS...] -> prints the port
   local f; f=$(mktemp -p "$work")
   python3 bench/fake_api.py "$@" >"$f" &
-  pids+=($!)
+  echo $! >>"$work/pids"
   for _ in $(seq 100); do [ -s "$f" ] && break; sleep 0.05; done
   cat "$f"
 }

@@ -164,8 +164,15 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &CheckOptions) -> Result<CheckRun> {
             }
         })
         .collect();
+    // Only the ids are needed from here on; the save loads the file afresh, and two copies of a
+    // big store's metadata at once would double the run's peak memory.
+    let ids: Vec<String> = reports
+        .iter()
+        .map(|r| meta.connections[&r.name].id.clone())
+        .collect();
+    drop(meta);
     // The results matter more than recording them: a failed save is a warning.
-    let save_error = save_results(ctx, &meta, &reports)
+    let save_error = save_results(ctx, &ids, &reports)
         .err()
         .map(|e| format!("could not save the results in connections.toml: {e:#}"));
     let worst = reports
@@ -375,19 +382,17 @@ fn suggest_integration_user(conn: &Connection, outcome: &mut Outcome) {
 
 /// One metadata update at the end, applied to connections that still exist as they were
 /// (same id), merged with whatever other processes changed meanwhile.
-fn save_results(ctx: &Base, before: &Metadata, reports: &[Report]) -> Result<()> {
+/// `ids[i]` is the id `reports[i]`'s connection had when the run began.
+fn save_results(ctx: &Base, ids: &[String], reports: &[Report]) -> Result<()> {
     if reports.is_empty() {
         return Ok(());
     }
     ctx.metadata().update(|meta| {
-        for r in reports {
-            let Some(old_id) = before.connections.get(&r.name).map(|c| c.id.clone()) else {
-                continue;
-            };
+        for (r, old_id) in reports.iter().zip(ids) {
             let Some(conn) = meta.connections.get_mut(&r.name) else {
                 continue;
             };
-            if conn.id != old_id {
+            if conn.id != *old_id {
                 continue;
             }
             conn.last_check = Some(LastCheck {
