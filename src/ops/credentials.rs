@@ -135,7 +135,7 @@ fn refresh_when(
     due: &dyn Fn(&dyn Method, &SecretBundle) -> bool,
     run: Option<Run<'_>>,
 ) -> std::result::Result<(SecretBundle, Option<Refreshed>), Stale> {
-    let store = ctx.secrets_of(conn).map_err(Stale::Other)?;
+    let store = ctx.secrets_of(conn);
     let read = || -> std::result::Result<SecretBundle, Stale> {
         store.get(&conn.id).map_err(Stale::Other)?.ok_or_else(|| {
             Stale::Missing(format!(

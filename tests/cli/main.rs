@@ -15,6 +15,7 @@ mod environments;
 mod exec;
 mod file_store;
 mod keychain;
+mod layers;
 mod metadata_cache;
 mod oauth1;
 mod oauth2;
