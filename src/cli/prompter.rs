@@ -9,7 +9,7 @@ use dialoguer::theme::{ColorfulTheme, SimpleTheme, Theme};
 
 use crate::core::error::{Exit, cancelled, usage};
 use crate::core::secret::Secret;
-use crate::core::ui::{Question, Ui, Validator};
+use crate::core::ui::{Pasted, Question, Ui, Validator};
 
 /// Prompts on the terminal itself (`/dev/tty` on Unix), not on stdout or stderr: stdout stays
 /// clean for `--json`, and `conn new 2>log` still asks on the screen.
@@ -111,8 +111,10 @@ impl Ui for TerminalUi {
             .with_prompt(q.prompt)
             .allow_empty(true)
             .validate_with(|v: &String| validate(v));
-        if let Some(d) = q.default {
-            input = input.default(d.to_string()).show_default(!d.is_empty());
+        match q.default {
+            Some(d) if q.prefill => input = input.with_initial_text(d),
+            Some(d) => input = input.default(d.to_string()).show_default(!d.is_empty()),
+            None => {}
         }
         input.interact_text_on(&self.term).map_err(map_err)
     }
@@ -157,8 +159,14 @@ impl Ui for TerminalUi {
         });
     }
 
-    fn pasted_lines(&mut self) -> Option<std::sync::mpsc::Receiver<String>> {
-        Some(stdin_lines())
+    fn pasted_lines(&mut self) -> Option<Pasted> {
+        let term = self.term.clone();
+        Some(Pasted {
+            lines: stdin_lines(),
+            reply: Box::new(move |m| {
+                let _ = term.write_line(m);
+            }),
+        })
     }
 }
 
@@ -255,8 +263,11 @@ impl Ui for ScriptUi {
         });
     }
 
-    fn pasted_lines(&mut self) -> Option<std::sync::mpsc::Receiver<String>> {
-        Some(stdin_lines())
+    fn pasted_lines(&mut self) -> Option<Pasted> {
+        Some(Pasted {
+            lines: stdin_lines(),
+            reply: Box::new(|m| eprintln!("{m}")),
+        })
     }
 }
 
