@@ -215,7 +215,7 @@ pub(crate) fn create(ctx: &mut Ctx<'_>, mut opts: NewOptions) -> Result<Created>
             CheckStatus::InvalidCredentials => Some(
                 match method.sent_as(&resolve::values_for(provider, env, &inputs)) {
                     Some(shape) => format!(
-                        "conn sent the key as `{shape}`: check the header name and the text before the key as well as the key (the whole key, of this account and instance, still active)"
+                        "conn sent the key as `{shape}`: check how it is sent (the header or parameter name, the text before the key) as well as the key (the whole key, of this account and instance, still active)"
                     ),
                     None => "check that the whole credential was pasted, that it belongs to this account and instance, and that it is still active".to_string(),
                 },

@@ -242,6 +242,11 @@ pub(crate) fn ask_input(
             .prefill(prefill),
         &|v: &str| provider.take_input(input, v).map(|_| ()),
     )?;
+    // Without a terminal the answer is a default or the placeholder of a missing one
+    // (`Ui::defer_missing`), reported with the others before anything uses it.
+    if !ctx.ui.interactive() {
+        return Ok(raw);
+    }
     let kept = provider.take_input(input, &raw).map_err(usage)?;
     if !kept.is_empty() && kept != raw.trim() {
         ctx.ui
