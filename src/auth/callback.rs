@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
+use crate::core::text::one_line;
+
 use anyhow::{Context, Result, anyhow};
 
 use super::error::{ErrorKind, OAuthError};
@@ -108,7 +110,7 @@ impl Callback {
         timeout: Duration,
         pasted: Option<&Receiver<String>>,
     ) -> Result<Redirect> {
-        let deadline = Instant::now() + timeout;
+        let deadline = crate::core::time::deadline_after(timeout);
         loop {
             if Instant::now() >= deadline {
                 return Err(OAuthError::new(
@@ -170,8 +172,10 @@ enum Verdict {
 }
 
 fn judge(params: &BTreeMap<String, String>, expect: Expect<'_>) -> Verdict {
-    // An error redirect may come without state from some servers; only a matching or absent
-    // key may end the flow with an error, and only a matching one may carry a result.
+    // RFC 6749 4.1.2.1 puts `state` in error redirects too, so an OAuth 2.0 error without
+    // the right state is as forged as any other request (a web page in the user's browser can
+    // reach the port): answered 400, and the flow keeps waiting. OAuth 1.0a has no such rule;
+    // an error there may come without the token.
     let (key, value) = expect.key();
     let key_ok = params.get(key).map(String::as_str) == Some(value);
     // OAuth 1.0a has no standard error redirect; several providers send `denied=<token>`.
@@ -183,7 +187,10 @@ fn judge(params: &BTreeMap<String, String>, expect: Expect<'_>) -> Verdict {
     };
     let error = params
         .get("error")
-        .map(|e| (key_ok || !params.contains_key(key), e.clone()))
+        .map(|e| {
+            let oauth1 = matches!(expect, Expect::OAuth1 { .. });
+            (key_ok || (oauth1 && !params.contains_key(key)), e.clone())
+        })
         .or(denied);
     if let Some((ours, err)) = error {
         if !ours {
@@ -191,8 +198,9 @@ fn judge(params: &BTreeMap<String, String>, expect: Expect<'_>) -> Verdict {
         }
         let desc = params
             .get("error_description")
-            .map(|d| format!(": {d}"))
+            .map(|d| format!(": {}", one_line(d)))
             .unwrap_or_default();
+        let err = one_line(&err);
         let kind = if err == "access_denied" {
             ErrorKind::Denied
         } else {

@@ -80,7 +80,11 @@ impl Tokens {
 
     /// Seconds until expiry; `None` when the server gave no lifetime.
     pub(crate) fn expires_in(&self) -> Option<i64> {
-        self.expires_at.map(|t| t as i64 - now() as i64)
+        // Both are at most MAX_UNIX (< 2^38), so the difference fits an i64.
+        self.expires_at.map(|t| {
+            t.min(crate::core::time::MAX_UNIX) as i64
+                - now().min(crate::core::time::MAX_UNIX) as i64
+        })
     }
 }
 
@@ -214,10 +218,11 @@ fn token_error<RE: std::error::Error + 'static, T: oauth2::ErrorResponse + 'stat
                 .and_then(|x| x.as_str())
                 .unwrap_or("error")
                 .to_string();
+            // The server's words go into one line of conn's message.
             let desc = v
                 .get("error_description")
                 .and_then(|x| x.as_str())
-                .map(|d| format!(": {d}"))
+                .map(|d| format!(": {}", crate::core::text::one_line(d)))
                 .unwrap_or_default();
             let kind = match code.as_str() {
                 "invalid_grant" => ErrorKind::InvalidGrant,
@@ -226,7 +231,10 @@ fn token_error<RE: std::error::Error + 'static, T: oauth2::ErrorResponse + 'stat
             };
             OAuthError::new(
                 kind,
-                format!("{what}: the authorization server answered {code}{desc}"),
+                format!(
+                    "{what}: the authorization server answered {}{desc}",
+                    crate::core::text::one_line(&code)
+                ),
             )
         }
         E::Request(re) => OAuthError::new(ErrorKind::Unreachable, format!("{what}: {re}")),
@@ -256,7 +264,9 @@ fn tokens_from(resp: &TokenResp, requested: &[String]) -> Tokens {
         refresh_token: resp
             .refresh_token()
             .map(|r| Secret::new(r.secret().clone())),
-        expires_at: resp.expires_in().map(|d| now() + d.as_secs()),
+        expires_at: resp
+            .expires_in()
+            .map(|d| crate::core::time::unix_after(now(), d.as_secs())),
         scopes: match resp.scopes() {
             Some(s) => s.iter().map(|x| x.to_string()).collect(),
             None => requested.to_vec(),

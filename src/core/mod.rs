@@ -7,6 +7,7 @@ pub(crate) mod http;
 pub(crate) mod interrupt;
 pub(crate) mod paths;
 pub(crate) mod secret;
+pub(crate) mod text;
 pub(crate) mod time;
 pub(crate) mod ui;
 pub(crate) mod vocab;

@@ -4,7 +4,7 @@
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Result;
 use serde::Serialize;
@@ -81,7 +81,7 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &CheckOptions) -> Result<CheckRun> {
     let hosts = HostLimiter::new(opts.per_host);
     let limits = Limits {
         hosts: Some(&hosts),
-        deadline: Some(Instant::now() + opts.deadline),
+        deadline: Some(crate::core::time::deadline_after(opts.deadline)),
         timeout: Some(opts.timeout),
     };
     // Workers take the next connection from a shared index; results land in their slots, so

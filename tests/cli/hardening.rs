@@ -1,0 +1,195 @@
+//! Issue 14: hostile text, huge values, lost rotations and injected values, through the binary.
+
+use crate::oauth2_fakes::{NEW, env_for, fake_as};
+use crate::support::*;
+
+/// Text no terminal may receive from conn: ESC, BEL, CR, C1 CSI, a bidi override.
+fn assert_no_raw_controls(out: &Out) {
+    for (what, s) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+        for bad in ['\u{1b}', '\u{7}', '\r', '\u{9b}', '\u{202e}'] {
+            assert!(!s.contains(bad), "{what} holds {bad:?}: {out:#?}");
+        }
+    }
+}
+
+#[test]
+fn a_70000_character_login_lists_and_checks_without_a_crash() {
+    let login = "L".repeat(70_000);
+    let api = FakeApi::expecting_auth("Bearer k1", serde_json::json!({"id": 7, "email": login}));
+    let env = TestEnv::new();
+    env.write_provider("acme.toml", &acme_provider(&api.url));
+    new_acme(&env, "big", "k1").ok();
+    let check = env.run(&["check"]);
+    check.ok();
+    assert!(check.stdout.contains("…"), "the cell is cut: {check:?}");
+    let list = env.run(&["list"]);
+    list.ok();
+    assert_eq!(list.stdout.lines().count(), 2, "{list:?}");
+    // --json keeps the whole value.
+    let json = env.run(&["list", "--json"]);
+    json.ok();
+    assert!(json.stdout.contains(&login));
+    env.run(&["show", "big"]).ok();
+}
+
+#[test]
+fn an_identity_with_escape_sequences_and_newlines_is_shown_escaped() {
+    let evil = "eve\u{1b}]0;pwned\u{7}\u{1b}[2J\r\nconn: error: forged\u{202e}";
+    let api = FakeApi::expecting_auth("Bearer k1", serde_json::json!({"id": 1, "email": evil}));
+    let env = TestEnv::new();
+    env.write_provider("acme.toml", &acme_provider(&api.url));
+    let new = new_acme(&env, "x", "k1");
+    new.ok();
+    assert_no_raw_controls(&new);
+    for args in [
+        &["list"][..],
+        &["check"],
+        &["show", "x"],
+        &["check", "--json"],
+    ] {
+        let out = env.run(args);
+        out.ok();
+        assert_no_raw_controls(&out);
+        assert!(
+            !out.all()
+                .lines()
+                .any(|l| l.starts_with("conn: error: forged")),
+            "{args:?} forged a line: {out:?}"
+        );
+    }
+    let out = env.run(&["check"]);
+    assert!(out.stdout.contains("eve\\x1b]0;pwned\\x07"), "{out:?}");
+}
+
+#[test]
+fn a_server_error_description_cannot_drive_the_terminal() {
+    let api = fake_as(|_| {
+        (
+            400,
+            r#"{"error":"invalid_request\u001b[31m","error_description":"bad\u001b]0;owned\u0007\u001b[2J\nconn: saved connection 'x'\u202e"}"#.into(),
+        )
+    });
+    let env = env_for(&api, "");
+    let out = env.run_env(NEW, &[("CS", "s")]);
+    out.code(1);
+    assert_no_raw_controls(&out);
+    assert!(
+        !out.stderr.lines().any(|l| l.starts_with("conn: saved")),
+        "a second line was forged: {out:?}"
+    );
+    assert!(out.stderr.contains("bad\\x1b]0;owned\\x07"), "{out:?}");
+    assert!(env.connections().is_empty());
+}
+
+#[test]
+fn device_codes_and_urls_from_the_server_are_shown_escaped() {
+    let api = FakeApi::start(|s| {
+        match s.url.as_str() {
+        "/device" => (
+            200,
+            r#"{"device_code":"dc","user_code":"AB\u001b[2JCD\nconn: done","verification_uri":"https://x.example/\u001b]0;t\u0007","expires_in":2,"interval":1}"#.into(),
+        ),
+        _ => (400, r#"{"error":"expired_token"}"#.into()),
+    }
+    });
+    let env = env_for(&api, "");
+    let out = env.run(&[
+        "new",
+        "d",
+        "--provider",
+        "fake",
+        "--device",
+        "--client-id",
+        "cid",
+        "--no-browser",
+    ]);
+    assert_ne!(out.code, 0);
+    assert_ne!(out.code, 101);
+    assert_no_raw_controls(&out);
+    assert!(out.stderr.contains("AB\\x1b[2JCD"), "{out:?}");
+}
+
+#[test]
+fn expires_in_beyond_any_clock_neither_panics_nor_wraps() {
+    for huge in ["9223372036854775808", "18446744073709551615"] {
+        let body = format!(
+            r#"{{"access_token":"at-1","refresh_token":"rt-1","token_type":"bearer","expires_in":{huge}}}"#
+        );
+        let api = fake_as(move |_| (200, body.clone()));
+        let env = env_for(&api, "");
+        env.run_env(NEW, &[("CS", "s")]).ok();
+        for args in [
+            &["token", "x"][..],
+            &["check", "x"],
+            &["show", "x"],
+            &["list"],
+        ] {
+            let out = env.run(args);
+            out.ok();
+        }
+        let tok = env.run(&["token", "x"]);
+        assert_eq!(tok.stdout, "at-1\n");
+        let token_calls = api.requests().iter().filter(|r| r.url == "/token").count();
+        assert_eq!(
+            token_calls, 1,
+            "{huge}: a far expiry is not 'already expired'"
+        );
+    }
+}
+
+#[test]
+fn huge_timeouts_and_retry_after_do_not_panic() {
+    let api = FakeApi::start_with_headers(|_| {
+        (
+            503,
+            vec![("Retry-After".into(), "18446744073709551615".into())],
+            "{}".into(),
+        )
+    });
+    let env = TestEnv::new();
+    env.write_provider("acme.toml", &acme_provider(&api.url));
+    add_acme(&env, "a", "k");
+    let out = env.run(&[
+        "check",
+        "a",
+        "--timeout",
+        "18446744073709551615",
+        "--deadline",
+        "18446744073709551615",
+    ]);
+    out.code(3);
+    let out = env.run(&["request", "a", "/me", "--timeout", "18446744073709551615"]);
+    assert_ne!(out.code, 101, "{out:?}");
+}
+
+#[test]
+fn an_error_redirect_without_the_right_state_is_refused_and_the_sign_in_goes_on() {
+    let api = fake_as(|s| {
+        match s.form("code").as_deref() {
+        Some("good") => (
+            200,
+            r#"{"access_token":"at-1","refresh_token":"rt-1","token_type":"bearer","expires_in":3600}"#.into(),
+        ),
+        _ => (400, r#"{"error":"invalid_grant"}"#.into()),
+    }
+    });
+    let env = env_for(&api, "");
+    let log = env.dir.path().join("browser.log");
+    let out = env.run_env(
+        NEW,
+        &[
+            ("CS", "s"),
+            ("FAKE_BROWSER_MODE", "forged-error"),
+            ("FAKE_BROWSER_LOG", path_str(&log)),
+        ],
+    );
+    out.ok();
+    let lines = std::fs::read_to_string(&log).unwrap();
+    let statuses: Vec<&str> = lines
+        .lines()
+        .map(|l| l.split(' ').next().unwrap())
+        .collect();
+    assert_eq!(statuses, ["400", "400", "200"], "{lines}");
+    assert!(!out.stderr.contains("access_denied"), "{out:?}");
+    assert!(env.connections().get("x").is_some());
+}
