@@ -186,6 +186,12 @@ pub(crate) fn pairs(flag: &str, given: &[String], trim: bool) -> Result<Vec<(Str
                 .split_once('=')
                 .ok_or_else(|| usage(format!("{flag} {s}: expected KEY=VALUE")))?;
             let k = if trim { k.trim() } else { k };
+            // `--set` values end up in URLs, headers and file names; `--query` values are
+            // percent-encoded by conn, so any text is fine there.
+            if flag == "--set" {
+                crate::core::text::check_single_line(&format!("--set {k}"), v).map_err(usage)?;
+                crate::core::text::check_single_line("a --set key", k).map_err(usage)?;
+            }
             Ok((k.to_string(), v.to_string()))
         })
         .collect()

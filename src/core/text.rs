@@ -66,7 +66,6 @@ pub(crate) fn multi_line(s: &str) -> Cow<'_, str> {
 /// Refuses CR, LF and NUL in a value that goes into an HTTP header, a URL or a file name,
 /// where they would end the header (injecting another), split the request or cut the name.
 /// `field` names the value in the message, e.g. `--set prefix`.
-#[allow(dead_code)] // used by the input checks of the next step
 pub(crate) fn check_single_line(field: &str, value: &str) -> Result<(), String> {
     match value.chars().find(|c| matches!(c, '\r' | '\n' | '\0')) {
         None => Ok(()),

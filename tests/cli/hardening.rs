@@ -193,3 +193,113 @@ fn an_error_redirect_without_the_right_state_is_refused_and_the_sign_in_goes_on(
     assert!(!out.stderr.contains("access_denied"), "{out:?}");
     assert!(env.connections().get("x").is_some());
 }
+
+#[test]
+fn line_breaks_and_nul_are_refused_in_set_values_naming_the_field() {
+    let env = TestEnv::new();
+    for (set, field) in [
+        ("prefix=Bearer\r\nX-Injected: 1\r\n", "--set prefix"),
+        ("header=X-Api-Key\nX-Injected: 1", "--set header"),
+        ("base_url=https://api.example.com/\r\nx", "--set base_url"),
+        ("check_path=/me\rX", "--set check_path"),
+    ] {
+        let out = env.run_env(
+            &[
+                "new",
+                "h",
+                "--provider",
+                "http",
+                "--auth",
+                "api_key",
+                "--set",
+                "base_url=https://api.example.com",
+                "--set",
+                set,
+                "--secret-env",
+                "K",
+                "--no-check",
+            ],
+            &[("K", "k1")],
+        );
+        out.code(2);
+        assert!(out.stderr.contains(field), "{set:?}: {out:?}");
+        assert!(
+            out.stderr.contains("CR") || out.stderr.contains("LF") || out.stderr.contains("NUL"),
+            "{out:?}"
+        );
+    }
+    assert!(!env.connections_toml().exists());
+}
+
+#[test]
+fn a_provider_file_with_a_line_break_in_a_header_or_url_is_refused() {
+    let env = TestEnv::new();
+    let p = acme_provider("https://api.example.com").replace(
+        r#"prefix = "Bearer ""#,
+        r#"prefix = "Bearer\r\nX-Injected: 1\r\n""#,
+    );
+    let file = env.write_provider("acme.toml", &p);
+    let out = env.run(&["providers", "validate", path_str(&file)]);
+    assert_ne!(out.code, 0);
+    assert!(out.stderr.contains("auth[0].prefix"), "{out:?}");
+    let p = acme_provider("https://api.example.com/\\u0000x");
+    let file = env.write_provider("acme.toml", &p);
+    let out = env.run(&["providers", "validate", path_str(&file)]);
+    assert!(
+        out.stderr.contains("api.base_url") && out.stderr.contains("NUL"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn a_hand_edited_value_with_a_line_break_never_reaches_a_header_or_a_script() {
+    let api = FakeApi::expecting_auth("Bearer k1", serde_json::json!({"id": 1, "email": "a@b"}));
+    let env = TestEnv::new();
+    env.run_env(
+        &[
+            "new",
+            "h",
+            "--provider",
+            "http",
+            "--auth",
+            "api_key",
+            "--set",
+            &format!("base_url={}", api.url),
+            "--set",
+            "check_path=/me",
+            "--set",
+            "header=Authorization",
+            "--set",
+            "prefix=Bearer ",
+            "--secret-env",
+            "K",
+        ],
+        &[("K", "k1")],
+    )
+    .ok();
+    let text = env.read_connections();
+    assert!(text.contains("prefix = \"Bearer \""), "{text}");
+    std::fs::write(
+        env.connections_toml(),
+        text.replace(
+            "prefix = \"Bearer \"",
+            "prefix = \"Bearer\\r\\nX-Injected: 1\\r\\n\"",
+        ),
+    )
+    .unwrap();
+    let before = api.requests().len();
+    let check = env.run(&["check", "h"]);
+    assert_ne!(check.code, 0, "{check:?}");
+    assert!(check.all().contains("prefix"), "{check:?}");
+    let exec = env.run(&["exec", "h", "--", "env"]);
+    assert_ne!(exec.code, 0, "{exec:?}");
+    assert!(!exec.stdout.contains("X-Injected"), "{exec:?}");
+    let req = env.run(&["request", "h", "/me"]);
+    assert_ne!(req.code, 0, "{req:?}");
+    assert!(
+        api.requests()[before..]
+            .iter()
+            .all(|r| r.header("X-Injected").is_none()),
+        "a header was injected"
+    );
+}
