@@ -303,3 +303,40 @@ fn a_hand_edited_value_with_a_line_break_never_reaches_a_header_or_a_script() {
         "a header was injected"
     );
 }
+
+#[test]
+fn request_paths_that_leave_the_base_path_are_refused() {
+    let api = FakeApi::start(|_| (200, r#"{"ok":true}"#.into()));
+    let env = TestEnv::new();
+    env.write_provider("acme.toml", &acme_provider(&format!("{}/api/v2", api.url)));
+    add_acme(&env, "k1", "k1");
+    let base = format!("{}/api/v2", api.url);
+    for path in [
+        format!("{base}/../outside"),
+        format!("{base}/%2e%2e/outside"),
+        format!("{base}/%2E%2e/%2e%2e/outside"),
+        "/../x".to_string(),
+        "../../x".to_string(),
+        "/a/../../x".to_string(),
+        "/%2e%2e/x".to_string(),
+        "/..%2fx".to_string(),
+        "/x/..%2F..%2Fy".to_string(),
+        "/.%2e/x".to_string(),
+        "/..\\x".to_string(),
+        format!("{}/api/v2x", api.url),
+    ] {
+        let out = env.run(&["request", "k1", &path]);
+        out.code(2);
+        assert!(out.stderr.contains("base URL"), "{path}: {out:?}");
+    }
+    assert!(api.requests().is_empty(), "nothing was sent");
+    // Inside the base path, with dots that stay inside, it works.
+    for path in ["/me", "me", "/a/../me", "/a/./b"] {
+        env.run(&["request", "k1", path]).ok();
+    }
+    let urls: Vec<String> = api.requests().iter().map(|r| r.url.clone()).collect();
+    assert_eq!(
+        urls,
+        ["/api/v2/me", "/api/v2/me", "/api/v2/me", "/api/v2/a/b"]
+    );
+}
