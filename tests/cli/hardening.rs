@@ -340,3 +340,127 @@ fn request_paths_that_leave_the_base_path_are_refused() {
         ["/api/v2/me", "/api/v2/me", "/api/v2/me", "/api/v2/a/b"]
     );
 }
+
+#[cfg(unix)]
+fn mode_of(p: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+#[cfg(unix)]
+fn chmod(p: &std::path::Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlinked_connections_toml_is_written_through_the_link() {
+    let api = FakeApi::expecting_auth("Bearer k1", serde_json::json!({"id": 1, "email": "a@b"}));
+    let env = TestEnv::new();
+    env.write_provider("acme.toml", &acme_provider(&api.url));
+    add_acme(&env, "one", "k1");
+    // A dotfile manager keeps the real file elsewhere and links to it.
+    let dotfiles = env.dir.path().join("dotfiles");
+    std::fs::create_dir(&dotfiles).unwrap();
+    let real = dotfiles.join("connections.toml");
+    std::fs::rename(env.connections_toml(), &real).unwrap();
+    std::os::unix::fs::symlink("../../dotfiles/connections.toml", env.connections_toml()).ok();
+    // The relative link must resolve from the config dir: make it absolute if that layout
+    // differs.
+    if !env.connections_toml().exists() {
+        std::fs::remove_file(env.connections_toml()).unwrap();
+        std::os::unix::fs::symlink(&real, env.connections_toml()).unwrap();
+    }
+    add_acme(&env, "two", "k2");
+    env.run(&["rename", "one", "uno"]).ok();
+    let link = std::fs::symlink_metadata(env.connections_toml()).unwrap();
+    assert!(
+        link.file_type().is_symlink(),
+        "the link was replaced by a file"
+    );
+    let text = std::fs::read_to_string(&real).unwrap();
+    assert!(
+        text.contains("[connections.two]") && text.contains("[connections.uno]"),
+        "{text}"
+    );
+    assert_eq!(mode_of(&real), 0o600);
+    env.run(&["list"]).ok();
+}
+
+#[cfg(unix)]
+#[test]
+fn a_read_only_file_is_refused_with_a_message_and_left_alone() {
+    let env = TestEnv::new();
+    env.write_provider("acme.toml", &acme_provider("http://127.0.0.1:9"));
+    add_acme(&env, "one", "k1");
+    let file = env.connections_toml();
+    let before = std::fs::read_to_string(&file).unwrap();
+    chmod(&file, 0o400);
+    let out = env.run(&["rename", "one", "uno"]);
+    out.code(1);
+    assert!(out.stderr.contains("read-only"), "{out:?}");
+    assert!(out.stderr.contains("connections.toml"), "{out:?}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), before);
+    assert_eq!(mode_of(&file), 0o400, "still read-only");
+    // The same for the encrypted secrets file: a new connection is refused, nothing half-made.
+    chmod(&file, 0o600);
+    let secrets = env.home().join("secrets.age");
+    let sbefore = std::fs::read(&secrets).unwrap();
+    chmod(&secrets, 0o400);
+    let out = env.run_env(
+        &[
+            "new",
+            "two",
+            "--provider",
+            "acme",
+            "--auth",
+            "api_key",
+            "--secret-env",
+            "K",
+            "--no-check",
+        ],
+        &[("K", "k2")],
+    );
+    out.code(1);
+    assert!(out.stderr.contains("read-only"), "{out:?}");
+    assert_eq!(std::fs::read(&secrets).unwrap(), sbefore);
+    assert!(env.connections().get("two").is_none());
+}
+
+#[cfg(unix)]
+#[test]
+fn every_command_warns_once_about_a_file_others_can_read() {
+    let env = TestEnv::new();
+    env.write_provider("acme.toml", &acme_provider("http://127.0.0.1:9"));
+    add_acme(&env, "one", "k1");
+    chmod(&env.connections_toml(), 0o644);
+    let identity = env.home().join("identity.txt");
+    chmod(&identity, 0o604);
+    for args in [
+        &["list"][..],
+        &["show", "one"],
+        &["token", "one"],
+        &["providers", "list"],
+    ] {
+        let out = env.run(args);
+        out.ok();
+        assert_eq!(
+            out.stderr
+                .matches("connections.toml is readable by other users")
+                .count(),
+            1,
+            "{args:?}: {out:?}"
+        );
+        assert_eq!(
+            out.stderr.matches("identity.txt is readable").count(),
+            1,
+            "{out:?}"
+        );
+        assert!(out.stderr.contains("chmod 600"), "{out:?}");
+    }
+    chmod(&env.connections_toml(), 0o600);
+    chmod(&identity, 0o600);
+    let out = env.run(&["list"]);
+    assert!(!out.stderr.contains("readable by other users"), "{out:?}");
+}
