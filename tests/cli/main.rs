@@ -24,4 +24,5 @@ mod recipe;
 mod request;
 mod robustness;
 mod secrecy;
+mod tables;
 mod wizard;
