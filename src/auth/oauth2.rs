@@ -591,12 +591,31 @@ pub(crate) fn refresh(
     let resp = c
         .exchange_refresh_token(&rt)
         .request(&http_fn(http))
-        .map_err(|e| token_error("refreshing the access token", e))?;
+        .map_err(|e| {
+            // A 200 the reader refused may still carry a rotated refresh token, and the old
+            // one may already be spent: hand it to the caller to save.
+            let rotated = match &e {
+                oauth2::RequestTokenError::Parse(_, body) => rotated_in(body),
+                _ => None,
+            };
+            let mut err = token_error("refreshing the access token", e);
+            err.rotated = rotated;
+            err
+        })?;
     let mut t = tokens_from(&resp, scopes);
     if t.refresh_token.is_none() {
         t.refresh_token = Some(refresh_token.clone());
     }
     Ok(t)
+}
+
+/// The `refresh_token` string of a JSON object body, however unreadable its other fields.
+fn rotated_in(body: &[u8]) -> Option<Secret<String>> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    match v.get("refresh_token")? {
+        serde_json::Value::String(s) if !s.is_empty() => Some(Secret::new(s.clone())),
+        _ => None,
+    }
 }
 
 /// Revokes a token (RFC 7009) at the provider. Done by hand rather than through the oauth2

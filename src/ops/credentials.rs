@@ -112,7 +112,13 @@ fn refresh_when(
         .join("locks")
         .join(format!("{}.lock", conn.id));
     let _guard = fsio::lock_exclusive(&lock).map_err(Stale::Other)?;
-    let bundle = read()?;
+    // Tokens a failed save kept in a recovery file are the newest: they go into the store
+    // before anything else, and their refresh token is the one to spend.
+    let bundle = match super::rotation::recover(ctx, store.as_ref(), &conn.id) {
+        Ok(Some(b)) => b,
+        Ok(None) => read()?,
+        Err(e) => return Err(Stale::Other(e)),
+    };
     if !due(method, &bundle) {
         log::debug!("{name}: another process refreshed the token meanwhile");
         return Ok(bundle);
@@ -121,6 +127,8 @@ fn refresh_when(
     let http = ctx
         .http_no_redirects(Duration::from_secs(30))
         .map_err(Stale::Other)?;
+    // The store must be able to take the new tokens before the refresh token is spent.
+    super::rotation::reserve(store.as_ref(), &conn.id, &bundle).map_err(Stale::Other)?;
     log::debug!("{name}: refreshing the access token");
     let tokens = match method.refresh(
         &http,
@@ -132,12 +140,34 @@ fn refresh_when(
     ) {
         Ok(Some(t)) => t,
         Ok(None) => return Ok(bundle),
-        Err(e) => return Err(classify_err(e)),
+        Err(e) => {
+            let rotated = e
+                .downcast_ref::<OAuthError>()
+                .and_then(|o| o.rotated.clone());
+            let Some(rt) = rotated else {
+                return Err(classify_err(e));
+            };
+            // A 200 that could not be read but carried a refresh token: the server may have
+            // rotated to it already. Save it (due at once) so it is the next one spent.
+            let mut next = bundle.clone();
+            next.insert(flow::REFRESH_TOKEN, rt);
+            next.insert(flow::EXPIRES_AT, Secret::new("0".to_string()));
+            if let Err(why) = crate::core::interrupt::critical(|| store.put(&conn.id, &next)) {
+                return Err(Stale::Other(super::rotation::keep(
+                    ctx, name, &conn.id, &next, why,
+                )));
+            }
+            return Err(Stale::Other(e.context(
+                "the refresh token in the answer was saved, so the next use refreshes with it",
+            )));
+        }
     };
     let mut next = bundle.clone();
     tokens.write_to(&mut next);
-    // The rotated refresh token is saved before the new access token is used anywhere.
-    crate::core::interrupt::critical(|| store.put(&conn.id, &next)).map_err(Stale::Other)?;
+    // The rotated refresh token is saved before the new access token is used anywhere; if the
+    // save fails it is kept in a recovery file, never dropped.
+    crate::core::interrupt::critical(|| store.put(&conn.id, &next))
+        .map_err(|why| Stale::Other(super::rotation::keep(ctx, name, &conn.id, &next, why)))?;
     let _ = ctx.metadata().update(|m| {
         if let Some(c) = m.connections.get_mut(name)
             && c.id == conn.id

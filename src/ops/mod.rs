@@ -24,6 +24,7 @@ pub(crate) mod providers;
 pub(crate) mod recipe;
 pub(crate) mod request;
 pub(crate) mod resolve;
+pub(crate) mod rotation;
 pub(crate) mod sign_in;
 pub(crate) mod wizard;
 

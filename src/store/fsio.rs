@@ -107,6 +107,43 @@ pub(crate) fn exposed_mode(path: &Path) -> Option<u32> {
     }
 }
 
+/// Writes `bytes` to a new file in `dir` (created 0700 when missing) named `prefix` + random +
+/// `.json`, created exclusively with mode 0600 and fsynced; returns its path. For recovery
+/// files, which must never replace anything.
+pub(crate) fn write_new_private(dir: &Path, prefix: &str, bytes: &[u8]) -> Result<PathBuf> {
+    ensure_private_dir(dir)?;
+    let mut f = tempfile::Builder::new()
+        .prefix(prefix)
+        .suffix(".json")
+        .tempfile_in(dir)
+        .with_context(|| format!("could not create a file in {}", dir.display()))?;
+    let written = f
+        .write_all(bytes)
+        .and_then(|()| f.as_file().sync_all())
+        .with_context(|| format!("could not write {}", f.path().display()));
+    written?;
+    let (_, path) = f
+        .keep()
+        .with_context(|| format!("could not keep a file in {}", dir.display()))?;
+    Ok(path)
+}
+
+/// Whether a file (by its metadata) has the owner of `reference` and no group or other
+/// access: a file conn itself wrote privately.
+pub(crate) fn private_and_mine(meta: &fs::Metadata, reference: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let owner = fs::metadata(reference).map(|m| m.uid()).ok();
+        owner == Some(meta.uid()) && meta.permissions().mode() & 0o077 == 0
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (meta, reference);
+        true
+    }
+}
+
 /// An exclusive advisory lock, held until dropped. Released by the OS if the process dies.
 #[derive(Debug)]
 pub(crate) struct LockGuard {

@@ -23,6 +23,7 @@ mod readme_example;
 mod recipe;
 mod request;
 mod robustness;
+mod rotation;
 mod secrecy;
 mod tables;
 mod wizard;
