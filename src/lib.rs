@@ -12,3 +12,6 @@ pub(crate) mod core;
 pub(crate) mod ops;
 pub(crate) mod recipe;
 pub(crate) mod store;
+
+#[cfg(test)]
+mod proptests;

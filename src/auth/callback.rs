@@ -166,12 +166,12 @@ impl Callback {
     }
 }
 
-enum Verdict {
+pub(crate) enum Verdict {
     Done(Result<Redirect>),
     WrongState,
 }
 
-fn judge(params: &BTreeMap<String, String>, expect: Expect<'_>) -> Verdict {
+pub(crate) fn judge(params: &BTreeMap<String, String>, expect: Expect<'_>) -> Verdict {
     // RFC 6749 4.1.2.1 puts `state` in error redirects too, so an OAuth 2.0 error without
     // the right state is as forged as any other request (a web page in the user's browser can
     // reach the port): answered 400, and the flow keeps waiting. OAuth 1.0a has no such rule;
@@ -240,7 +240,7 @@ fn html(status: u16, body: String) -> tiny_http::Response<std::io::Cursor<Vec<u8
         )
 }
 
-fn parse_query(query: &str) -> BTreeMap<String, String> {
+pub(crate) fn parse_query(query: &str) -> BTreeMap<String, String> {
     url::form_urlencoded::parse(query.as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()

@@ -197,7 +197,7 @@ fn transport_text(e: &reqwest::Error) -> String {
     crate::core::error::chain_text(e)
 }
 
-fn is_error_body(bytes: &[u8]) -> bool {
+pub(crate) fn is_error_body(bytes: &[u8]) -> bool {
     serde_json::from_slice::<serde_json::Value>(bytes)
         .ok()
         .is_some_and(|v| v.get("error").is_some() && v.get("access_token").is_none())
@@ -610,7 +610,7 @@ pub(crate) fn refresh(
 }
 
 /// The `refresh_token` string of a JSON object body, however unreadable its other fields.
-fn rotated_in(body: &[u8]) -> Option<Secret<String>> {
+pub(crate) fn rotated_in(body: &[u8]) -> Option<Secret<String>> {
     let v: serde_json::Value = serde_json::from_slice(body).ok()?;
     match v.get("refresh_token")? {
         serde_json::Value::String(s) if !s.is_empty() => Some(Secret::new(s.clone())),

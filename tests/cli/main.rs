@@ -15,6 +15,7 @@ mod environments;
 mod exec;
 mod hardening;
 mod keychain;
+mod mutation;
 mod oauth1;
 mod oauth2;
 mod oauth2_fakes;
