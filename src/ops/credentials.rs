@@ -87,7 +87,7 @@ fn refresh_when(
     provider: &Provider,
     due: &dyn Fn(&dyn Method, &SecretBundle) -> bool,
 ) -> std::result::Result<SecretBundle, Stale> {
-    let store = ctx.secrets_of(conn).map_err(Stale::Other)?;
+    let store = ctx.secrets_of(conn);
     let read = || -> std::result::Result<SecretBundle, Stale> {
         store.get(&conn.id).map_err(Stale::Other)?.ok_or_else(|| {
             Stale::Missing(format!(
@@ -141,10 +141,7 @@ fn refresh_when(
         Ok(Some(t)) => t,
         Ok(None) => return Ok(bundle),
         Err(e) => {
-            let rotated = e
-                .downcast_ref::<OAuthError>()
-                .and_then(|o| o.rotated.clone());
-            let Some(rt) = rotated else {
+            let Some(rt) = e.rotated.clone() else {
                 return Err(classify_err(e));
             };
             // A 200 that could not be read but carried a refresh token: the server may have
@@ -157,7 +154,7 @@ fn refresh_when(
                     ctx, name, &conn.id, &next, why,
                 )));
             }
-            return Err(Stale::Other(e.context(
+            return Err(Stale::Other(anyhow::Error::new(e).context(
                 "the refresh token in the answer was saved, so the next use refreshes with it",
             )));
         }
@@ -215,11 +212,11 @@ fn with_consumer(ctx: &Base, state: &OAuthState, mut bundle: SecretBundle) -> Re
     Ok(bundle)
 }
 
-fn classify_err(e: anyhow::Error) -> Stale {
-    match e.downcast_ref::<OAuthError>().map(|o| o.kind) {
-        Some(ErrorKind::InvalidGrant) => Stale::NeedsReauth(format!("{e:#}")),
-        Some(ErrorKind::Unreachable) => Stale::Unreachable(format!("{e:#}")),
-        _ => Stale::Other(e),
+fn classify_err(e: OAuthError) -> Stale {
+    match e.kind {
+        ErrorKind::InvalidGrant => Stale::NeedsReauth(e.message),
+        ErrorKind::Unreachable => Stale::Unreachable(e.message),
+        _ => Stale::Other(e.into()),
     }
 }
 
