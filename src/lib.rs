@@ -12,6 +12,3 @@ pub(crate) mod core;
 pub(crate) mod ops;
 pub(crate) mod recipe;
 pub(crate) mod store;
-
-#[cfg(test)]
-mod proptests;

@@ -25,6 +25,9 @@ pub(crate) mod recipe;
 pub(crate) mod request;
 pub(crate) mod resolve;
 pub(crate) mod rotation;
+
+#[cfg(test)]
+mod proptests;
 pub(crate) mod sign_in;
 pub(crate) mod wizard;
 

@@ -316,8 +316,12 @@ fn run_one(template: &Path, work: &Path, seed: u64) -> Result<(), Failure> {
         if started.elapsed() > HANG {
             let _ = child.kill();
             let _ = child.wait();
+            // Keep the mutant for a look (the work directory is reused).
+            let kept = std::env::temp_dir().join(format!("conn-mutant-{seed}"));
+            let _ = std::fs::copy(&path, &kept);
             return Err(Failure(format!(
-                "seed {seed}: {args:?} on mutated {target} hung over {HANG:?}"
+                "seed {seed}: {args:?} on mutated {target} hung over {HANG:?} (mutant kept in {})",
+                kept.display()
             )));
         }
         std::thread::sleep(Duration::from_millis(2));
