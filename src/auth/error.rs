@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use crate::core::secret::Secret;
+
 /// Why an OAuth step failed, as far as the caller needs to act on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ErrorKind {
@@ -27,6 +29,9 @@ pub(crate) enum ErrorKind {
 pub(crate) struct OAuthError {
     pub kind: ErrorKind,
     pub message: String,
+    /// A refresh token found in a successful (200) answer that could not be read as a whole:
+    /// the server may have rotated the grant to it, so the caller must save it.
+    pub rotated: Option<Secret<String>>,
 }
 
 impl OAuthError {
@@ -34,6 +39,7 @@ impl OAuthError {
         OAuthError {
             kind,
             message: message.into(),
+            rotated: None,
         }
     }
 }

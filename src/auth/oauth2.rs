@@ -107,7 +107,11 @@ impl Tokens {
 
     /// Seconds until expiry; `None` when the server gave no lifetime.
     pub(crate) fn expires_in(&self) -> Option<i64> {
-        self.expires_at.map(|t| t as i64 - now() as i64)
+        // Both are at most MAX_UNIX (< 2^38), so the difference fits an i64.
+        self.expires_at.map(|t| {
+            t.min(crate::core::time::MAX_UNIX) as i64
+                - now().min(crate::core::time::MAX_UNIX) as i64
+        })
     }
 }
 
@@ -220,7 +224,7 @@ fn transport_text(e: &reqwest::Error) -> String {
     crate::core::error::chain_text(e)
 }
 
-fn is_error_body(bytes: &[u8]) -> bool {
+pub(crate) fn is_error_body(bytes: &[u8]) -> bool {
     serde_json::from_slice::<serde_json::Value>(bytes)
         .ok()
         .is_some_and(|v| v.get("error").is_some() && v.get("access_token").is_none())
@@ -242,10 +246,11 @@ fn token_error<RE: std::error::Error + 'static, T: oauth2::ErrorResponse + 'stat
                 .and_then(|x| x.as_str())
                 .unwrap_or("error")
                 .to_string();
+            // The server's words go into one line of conn's message.
             let desc = v
                 .get("error_description")
                 .and_then(|x| x.as_str())
-                .map(|d| format!(": {d}"))
+                .map(|d| format!(": {}", crate::core::text::one_line(d)))
                 .unwrap_or_default();
             let kind = match code.as_str() {
                 "invalid_grant" => ErrorKind::InvalidGrant,
@@ -256,7 +261,8 @@ fn token_error<RE: std::error::Error + 'static, T: oauth2::ErrorResponse + 'stat
             OAuthError::new(
                 kind,
                 sent.scrub_str(&format!(
-                    "{what}: the authorization server answered {code}{desc}"
+                    "{what}: the authorization server answered {}{desc}",
+                    crate::core::text::one_line(&code)
                 )),
             )
         }
@@ -287,7 +293,9 @@ fn tokens_from(resp: &TokenResp, requested: &[String]) -> Tokens {
         refresh_token: resp
             .refresh_token()
             .map(|r| Secret::new(r.secret().clone())),
-        expires_at: resp.expires_in().map(|d| now() + d.as_secs()),
+        expires_at: resp
+            .expires_in()
+            .map(|d| crate::core::time::unix_after(now(), d.as_secs())),
         scopes: match resp.scopes() {
             Some(s) => s.iter().map(|x| x.to_string()).collect(),
             None => requested.to_vec(),
@@ -645,17 +653,34 @@ pub(crate) fn refresh(
         .exchange_refresh_token(&rt)
         .request(&http_fn(http))
         .map_err(|e| {
-            token_error(
+            // A 200 the reader refused may still carry a rotated refresh token, and the old
+            // one may already be spent: hand it to the caller to save.
+            let rotated = match &e {
+                oauth2::RequestTokenError::Parse(_, body) => rotated_in(body),
+                _ => None,
+            };
+            let mut err = token_error(
                 "refreshing the access token",
                 e,
                 &client.scrubber(Some(refresh_token)),
-            )
+            );
+            err.rotated = rotated;
+            err
         })?;
     let mut t = tokens_from(&resp, scopes);
     if t.refresh_token.is_none() {
         t.refresh_token = Some(refresh_token.clone());
     }
     Ok(t)
+}
+
+/// The `refresh_token` string of a JSON object body, however unreadable its other fields.
+pub(crate) fn rotated_in(body: &[u8]) -> Option<Secret<String>> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    match v.get("refresh_token")? {
+        serde_json::Value::String(s) if !s.is_empty() => Some(Secret::new(s.clone())),
+        _ => None,
+    }
 }
 
 /// Revokes a token (RFC 7009) at the provider. Done by hand rather than through the oauth2

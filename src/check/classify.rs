@@ -171,7 +171,11 @@ fn identity(target: Target<'_>, json: &serde_json::Value) -> Identity {
             return None;
         }
         match json.pointer(&ptr)? {
-            serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
+            // An identity is one line: a login with a line break or an escape sequence is
+            // kept in its escaped, visible form wherever it goes.
+            serde_json::Value::String(s) if !s.is_empty() => {
+                Some(crate::core::text::one_line(s).into_owned())
+            }
             serde_json::Value::Number(n) => Some(n.to_string()),
             _ => None,
         }

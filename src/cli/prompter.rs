@@ -6,6 +6,7 @@ use dialoguer::theme::{ColorfulTheme, SimpleTheme, Theme};
 
 use crate::core::error::{Exit, cancelled, usage};
 use crate::core::secret::Secret;
+use crate::core::text::{multi_line, one_line};
 use crate::core::ui::{Question, Ui, Validator};
 
 /// Prompts on the terminal (stderr), so stdout stays clean for `--json`.
@@ -32,7 +33,7 @@ impl TerminalUi {
 
     fn show_help(&self, q: &Question<'_>) {
         if let Some(h) = q.help {
-            eprintln!("  {h}");
+            eprintln!("  {}", multi_line(h));
         }
     }
 }
@@ -70,7 +71,7 @@ impl Ui for TerminalUi {
     fn input(&mut self, q: &Question<'_>, validate: Validator<'_>) -> Result<String> {
         self.show_help(q);
         let mut input = dialoguer::Input::<String>::with_theme(self.theme.as_ref())
-            .with_prompt(q.prompt)
+            .with_prompt(one_line(q.prompt))
             .allow_empty(true)
             .validate_with(|v: &String| validate(v));
         if let Some(d) = q.default {
@@ -82,7 +83,7 @@ impl Ui for TerminalUi {
     fn secret(&mut self, q: &Question<'_>) -> Result<Secret<String>> {
         self.show_help(q);
         dialoguer::Password::with_theme(self.theme.as_ref())
-            .with_prompt(format!("{} (hidden)", q.prompt))
+            .with_prompt(format!("{} (hidden)", one_line(q.prompt)))
             .interact()
             .map(Secret::new)
             .map_err(map_err)
@@ -90,9 +91,10 @@ impl Ui for TerminalUi {
 
     fn select(&mut self, q: &Question<'_>, items: &[String], default: usize) -> Result<usize> {
         self.show_help(q);
+        let items: Vec<String> = items.iter().map(|i| one_line(i).into_owned()).collect();
         dialoguer::FuzzySelect::with_theme(self.theme.as_ref())
-            .with_prompt(q.prompt)
-            .items(items)
+            .with_prompt(one_line(q.prompt))
+            .items(&items)
             .default(default)
             .interact_opt()
             .map_err(map_err)?
@@ -101,7 +103,7 @@ impl Ui for TerminalUi {
 
     fn confirm(&mut self, q: &Question<'_>, default: bool) -> Result<bool> {
         dialoguer::Confirm::with_theme(self.theme.as_ref())
-            .with_prompt(q.prompt)
+            .with_prompt(one_line(q.prompt))
             .default(default)
             .interact_opt()
             .map_err(map_err)?
@@ -109,7 +111,7 @@ impl Ui for TerminalUi {
     }
 
     fn notice(&mut self, msg: &str) {
-        eprintln!("{msg}");
+        eprintln!("{}", multi_line(msg));
     }
 
     fn open_url(&mut self, url: &str, open: bool) {
@@ -122,10 +124,13 @@ impl Ui for TerminalUi {
 }
 
 fn show_and_open(browser: Option<&str>, url: &str, open: bool) {
-    eprintln!("Open this URL to sign in:\n\n  {url}\n");
+    eprintln!("Open this URL to sign in:\n\n  {}\n", one_line(url));
     if open {
         if let Err(e) = open_in_browser(browser, url) {
-            eprintln!("(could not start a browser: {e}; open the URL by hand)");
+            eprintln!(
+                "(could not start a browser: {}; open the URL by hand)",
+                one_line(&e.to_string())
+            );
         }
     } else {
         eprintln!(
@@ -165,7 +170,7 @@ impl Ui for ScriptUi {
     }
 
     fn notice(&mut self, msg: &str) {
-        eprintln!("{msg}");
+        eprintln!("{}", multi_line(msg));
     }
 
     fn open_url(&mut self, url: &str, open: bool) {

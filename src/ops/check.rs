@@ -2,7 +2,7 @@
 //! a per-host limit, a deadline for the run), results explained (expiring, invalidated by a newer sign-in, a
 //! personal account) and saved in one metadata update.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Result;
 use serde::Serialize;
@@ -87,7 +87,7 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &CheckOptions) -> Result<CheckRun> {
     let hosts = HostLimiter::new(opts.per_host);
     let limits = Limits {
         hosts: Some(&hosts),
-        deadline: Some(Instant::now() + opts.deadline),
+        deadline: Some(crate::core::time::deadline_after(opts.deadline)),
         timeout: Some(opts.timeout),
     };
     let token_http = ctx.http_no_redirects(Duration::from_secs(30))?;

@@ -164,7 +164,13 @@ fn refresh_when(
         .join("locks")
         .join(format!("{}.lock", conn.id));
     let _guard = fsio::lock_exclusive(&lock).map_err(Stale::Other)?;
-    let bundle = read()?;
+    // Tokens a failed save kept in a recovery file are the newest: they go into the store
+    // before anything else, and their refresh token is the one to spend.
+    let bundle = match super::rotation::recover(ctx, store.as_ref(), &conn.id) {
+        Ok(Some(b)) => b,
+        Ok(None) => read()?,
+        Err(e) => return Err(Stale::Other(e)),
+    };
     if !due(method, &bundle) {
         log::debug!("{name}: another process refreshed the token meanwhile");
         return Ok((bundle, None));
@@ -181,6 +187,8 @@ fn refresh_when(
             &own
         }
     };
+    // The store must be able to take the new tokens before the refresh token is spent.
+    super::rotation::reserve(store.as_ref(), &conn.id, &bundle).map_err(Stale::Other)?;
     log::debug!("{name}: refreshing the access token");
     let tokens = match method.refresh(
         http,
@@ -192,12 +200,31 @@ fn refresh_when(
     ) {
         Ok(Some(t)) => t,
         Ok(None) => return Ok((bundle, None)),
-        Err(e) => return Err(classify_err(e)),
+        Err(e) => {
+            let Some(rt) = e.rotated.clone() else {
+                return Err(classify_err(e));
+            };
+            // A 200 that could not be read but carried a refresh token: the server may have
+            // rotated to it already. Save it (due at once) so it is the next one spent.
+            let mut next = bundle.clone();
+            next.insert(flow::REFRESH_TOKEN, rt);
+            next.insert(flow::EXPIRES_AT, Secret::new("0".to_string()));
+            if let Err(why) = crate::core::interrupt::critical(|| store.put(&conn.id, &next)) {
+                return Err(Stale::Other(super::rotation::keep(
+                    ctx, name, &conn.id, &next, why,
+                )));
+            }
+            return Err(Stale::Other(anyhow::Error::new(e).context(
+                "the refresh token in the answer was saved, so the next use refreshes with it",
+            )));
+        }
     };
     let mut next = bundle.clone();
     tokens.write_to(&mut next);
-    // The rotated refresh token is saved before the new access token is used anywhere.
-    crate::core::interrupt::critical(|| store.put(&conn.id, &next)).map_err(Stale::Other)?;
+    // The rotated refresh token is saved before the new access token is used anywhere; if the
+    // save fails it is kept in a recovery file, never dropped.
+    crate::core::interrupt::critical(|| store.put(&conn.id, &next))
+        .map_err(|why| Stale::Other(super::rotation::keep(ctx, name, &conn.id, &next, why)))?;
     let refreshed = Refreshed {
         expires_at: tokens.expires_at.map(unix_rfc3339),
         refreshed_at: now_rfc3339(),

@@ -99,7 +99,12 @@ pub(crate) fn prepare(ctx: &mut Ctx<'_>, opts: &ExecOptions) -> Result<Prepared>
             Secret::new(ready.base_url.clone()),
         );
         for (suffix, value) in ready.auth.env_vars() {
-            vars.insert(format!("{prefix}_{suffix}"), value);
+            // A script puts these in headers (`curl -H "$X_AUTH_HEADER"`): a line break would
+            // inject another header.
+            let var = format!("{prefix}_{suffix}");
+            crate::core::text::check_single_line(&format!("{var} (from {name})"), value.expose())
+                .map_err(anyhow::Error::msg)?;
+            vars.insert(var, value);
         }
         out.vars.extend(vars);
         out.sources.push((prefix, name));
