@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use super::fsio;
 use crate::core::paths::Paths;
+pub use crate::core::vocab::Identity;
+use crate::core::vocab::{AuthMethod, CheckStatus, Environment, Grant, StoreKind};
 
 /// The format version this build reads and writes.
 pub const CURRENT_VERSION: u32 = 1;
@@ -38,7 +40,7 @@ pub struct OAuthClient {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_id: Option<String>,
     /// The store holding the client secret.
-    pub store: String,
+    pub store: StoreKind,
     pub created_at: String,
 }
 
@@ -48,8 +50,8 @@ pub struct OAuthClient {
 pub struct OAuthState {
     /// Key into `clients`.
     pub client: String,
-    /// `authorization_code`, `device_code` or `client_credentials`.
-    pub grant: String,
+    /// `authorization_code`, `device_code`, `client_credentials`, or `oauth1`.
+    pub grant: Grant,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scopes: Vec<String>,
     /// When the access token expires (RFC 3339), for display; the secret bundle is authoritative.
@@ -79,7 +81,7 @@ impl Default for Metadata {
 pub struct Settings {
     /// `keychain` or `file`: the secret store chosen once and then kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret_store: Option<String>,
+    pub secret_store: Option<StoreKind>,
 }
 
 impl Settings {
@@ -94,10 +96,10 @@ pub struct Connection {
     /// Stable key of the connection's secrets; survives renames.
     pub id: String,
     pub provider: String,
-    pub auth: String,
-    pub env: String,
+    pub auth: AuthMethod,
+    pub env: Environment,
     /// The secret store holding this connection's secrets: `keychain` or `file`.
-    pub store: String,
+    pub store: StoreKind,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub inputs: BTreeMap<String, String>,
     /// Basic auth user name (not a secret).
@@ -148,22 +150,10 @@ pub fn same_account<'m>(
         .collect()
 }
 
-/// Who the connection authenticates as, as the provider reported it.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Identity {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub label: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub instance: Option<String>,
-}
-
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct LastCheck {
-    pub status: String,
+    pub status: CheckStatus,
     pub at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -329,6 +319,19 @@ mod tests {
             std::fs::read_to_string(s.path()).unwrap(),
             "version = 1\n[connections.a\n"
         );
+    }
+
+    #[test]
+    fn a_bad_word_is_reported_with_its_line() {
+        let (_d, s) = store();
+        std::fs::write(
+            s.path(),
+            "version = 1\n[connections.a]\nid = \"1\"\nprovider = \"http\"\nauth = \"api_key\"\nenv = \"staging\"\nstore = \"file\"\ncreated_at = \"x\"\nupdated_at = \"x\"\n",
+        )
+        .unwrap();
+        let err = format!("{:#}", s.load().unwrap_err());
+        assert!(err.contains("connections.toml:6:"), "{err}");
+        assert!(err.contains("staging") && err.contains("sandbox"), "{err}");
     }
 
     #[test]

@@ -4,46 +4,15 @@
 pub mod file;
 pub mod keychain;
 
-use std::fmt;
-
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use crate::core::env::Env;
 use crate::core::error::usage;
 use crate::core::paths::Paths;
 pub use crate::core::secret::SecretBundle;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StoreKind {
-    Keychain,
-    File,
-}
-
-impl StoreKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StoreKind::Keychain => "keychain",
-            StoreKind::File => "file",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "keychain" => Some(StoreKind::Keychain),
-            "file" => Some(StoreKind::File),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for StoreKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::core::vocab::StoreKind;
 
 pub trait SecretStore {
-    fn kind(&self) -> StoreKind;
     /// A place a person can look, e.g. the keychain service name or the file path.
     fn location(&self) -> String;
     fn get(&self, id: &str) -> Result<Option<SecretBundle>>;
@@ -65,9 +34,9 @@ pub struct Selection {
 
 /// `CONN_SECRET_STORE`, else the saved setting, else the keychain when it answers, else the
 /// encrypted file. Never plaintext.
-pub fn choose(env: &Env, saved: Option<&str>) -> Result<Selection> {
+pub fn choose(env: &Env, saved: Option<StoreKind>) -> Result<Selection> {
     if let Some(v) = env.get("CONN_SECRET_STORE") {
-        let kind = StoreKind::parse(v).ok_or_else(|| {
+        let kind = v.parse::<StoreKind>().map_err(|_| {
             usage(format!(
                 "CONN_SECRET_STORE={v} is not a secret store; use 'keychain' or 'file'"
             ))
@@ -78,10 +47,7 @@ pub fn choose(env: &Env, saved: Option<&str>) -> Result<Selection> {
             automatic: false,
         });
     }
-    if let Some(v) = saved {
-        let kind = StoreKind::parse(v).with_context(|| {
-            format!("settings.secret_store = {v:?} in connections.toml is not 'keychain' or 'file'")
-        })?;
+    if let Some(kind) = saved {
         return Ok(Selection {
             kind,
             reason: "saved setting (settings.secret_store in connections.toml)".to_string(),
