@@ -1,6 +1,6 @@
 //! Persistence: connection metadata (TOML, no secrets), recipe bindings, and the secret stores.
 
-pub mod bindings;
-pub mod fsio;
-pub mod metadata;
-pub mod secrets;
+pub(crate) mod bindings;
+pub(crate) mod fsio;
+pub(crate) mod metadata;
+pub(crate) mod secrets;
