@@ -10,6 +10,7 @@ pub(crate) mod callback;
 pub(crate) mod error;
 pub(crate) mod oauth1;
 pub(crate) mod oauth2;
+pub(crate) mod token_response;
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;

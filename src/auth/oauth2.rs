@@ -3,6 +3,7 @@
 //! authorization server metadata discovery (RFC 8414 / OpenID Connect). Token requests use
 //! the caller's HTTP client, which must not follow redirects.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::mpsc::Receiver;
@@ -12,16 +13,16 @@ use anyhow::{Context, Result, anyhow, bail};
 use oauth2::StandardRevocableToken;
 use oauth2::basic::{
     BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
-    BasicTokenType,
 };
 use oauth2::{
     AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
-    DeviceAuthorizationUrl, PkceCodeChallenge, RedirectUrl, RefreshToken, TokenResponse, TokenUrl,
+    DeviceAuthorizationUrl, PkceCodeChallenge, RedirectUrl, RefreshToken, TokenUrl,
 };
 use reqwest::blocking::RequestBuilder;
 
 use super::callback::{Callback, Expect};
 use super::error::{ErrorKind, OAuthError};
+use super::token_response;
 use super::{Authenticator, ClientKind, ClientNeeds, Method, SignIn, SignedIn};
 use crate::catalog::provider::PickSpec;
 use crate::catalog::{ClientAuth, OAuth2Spec, template};
@@ -146,15 +147,27 @@ impl fmt::Display for HttpError {
 
 impl std::error::Error for HttpError {}
 
-/// Adapts reqwest to the oauth2 crate. A 5xx is a transport-level failure (unreachable, not a
-/// verdict on the grant), and a 200 whose body is an OAuth error (GitHub does this) is handed
-/// on as the 400 it means.
-fn http_fn(
-    client: &Http,
-) -> impl Fn(oauth2::HttpRequest) -> Result<oauth2::HttpResponse, HttpError> + '_ {
+/// The last answer of the token endpoint, as received, for `token_response::read`.
+#[derive(Debug, Default)]
+struct Captured {
+    status: u16,
+    content_type: String,
+    body: Vec<u8>,
+}
+
+/// Adapts reqwest to the oauth2 crate, keeping each answer in `last`. The crate builds and
+/// sends the request; the answer is read by `token_response::read`, not by the crate (see
+/// docs/ARCHITECTURE.md). A 5xx ends a device-flow poll (transient, not a verdict on the
+/// grant), and a 200 whose body is an OAuth error (GitHub) is handed to the crate as the 400
+/// it means, so its device-flow loop sees `authorization_pending` and `slow_down`.
+fn http_fn<'a>(
+    client: &'a Http,
+    last: &'a RefCell<Option<Captured>>,
+) -> impl Fn(oauth2::HttpRequest) -> Result<oauth2::HttpResponse, HttpError> + 'a {
     move |req: oauth2::HttpRequest| {
         let (parts, body) = req.into_parts();
         let url = parts.uri.to_string();
+        *last.borrow_mut() = None;
         let resp = client
             .request(parts.method, &url)
             .headers(parts.headers)
@@ -166,6 +179,15 @@ fn http_fn(
         let bytes = resp
             .bytes()
             .map_err(|e| HttpError(transport_text(&e.without_url())))?;
+        *last.borrow_mut() = Some(Captured {
+            status: status.as_u16(),
+            content_type: headers
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string(),
+            body: bytes.to_vec(),
+        });
         if status.is_server_error() {
             return Err(HttpError(format!(
                 "the authorization server answered HTTP {} at {}",
@@ -199,9 +221,44 @@ fn is_error_body(bytes: &[u8]) -> bool {
         .is_some_and(|v| v.get("error").is_some() && v.get("access_token").is_none())
 }
 
-/// Turns the oauth2 crate's error into one the caller can act on. Bodies are never quoted:
-/// a malformed token response may still contain a token.
-fn token_error<RE: std::error::Error + 'static, T: oauth2::ErrorResponse + 'static>(
+/// The tokens of a token request the crate sent: the captured answer read by the tolerant
+/// reader, whatever the crate made of it. Only a request that got no answer at all is the
+/// crate's error (the network).
+fn finish<T, RE: std::error::Error + 'static, TE: oauth2::ErrorResponse + 'static>(
+    result: Result<T, oauth2::RequestTokenError<RE, TE>>,
+    last: &RefCell<Option<Captured>>,
+    what: &str,
+    token_path: Option<&str>,
+    requested: &[String],
+) -> Result<Tokens, OAuthError> {
+    let captured = last.borrow_mut().take();
+    let Some(c) = captured else {
+        return Err(match result {
+            Err(oauth2::RequestTokenError::Request(re)) => {
+                OAuthError::new(ErrorKind::Unreachable, format!("{what}: {re}"))
+            }
+            Err(e) => OAuthError::new(ErrorKind::BadResponse, format!("{what}: {e}")),
+            Ok(_) => OAuthError::new(ErrorKind::BadResponse, format!("{what}: no answer")),
+        });
+    };
+    token_response::read(
+        token_response::Answer {
+            status: c.status,
+            content_type: &c.content_type,
+            body: &c.body,
+        },
+        token_response::Reading {
+            what,
+            token_path,
+            requested,
+            now: now(),
+        },
+    )
+}
+
+/// Turns the oauth2 crate's error for a device authorization request into one the caller can
+/// act on. Bodies are never quoted.
+fn device_start_error<RE: std::error::Error + 'static, T: oauth2::ErrorResponse + 'static>(
     what: &str,
     e: oauth2::RequestTokenError<RE, T>,
 ) -> OAuthError {
@@ -209,90 +266,24 @@ fn token_error<RE: std::error::Error + 'static, T: oauth2::ErrorResponse + 'stat
     match e {
         E::ServerResponse(r) => {
             let v = serde_json::to_value(&r).unwrap_or_default();
-            let code = v
-                .get("error")
-                .and_then(|x| x.as_str())
-                .unwrap_or("error")
-                .to_string();
-            let desc = v
-                .get("error_description")
-                .and_then(|x| x.as_str())
-                .map(|d| format!(": {d}"))
-                .unwrap_or_default();
-            let kind = match code.as_str() {
-                "invalid_grant" => ErrorKind::InvalidGrant,
-                "access_denied" | "expired_token" => ErrorKind::Denied,
-                _ => ErrorKind::Server,
-            };
+            let code = v.get("error").and_then(|x| x.as_str()).unwrap_or("error");
             OAuthError::new(
-                kind,
-                format!("{what}: the authorization server answered {code}{desc}"),
+                ErrorKind::Server,
+                format!("{what}: the authorization server answered {code}"),
             )
         }
         E::Request(re) => OAuthError::new(ErrorKind::Unreachable, format!("{what}: {re}")),
-        E::Parse(_, body) => {
-            let shape = match body.iter().find(|b| !b.is_ascii_whitespace()) {
-                None => "an empty body",
-                Some(b'<') => "an HTML page",
-                _ if serde_json::from_slice::<serde_json::Value>(&body).is_ok() => {
-                    "JSON without the fields of a token response"
-                }
-                _ => "malformed JSON",
-            };
-            OAuthError::new(
-                ErrorKind::BadResponse,
-                format!(
-                    "{what}: the authorization server answered with {shape}, not an OAuth token response"
-                ),
-            )
-        }
+        E::Parse(..) => OAuthError::new(
+            ErrorKind::BadResponse,
+            format!("{what}: the answer is not a device authorization response"),
+        ),
         E::Other(s) => OAuthError::new(ErrorKind::BadResponse, format!("{what}: {s}")),
     }
 }
 
-fn tokens_from(resp: &TokenResp, requested: &[String]) -> Tokens {
-    Tokens {
-        access_token: Secret::new(resp.access_token().secret().clone()),
-        refresh_token: resp
-            .refresh_token()
-            .map(|r| Secret::new(r.secret().clone())),
-        expires_at: resp.expires_in().map(|d| now() + d.as_secs()),
-        scopes: match resp.scopes() {
-            Some(s) => s.iter().map(|x| x.to_string()).collect(),
-            None => requested.to_vec(),
-        },
-        extra: resp
-            .extra_fields()
-            .fields
-            .iter()
-            .filter(|(k, _)| !(k.contains("token") || k.contains("secret")))
-            .filter_map(|(k, v)| {
-                let v = match v {
-                    serde_json::Value::String(s) => s.clone(),
-                    serde_json::Value::Number(n) => n.to_string(),
-                    _ => return None,
-                };
-                Some((k.clone(), v))
-            })
-            .collect(),
-    }
-}
-
-/// Token response fields beyond RFC 6749's (Salesforce's `instance_url`), for inputs
-/// captured from the sign-in.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub(crate) struct ExtraFields {
-    #[serde(flatten)]
-    fields: BTreeMap<String, serde_json::Value>,
-}
-
-impl oauth2::ExtraTokenFields for ExtraFields {}
-
-type TokenResp = oauth2::StandardTokenResponse<ExtraFields, BasicTokenType>;
-
 type OClient = oauth2::Client<
     BasicErrorResponse,
-    TokenResp,
+    oauth2::basic::BasicTokenResponse,
     BasicTokenIntrospectionResponse,
     StandardRevocableToken,
     BasicRevocationErrorResponse,
@@ -468,10 +459,16 @@ pub(crate) fn authorization_code(
     for (k, v) in &flow.spec.token_params {
         exchange = exchange.add_extra_param(k.as_str(), v.as_str());
     }
-    let resp = exchange
-        .request(&http_fn(http))
-        .map_err(|e| token_error("exchanging the authorization code", e))?;
-    Ok((tokens_from(&resp, flow.scopes), redirect.params))
+    let last = RefCell::new(None);
+    let result = exchange.request(&http_fn(http, &last));
+    let tokens = finish(
+        result,
+        &last,
+        "exchanging the authorization code",
+        flow.spec.token_path.as_deref(),
+        flow.scopes,
+    )?;
+    Ok((tokens, redirect.params))
 }
 
 /// What the person must do to approve a device sign-in.
@@ -508,14 +505,15 @@ pub(crate) fn device(
     if let Some(s) = &client.secret {
         c = c.set_client_secret(ClientSecret::new(s.expose().clone()));
     }
-    let f = http_fn(http);
+    let last = RefCell::new(None);
+    let f = http_fn(http, &last);
     let mut req = c.exchange_device_code();
     if !scopes.is_empty() {
         req = req.add_extra_param("scope", scopes.join(&spec.scope_separator));
     }
     let details: oauth2::StandardDeviceAuthorizationResponse = req
         .request(&f)
-        .map_err(|e| token_error("starting the device sign-in", e))?;
+        .map_err(|e| device_start_error("starting the device sign-in", e))?;
     show(&DevicePrompt {
         user_code: details.user_code().secret().clone(),
         verification_uri: details.verification_uri().to_string(),
@@ -524,15 +522,18 @@ pub(crate) fn device(
             .map(|u| u.secret().clone()),
         expires_in: details.expires_in(),
     })?;
-    let resp = c
-        .exchange_device_access_token(&details)
-        .request(
-            &f,
-            std::thread::sleep,
-            Some(timeout.min(details.expires_in())),
-        )
-        .map_err(|e| token_error("waiting for the device sign-in", e))?;
-    Ok(tokens_from(&resp, scopes))
+    let result = c.exchange_device_access_token(&details).request(
+        &f,
+        std::thread::sleep,
+        Some(timeout.min(details.expires_in())),
+    );
+    Ok(finish(
+        result,
+        &last,
+        "waiting for the device sign-in",
+        spec.token_path.as_deref(),
+        scopes,
+    )?)
 }
 
 /// Client credentials grant: the app acts as itself.
@@ -556,17 +557,24 @@ pub(crate) fn client_credentials(
     for (k, v) in &spec.token_params {
         req = req.add_extra_param(k.as_str(), v.as_str());
     }
-    let resp = req
-        .request(&http_fn(http))
-        .map_err(|e| token_error("requesting a client credentials token", e))?;
-    Ok(tokens_from(&resp, scopes))
+    let last = RefCell::new(None);
+    let result = req.request(&http_fn(http, &last));
+    Ok(finish(
+        result,
+        &last,
+        "requesting a client credentials token",
+        spec.token_path.as_deref(),
+        scopes,
+    )?)
 }
 
-/// Exchanges a refresh token. When the server sends no new refresh token, the old one stays.
+/// Exchanges a refresh token, sending the spec's `refresh_params` too. When the server sends
+/// no new refresh token, the old one stays.
 pub(crate) fn refresh(
     http: &Http,
     ep: &Endpoints,
     client: &Client,
+    spec: &OAuth2Spec,
     refresh_token: &Secret<String>,
     scopes: &[String],
 ) -> std::result::Result<Tokens, OAuthError> {
@@ -578,11 +586,19 @@ pub(crate) fn refresh(
         c = c.set_client_secret(ClientSecret::new(s.expose().clone()));
     }
     let rt = RefreshToken::new(refresh_token.expose().clone());
-    let resp = c
-        .exchange_refresh_token(&rt)
-        .request(&http_fn(http))
-        .map_err(|e| token_error("refreshing the access token", e))?;
-    let mut t = tokens_from(&resp, scopes);
+    let mut req = c.exchange_refresh_token(&rt);
+    for (k, v) in &spec.refresh_params {
+        req = req.add_extra_param(k.as_str(), v.as_str());
+    }
+    let last = RefCell::new(None);
+    let result = req.request(&http_fn(http, &last));
+    let mut t = finish(
+        result,
+        &last,
+        "refreshing the access token",
+        spec.token_path.as_deref(),
+        scopes,
+    )?;
     if t.refresh_token.is_none() {
         t.refresh_token = Some(refresh_token.clone());
     }
@@ -782,7 +798,7 @@ impl Method for OAuth2Spec {
         let ep = endpoints(http, self, values)?;
         let old = stored(bundle).ok_or_else(|| anyhow!("the stored tokens are incomplete"))?;
         let tokens = match (&old.refresh_token, grant) {
-            (Some(rt), _) => refresh(http, &ep, client, rt, scopes)?,
+            (Some(rt), _) => refresh(http, &ep, client, self, rt, scopes)?,
             // Client credentials have no refresh token: ask for a new token the same way.
             (None, Grant::ClientCredentials) => {
                 client_credentials(http, &ep, client, self, scopes)?

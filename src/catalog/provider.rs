@@ -210,6 +210,14 @@ pub(crate) struct OAuth2Spec {
     pub authorize_params: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub token_params: BTreeMap<String, String>,
+    /// Sent on a refresh (`grant_type=refresh_token`) besides the standard parameters, as
+    /// `token_params` are on the code exchange (Zendesk's `expires_in`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub refresh_params: BTreeMap<String, String>,
+    /// JSON pointer to the object holding the token fields in the token response, when it is
+    /// not the top level (Slack's user token under `/authed_user`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_path: Option<String>,
     /// A fixed loopback port, for providers that need the exact registered redirect URI.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redirect_port: Option<u16>,
@@ -450,6 +458,10 @@ pub(crate) struct Lifecycle {
     /// Access tokens have no expiry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tokens_never_expire: Option<bool>,
+    /// Seconds an access token lives when the token response does not say (`expires_in`
+    /// absent): Salesforce's default session is 7200.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token_lifetime: Option<u64>,
 }
 
 /// The categories the wizard groups providers by.
@@ -886,6 +898,27 @@ fn validate_oauth2(
             "must start with '/'",
             Some(&o.redirect_path),
         ));
+    }
+    if let Some(ptr) = &o.token_path
+        && !ptr.starts_with('/')
+    {
+        return Err(invalid(
+            format!("auth[{i}].token_path"),
+            "must be a JSON pointer such as /authed_user",
+            Some(ptr),
+        ));
+    }
+    for (k, v) in o.token_params.iter().chain(&o.refresh_params) {
+        if k.is_empty()
+            || ["grant_type", "code", "refresh_token", "code_verifier"].contains(&k.as_str())
+        {
+            return Err(invalid(
+                format!("auth[{i}]"),
+                format!("{k:?}: conn sends this parameter itself; name only extra ones"),
+                Some(k),
+            ));
+        }
+        check_templates(&format!("auth[{i}].{k}"), v, names)?;
     }
     if let Some(pick) = &o.pick {
         check_url(&format!("auth[{i}].pick.url"), &pick.url, names)?;
