@@ -13,6 +13,7 @@ mod connections;
 mod contracts;
 mod environments;
 mod exec;
+mod field;
 mod keychain;
 mod oauth1;
 mod oauth2;

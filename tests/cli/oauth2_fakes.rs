@@ -209,6 +209,8 @@ fn refresh_trouble_at_the_server_is_unreachable_not_needs_reauth() {
     let env = env_for(&api, "");
     env.run_env(NEW, &[("CS", "s")]).ok();
     let before = env.secrets_of("x");
+    // Expired: a still-valid access token would stay in use (tests/cli/field.rs).
+    std::thread::sleep(Duration::from_millis(1100));
     let out = env.run(&["check", "x", "--json"]);
     out.code(3);
     let r = out.json()[0].clone();
