@@ -129,6 +129,8 @@ pub(crate) struct SignedIn {
     pub(crate) callback: BTreeMap<String, String>,
     /// Non-secret fields of the token response (Salesforce's `instance_url`).
     pub(crate) token_fields: BTreeMap<String, String>,
+    /// Offline access (`offline_access`) was asked for.
+    pub(crate) offline_access: bool,
 }
 
 /// One auth method, its whole lifecycle. Defaults are those of a method whose secret a

@@ -442,6 +442,10 @@ pub(crate) fn authorization_code(
     for (k, v) in &flow.spec.authorize_params {
         req = req.add_extra_param(k.as_str(), v.as_str());
     }
+    // OpenID Connect Core 11: offline access is granted only with prompt=consent.
+    if asks_offline(flow.scopes) && !flow.spec.authorize_params.contains_key("prompt") {
+        req = req.add_extra_param("prompt", "consent");
+    }
     let (url, state) = req.url();
     open(url.as_str())?;
     let redirect = callback.wait(
@@ -470,6 +474,14 @@ pub(crate) fn authorization_code(
     )?;
     Ok((tokens, redirect.params))
 }
+
+/// Whether `scopes` ask for offline access (OpenID Connect's `offline_access`).
+pub(crate) fn asks_offline(scopes: &[String]) -> bool {
+    scopes.iter().any(|s| s == OFFLINE_ACCESS)
+}
+
+/// The OpenID Connect scope that asks for a refresh token.
+pub(crate) const OFFLINE_ACCESS: &str = "offline_access";
 
 /// What the person must do to approve a device sign-in.
 #[derive(Debug, Clone)]
@@ -764,6 +776,14 @@ impl Method for OAuth2Spec {
             ),
             Grant::OAuth1 => unreachable!("pick_grant offers only the spec's OAuth 2.0 grants"),
         };
+        let offline_missing = asks_offline(&scopes)
+            && grant != Grant::ClientCredentials
+            && tokens.refresh_token.is_none();
+        if offline_missing {
+            ui.notice(
+                "warning: offline access (offline_access) was asked, but the provider returned no refresh token: the connection stops working when the access token expires. Allow offline access (refresh tokens) for the OAuth app at the provider, then 'conn reauth'",
+            );
+        }
         let mut bundle = SecretBundle::new();
         tokens.write_to(&mut bundle);
         Ok(Some(SignedIn {
@@ -773,6 +793,7 @@ impl Method for OAuth2Spec {
             expires_at: tokens.expires_at,
             callback,
             token_fields: tokens.extra.clone(),
+            offline_access: asks_offline(&scopes),
         }))
     }
 

@@ -213,7 +213,38 @@ fn check_one(
         Some(spec) => sign_in::scope_check(o, spec, conn.oauth.as_ref(), name),
         None => o,
     };
+    let o = no_offline_access(o, conn, &secrets, name);
     expiring(o, conn, &secrets, name, warn_expiring)
+}
+
+/// An OK check is `expiring` when offline access was asked at sign-in but no refresh token
+/// came back (an OpenID Connect server grants it only with consent): the connection dies with
+/// its access token.
+fn no_offline_access(
+    mut o: Outcome,
+    conn: &Connection,
+    secrets: &crate::core::secret::SecretBundle,
+    name: &str,
+) -> Outcome {
+    let asked = conn
+        .oauth
+        .as_ref()
+        .is_some_and(|s| s.offline_access && s.grant != Grant::ClientCredentials);
+    if o.status != CheckStatus::Ok
+        || !asked
+        || secrets.get(crate::auth::oauth2::REFRESH_TOKEN).is_some()
+    {
+        return o;
+    }
+    o.status = CheckStatus::Expiring;
+    o.message = format!(
+        "{}, but offline access was asked and the provider gave no refresh token: the connection stops working when the access token expires",
+        o.message
+    );
+    o.hint = Some(format!(
+        "allow offline access (refresh tokens) for the OAuth app at the provider, then sign in again with 'conn reauth {name}'"
+    ));
+    o
 }
 
 /// The outcome of a check whose credentials could not be made fresh: each cause with its own

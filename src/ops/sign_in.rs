@@ -129,6 +129,7 @@ pub(crate) fn authorize(
             scopes: signed.scopes,
             expires_at: signed.expires_at.map(unix_rfc3339),
             refreshed_at: None,
+            offline_access: signed.offline_access,
         },
         new_client: chosen.new_registration,
         callback: signed.callback,

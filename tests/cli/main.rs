@@ -18,6 +18,7 @@ mod keychain;
 mod oauth1;
 mod oauth2;
 mod oauth2_fakes;
+mod oidc_refresh;
 mod providers;
 mod readme_example;
 mod recipe;
