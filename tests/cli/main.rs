@@ -25,4 +25,5 @@ mod recipe;
 mod request;
 mod robustness;
 mod secrecy;
+mod tables;
 mod wizard;
