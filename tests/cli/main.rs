@@ -6,6 +6,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod check_answers;
 mod check_scale;
 mod check_status;
 mod completions;
