@@ -15,6 +15,7 @@ mod contracts;
 mod environments;
 mod exec;
 mod field;
+mod generic_oauth2;
 mod keychain;
 mod oauth1;
 mod oauth2;
