@@ -20,6 +20,7 @@ mod keychain;
 mod oauth1;
 mod oauth2;
 mod oauth2_fakes;
+mod oauth2_quirks;
 mod oidc_refresh;
 mod providers;
 mod readme_example;
