@@ -132,7 +132,7 @@ fn refresh_when(
     due: &dyn Fn(&dyn Method, &SecretBundle) -> bool,
     fallback: bool,
 ) -> std::result::Result<SecretBundle, Stale> {
-    let store = ctx.secrets_of(conn).map_err(Stale::Other)?;
+    let store = ctx.secrets_of(conn);
     let read = || -> std::result::Result<SecretBundle, Stale> {
         store.get(&conn.id).map_err(Stale::Other)?.ok_or_else(|| {
             Stale::Missing(format!(

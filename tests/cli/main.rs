@@ -17,6 +17,7 @@ mod exec;
 mod field;
 mod generic_oauth2;
 mod keychain;
+mod layers;
 mod oauth1;
 mod oauth2;
 mod oauth2_fakes;
