@@ -53,19 +53,9 @@ pub(crate) struct Client {
     pub auth: ClientAuth,
 }
 
-/// Tokens as stored in a connection's secret bundle.
-#[derive(Debug, Clone)]
-pub(crate) struct Tokens {
-    pub access_token: Secret<String>,
-    pub refresh_token: Option<Secret<String>>,
-    /// Unix seconds.
-    pub expires_at: Option<u64>,
-    /// Granted scopes: from the token response, else the requested ones.
-    pub scopes: Vec<String>,
-    /// Other string fields of the token response (never stored as secrets; fields whose
-    /// name says token or secret are left out).
-    pub extra: BTreeMap<String, String>,
-}
+/// Tokens as read from a token response (`token_response::Tokens`) and stored in a
+/// connection's secret bundle.
+pub(crate) use super::token_response::Tokens;
 
 impl Tokens {
     pub(crate) fn write_to(&self, bundle: &mut SecretBundle) {

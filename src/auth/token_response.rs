@@ -17,8 +17,20 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use super::error::{ErrorKind, OAuthError};
-use super::oauth2::Tokens;
 use crate::core::secret::Secret;
+
+/// What a token response carried.
+#[derive(Debug, Clone)]
+pub(crate) struct Tokens {
+    pub(crate) access_token: Secret<String>,
+    pub(crate) refresh_token: Option<Secret<String>>,
+    /// Unix seconds; `None` when the answer gave no sane lifetime.
+    pub(crate) expires_at: Option<u64>,
+    /// Granted scopes: from the answer, else the requested ones.
+    pub(crate) scopes: Vec<String>,
+    /// Other string and number fields (never those named token or secret).
+    pub(crate) extra: BTreeMap<String, String>,
+}
 
 /// An `expires_in` above this (ten years, in seconds) is not a lifetime: WSO2 sends
 /// `Long.MAX_VALUE / 1000` for "never", TikTok Shop a Unix timestamp.
