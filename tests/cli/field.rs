@@ -427,14 +427,14 @@ fn error_code(case: &Case) -> String {
     }
 }
 
-/// Runs `f` over the cases, eight at a time (each waits on conn processes, not the CPU).
+/// Runs `f` over the cases, three at a time (each waits on conn processes, not the CPU).
 fn each(pick: impl Fn(&Case) -> bool, f: fn(&Case)) {
     let cases: Vec<Case> = cases().into_iter().filter(|c| pick(c)).collect();
     assert!(!cases.is_empty());
     let next = std::sync::atomic::AtomicUsize::new(0);
     let failures = Mutex::new(Vec::new());
     std::thread::scope(|s| {
-        for _ in 0..8 {
+        for _ in 0..3 {
             s.spawn(|| {
                 loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);

@@ -127,3 +127,19 @@ fn tokens_that_never_expire_are_never_refreshed_or_called_expired() {
             .all(|r| r.form("grant_type").as_deref() != Some("refresh_token"))
     );
 }
+
+#[test]
+fn comma_separated_granted_scopes_satisfy_required_scopes() {
+    // GitHub and Slack list granted scopes with commas.
+    let api = api_with(r#"{"access_token":"at-1","token_type":"bearer","scope":"repo,read:org"}"#);
+    let env = env_for(&api, r#"required_scopes = ["repo"]"#);
+    env.run_env(NEW, &[("CS", "s")]).ok();
+    let scopes = env.connections()["x"]["oauth"]["scopes"].clone();
+    assert_eq!(
+        scopes,
+        toml::Value::Array(vec!["repo".into(), "read:org".into()])
+    );
+    let check = env.run(&["check", "x", "--json"]);
+    check.ok();
+    assert_eq!(check.json()[0]["status"], "ok");
+}
