@@ -817,7 +817,7 @@ impl Method for OAuth2Spec {
             (None, _) => {
                 return Err(OAuthError::new(
                     ErrorKind::InvalidGrant,
-                    "the access token expired and the provider gave no refresh token",
+                    "the access token expired or was refused, and the provider gave no refresh token to get another",
                 )
                 .into());
             }
