@@ -28,6 +28,7 @@ use crate::catalog::provider::PickSpec;
 use crate::catalog::{ClientAuth, OAuth2Spec, template};
 use crate::core::error::usage;
 use crate::core::http::Http;
+use crate::core::scrub::Scrubber;
 use crate::core::secret::{Secret, SecretBundle};
 use crate::core::vocab::Grant;
 
@@ -51,6 +52,32 @@ pub(crate) struct Client {
     pub id: String,
     pub secret: Option<Secret<String>>,
     pub auth: ClientAuth,
+}
+
+impl Client {
+    /// A scrubber for what a token request sends: the client secret (also in the Basic
+    /// credentials, RFC 6749 2.3.1: id and secret form-encoded, then base64) and `token`.
+    fn scrubber(&self, token: Option<&Secret<String>>) -> Scrubber {
+        let mut values: Vec<String> = token.map(|t| t.expose().clone()).into_iter().collect();
+        if let Some(s) = &self.secret {
+            let enc =
+                |v: &str| url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
+            values.push(s.expose().clone());
+            values.extend(crate::core::scrub::base64_forms(&format!(
+                "{}:{}",
+                enc(&self.id),
+                enc(s.expose())
+            )));
+            values.extend(crate::core::scrub::base64_forms(&format!(
+                "{}:{}",
+                self.id,
+                s.expose()
+            )));
+        }
+        let scrubber = Scrubber::new(values.iter().map(String::as_str));
+        values.iter_mut().for_each(zeroize::Zeroize::zeroize);
+        scrubber
+    }
 }
 
 /// Tokens as read from a token response (`token_response::Tokens`) and stored in a
@@ -220,6 +247,7 @@ fn finish<T, RE: std::error::Error + 'static, TE: oauth2::ErrorResponse + 'stati
     what: &str,
     token_path: Option<&str>,
     requested: &[String],
+    sent: &Scrubber,
 ) -> Result<Tokens, OAuthError> {
     let captured = last.borrow_mut().take();
     let Some(c) = captured else {
@@ -244,6 +272,8 @@ fn finish<T, RE: std::error::Error + 'static, TE: oauth2::ErrorResponse + 'stati
             now: now(),
         },
     )
+    // The server's own words may echo the client secret or refresh token it was sent.
+    .map_err(|e| OAuthError::new(e.kind, sent.scrub_str(&e.message)))
 }
 
 /// Turns the oauth2 crate's error for a device authorization request into one the caller can
@@ -251,15 +281,33 @@ fn finish<T, RE: std::error::Error + 'static, TE: oauth2::ErrorResponse + 'stati
 fn device_start_error<RE: std::error::Error + 'static, T: oauth2::ErrorResponse + 'static>(
     what: &str,
     e: oauth2::RequestTokenError<RE, T>,
+    sent: &Scrubber,
 ) -> OAuthError {
     use oauth2::RequestTokenError as E;
     match e {
         E::ServerResponse(r) => {
             let v = serde_json::to_value(&r).unwrap_or_default();
-            let code = v.get("error").and_then(|x| x.as_str()).unwrap_or("error");
+            let code = v
+                .get("error")
+                .and_then(|x| x.as_str())
+                .unwrap_or("error")
+                .to_string();
+            let desc = v
+                .get("error_description")
+                .and_then(|x| x.as_str())
+                .map(|d| format!(": {d}"))
+                .unwrap_or_default();
+            let kind = match code.as_str() {
+                "invalid_grant" => ErrorKind::InvalidGrant,
+                "access_denied" | "expired_token" => ErrorKind::Denied,
+                _ => ErrorKind::Server,
+            };
+            // The server's own words may echo the client secret or refresh token it was sent.
             OAuthError::new(
-                ErrorKind::Server,
-                format!("{what}: the authorization server answered {code}"),
+                kind,
+                sent.scrub_str(&format!(
+                    "{what}: the authorization server answered {code}{desc}"
+                )),
             )
         }
         E::Request(re) => OAuthError::new(ErrorKind::Unreachable, format!("{what}: {re}")),
@@ -295,12 +343,16 @@ pub(crate) fn endpoints(
     http: &Http,
     spec: &OAuth2Spec,
     inputs: &BTreeMap<String, String>,
-) -> Result<Endpoints> {
-    let fill = |t: &Option<String>| -> Result<Option<String>> {
+) -> Result<Endpoints, OAuthError> {
+    let fill = |t: &Option<String>| -> Result<Option<String>, OAuthError> {
         t.as_deref()
             .map(|t| {
-                template::expand(t, inputs)
-                    .map_err(|n| anyhow!("the connection has no value for input '{n}'"))
+                template::expand(t, inputs).map_err(|n| {
+                    OAuthError::new(
+                        ErrorKind::Misconfigured,
+                        format!("the connection has no value for input '{n}'"),
+                    )
+                })
             })
             .transpose()
             .map(|o| o.filter(|s| !s.is_empty()))
@@ -329,19 +381,24 @@ pub(crate) fn endpoints(
         }
     }
     if ep.token.is_empty() {
-        bail!(
-            "the provider has no token endpoint (token_url, or issuer metadata with token_endpoint)"
-        );
+        return Err(OAuthError::new(
+            ErrorKind::Misconfigured,
+            "the provider has no token endpoint (token_url, or issuer metadata with token_endpoint)",
+        ));
     }
     Ok(ep)
 }
 
 /// RFC 8414 metadata, falling back to OpenID Connect discovery. Metadata whose `issuer` is not
 /// the one asked for is refused (RFC 8414 section 3.3), since it could send tokens elsewhere.
-pub(crate) fn discover(http: &Http, issuer: &str) -> Result<serde_json::Value> {
+pub(crate) fn discover(http: &Http, issuer: &str) -> Result<serde_json::Value, OAuthError> {
     let base = issuer.trim_end_matches('/');
-    let parsed =
-        url::Url::parse(base).with_context(|| format!("issuer {issuer:?} is not a URL"))?;
+    let parsed = url::Url::parse(base).map_err(|e| {
+        OAuthError::new(
+            ErrorKind::Misconfigured,
+            format!("issuer {issuer:?} is not a URL: {e}"),
+        )
+    })?;
     let origin = parsed.origin().ascii_serialization();
     let path = parsed.path().trim_end_matches('/');
     let candidates = [
@@ -360,26 +417,34 @@ pub(crate) fn discover(http: &Http, issuer: &str) -> Result<serde_json::Value> {
                         "could not fetch the issuer's metadata: {}",
                         transport_text(&e.without_url())
                     ),
-                )
-                .into());
+                ));
             }
         };
         if !resp.status().is_success() {
             last = format!("HTTP {} from {url}", resp.status().as_u16());
             continue;
         }
-        let meta: serde_json::Value = resp
-            .json()
-            .with_context(|| format!("the metadata at {url} is not JSON"))?;
+        let meta: serde_json::Value = resp.json().map_err(|e| {
+            OAuthError::new(
+                ErrorKind::BadResponse,
+                format!("the metadata at {url} is not JSON: {}", transport_text(&e)),
+            )
+        })?;
         let got = meta.get("issuer").and_then(|v| v.as_str()).unwrap_or("");
         if got.trim_end_matches('/') != base {
-            bail!(
-                "refusing the metadata at {url}: its issuer is {got:?}, not {issuer:?} (RFC 8414 requires them to match)"
-            );
+            return Err(OAuthError::new(
+                ErrorKind::BadResponse,
+                format!(
+                    "refusing the metadata at {url}: its issuer is {got:?}, not {issuer:?} (RFC 8414 requires them to match)"
+                ),
+            ));
         }
         return Ok(meta);
     }
-    bail!("no authorization server metadata for issuer {issuer} ({last})")
+    Err(OAuthError::new(
+        ErrorKind::BadResponse,
+        format!("no authorization server metadata for issuer {issuer} ({last})"),
+    ))
 }
 
 /// The parameters of one browser sign-in.
@@ -461,6 +526,7 @@ pub(crate) fn authorization_code(
         "exchanging the authorization code",
         flow.spec.token_path.as_deref(),
         flow.scopes,
+        &client.scrubber(None),
     )?;
     Ok((tokens, redirect.params))
 }
@@ -513,9 +579,9 @@ pub(crate) fn device(
     if !scopes.is_empty() {
         req = req.add_extra_param("scope", scopes.join(&spec.scope_separator));
     }
-    let details: oauth2::StandardDeviceAuthorizationResponse = req
-        .request(&f)
-        .map_err(|e| device_start_error("starting the device sign-in", e))?;
+    let details: oauth2::StandardDeviceAuthorizationResponse = req.request(&f).map_err(|e| {
+        device_start_error("starting the device sign-in", e, &client.scrubber(None))
+    })?;
     show(&DevicePrompt {
         user_code: details.user_code().secret().clone(),
         verification_uri: details.verification_uri().to_string(),
@@ -535,6 +601,7 @@ pub(crate) fn device(
         "waiting for the device sign-in",
         spec.token_path.as_deref(),
         scopes,
+        &client.scrubber(None),
     )?)
 }
 
@@ -545,9 +612,15 @@ pub(crate) fn client_credentials(
     client: &Client,
     spec: &OAuth2Spec,
     scopes: &[String],
-) -> Result<Tokens> {
+) -> Result<Tokens, OAuthError> {
+    let token_url = TokenUrl::new(ep.token.clone()).map_err(|e| {
+        OAuthError::new(
+            ErrorKind::Misconfigured,
+            format!("the provider's token_url is not a valid URL: {e}"),
+        )
+    })?;
     let mut c = OClient::new(ClientId::new(client.id.clone()))
-        .set_token_uri(TokenUrl::new(ep.token.clone()).map_err(url_err("token_url"))?)
+        .set_token_uri(token_url)
         .set_auth_type(auth_type(client));
     if let Some(s) = &client.secret {
         c = c.set_client_secret(ClientSecret::new(s.expose().clone()));
@@ -561,13 +634,14 @@ pub(crate) fn client_credentials(
     }
     let last = RefCell::new(None);
     let result = req.request(&http_fn(http, &last));
-    Ok(finish(
+    finish(
         result,
         &last,
         "requesting a client credentials token",
         spec.token_path.as_deref(),
         scopes,
-    )?)
+        &client.scrubber(None),
+    )
 }
 
 /// Exchanges a refresh token, sending the spec's `refresh_params` too. When the server sends
@@ -600,6 +674,7 @@ pub(crate) fn refresh(
         "refreshing the access token",
         spec.token_path.as_deref(),
         scopes,
+        &client.scrubber(Some(refresh_token)),
     )?;
     if t.refresh_token.is_none() {
         t.refresh_token = Some(refresh_token.clone());
@@ -655,6 +730,8 @@ pub(crate) fn revoke(http: &Http, ep: &Endpoints, client: &Client, tokens: &Toke
             .get("error")
             .and_then(|v| v.as_str())
             .unwrap_or("error");
+        // The server's word may echo the token or client secret it was sent.
+        let code = client.scrubber(Some(token)).scrub_str(code);
         bail!(
             "the revocation endpoint answered HTTP {}: {code}",
             status.as_u16()
@@ -805,9 +882,11 @@ impl Method for OAuth2Spec {
         bundle: &SecretBundle,
         grant: Grant,
         scopes: &[String],
-    ) -> Result<Option<Tokens>> {
+    ) -> Result<Option<Tokens>, OAuthError> {
         let ep = endpoints(http, self, values)?;
-        let old = stored(bundle).ok_or_else(|| anyhow!("the stored tokens are incomplete"))?;
+        let old = stored(bundle).ok_or_else(|| {
+            OAuthError::new(ErrorKind::Misconfigured, "the stored tokens are incomplete")
+        })?;
         let tokens = match (&old.refresh_token, grant) {
             (Some(rt), _) => refresh(http, &ep, client, self, rt, scopes)?,
             // Client credentials have no refresh token: ask for a new token the same way.
@@ -818,8 +897,7 @@ impl Method for OAuth2Spec {
                 return Err(OAuthError::new(
                     ErrorKind::InvalidGrant,
                     "the access token expired or was refused, and the provider gave no refresh token to get another",
-                )
-                .into());
+                ));
             }
         };
         Ok(Some(tokens))

@@ -248,15 +248,15 @@ fn still_valid(bundle: &SecretBundle) -> bool {
         .is_some_and(|left| left > 0)
 }
 
-/// Every failure of a refresh is the provider's answer (or its absence), never the secret
-/// store's: those fail before the refresh is sent.
-fn classify_err(e: anyhow::Error) -> Stale {
-    let why = format!("{e:#}");
-    match e.downcast_ref::<OAuthError>().map(|o| o.kind) {
-        Some(ErrorKind::InvalidGrant) => Stale::NeedsReauth(why),
-        Some(ErrorKind::Unreachable) => Stale::Unreachable(why),
-        Some(ErrorKind::InvalidClient) => Stale::InvalidClient(why),
-        _ => Stale::Refused(why),
+/// A refresh's failure by its kind: the provider's answer (or its absence), or a connection
+/// that lacks what the refresh needs (`Misconfigured`, reported as it is).
+fn classify_err(e: OAuthError) -> Stale {
+    match e.kind {
+        ErrorKind::InvalidGrant => Stale::NeedsReauth(e.message),
+        ErrorKind::Unreachable => Stale::Unreachable(e.message),
+        ErrorKind::InvalidClient => Stale::InvalidClient(e.message),
+        ErrorKind::Misconfigured => Stale::Other(e.into()),
+        _ => Stale::Refused(e.message),
     }
 }
 

@@ -28,6 +28,7 @@ mod readme_example;
 mod recipe;
 mod request;
 mod robustness;
+mod scrub;
 mod secrecy;
 mod tables;
 mod wizard;
