@@ -44,6 +44,8 @@ pub(crate) struct Endpoints {
     pub token: String,
     pub device: Option<String>,
     pub revocation: Option<String>,
+    /// Where refreshes go when not to `token` (the spec's `refresh_url`: Figma).
+    pub refresh: Option<String>,
 }
 
 /// The OAuth client (the app the user registered with the provider).
@@ -363,6 +365,7 @@ pub(crate) fn endpoints(
         token: redirect(fill(&spec.token_url)?).unwrap_or_default(),
         device: redirect(fill(&spec.device_url)?),
         revocation: redirect(fill(&spec.revocation_url)?),
+        refresh: redirect(fill(&spec.refresh_url)?),
     };
     if let Some(issuer) = fill(&spec.issuer)? {
         let meta = discover(http, &issuer)?;
@@ -472,7 +475,8 @@ pub(crate) fn authorization_code(
         .authorize
         .as_deref()
         .context("the provider has no authorization endpoint")?;
-    let callback = Callback::bind(flow.port, &flow.spec.redirect_path)?;
+    let callback =
+        Callback::bind(flow.port, &flow.spec.redirect_path)?.with_host(flow.spec.redirect_host);
     let mut c = OClient::new(ClientId::new(client.id.clone()))
         .set_auth_uri(AuthUrl::new(authorize.to_string()).map_err(url_err("authorize_url"))?)
         .set_token_uri(TokenUrl::new(ep.token.clone()).map_err(url_err("token_url"))?)
@@ -656,7 +660,10 @@ pub(crate) fn refresh(
 ) -> std::result::Result<Tokens, OAuthError> {
     let bad = |m: String| OAuthError::new(ErrorKind::BadResponse, m);
     let mut c = OClient::new(ClientId::new(client.id.clone()))
-        .set_token_uri(TokenUrl::new(ep.token.clone()).map_err(|e| bad(format!("token_url: {e}")))?)
+        .set_token_uri(
+            TokenUrl::new(ep.refresh.clone().unwrap_or_else(|| ep.token.clone()))
+                .map_err(|e| bad(format!("token_url: {e}")))?,
+        )
         .set_auth_type(auth_type(client));
     if let Some(s) = &client.secret {
         c = c.set_client_secret(ClientSecret::new(s.expose().clone()));
@@ -777,7 +784,7 @@ impl Method for OAuth2Spec {
     fn client_needs(&self) -> Option<ClientNeeds<'_>> {
         Some(ClientNeeds {
             registration_url: self.app_registration_url.as_deref(),
-            redirect_path: &self.redirect_path,
+            redirect: (self.redirect_host, self.redirect_port, &self.redirect_path),
             auth: self.client_auth,
             kind: ClientKind::OAuth2,
         })

@@ -90,7 +90,13 @@ pub(crate) fn run(
             );
         }
     };
-    let url = client.route(&format!("{}{}", base.trim_end_matches('/'), path));
+    // An absolute check URL (an API whose host has no who-am-I endpoint) is used as it is.
+    let joined = if path.starts_with("https://") {
+        path
+    } else {
+        format!("{}{}", base.trim_end_matches('/'), path)
+    };
+    let url = client.route(&joined);
     let url = match reqwest::Url::parse(&url) {
         Ok(u) => u,
         Err(e) => {

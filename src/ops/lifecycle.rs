@@ -96,6 +96,7 @@ pub(crate) fn create(ctx: &mut Ctx<'_>, mut opts: NewOptions) -> Result<Created>
                 .join(", ")
         )));
     }
+    provider.method_in_env(spec, env).map_err(usage)?;
     let collected = collect_inputs(ctx, provider, spec, &opts.sets, opts.yes)?;
     let inputs = collected.values;
     // A generic OAuth 2.0 provider names no scopes: offer the server's.

@@ -143,3 +143,30 @@ fn comma_separated_granted_scopes_satisfy_required_scopes() {
     check.ok();
     assert_eq!(check.json()[0]["status"], "ok");
 }
+
+#[test]
+fn refresh_url_takes_the_refreshes() {
+    // Figma refreshes at its own endpoint; the code exchange stays at token_url.
+    let api = fake_as(
+        |s| match (s.url.as_str(), s.form("grant_type").as_deref()) {
+            ("/token", Some("authorization_code")) => (
+                200,
+                r#"{"access_token":"at-1","refresh_token":"rt-1","expires_in":30}"#.into(),
+            ),
+            _ => (400, r#"{"error":"invalid_request"}"#.into()),
+        },
+    );
+    let refreshes = FakeApi::start(|s| match s.form("grant_type").as_deref() {
+        Some("refresh_token") => (200, r#"{"access_token":"at-2","expires_in":3600}"#.into()),
+        _ => (400, r#"{"error":"invalid_request"}"#.into()),
+    });
+    let env = env_for(
+        &api,
+        &format!("refresh_url = \"{}/refresh\"", refreshes.url),
+    );
+    env.run_env(NEW, &[("CS", "s")]).ok();
+    let tok = env.run(&["token", "x"]);
+    tok.ok();
+    assert_eq!(tok.stdout.trim(), "at-2");
+    assert_eq!(refreshes.requests()[0].url, "/refresh");
+}
