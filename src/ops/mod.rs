@@ -92,6 +92,16 @@ impl<'a> Ctx<'a> {
         }
         catalog
     }
+
+    /// The catalog as far as the providers `ids` go (the others may be missing), for commands
+    /// about given connections: parsing every built-in was most of `conn token`'s own time.
+    pub(crate) fn catalog_for(&mut self, ids: &[&str]) -> Catalog {
+        let (catalog, warnings) = Catalog::load_only(&self.base.paths.providers_dir(), ids);
+        for w in warnings {
+            self.ui.notice(&format!("warning: {w}"));
+        }
+        catalog
+    }
 }
 
 impl Base {
