@@ -10,6 +10,9 @@ use crate::core::secret::Secret;
 pub(crate) enum ErrorKind {
     /// The grant (refresh token, code) is no longer valid: re-authorize.
     InvalidGrant,
+    /// The OAuth client's credentials were rejected (`invalid_client`, a 401 from the token
+    /// endpoint): a new client secret is needed, not a new sign-in.
+    InvalidClient,
     /// The user said no, or the device code expired.
     Denied,
     /// Network trouble or a 5xx: try again later; never a reason to re-authorize.

@@ -745,6 +745,7 @@ impl Method for OAuth1Spec {
             expires_at: None,
             callback,
             token_fields: creds.extra.clone(),
+            offline_access: false,
         }))
     }
 }

@@ -85,7 +85,8 @@ pub(crate) fn prepare(ctx: &mut Ctx<'_>, opts: &ExecOptions) -> Result<Prepared>
                 "{name} is a production connection, and this is a sandbox run (--env sandbox)"
             );
         }
-        let ready = credentials::ready(ctx, &catalog, &name, conn)?;
+        let mut ready = credentials::ready(ctx, &catalog, &name, conn)?;
+        ready.verify(ctx)?;
         let mut vars: BTreeMap<String, Secret<String>> = BTreeMap::new();
         // Inputs first, so a variable of conn's own is never shadowed by an input's name.
         for (k, v) in &ready.conn.inputs {
