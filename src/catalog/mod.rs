@@ -216,10 +216,52 @@ impl Catalog {
         Catalog { entries }
     }
 
+    /// The built-ins with these ids (each in `<id>.toml`), parsed alone: a command about one
+    /// connection needs one provider, and parsing and validating all of them (TOML, and the
+    /// regexes of every input pattern) was most of `conn token`'s own time. An id with no
+    /// built-in file is left out (it may be a user's provider).
+    fn builtin_only(ids: &[&str]) -> Self {
+        let mut entries = BTreeMap::new();
+        for id in ids {
+            let file = format!("{id}.toml");
+            let Some((file, text)) = BUILTIN.iter().find(|(f, _)| *f == file) else {
+                continue;
+            };
+            let provider = provider::parse(text, Path::new(file))
+                .unwrap_or_else(|e| panic!("built-in provider {file} is invalid: {e:#}"));
+            if provider.id != *id {
+                return Self::builtin();
+            }
+            entries.insert(
+                provider.id.clone(),
+                Entry {
+                    provider,
+                    origin: Origin::BuiltIn,
+                },
+            );
+        }
+        Catalog { entries }
+    }
+
+    /// `load` for commands that need only the providers `ids`: the same answer for those ids
+    /// (user files still override), without the cost of the others.
+    /// When one of them is found nowhere, this is `load`, so the error can suggest names.
+    pub(crate) fn load_only(providers_dir: &Path, ids: &[&str]) -> (Self, Vec<String>) {
+        let (catalog, warnings) = Self::load_over(Self::builtin_only(ids), providers_dir);
+        if ids.iter().all(|id| catalog.entries.contains_key(*id)) {
+            return (catalog, warnings);
+        }
+        Self::load(providers_dir)
+    }
+
     /// Built-ins plus the user's `providers/*.toml`. A user file that fails validation is
     /// skipped and its error returned as a warning, so one bad file doesn't stop every command.
     pub(crate) fn load(providers_dir: &Path) -> (Self, Vec<String>) {
-        let mut catalog = Self::builtin();
+        Self::load_over(Self::builtin(), providers_dir)
+    }
+
+    fn load_over(base: Self, providers_dir: &Path) -> (Self, Vec<String>) {
+        let mut catalog = base;
         let mut warnings = Vec::new();
         let Ok(dir) = std::fs::read_dir(providers_dir) else {
             return (catalog, warnings);
@@ -301,6 +343,41 @@ pub(crate) fn closest<'a>(wanted: &str, candidates: impl Iterator<Item = &'a str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn load_only_gives_the_same_providers_as_load() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("mine.toml"),
+            "id = \"mine\"\nextends = \"stripe\"\ndisplay_name = \"Mine\"\n",
+        )
+        .unwrap();
+        let (all, _) = Catalog::load(dir.path());
+        for ids in [
+            vec!["github"],
+            vec!["mine", "stripe"],
+            vec!["http", "oauth2"],
+        ] {
+            let (some, _) = Catalog::load_only(dir.path(), &ids);
+            for id in &ids {
+                let (a, b) = (all.get(id).unwrap(), some.get(id).unwrap());
+                assert_eq!(format!("{a:?}"), format!("{b:?}"), "{id}");
+            }
+        }
+        assert_eq!(
+            Catalog::load_only(dir.path(), &["github"]).0.entries.len(),
+            2
+        );
+        // An unknown id: everything, so the error can suggest close names.
+        let (fallback, _) = Catalog::load_only(dir.path(), &["githb"]);
+        assert!(
+            fallback
+                .get("githb")
+                .unwrap_err()
+                .to_string()
+                .contains("github")
+        );
+    }
 
     #[test]
     fn builtins_parse_and_cover_the_first_catalog() {

@@ -13,9 +13,9 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(ctx: &mut Ctx<'_>, a: Args) -> Result<Done> {
-    let meta = ctx.metadata().load()?;
+    let meta = ctx.metadata().load_one(&a.name)?;
     let conn = find(&meta, &a.name)?.clone();
-    let catalog = ctx.catalog();
+    let catalog = ctx.catalog_for(&[&conn.provider]);
     let provider = catalog.get(&conn.provider)?;
     let token = credentials::token(ctx, &a.name, &conn, provider)?;
     Done::report(Token(token))

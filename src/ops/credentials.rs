@@ -13,10 +13,11 @@ use super::resolve;
 use crate::auth::error::{ErrorKind, OAuthError};
 use crate::auth::{Authenticator, Method, oauth1, oauth2 as flow};
 use crate::catalog::{Catalog, ClientAuth, Provider};
+use crate::core::http::Http;
 use crate::core::secret::{Secret, SecretBundle};
 use crate::core::time::{now_rfc3339, unix_rfc3339};
 use crate::store::fsio;
-use crate::store::metadata::{Connection, OAuthState};
+use crate::store::metadata::{Connection, Metadata, OAuthState};
 
 /// Refresh when the access token has less than this left, in seconds.
 pub(crate) const REFRESH_MARGIN_SECS: i64 = 60;
@@ -43,9 +44,54 @@ pub(crate) fn fresh_secrets(
     conn: &Connection,
     provider: &Provider,
 ) -> std::result::Result<SecretBundle, Stale> {
-    refresh_when(ctx, name, conn, provider, &|m, b| {
-        m.refresh_due(b, REFRESH_MARGIN_SECS)
-    })
+    refresh_when(ctx, name, conn, provider, &is_due, None).map(|(b, _)| b)
+}
+
+fn is_due(m: &dyn Method, b: &SecretBundle) -> bool {
+    m.refresh_due(b, REFRESH_MARGIN_SECS)
+}
+
+/// What a run over many connections (`conn check`) shares between their refreshes, so a
+/// refresh costs its token request and its own secret write and nothing that grows with the
+/// store: the metadata already loaded, one HTTP client for token endpoints (no redirects).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Run<'a> {
+    pub(crate) meta: &'a Metadata,
+    pub(crate) http: &'a Http,
+}
+
+/// What a refresh inside a [`Run`] learned, for the run to save in its one metadata update.
+#[derive(Debug, Clone)]
+pub(crate) struct Refreshed {
+    /// RFC 3339.
+    pub(crate) expires_at: Option<String>,
+    /// RFC 3339.
+    pub(crate) refreshed_at: String,
+    /// Empty when the token response named none.
+    pub(crate) scopes: Vec<String>,
+}
+
+impl Refreshed {
+    /// Records the refresh in the connection's metadata.
+    pub(crate) fn apply(&self, state: &mut OAuthState) {
+        state.expires_at = self.expires_at.clone();
+        state.refreshed_at = Some(self.refreshed_at.clone());
+        if !self.scopes.is_empty() {
+            state.scopes = self.scopes.clone();
+        }
+    }
+}
+
+/// `fresh_secrets` inside a run: refreshed tokens are saved in the secret store as always (the
+/// rotated refresh token first), but recording the refresh in the metadata is left to the run.
+pub(crate) fn fresh_secrets_in_run(
+    ctx: &Base,
+    name: &str,
+    conn: &Connection,
+    provider: &Provider,
+    run: Run<'_>,
+) -> std::result::Result<(SecretBundle, Option<Refreshed>), Stale> {
+    refresh_when(ctx, name, conn, provider, &is_due, Some(run))
 }
 
 /// After the API rejected `rejected` (401), the connection's secrets with a new access token:
@@ -60,7 +106,7 @@ pub(crate) fn refresh_rejected(
 ) -> std::result::Result<SecretBundle, Stale> {
     let rejected = rejected.get(flow::ACCESS_TOKEN).cloned();
     let still_rejected = |b: &SecretBundle| b.get(flow::ACCESS_TOKEN) == rejected.as_ref();
-    refresh_when(ctx, name, conn, provider, &|_, b| still_rejected(b))
+    refresh_when(ctx, name, conn, provider, &|_, b| still_rejected(b), None).map(|(b, _)| b)
 }
 
 /// The error a command reports when the credentials could not be made fresh.
@@ -80,13 +126,15 @@ pub(crate) fn stale_error(name: &str, stale: Stale) -> anyhow::Error {
 }
 
 /// The connection's secrets, refreshed first (under the connection's lock) when `due` says so.
+/// Outside a run the refresh is recorded in the metadata here; inside one it is returned.
 fn refresh_when(
     ctx: &Base,
     name: &str,
     conn: &Connection,
     provider: &Provider,
     due: &dyn Fn(&dyn Method, &SecretBundle) -> bool,
-) -> std::result::Result<SecretBundle, Stale> {
+    run: Option<Run<'_>>,
+) -> std::result::Result<(SecretBundle, Option<Refreshed>), Stale> {
     let store = ctx.secrets_of(conn);
     let read = || -> std::result::Result<SecretBundle, Stale> {
         store.get(&conn.id).map_err(Stale::Other)?.ok_or_else(|| {
@@ -98,13 +146,17 @@ fn refresh_when(
     };
     let bundle = read()?;
     let (Ok(method), Some(state)) = (resolve::method(provider, conn), &conn.oauth) else {
-        return Ok(bundle);
+        return Ok((bundle, None));
     };
+    let loaded = std::cell::OnceCell::new();
+    let meta = || metadata_of(ctx, run, &loaded);
     if method.signs_with_client() {
-        return with_consumer(ctx, state, bundle).map_err(Stale::Other);
+        return with_consumer(ctx, meta().map_err(Stale::Other)?, state, bundle)
+            .map(|b| (b, None))
+            .map_err(Stale::Other);
     }
     if !due(method, &bundle) {
-        return Ok(bundle);
+        return Ok((bundle, None));
     }
     let lock = ctx
         .paths
@@ -121,17 +173,25 @@ fn refresh_when(
     };
     if !due(method, &bundle) {
         log::debug!("{name}: another process refreshed the token meanwhile");
-        return Ok(bundle);
+        return Ok((bundle, None));
     }
-    let client = saved_client(ctx, method, state).map_err(Stale::Other)?;
-    let http = ctx
-        .http_no_redirects(Duration::from_secs(30))
-        .map_err(Stale::Other)?;
+    let client =
+        saved_client(ctx, meta().map_err(Stale::Other)?, method, state).map_err(Stale::Other)?;
+    let own;
+    let http = match run {
+        Some(r) => r.http,
+        None => {
+            own = ctx
+                .http_no_redirects(Duration::from_secs(30))
+                .map_err(Stale::Other)?;
+            &own
+        }
+    };
     // The store must be able to take the new tokens before the refresh token is spent.
     super::rotation::reserve(store.as_ref(), &conn.id, &bundle).map_err(Stale::Other)?;
     log::debug!("{name}: refreshing the access token");
     let tokens = match method.refresh(
-        &http,
+        http,
         &resolve::values(provider, conn),
         &client,
         &bundle,
@@ -139,7 +199,7 @@ fn refresh_when(
         &state.scopes,
     ) {
         Ok(Some(t)) => t,
-        Ok(None) => return Ok(bundle),
+        Ok(None) => return Ok((bundle, None)),
         Err(e) => {
             let Some(rt) = e.rotated.clone() else {
                 return Err(classify_err(e));
@@ -165,25 +225,48 @@ fn refresh_when(
     // save fails it is kept in a recovery file, never dropped.
     crate::core::interrupt::critical(|| store.put(&conn.id, &next))
         .map_err(|why| Stale::Other(super::rotation::keep(ctx, name, &conn.id, &next, why)))?;
+    let refreshed = Refreshed {
+        expires_at: tokens.expires_at.map(unix_rfc3339),
+        refreshed_at: now_rfc3339(),
+        scopes: tokens.scopes.clone(),
+    };
+    if run.is_some() {
+        return Ok((next, Some(refreshed)));
+    }
     let _ = ctx.metadata().update(|m| {
         if let Some(c) = m.connections.get_mut(name)
             && c.id == conn.id
             && let Some(o) = c.oauth.as_mut()
         {
-            o.expires_at = tokens.expires_at.map(unix_rfc3339);
-            o.refreshed_at = Some(now_rfc3339());
-            if !tokens.scopes.is_empty() {
-                o.scopes = tokens.scopes.clone();
-            }
+            refreshed.apply(o);
         }
         Ok(())
     });
-    Ok(next)
+    Ok((next, None))
+}
+
+/// The run's metadata, else the file's, loaded once into `loaded` when first needed.
+fn metadata_of<'a>(
+    ctx: &Base,
+    run: Option<Run<'a>>,
+    loaded: &'a std::cell::OnceCell<Metadata>,
+) -> Result<&'a Metadata> {
+    if let Some(r) = run {
+        return Ok(r.meta);
+    }
+    if loaded.get().is_none() {
+        let _ = loaded.set(ctx.metadata().load()?);
+    }
+    Ok(loaded.get().expect("just set"))
 }
 
 /// The OAuth client a connection signed in with, secret included.
-fn saved_client(ctx: &Base, method: &dyn Method, state: &OAuthState) -> Result<flow::Client> {
-    let meta = ctx.metadata().load()?;
+fn saved_client(
+    ctx: &Base,
+    meta: &Metadata,
+    method: &dyn Method,
+    state: &OAuthState,
+) -> Result<flow::Client> {
     let reg = meta.clients.get(&state.client).with_context(|| {
         format!(
             "the OAuth client {} of this connection is not saved",
@@ -196,8 +279,12 @@ fn saved_client(ctx: &Base, method: &dyn Method, state: &OAuthState) -> Result<f
 
 /// An OAuth 1.0a connection's bundle with its consumer's key and secret added, as signing
 /// needs them (they are stored once, with the client registration).
-fn with_consumer(ctx: &Base, state: &OAuthState, mut bundle: SecretBundle) -> Result<SecretBundle> {
-    let meta = ctx.metadata().load()?;
+fn with_consumer(
+    ctx: &Base,
+    meta: &Metadata,
+    state: &OAuthState,
+    mut bundle: SecretBundle,
+) -> Result<SecretBundle> {
     let reg = meta.clients.get(&state.client).with_context(|| {
         format!(
             "the OAuth consumer {} of this connection is not saved",
@@ -232,8 +319,9 @@ pub(crate) fn revoke(
         return Ok(false);
     };
     let http = ctx.http_no_redirects(Duration::from_secs(30))?;
+    let meta = ctx.metadata().load()?;
     let client = || -> Result<flow::Client> {
-        saved_client(ctx, method, state)
+        saved_client(ctx, &meta, method, state)
             .map_err(|_| anyhow!("the connection's OAuth client is not saved"))
     };
     method.revoke(&http, &resolve::values(provider, conn), &client, bundle)

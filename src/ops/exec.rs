@@ -67,8 +67,16 @@ pub(crate) fn prepare(ctx: &mut Ctx<'_>, opts: &ExecOptions) -> Result<Prepared>
             )));
         }
     }
-    let meta = ctx.metadata().load()?;
-    let catalog = ctx.catalog();
+    // One connection (the usual case) is read without parsing the others.
+    let meta = match pairs.as_slice() {
+        [(_, name)] => ctx.metadata().load_one(name)?,
+        _ => ctx.metadata().load()?,
+    };
+    let ids: Vec<&str> = pairs
+        .iter()
+        .filter_map(|(_, n)| meta.connections.get(n).map(|c| c.provider.as_str()))
+        .collect();
+    let catalog = ctx.catalog_for(&ids);
     let mut out = Prepared::default();
     for (prefix, name) in pairs {
         let conn = find(&meta, &name)?;

@@ -57,7 +57,7 @@ pub(crate) struct Shown {
 
 /// Connection `name`, its secrets masked.
 pub(crate) fn show(ctx: &Base, name: &str) -> Result<Shown> {
-    let meta = ctx.metadata().load()?;
+    let meta = ctx.metadata().load_one(name)?;
     let conn = find(&meta, name)?.clone();
     let store = ctx.secrets_of(&conn);
     let (secrets, secrets_error) = match store.get(&conn.id) {

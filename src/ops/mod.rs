@@ -93,12 +93,15 @@ impl<'a> Ctx<'a> {
     /// One warning per command for each of conn's private files that others may read.
     fn warn_exposed(&mut self) {
         let p = &self.base.paths;
-        let files = [
+        let mut files = vec![
             p.connections_file(),
             p.data_dir.join("bindings.toml"),
             p.secrets_file(),
             p.identity_file(&self.base.env),
         ];
+        if let Ok(entries) = std::fs::read_dir(p.secrets_dir()) {
+            files.extend(entries.flatten().map(|e| e.path()));
+        }
         for f in files {
             if let Some(mode) = crate::store::fsio::exposed_mode(&f) {
                 self.ui.notice(&format!(
@@ -113,6 +116,16 @@ impl<'a> Ctx<'a> {
     /// The catalog; user provider files that fail validation are reported and skipped.
     pub(crate) fn catalog(&mut self) -> Catalog {
         let (catalog, warnings) = Catalog::load(&self.base.paths.providers_dir());
+        for w in warnings {
+            self.ui.notice(&format!("warning: {w}"));
+        }
+        catalog
+    }
+
+    /// The catalog as far as the providers `ids` go (the others may be missing), for commands
+    /// about given connections: parsing every built-in was most of `conn token`'s own time.
+    pub(crate) fn catalog_for(&mut self, ids: &[&str]) -> Catalog {
+        let (catalog, warnings) = Catalog::load_only(&self.base.paths.providers_dir(), ids);
         for w in warnings {
             self.ui.notice(&format!("warning: {w}"));
         }

@@ -46,9 +46,9 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &RequestOptions) -> Result<Answer> {
         None if opts.body.is_some() => reqwest::Method::POST,
         None => reqwest::Method::GET,
     };
-    let meta = ctx.metadata().load()?;
+    let meta = ctx.metadata().load_one(&opts.name)?;
     let conn = find(&meta, &opts.name)?;
-    let catalog = ctx.catalog();
+    let catalog = ctx.catalog_for(&[&conn.provider]);
     // Everything the user said is checked before a token is refreshed or a secret read.
     let provider = catalog.get(&conn.provider)?;
     let base = resolve::base_url(&opts.name, provider, conn)?;

@@ -29,6 +29,19 @@ pub(crate) fn ensure_private_dir(dir: &Path) -> Result<()> {
 /// made read-only is refused, not replaced.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let target = through_links(path)?;
+    replace_synced(&target, bytes)?;
+    if let Some(dir) = target.parent() {
+        sync_dir(dir);
+    }
+    Ok(())
+}
+
+/// `write_atomic` without the directory fsync, for writing many files in one directory and
+/// syncing it once afterwards (`sync_dir`): each file is the old one or the new one, and the
+/// renames are durable after the directory's sync. Writes through a symlink and refuses a
+/// read-only file, as `write_atomic` does.
+pub(crate) fn replace_synced(path: &Path, bytes: &[u8]) -> Result<()> {
+    let target = through_links(path)?;
     let path = target.as_path();
     refuse_read_only(path)?;
     let dir = path.parent().context("file has no parent directory")?;
@@ -42,11 +55,17 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     tmp.as_file().sync_all()?;
     tmp.persist(path)
         .with_context(|| format!("could not replace {}", path.display()))?;
+    Ok(())
+}
+
+/// Makes renames and removals in `dir` durable (best effort; not available on every platform).
+pub(crate) fn sync_dir(dir: &Path) {
     #[cfg(unix)]
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
     }
-    Ok(())
+    #[cfg(not(unix))]
+    let _ = dir;
 }
 
 /// The file a chain of symlinks at `path` ends at (`path` itself when it is none).

@@ -3,4 +3,5 @@
 pub(crate) mod bindings;
 pub(crate) mod fsio;
 pub(crate) mod metadata;
+pub(crate) mod metadata_slice;
 pub(crate) mod secrets;

@@ -188,6 +188,45 @@ fn a_refresh_without_a_new_refresh_token_keeps_the_old_one() {
 }
 
 #[test]
+fn a_check_that_refreshes_saves_the_new_tokens_and_records_the_refresh() {
+    let api = fake_as(|s| {
+        match s.form("grant_type").as_deref() {
+        Some("authorization_code") => (
+            200,
+            r#"{"access_token":"at-1","refresh_token":"rt-1","token_type":"bearer","expires_in":1}"#.into(),
+        ),
+        Some("refresh_token") if s.form("refresh_token").as_deref() == Some("rt-1") => (
+            200,
+            r#"{"access_token":"at-2","refresh_token":"rt-2","token_type":"bearer","expires_in":3600,"scope":"read write"}"#.into(),
+        ),
+        _ => (400, r#"{"error":"invalid_grant"}"#.into()),
+    }
+    });
+    let env = env_for(&api, "");
+    env.run_env(NEW, &[("CS", "s")]).ok();
+    assert!(
+        env.connections()["x"]["oauth"]
+            .get("refreshed_at")
+            .is_none()
+    );
+    let out = env.run(&["check", "x", "--json"]);
+    out.ok();
+    let secrets = env.secrets_of("x");
+    assert_eq!(secrets["refresh_token"], "rt-2");
+    assert_eq!(secrets["access_token"], "at-2");
+    let oauth = env.connections()["x"]["oauth"].clone();
+    assert!(oauth["refreshed_at"].as_str().is_some(), "{oauth}");
+    assert_eq!(oauth["scopes"].as_array().unwrap().len(), 2, "{oauth}");
+    assert_eq!(
+        api.requests()
+            .iter()
+            .filter(|r| r.form("grant_type").as_deref() == Some("refresh_token"))
+            .count(),
+        1
+    );
+}
+
+#[test]
 fn refresh_trouble_at_the_server_is_unreachable_not_needs_reauth() {
     let api = fake_as(|s| {
         match s.form("grant_type").as_deref() {
