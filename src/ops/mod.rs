@@ -93,12 +93,15 @@ impl<'a> Ctx<'a> {
     /// One warning per command for each of conn's private files that others may read.
     fn warn_exposed(&mut self) {
         let p = &self.base.paths;
-        let files = [
+        let mut files = vec![
             p.connections_file(),
             p.data_dir.join("bindings.toml"),
             p.secrets_file(),
             p.identity_file(&self.base.env),
         ];
+        if let Ok(entries) = std::fs::read_dir(p.secrets_dir()) {
+            files.extend(entries.flatten().map(|e| e.path()));
+        }
         for f in files {
             if let Some(mode) = crate::store::fsio::exposed_mode(&f) {
                 self.ui.notice(&format!(

@@ -38,8 +38,8 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// `write_atomic` without the directory fsync, for writing many files in one directory and
 /// syncing it once afterwards (`sync_dir`): each file is the old one or the new one, and the
-/// renames are durable after the directory's sync. Links are written through and read-only
-/// files refused, as in `write_atomic`.
+/// renames are durable after the directory's sync. Writes through a symlink and refuses a
+/// read-only file, as `write_atomic` does.
 pub(crate) fn replace_synced(path: &Path, bytes: &[u8]) -> Result<()> {
     let target = through_links(path)?;
     let path = target.as_path();

@@ -402,29 +402,23 @@ fn a_read_only_file_is_refused_with_a_message_and_left_alone() {
     assert!(out.stderr.contains("connections.toml"), "{out:?}");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), before);
     assert_eq!(mode_of(&file), 0o400, "still read-only");
-    // The same for the encrypted secrets file: a new connection is refused, nothing half-made.
+    // The same for bindings.toml, conn's other config file.
     chmod(&file, 0o600);
-    let secrets = env.home().join("secrets.age");
-    let sbefore = std::fs::read(&secrets).unwrap();
-    chmod(&secrets, 0o400);
-    let out = env.run_env(
-        &[
-            "new",
-            "two",
-            "--provider",
-            "acme",
-            "--auth",
-            "api_key",
-            "--secret-env",
-            "K",
-            "--no-check",
-        ],
-        &[("K", "k2")],
-    );
+    let project = env.dir.path().join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(
+        project.join("conn.toml"),
+        "[roles.crm]\nprovider = \"acme\"\n[roles.old]\nprovider = \"acme\"\nsecondary = true\n",
+    )
+    .unwrap();
+    env.run_in(&project, &["bind", "crm", "one"], &[]).ok();
+    let bindings = env.home().join("bindings.toml");
+    let bbefore = std::fs::read(&bindings).unwrap();
+    chmod(&bindings, 0o400);
+    let out = env.run_in(&project, &["bind", "old", "one"], &[]);
     out.code(1);
     assert!(out.stderr.contains("read-only"), "{out:?}");
-    assert_eq!(std::fs::read(&secrets).unwrap(), sbefore);
-    assert!(env.connections().get("two").is_none());
+    assert_eq!(std::fs::read(&bindings).unwrap(), bbefore);
 }
 
 #[cfg(unix)]
