@@ -184,10 +184,13 @@ fn refused(a: Answer<'_>, doc: &Value, r: Reading<'_>) -> OAuthError {
     )
 }
 
-/// Provider text quoted in a message: one line, at most 200 characters.
+/// Provider text quoted in a message: one line, control characters written as visible escapes
+/// (so the reader sees what the server sent, and nothing can drive the terminal), at most 200
+/// characters.
 fn short(s: &str) -> String {
-    let mut t: String = s.chars().filter(|c| !c.is_control()).take(200).collect();
-    if s.chars().count() > 200 {
+    let line = crate::core::text::one_line(s);
+    let mut t: String = line.chars().take(200).collect();
+    if line.chars().count() > 200 {
         t.push('…');
     }
     t
@@ -198,7 +201,7 @@ fn tokens(doc: &Value, root: &Value, access: String, r: Reading<'_>) -> Tokens {
     Tokens {
         access_token: Secret::new(access),
         refresh_token: text(root.get("refresh_token")).map(Secret::new),
-        expires_at: lifetime.map(|l| r.now + l),
+        expires_at: lifetime.map(|l| crate::core::time::unix_after(r.now, l)),
         scopes: scopes(root.get("scope")).unwrap_or_else(|| r.requested.to_vec()),
         extra: extra(doc, root),
     }

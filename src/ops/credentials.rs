@@ -256,8 +256,7 @@ fn refresh_when(
                 let mut next = bundle.clone();
                 next.insert(flow::REFRESH_TOKEN, rt);
                 next.insert(flow::EXPIRES_AT, Secret::new("0".to_string()));
-                if let Err(why) = crate::core::interrupt::critical(|| store.put(&conn.id, &next))
-                {
+                if let Err(why) = crate::core::interrupt::critical(|| store.put(&conn.id, &next)) {
                     return Err(Stale::Other(super::rotation::keep(
                         ctx, name, &conn.id, &next, why,
                     )));

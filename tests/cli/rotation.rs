@@ -71,10 +71,11 @@ fn a_200_answer_that_cannot_be_read_still_has_its_refresh_token_saved() {
     let (api, grant) = rotating();
     let env = env_for(&api, "");
     env.run_env(NEW, &[("CS", "s")]).ok();
-    // The refresh answer is JSON no reader accepts (the access token is a number), but it
-    // carries the rotated refresh token.
-    grant.lock().unwrap().next_body =
-        Some(r#"{"access_token":12345,"refresh_token":"RT","token_type":"bearer"}"#.into());
+    // The refresh answer is JSON no reader accepts (the access token is an object; the tolerant
+    // reader takes strings and numbers), but it carries the rotated refresh token.
+    grant.lock().unwrap().next_body = Some(
+        r#"{"access_token":{"value":"at-x"},"refresh_token":"RT","token_type":"bearer"}"#.into(),
+    );
     let out = env.run(&["token", "x"]);
     out.code(1);
     assert!(
