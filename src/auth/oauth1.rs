@@ -488,7 +488,7 @@ fn typed_verifier(pasted: Option<&mut Pasted>, timeout: Duration) -> Result<Stri
     let pasted =
         pasted.context("the out-of-band sign-in needs a terminal to type the verifier into")?;
     let rx = &pasted.lines;
-    let deadline = Instant::now() + timeout;
+    let deadline = crate::core::time::deadline_after(timeout);
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
@@ -749,6 +749,7 @@ impl Method for OAuth1Spec {
             expires_at: None,
             callback,
             token_fields: creds.extra.clone(),
+            offline_access: false,
         }))
     }
 }

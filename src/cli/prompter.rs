@@ -9,6 +9,7 @@ use dialoguer::theme::{ColorfulTheme, SimpleTheme, Theme};
 
 use crate::core::error::{Exit, cancelled, usage};
 use crate::core::secret::Secret;
+use crate::core::text::{multi_line, one_line};
 use crate::core::ui::{Pasted, Question, Ui, Validator};
 
 /// Prompts on the terminal itself (`/dev/tty` on Unix), not on stdout or stderr: stdout stays
@@ -45,8 +46,9 @@ impl TerminalUi {
         })
     }
 
+    /// A line on the terminal; outside text in it is escaped (`core::text`).
     fn say(&self, msg: &str) {
-        let _ = self.term.write_line(msg);
+        let _ = self.term.write_line(&multi_line(msg));
     }
 
     fn show_help(&self, q: &Question<'_>) {
@@ -108,7 +110,7 @@ impl Ui for TerminalUi {
     fn input(&mut self, q: &Question<'_>, validate: Validator<'_>) -> Result<String> {
         self.show_help(q);
         let mut input = dialoguer::Input::<String>::with_theme(self.theme.as_ref())
-            .with_prompt(q.prompt)
+            .with_prompt(one_line(q.prompt))
             .allow_empty(true)
             .validate_with(|v: &String| validate(v));
         match q.default {
@@ -122,7 +124,7 @@ impl Ui for TerminalUi {
     fn secret(&mut self, q: &Question<'_>) -> Result<Secret<String>> {
         self.show_help(q);
         dialoguer::Password::with_theme(self.theme.as_ref())
-            .with_prompt(format!("{} (hidden)", q.prompt))
+            .with_prompt(format!("{} (hidden)", one_line(q.prompt)))
             .interact_on(&self.term)
             .map(Secret::new)
             .map_err(map_err)
@@ -130,9 +132,10 @@ impl Ui for TerminalUi {
 
     fn select(&mut self, q: &Question<'_>, items: &[String], default: usize) -> Result<usize> {
         self.show_help(q);
+        let items: Vec<String> = items.iter().map(|i| one_line(i).into_owned()).collect();
         dialoguer::FuzzySelect::with_theme(self.theme.as_ref())
-            .with_prompt(q.prompt)
-            .items(items)
+            .with_prompt(one_line(q.prompt))
+            .items(&items)
             .default(default)
             .interact_on_opt(&self.term)
             .map_err(map_err)?
@@ -141,7 +144,7 @@ impl Ui for TerminalUi {
 
     fn confirm(&mut self, q: &Question<'_>, default: bool) -> Result<bool> {
         dialoguer::Confirm::with_theme(self.theme.as_ref())
-            .with_prompt(q.prompt)
+            .with_prompt(one_line(q.prompt))
             .default(default)
             .interact_on_opt(&self.term)
             .map_err(map_err)?
@@ -164,18 +167,22 @@ impl Ui for TerminalUi {
         Some(Pasted {
             lines: stdin_lines(),
             reply: Box::new(move |m| {
-                let _ = term.write_line(m);
+                let _ = term.write_line(&multi_line(m));
             }),
         })
     }
 }
 
 fn show_and_open(browser: Option<&str>, url: &str, open: bool, say: &mut dyn FnMut(&str)) {
-    say(&format!("Open this URL to sign in:\n\n  {url}\n"));
+    say(&format!(
+        "Open this URL to sign in:\n\n  {}\n",
+        one_line(url)
+    ));
     if open {
         if let Err(e) = open_in_browser(browser, url) {
             say(&format!(
-                "(could not start a browser: {e}; open the URL by hand)"
+                "(could not start a browser: {}; open the URL by hand)",
+                one_line(&e.to_string())
             ));
         }
     } else {
@@ -254,7 +261,7 @@ impl Ui for ScriptUi {
     }
 
     fn notice(&mut self, msg: &str) {
-        eprintln!("{msg}");
+        eprintln!("{}", multi_line(msg));
     }
 
     fn open_url(&mut self, url: &str, open: bool) {
@@ -266,7 +273,7 @@ impl Ui for ScriptUi {
     fn pasted_lines(&mut self) -> Option<Pasted> {
         Some(Pasted {
             lines: stdin_lines(),
-            reply: Box::new(|m| eprintln!("{m}")),
+            reply: Box::new(|m| eprintln!("{}", multi_line(m))),
         })
     }
 }
