@@ -138,16 +138,17 @@ fn refresh_when(
     tokens.write_to(&mut next);
     // The rotated refresh token is saved before the new access token is used anywhere.
     crate::core::interrupt::critical(|| store.put(&conn.id, &next)).map_err(Stale::Other)?;
-    let _ = ctx.metadata().update(|m| {
-        if let Some(c) = m.connections.get_mut(name)
-            && c.id == conn.id
-            && let Some(o) = c.oauth.as_mut()
-        {
-            o.expires_at = tokens.expires_at.map(unix_rfc3339);
-            o.refreshed_at = Some(now_rfc3339());
-            if !tokens.scopes.is_empty() {
-                o.scopes = tokens.scopes.clone();
-            }
+    // What the refresh learned goes to the state file; connections.toml is not touched.
+    let store = ctx.metadata();
+    let _ = store.state().update(|s| {
+        let learned = s
+            .connections
+            .entry(conn.id.clone())
+            .or_insert_with(|| conn.learned());
+        learned.expires_at = tokens.expires_at.map(unix_rfc3339);
+        learned.refreshed_at = Some(now_rfc3339());
+        if !tokens.scopes.is_empty() {
+            learned.granted_scopes = Some(tokens.scopes.clone());
         }
         Ok(())
     });

@@ -34,13 +34,18 @@ pub(crate) fn run(ctx: &Base) -> Result<Report> {
         "paths",
         true,
         format!(
-            "config {} , data {} ({})",
+            "config {} , data {} , state {} ({})",
             ctx.paths.config_dir.display(),
             ctx.paths.data_dir.display(),
+            ctx.paths.state_dir.display(),
             ctx.paths.source
         ),
     );
-    let mut dirs = vec![&ctx.paths.config_dir, &ctx.paths.data_dir];
+    let mut dirs = vec![
+        &ctx.paths.config_dir,
+        &ctx.paths.data_dir,
+        &ctx.paths.state_dir,
+    ];
     dirs.dedup();
     for dir in dirs {
         if let Some((ok, d)) = permissions(dir, 0o700) {
@@ -66,8 +71,22 @@ pub(crate) fn run(ctx: &Base) -> Result<Report> {
             None
         }
     };
+    let state = meta_store.state();
+    match state.load() {
+        Ok(s) => add(
+            "state file",
+            true,
+            format!(
+                "what conn learned about {} connection(s), in {}",
+                s.connections.len(),
+                state.path().display()
+            ),
+        ),
+        Err(e) => add("state file", false, format!("{e:#}")),
+    }
     for f in [
         ctx.paths.connections_file(),
+        ctx.paths.state_file(),
         ctx.paths.secrets_file(),
         ctx.paths.identity_file(&ctx.env),
     ] {

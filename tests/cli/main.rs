@@ -23,4 +23,5 @@ mod recipe;
 mod request;
 mod robustness;
 mod secrecy;
+mod state;
 mod wizard;

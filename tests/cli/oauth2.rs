@@ -150,11 +150,7 @@ fn refresh_rotates_and_never_spends_a_refresh_token_twice() {
         .unwrap()
         .to_string();
     assert!(idp.active(&rt_now));
-    assert!(
-        env.connections()["rot"]["oauth"]["refreshed_at"]
-            .as_str()
-            .is_some()
-    );
+    assert!(env.learned("rot")["refreshed_at"].as_str().is_some());
 }
 
 #[test]
@@ -194,7 +190,7 @@ fn a_revoked_grant_means_needs_reauth_and_reauth_fixes_it() {
     yes.ok();
     assert_eq!(yes.json()["identity"]["label"], "bob@example.test");
     assert_eq!(
-        env.connections()["rv"]["identity"]["label"].as_str(),
+        env.learned("rv")["identity"]["label"].as_str(),
         Some("bob@example.test")
     );
 }

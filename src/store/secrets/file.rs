@@ -181,6 +181,7 @@ mod tests {
         let paths = Paths {
             config_dir: dir.path().join("cfg"),
             data_dir: dir.path().join("data"),
+            state_dir: dir.path().join("state"),
             source: "test",
         };
         let store = FileStore::new(&paths, &Env::default());
