@@ -15,7 +15,7 @@ use crate::auth::{self, Method};
 use crate::catalog::{AuthSpec, Provider};
 use crate::check::{self, CheckStatus, Identity, Outcome, Target};
 use crate::core::error::usage;
-use crate::core::secret::{Secret, SecretBundle};
+use crate::core::secret::{Secret, SecretBundle, cleaned};
 use crate::core::time::now_rfc3339;
 use crate::core::ui::Question;
 use crate::core::vocab::{AuthMethod, Environment, StoreKind};
@@ -294,6 +294,9 @@ fn ask_secrets(
                 "--secret-stdin or --secret-env VAR",
             ))?,
         };
+        // Every source alike (prompt, stdin, variable): a trailing CR/LF goes, other control
+        // characters are refused.
+        let value = cleaned(&field.label, value.expose()).map_err(|e| usage(format!("{e:#}")))?;
         if value.expose().trim().is_empty() {
             return Err(usage(format!("the {} is empty", field.label)));
         }
