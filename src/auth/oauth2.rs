@@ -160,7 +160,7 @@ fn http_fn(
             .headers(parts.headers)
             .body(body)
             .send()
-            .map_err(|e| HttpError(transport_text(&e.without_url())))?;
+            .map_err(|e| HttpError(explained(client, &e.without_url())))?;
         let mut status = resp.status();
         let headers = resp.headers().clone();
         let bytes = resp
@@ -191,6 +191,14 @@ fn strip_query(url: &str) -> &str {
 
 fn transport_text(e: &reqwest::Error) -> String {
     crate::core::error::chain_text(e)
+}
+
+/// The failure, with its cause and way out when a local setting explains it (CAs, proxy).
+fn explained(client: &Http, e: &reqwest::Error) -> String {
+    match client.diagnose(e) {
+        Some(d) => format!("{}: {} ({})", d.cause, transport_text(e), d.fix),
+        None => transport_text(e),
+    }
 }
 
 fn is_error_body(bytes: &[u8]) -> bool {

@@ -68,11 +68,16 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &RequestOptions) -> Result<Answer> {
         log_request(&req, ready.auth.as_ref());
         let resp = client.execute(req).map_err(|e| {
             // `without_url`: an API key may travel in the query string.
+            let e = e.without_url();
+            let why = client
+                .diagnose(&e)
+                .map(|d| format!("\n{}\nhint: {}", d.cause, d.fix))
+                .unwrap_or_default();
             anyhow::anyhow!(
-                "{} {}: {}",
+                "{} {}: {}{why}",
                 method,
                 shown_url(&url, ready.auth.as_ref()),
-                crate::core::error::chain_text(&e.without_url())
+                crate::core::error::chain_text(&e)
             )
         })?;
         let status = resp.status();

@@ -25,4 +25,5 @@ mod robustness;
 mod secrecy;
 mod secret_input;
 mod state;
+mod tls_proxy;
 mod wizard;
