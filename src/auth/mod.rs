@@ -243,8 +243,13 @@ pub(crate) fn scrub(text: &str, auth: &dyn Authenticator) -> String {
 /// `bytes` with every form of the authenticator's credentials replaced by `(redacted)`; for
 /// response bodies, which need not be text.
 pub(crate) fn scrub_bytes(bytes: &[u8], auth: &dyn Authenticator) -> Vec<u8> {
+    scrub_values(bytes, &auth.secret_values())
+}
+
+/// `bytes` with each of `values` replaced by `(redacted)`.
+pub(crate) fn scrub_values(bytes: &[u8], values: &[Secret<String>]) -> Vec<u8> {
     let mut out = bytes.to_vec();
-    for s in auth.secret_values() {
+    for s in values {
         let needle = s.expose().as_bytes();
         // Short values would match ordinary text; no real credential is that short.
         if needle.len() < 4 {

@@ -1,16 +1,19 @@
 //! One authenticated request to a connection's API base URL, for `conn request` (like
 //! `gh api`). The credentials go through the connection's authenticator after method,
 //! URL, query and body are final, so methods that sign requests sign exactly what is sent. An
-//! OAuth 2.0 request answered 401 is sent once more after a forced refresh.
+//! OAuth 2.0 request answered 401 is sent once more after a forced refresh. Bodies over
+//! `WHOLE_LIMIT` are streamed, scrubbed through a bounded window, so memory stays flat.
 
+use std::io::Read;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 
 use super::{Ctx, credentials, find, resolve};
-use crate::auth::{Authenticator, scrub, scrub_bytes};
+use crate::auth::{Authenticator, scrub, scrub_bytes, scrub_values};
 use crate::core::error::usage;
+use crate::core::scrub_window::{ScrubFn, ScrubWindow};
 
 #[derive(Debug, Default)]
 pub(crate) struct RequestOptions {
@@ -32,8 +35,35 @@ pub(crate) struct Answer {
     pub(crate) status: u16,
     pub(crate) reason: String,
     pub(crate) headers: Vec<(String, String)>,
-    pub(crate) body: Vec<u8>,
+    pub(crate) body: Body,
 }
+
+/// A response body: whole when small, else a stream read as it is written out.
+pub(crate) enum Body {
+    /// At most `WHOLE_LIMIT` bytes, scrubbed.
+    Whole(Vec<u8>),
+    /// Larger: scrubbed through a bounded window while it is read, so memory stays flat
+    /// whatever the size. (A mutex so it can be read through a shared reference.)
+    Stream(std::sync::Mutex<Box<dyn Read + Send>>),
+}
+
+impl std::fmt::Debug for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Body::Whole(b) => write!(f, "Whole({} bytes)", b.len()),
+            Body::Stream(_) => f.write_str("Stream"),
+        }
+    }
+}
+
+/// Bodies up to this size (bytes) are read whole (so they can be pretty-printed); larger ones
+/// are streamed.
+pub(crate) const WHOLE_LIMIT: usize = 1024 * 1024;
+
+/// How many bytes the longest encoded form of a secret byte can take on the wire (a
+/// percent-encoding repeated, a JSON `\\uXXXX` escape): the window keeps this many bytes per
+/// byte of the longest secret, so no echoed secret is split.
+const FORM_BYTES_PER_SECRET_BYTE: usize = 16;
 
 pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &RequestOptions) -> Result<Answer> {
     let method = match &opts.method {
@@ -102,15 +132,38 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &RequestOptions) -> Result<Answer> {
             })
             .collect();
         let version = format!("{:?}", resp.version());
-        let body = resp.bytes().context("could not read the response")?;
+        let mut resp = resp;
+        let mut head = Vec::new();
+        (&mut resp)
+            .take(WHOLE_LIMIT as u64 + 1)
+            .read_to_end(&mut head)
+            .context("could not read the response")?;
+        let body = if head.len() <= WHOLE_LIMIT {
+            Body::Whole(scrub_bytes(&head, auth))
+        } else {
+            let (keep, scrub) = window_scrubber(auth);
+            Body::Stream(std::sync::Mutex::new(Box::new(ScrubWindow::new(
+                std::io::Cursor::new(head).chain(resp),
+                keep,
+                scrub,
+            ))))
+        };
         return Ok(Answer {
             version,
             status: status.as_u16(),
             reason: status.canonical_reason().unwrap_or("").to_string(),
             headers,
-            body: scrub_bytes(&body, auth),
+            body,
         });
     }
+}
+
+/// The one scrub function a streamed body goes through, and how many bytes its window keeps.
+fn window_scrubber(auth: &dyn Authenticator) -> (usize, ScrubFn) {
+    let values = auth.secret_values();
+    let longest = values.iter().map(|v| v.expose().len()).max().unwrap_or(0);
+    let keep = (longest * FORM_BYTES_PER_SECRET_BYTE).max(64);
+    (keep, Box::new(move |b: &[u8]| scrub_values(b, &values)))
 }
 
 /// The base URL and `path`; a full URL is accepted only under the base URL (a `next` link
