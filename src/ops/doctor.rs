@@ -53,8 +53,13 @@ pub(crate) fn run(ctx: &Base) -> Result<Report> {
         }
     }
     let meta_store = ctx.metadata();
+    let mut keychain_in_use = false;
     let saved_store = match meta_store.load() {
         Ok(m) => {
+            keychain_in_use = m
+                .connections
+                .values()
+                .any(|c| c.store == StoreKind::Keychain);
             add(
                 "connections.toml",
                 true,
@@ -112,16 +117,23 @@ pub(crate) fn run(ctx: &Base) -> Result<Report> {
         Err(e) => add("secret store", false, format!("{e:#}")),
     }
     let kc = Keychain::new(&ctx.env).probe();
-    let uses_keychain = saved_store == Some(StoreKind::Keychain)
+    let uses_keychain = keychain_in_use
+        || saved_store == Some(StoreKind::Keychain)
         || ctx.env.get("CONN_SECRET_STORE") == Some("keychain");
-    add(
-        "OS keychain",
-        kc.is_ok() || !uses_keychain,
-        match kc {
-            Ok(()) => "reachable".into(),
-            Err(e) => format!("not reachable: {e:#}"),
-        },
-    );
+    // A real write and read (not just a lookup, which a locked keychain answers too).
+    match kc {
+        Ok(findings) => {
+            add(
+                "OS keychain",
+                true,
+                "usable: a test item was written, read back and deleted".into(),
+            );
+            for f in findings {
+                add("OS keychain", !uses_keychain, f.explain());
+            }
+        }
+        Err(e) => add("OS keychain", !uses_keychain, format!("not usable: {e:#}")),
+    }
     let fs = FileStore::new(&ctx.paths, &ctx.env);
     add(
         "file store",

@@ -74,9 +74,10 @@ pub(crate) fn create(ctx: &mut Ctx<'_>, mut opts: NewOptions) -> Result<Created>
     let selection = secrets::choose(&ctx.env, meta.settings.secret_store)?;
     log::debug!("secret store: {} ({})", selection.kind, selection.reason);
     if selection.kind == StoreKind::Keychain && !selection.automatic {
-        Keychain::new(&ctx.env).probe().context(
-            "the OS keychain is not usable; set CONN_SECRET_STORE=file to use the encrypted file store",
-        )?;
+        Keychain::new(&ctx.env)
+            .probe()
+            .map(drop)
+            .context("the OS keychain is not usable")?;
     }
 
     let catalog = ctx.catalog();
