@@ -138,6 +138,12 @@ pub(crate) trait Method {
         Vec::new()
     }
 
+    /// Inputs that only this method's own fields use (`${header}` in an API key's header
+    /// name), so the wizard asks for them only when this method is chosen.
+    fn own_inputs(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// The label of the (non-secret) user name, when the method needs one.
     fn username_label(&self) -> Option<String> {
         None
@@ -182,9 +188,9 @@ pub(crate) trait Method {
         false
     }
 
-    /// New tokens for `bundle` (by refresh token, or by asking again for client credentials),
-    /// as the bundle to store; `Ok(None)` when the method has nothing to refresh. Errors carry
-    /// an `error::OAuthError` when the provider refused or could not be reached.
+    /// New tokens for `bundle` (by refresh token, or by asking again for client credentials);
+    /// `Ok(None)` when the method has nothing to refresh. The error's kind says whether the
+    /// grant is gone (`InvalidGrant`) or the provider could not be reached (`Unreachable`).
     fn refresh(
         &self,
         _http: &Http,
@@ -193,7 +199,7 @@ pub(crate) trait Method {
         _bundle: &SecretBundle,
         _grant: Grant,
         _scopes: &[String],
-    ) -> Result<Option<oauth2::Tokens>> {
+    ) -> Result<Option<oauth2::Tokens>, error::OAuthError> {
         Ok(None)
     }
 

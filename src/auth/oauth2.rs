@@ -322,12 +322,16 @@ pub(crate) fn endpoints(
     http: &Http,
     spec: &OAuth2Spec,
     inputs: &BTreeMap<String, String>,
-) -> Result<Endpoints> {
-    let fill = |t: &Option<String>| -> Result<Option<String>> {
+) -> Result<Endpoints, OAuthError> {
+    let fill = |t: &Option<String>| -> Result<Option<String>, OAuthError> {
         t.as_deref()
             .map(|t| {
-                template::expand(t, inputs)
-                    .map_err(|n| anyhow!("the connection has no value for input '{n}'"))
+                template::expand(t, inputs).map_err(|n| {
+                    OAuthError::new(
+                        ErrorKind::Misconfigured,
+                        format!("the connection has no value for input '{n}'"),
+                    )
+                })
             })
             .transpose()
             .map(|o| o.filter(|s| !s.is_empty()))
@@ -356,19 +360,24 @@ pub(crate) fn endpoints(
         }
     }
     if ep.token.is_empty() {
-        bail!(
-            "the provider has no token endpoint (token_url, or issuer metadata with token_endpoint)"
-        );
+        return Err(OAuthError::new(
+            ErrorKind::Misconfigured,
+            "the provider has no token endpoint (token_url, or issuer metadata with token_endpoint)",
+        ));
     }
     Ok(ep)
 }
 
 /// RFC 8414 metadata, falling back to OpenID Connect discovery. Metadata whose `issuer` is not
 /// the one asked for is refused (RFC 8414 section 3.3), since it could send tokens elsewhere.
-pub(crate) fn discover(http: &Http, issuer: &str) -> Result<serde_json::Value> {
+pub(crate) fn discover(http: &Http, issuer: &str) -> Result<serde_json::Value, OAuthError> {
     let base = issuer.trim_end_matches('/');
-    let parsed =
-        url::Url::parse(base).with_context(|| format!("issuer {issuer:?} is not a URL"))?;
+    let parsed = url::Url::parse(base).map_err(|e| {
+        OAuthError::new(
+            ErrorKind::Misconfigured,
+            format!("issuer {issuer:?} is not a URL: {e}"),
+        )
+    })?;
     let origin = parsed.origin().ascii_serialization();
     let path = parsed.path().trim_end_matches('/');
     let candidates = [
@@ -387,26 +396,34 @@ pub(crate) fn discover(http: &Http, issuer: &str) -> Result<serde_json::Value> {
                         "could not fetch the issuer's metadata: {}",
                         transport_text(&e.without_url())
                     ),
-                )
-                .into());
+                ));
             }
         };
         if !resp.status().is_success() {
             last = format!("HTTP {} from {url}", resp.status().as_u16());
             continue;
         }
-        let meta: serde_json::Value = resp
-            .json()
-            .with_context(|| format!("the metadata at {url} is not JSON"))?;
+        let meta: serde_json::Value = resp.json().map_err(|e| {
+            OAuthError::new(
+                ErrorKind::BadResponse,
+                format!("the metadata at {url} is not JSON: {}", transport_text(&e)),
+            )
+        })?;
         let got = meta.get("issuer").and_then(|v| v.as_str()).unwrap_or("");
         if got.trim_end_matches('/') != base {
-            bail!(
-                "refusing the metadata at {url}: its issuer is {got:?}, not {issuer:?} (RFC 8414 requires them to match)"
-            );
+            return Err(OAuthError::new(
+                ErrorKind::BadResponse,
+                format!(
+                    "refusing the metadata at {url}: its issuer is {got:?}, not {issuer:?} (RFC 8414 requires them to match)"
+                ),
+            ));
         }
         return Ok(meta);
     }
-    bail!("no authorization server metadata for issuer {issuer} ({last})")
+    Err(OAuthError::new(
+        ErrorKind::BadResponse,
+        format!("no authorization server metadata for issuer {issuer} ({last})"),
+    ))
 }
 
 /// The parameters of one browser sign-in.
@@ -550,9 +567,15 @@ pub(crate) fn client_credentials(
     client: &Client,
     spec: &OAuth2Spec,
     scopes: &[String],
-) -> Result<Tokens> {
+) -> Result<Tokens, OAuthError> {
+    let token_url = TokenUrl::new(ep.token.clone()).map_err(|e| {
+        OAuthError::new(
+            ErrorKind::Misconfigured,
+            format!("the provider's token_url is not a valid URL: {e}"),
+        )
+    })?;
     let mut c = OClient::new(ClientId::new(client.id.clone()))
-        .set_token_uri(TokenUrl::new(ep.token.clone()).map_err(url_err("token_url"))?)
+        .set_token_uri(token_url)
         .set_auth_type(auth_type(client));
     if let Some(s) = &client.secret {
         c = c.set_client_secret(ClientSecret::new(s.expose().clone()));
@@ -786,9 +809,11 @@ impl Method for OAuth2Spec {
         bundle: &SecretBundle,
         grant: Grant,
         scopes: &[String],
-    ) -> Result<Option<Tokens>> {
+    ) -> Result<Option<Tokens>, OAuthError> {
         let ep = endpoints(http, self, values)?;
-        let old = stored(bundle).ok_or_else(|| anyhow!("the stored tokens are incomplete"))?;
+        let old = stored(bundle).ok_or_else(|| {
+            OAuthError::new(ErrorKind::Misconfigured, "the stored tokens are incomplete")
+        })?;
         let tokens = match (&old.refresh_token, grant) {
             (Some(rt), _) => refresh(http, &ep, client, rt, scopes)?,
             // Client credentials have no refresh token: ask for a new token the same way.
@@ -799,8 +824,7 @@ impl Method for OAuth2Spec {
                 return Err(OAuthError::new(
                     ErrorKind::InvalidGrant,
                     "the access token expired and the provider gave no refresh token",
-                )
-                .into());
+                ));
             }
         };
         Ok(Some(tokens))

@@ -178,15 +178,6 @@ fn check_one(
             );
         }
     };
-    if let Err(e) = base.secrets_of(conn) {
-        return Outcome::local(
-            CheckStatus::Error,
-            format!("{e:#}"),
-            Some(format!(
-                "fix the 'store' line of [connections.{name}] in connections.toml ('keychain' or 'file')"
-            )),
-        );
-    }
     let secrets = match credentials::fresh_secrets(base, name, conn, provider) {
         Ok(s) => s,
         Err(Stale::Other(e)) => {

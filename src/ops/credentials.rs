@@ -87,7 +87,7 @@ fn refresh_when(
     provider: &Provider,
     due: &dyn Fn(&dyn Method, &SecretBundle) -> bool,
 ) -> std::result::Result<SecretBundle, Stale> {
-    let store = ctx.secrets_of(conn).map_err(Stale::Other)?;
+    let store = ctx.secrets_of(conn);
     let read = || -> std::result::Result<SecretBundle, Stale> {
         store.get(&conn.id).map_err(Stale::Other)?.ok_or_else(|| {
             Stale::Missing(format!(
@@ -186,11 +186,11 @@ fn with_consumer(ctx: &Base, state: &OAuthState, mut bundle: SecretBundle) -> Re
     Ok(bundle)
 }
 
-fn classify_err(e: anyhow::Error) -> Stale {
-    match e.downcast_ref::<OAuthError>().map(|o| o.kind) {
-        Some(ErrorKind::InvalidGrant) => Stale::NeedsReauth(format!("{e:#}")),
-        Some(ErrorKind::Unreachable) => Stale::Unreachable(format!("{e:#}")),
-        _ => Stale::Other(e),
+fn classify_err(e: OAuthError) -> Stale {
+    match e.kind {
+        ErrorKind::InvalidGrant => Stale::NeedsReauth(e.message),
+        ErrorKind::Unreachable => Stale::Unreachable(e.message),
+        _ => Stale::Other(e.into()),
     }
 }
 

@@ -119,7 +119,7 @@ pub(crate) fn run(ctx: &Base) -> Result<Report> {
     let kc = Keychain::new(&ctx.env).probe();
     let uses_keychain = keychain_in_use
         || saved_store == Some(StoreKind::Keychain)
-        || ctx.env.get("CONN_SECRET_STORE") == Some("keychain");
+        || ctx.env.get("CONN_SECRET_STORE") == Some(StoreKind::Keychain.as_str());
     // A real write and read (not just a lookup, which a locked keychain answers too).
     match kc {
         Ok(findings) => {

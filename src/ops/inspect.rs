@@ -59,7 +59,7 @@ pub(crate) struct Shown {
 pub(crate) fn show(ctx: &Base, name: &str) -> Result<Shown> {
     let meta = ctx.metadata().load()?;
     let conn = find(&meta, name)?.clone();
-    let store = ctx.secrets_of(&conn)?;
+    let store = ctx.secrets_of(&conn);
     let (secrets, secrets_error) = match store.get(&conn.id) {
         Ok(Some(bundle)) => (
             bundle

@@ -501,7 +501,7 @@ pub(crate) fn replace(ctx: &mut Ctx<'_>, name: &str, mut opts: ReauthOptions) ->
     }
     warn_shared_account(ctx, &meta, name, &probe, provider);
 
-    let store = ctx.secrets_of(&conn)?;
+    let store = ctx.secrets_of(&conn);
     let now = now_rfc3339();
     save(
         ctx,
@@ -578,7 +578,7 @@ pub(crate) fn remove(
             });
         }
     }
-    let store = ctx.secrets_of(&conn)?;
+    let store = ctx.secrets_of(&conn);
     let mut warnings = Vec::new();
     let mut revoked = false;
     // Revoke first, while the tokens are still at hand; a failure is only a warning.

@@ -110,8 +110,8 @@ impl Base {
     }
 
     /// The secret store that holds this connection's secrets.
-    pub(crate) fn secrets_of(&self, conn: &Connection) -> Result<Box<dyn SecretStore>> {
-        Ok(secrets::open(conn.store, &self.paths, &self.env))
+    pub(crate) fn secrets_of(&self, conn: &Connection) -> Box<dyn SecretStore> {
+        secrets::open(conn.store, &self.paths, &self.env)
     }
 }
 

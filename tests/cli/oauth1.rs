@@ -82,12 +82,12 @@ fn three_legged_sign_in_then_signed_check_and_token() {
 
     // Every later request is signed again, with a fresh nonce the server accepts.
     for _ in 0..2 {
-        let out = env.run(&["check", "trello", "--json"]);
+        let out = env.conn("check trello --json").run();
         out.ok();
         assert_eq!(out.json()[0]["status"], "ok", "{out:?}");
     }
     assert_eq!(server.state()["resource_ok"].as_array().unwrap().len(), 3);
-    let token = env.run(&["token", "trello"]);
+    let token = env.conn("token trello").run();
     token.ok();
     assert_eq!(
         token.stdout.trim(),
@@ -96,7 +96,7 @@ fn three_legged_sign_in_then_signed_check_and_token() {
 
     // A token the provider revoked is a credentials problem, not a clock or network one.
     server.control(serde_json::json!({"revoke": true}));
-    let out = env.run(&["check", "trello", "--json"]);
+    let out = env.conn("check trello --json").run();
     out.code(2);
     assert_eq!(out.json()[0]["status"], "invalid_credentials");
 }
@@ -125,7 +125,7 @@ fn every_signature_method_is_accepted_by_the_server() {
         };
         out.ok();
         assert_eq!(out.json()["check"]["status"], "ok", "{method}: {out:?}");
-        env.run(&["check", "t"]).ok();
+        env.conn("check t").ok();
         if method == "RSA-SHA1" {
             // The key's contents went to the secret store, not the path into the metadata.
             let toml = env.read_connections();
@@ -239,7 +239,7 @@ fn a_skewed_clock_is_shown_against_the_server_date() {
     server.control(serde_json::json!({"skew": 0}));
     new_hmac(&env, "t", &[]).ok();
     server.control(serde_json::json!({"skew": -7200}));
-    let out = env.run(&["check", "t", "--json"]);
+    let out = env.conn("check t --json").run();
     // A clock problem is not the credentials' fault: UNKNOWN, not CRITICAL.
     out.code(3);
     let r = &out.json()[0];
@@ -320,7 +320,7 @@ fn request_signs_query_form_body_and_non_ascii_and_exec_exports_the_parts() {
     let env = env_for(&server, "HMAC-SHA1", "approve");
     new_hmac(&env, "trello", &[]).ok();
 
-    let out = env.run(&["request", "trello", "/members/me"]);
+    let out = env.conn("request trello /members/me").run();
     out.ok();
     assert!(out.stdout.contains("\"alice\""), "{out:?}");
 

@@ -10,7 +10,8 @@ fn acme_env() -> (FakeApi, TestEnv) {
     let api = FakeApi::expecting_auth(
         "Bearer k-secret-1234",
         json!({"id": 5, "email": "bot@acme.test"}),
-    );
+    )
+    .may_go_unused();
     let env = TestEnv::new();
     env.write_provider("acme.toml", &acme_provider(&api.url));
     (api, env)
