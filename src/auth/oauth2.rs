@@ -27,6 +27,7 @@ use crate::catalog::provider::PickSpec;
 use crate::catalog::{ClientAuth, OAuth2Spec, template};
 use crate::core::error::usage;
 use crate::core::http::Http;
+use crate::core::scrub::Scrubber;
 use crate::core::secret::{Secret, SecretBundle};
 use crate::core::vocab::Grant;
 
@@ -50,6 +51,32 @@ pub(crate) struct Client {
     pub id: String,
     pub secret: Option<Secret<String>>,
     pub auth: ClientAuth,
+}
+
+impl Client {
+    /// A scrubber for what a token request sends: the client secret (also in the Basic
+    /// credentials, RFC 6749 2.3.1: id and secret form-encoded, then base64) and `token`.
+    fn scrubber(&self, token: Option<&Secret<String>>) -> Scrubber {
+        let mut values: Vec<String> = token.map(|t| t.expose().clone()).into_iter().collect();
+        if let Some(s) = &self.secret {
+            let enc =
+                |v: &str| url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
+            values.push(s.expose().clone());
+            values.extend(crate::core::scrub::base64_forms(&format!(
+                "{}:{}",
+                enc(&self.id),
+                enc(s.expose())
+            )));
+            values.extend(crate::core::scrub::base64_forms(&format!(
+                "{}:{}",
+                self.id,
+                s.expose()
+            )));
+        }
+        let scrubber = Scrubber::new(values.iter().map(String::as_str));
+        values.iter_mut().for_each(zeroize::Zeroize::zeroize);
+        scrubber
+    }
 }
 
 /// Tokens as stored in a connection's secret bundle.
@@ -212,6 +239,7 @@ fn is_error_body(bytes: &[u8]) -> bool {
 fn token_error<RE: std::error::Error + 'static, T: oauth2::ErrorResponse + 'static>(
     what: &str,
     e: oauth2::RequestTokenError<RE, T>,
+    sent: &Scrubber,
 ) -> OAuthError {
     use oauth2::RequestTokenError as E;
     match e {
@@ -232,9 +260,12 @@ fn token_error<RE: std::error::Error + 'static, T: oauth2::ErrorResponse + 'stat
                 "access_denied" | "expired_token" => ErrorKind::Denied,
                 _ => ErrorKind::Server,
             };
+            // The server's own words may echo the client secret or refresh token it was sent.
             OAuthError::new(
                 kind,
-                format!("{what}: the authorization server answered {code}{desc}"),
+                sent.scrub_str(&format!(
+                    "{what}: the authorization server answered {code}{desc}"
+                )),
             )
         }
         E::Request(re) => OAuthError::new(ErrorKind::Unreachable, format!("{what}: {re}")),
@@ -451,7 +482,8 @@ pub(crate) fn authorization_code(
         .authorize
         .as_deref()
         .context("the provider has no authorization endpoint")?;
-    let callback = Callback::bind(flow.port, &flow.spec.redirect_path)?;
+    let callback =
+        Callback::bind(flow.port, &flow.spec.redirect_path)?.with_host(flow.spec.redirect_host);
     let mut c = OClient::new(ClientId::new(client.id.clone()))
         .set_auth_uri(AuthUrl::new(authorize.to_string()).map_err(url_err("authorize_url"))?)
         .set_token_uri(TokenUrl::new(ep.token.clone()).map_err(url_err("token_url"))?)
@@ -493,9 +525,13 @@ pub(crate) fn authorization_code(
     for (k, v) in &flow.spec.token_params {
         exchange = exchange.add_extra_param(k.as_str(), v.as_str());
     }
-    let resp = exchange
-        .request(&http_fn(http))
-        .map_err(|e| token_error("exchanging the authorization code", e))?;
+    let resp = exchange.request(&http_fn(http)).map_err(|e| {
+        token_error(
+            "exchanging the authorization code",
+            e,
+            &client.scrubber(None),
+        )
+    })?;
     Ok((tokens_from(&resp, flow.scopes), redirect.params))
 }
 
@@ -540,7 +576,7 @@ pub(crate) fn device(
     }
     let details: oauth2::StandardDeviceAuthorizationResponse = req
         .request(&f)
-        .map_err(|e| token_error("starting the device sign-in", e))?;
+        .map_err(|e| token_error("starting the device sign-in", e, &client.scrubber(None)))?;
     show(&DevicePrompt {
         user_code: details.user_code().secret().clone(),
         verification_uri: details.verification_uri().to_string(),
@@ -556,7 +592,7 @@ pub(crate) fn device(
             std::thread::sleep,
             Some(timeout.min(details.expires_in())),
         )
-        .map_err(|e| token_error("waiting for the device sign-in", e))?;
+        .map_err(|e| token_error("waiting for the device sign-in", e, &client.scrubber(None)))?;
     Ok(tokens_from(&resp, scopes))
 }
 
@@ -587,9 +623,13 @@ pub(crate) fn client_credentials(
     for (k, v) in &spec.token_params {
         req = req.add_extra_param(k.as_str(), v.as_str());
     }
-    let resp = req
-        .request(&http_fn(http))
-        .map_err(|e| token_error("requesting a client credentials token", e))?;
+    let resp = req.request(&http_fn(http)).map_err(|e| {
+        token_error(
+            "requesting a client credentials token",
+            e,
+            &client.scrubber(None),
+        )
+    })?;
     Ok(tokens_from(&resp, scopes))
 }
 
@@ -612,7 +652,13 @@ pub(crate) fn refresh(
     let resp = c
         .exchange_refresh_token(&rt)
         .request(&http_fn(http))
-        .map_err(|e| token_error("refreshing the access token", e))?;
+        .map_err(|e| {
+            token_error(
+                "refreshing the access token",
+                e,
+                &client.scrubber(Some(refresh_token)),
+            )
+        })?;
     let mut t = tokens_from(&resp, scopes);
     if t.refresh_token.is_none() {
         t.refresh_token = Some(refresh_token.clone());
@@ -668,6 +714,8 @@ pub(crate) fn revoke(http: &Http, ep: &Endpoints, client: &Client, tokens: &Toke
             .get("error")
             .and_then(|v| v.as_str())
             .unwrap_or("error");
+        // The server's word may echo the token or client secret it was sent.
+        let code = client.scrubber(Some(token)).scrub_str(code);
         bail!(
             "the revocation endpoint answered HTTP {}: {code}",
             status.as_u16()
@@ -713,7 +761,7 @@ impl Method for OAuth2Spec {
     fn client_needs(&self) -> Option<ClientNeeds<'_>> {
         Some(ClientNeeds {
             registration_url: self.app_registration_url.as_deref(),
-            redirect_path: &self.redirect_path,
+            redirect: (self.redirect_host, self.redirect_port, &self.redirect_path),
             auth: self.client_auth,
             kind: ClientKind::OAuth2,
         })

@@ -18,24 +18,53 @@ const BUILTIN: &[(&str, &str)] = &[
     ("airtable.toml", include_str!("builtin/airtable.toml")),
     ("anthropic.toml", include_str!("builtin/anthropic.toml")),
     ("asana.toml", include_str!("builtin/asana.toml")),
+    ("auth0.toml", include_str!("builtin/auth0.toml")),
+    ("bamboohr.toml", include_str!("builtin/bamboohr.toml")),
     ("bitbucket.toml", include_str!("builtin/bitbucket.toml")),
     ("box.toml", include_str!("builtin/box.toml")),
     ("calendly.toml", include_str!("builtin/calendly.toml")),
+    ("chargebee.toml", include_str!("builtin/chargebee.toml")),
     ("clickup.toml", include_str!("builtin/clickup.toml")),
     ("cloudflare.toml", include_str!("builtin/cloudflare.toml")),
+    (
+        "confluence-api-token.toml",
+        include_str!("builtin/confluence-api-token.toml"),
+    ),
+    ("confluence.toml", include_str!("builtin/confluence.toml")),
+    ("contentful.toml", include_str!("builtin/contentful.toml")),
+    ("copper.toml", include_str!("builtin/copper.toml")),
     ("datadog.toml", include_str!("builtin/datadog.toml")),
     (
         "digitalocean.toml",
         include_str!("builtin/digitalocean.toml"),
     ),
     ("discord.toml", include_str!("builtin/discord.toml")),
+    ("docusign.toml", include_str!("builtin/docusign.toml")),
     ("dropbox.toml", include_str!("builtin/dropbox.toml")),
     ("figma.toml", include_str!("builtin/figma.toml")),
     ("freshdesk.toml", include_str!("builtin/freshdesk.toml")),
+    (
+        "freshservice.toml",
+        include_str!("builtin/freshservice.toml"),
+    ),
     ("front.toml", include_str!("builtin/front.toml")),
     ("github.toml", include_str!("builtin/github.toml")),
     ("gitlab.toml", include_str!("builtin/gitlab.toml")),
+    ("gong.toml", include_str!("builtin/gong.toml")),
+    (
+        "google-calendar.toml",
+        include_str!("builtin/google-calendar.toml"),
+    ),
+    (
+        "google-drive.toml",
+        include_str!("builtin/google-drive.toml"),
+    ),
+    (
+        "google-sheets.toml",
+        include_str!("builtin/google-sheets.toml"),
+    ),
     ("google.toml", include_str!("builtin/google.toml")),
+    ("harvest.toml", include_str!("builtin/harvest.toml")),
     ("helpscout.toml", include_str!("builtin/helpscout.toml")),
     ("http.toml", include_str!("builtin/http.toml")),
     ("hubspot.toml", include_str!("builtin/hubspot.toml")),
@@ -44,13 +73,34 @@ const BUILTIN: &[(&str, &str)] = &[
         "jira-api-token.toml",
         include_str!("builtin/jira-api-token.toml"),
     ),
+    (
+        "jira-scoped-token.toml",
+        include_str!("builtin/jira-scoped-token.toml"),
+    ),
     ("jira.toml", include_str!("builtin/jira.toml")),
+    ("jotform.toml", include_str!("builtin/jotform.toml")),
+    ("keap.toml", include_str!("builtin/keap.toml")),
+    ("klaviyo.toml", include_str!("builtin/klaviyo.toml")),
     ("linear.toml", include_str!("builtin/linear.toml")),
+    ("linkedin.toml", include_str!("builtin/linkedin.toml")),
     ("mailchimp.toml", include_str!("builtin/mailchimp.toml")),
     ("mailgun.toml", include_str!("builtin/mailgun.toml")),
+    ("meta-graph.toml", include_str!("builtin/meta-graph.toml")),
     (
         "microsoft-graph.toml",
         include_str!("builtin/microsoft-graph.toml"),
+    ),
+    (
+        "microsoft-onedrive.toml",
+        include_str!("builtin/microsoft-onedrive.toml"),
+    ),
+    (
+        "microsoft-outlook.toml",
+        include_str!("builtin/microsoft-outlook.toml"),
+    ),
+    (
+        "microsoft-teams.toml",
+        include_str!("builtin/microsoft-teams.toml"),
     ),
     ("miro.toml", include_str!("builtin/miro.toml")),
     ("monday.toml", include_str!("builtin/monday.toml")),
@@ -64,6 +114,7 @@ const BUILTIN: &[(&str, &str)] = &[
     ("postmark.toml", include_str!("builtin/postmark.toml")),
     ("quickbooks.toml", include_str!("builtin/quickbooks.toml")),
     ("salesforce.toml", include_str!("builtin/salesforce.toml")),
+    ("segment.toml", include_str!("builtin/segment.toml")),
     ("sendgrid.toml", include_str!("builtin/sendgrid.toml")),
     ("sentry.toml", include_str!("builtin/sentry.toml")),
     ("servicenow.toml", include_str!("builtin/servicenow.toml")),
@@ -71,12 +122,32 @@ const BUILTIN: &[(&str, &str)] = &[
     ("slack.toml", include_str!("builtin/slack.toml")),
     ("square.toml", include_str!("builtin/square.toml")),
     ("stripe.toml", include_str!("builtin/stripe.toml")),
+    ("supabase.toml", include_str!("builtin/supabase.toml")),
+    (
+        "surveymonkey.toml",
+        include_str!("builtin/surveymonkey.toml"),
+    ),
+    (
+        "telegram-bot.toml",
+        include_str!("builtin/telegram-bot.toml"),
+    ),
     ("todoist.toml", include_str!("builtin/todoist.toml")),
     ("trello.toml", include_str!("builtin/trello.toml")),
     ("twilio.toml", include_str!("builtin/twilio.toml")),
     ("typeform.toml", include_str!("builtin/typeform.toml")),
     ("vercel.toml", include_str!("builtin/vercel.toml")),
     ("webflow.toml", include_str!("builtin/webflow.toml")),
+    (
+        "whatsapp-business.toml",
+        include_str!("builtin/whatsapp-business.toml"),
+    ),
+    ("woocommerce.toml", include_str!("builtin/woocommerce.toml")),
+    (
+        "wordpress-com.toml",
+        include_str!("builtin/wordpress-com.toml"),
+    ),
+    ("wordpress.toml", include_str!("builtin/wordpress.toml")),
+    ("x.toml", include_str!("builtin/x.toml")),
     ("xero.toml", include_str!("builtin/xero.toml")),
     ("zendesk.toml", include_str!("builtin/zendesk.toml")),
     ("zoho-crm.toml", include_str!("builtin/zoho-crm.toml")),
@@ -249,9 +320,23 @@ mod tests {
             "add new files to BUILTIN in src/catalog/mod.rs"
         );
         let c = Catalog::builtin();
-        assert!(c.entries().count() >= 48);
+        // Issue 13: at least 80 vendor entries (the generic http and oauth2 aside).
+        let vendors = c
+            .entries()
+            .filter(|e| !e.provider.categories.iter().any(|c| c == "generic"))
+            .count();
+        assert!(vendors >= 80, "{vendors} vendor entries");
         for e in c.entries() {
             assert!(!e.provider.categories.is_empty(), "{}", e.provider.id);
+            // The page the values come from: required of every built-in.
+            assert!(
+                e.provider
+                    .docs
+                    .as_deref()
+                    .is_some_and(|d| d.starts_with("https://")),
+                "{}: docs",
+                e.provider.id
+            );
             for cat in &e.provider.categories {
                 assert!(
                     provider::CATEGORIES.contains(&cat.as_str()),

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::auth::{Authenticator, scrub};
+use crate::auth::Authenticator;
 use crate::catalog::{Provider, template};
 use crate::core::http::Http;
 use crate::core::vocab::AuthMethod;
@@ -90,7 +90,13 @@ pub(crate) fn run(
             );
         }
     };
-    let url = client.route(&format!("{}{}", base.trim_end_matches('/'), path));
+    // An absolute check URL (an API whose host has no who-am-I endpoint) is used as it is.
+    let joined = if path.starts_with("https://") {
+        path
+    } else {
+        format!("{}{}", base.trim_end_matches('/'), path)
+    };
+    let url = client.route(&joined);
     let url = match reqwest::Url::parse(&url) {
         Ok(u) => u,
         Err(e) => {
@@ -213,11 +219,12 @@ pub(crate) fn run(
         log::debug!("HTTP {status} in {elapsed}ms");
     }
     let latency_ms = Some(elapsed);
+    let scrubber = crate::auth::scrubber(auth);
     let mut outcome = match result {
         Ok((status, body, (retry_after, expiry, date))) => {
             // Scrub before anything reads the body, so no cut-off or re-encoding can hide a
             // credential the server echoed back.
-            let body = scrub(&String::from_utf8_lossy(&body), auth);
+            let body = String::from_utf8_lossy(&scrubber.scrub_body(&body)).into_owned();
             let mut o = classify::response(target, status, body.as_bytes(), retry_after.as_deref());
             o.expires_at = expiry;
             if target.method == AuthMethod::OAuth1
@@ -234,7 +241,7 @@ pub(crate) fn run(
         Err(e) => classify::transport(client, target, &e.without_url()),
     };
     outcome.latency_ms = latency_ms;
-    outcome.message = scrub(&outcome.message, auth);
+    outcome.message = scrubber.scrub_str(&outcome.message);
     outcome
 }
 

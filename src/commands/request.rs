@@ -125,6 +125,9 @@ impl Report for Request {
             }
         }
         o.out.flush()?;
+        if let Some(n) = &a.notice {
+            writeln!(o.err, "conn: {n}")?;
+        }
         Ok(request::exit_code(a.status))
     }
 }

@@ -11,9 +11,10 @@ use anyhow::{Context, Result};
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 
 use super::{Ctx, credentials, find, resolve};
-use crate::auth::{Authenticator, scrub, scrub_bytes, scrub_values};
+use crate::auth::{Authenticator, scrub};
 use crate::core::error::usage;
 use crate::core::scrub_window::{ScrubFn, ScrubWindow};
+use crate::core::vocab::AuthMethod;
 
 #[derive(Debug, Default)]
 pub(crate) struct RequestOptions {
@@ -36,6 +37,9 @@ pub(crate) struct Answer {
     pub(crate) reason: String,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) body: Body,
+    /// What conn has to say about the answer, for stderr: an OAuth 1.0a provider refused the
+    /// request's timestamp, and this computer's clock against the server's `Date` shows why.
+    pub(crate) notice: Option<String>,
 }
 
 /// A response body: whole when small, else a stream read as it is written out.
@@ -121,32 +125,40 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &RequestOptions) -> Result<Answer> {
             ready.refresh_rejected(ctx)?;
             continue;
         }
-        let auth = ready.auth.as_ref();
+        let scrubber = crate::auth::scrubber(ready.auth.as_ref());
         let headers: Vec<(String, String)> = resp
             .headers()
             .iter()
             .map(|(k, v)| {
-                let v = scrub(&String::from_utf8_lossy(v.as_bytes()), auth);
+                let v = scrubber.scrub_str(&String::from_utf8_lossy(v.as_bytes()));
                 log::debug!("< {k}: {v}");
                 (k.to_string(), v)
             })
             .collect();
         let version = format!("{:?}", resp.version());
+        let date = resp
+            .headers()
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let mut resp = resp;
         let mut head = Vec::new();
         (&mut resp)
             .take(WHOLE_LIMIT as u64 + 1)
             .read_to_end(&mut head)
             .context("could not read the response")?;
-        let body = if head.len() <= WHOLE_LIMIT {
-            Body::Whole(scrub_bytes(&head, auth))
+        let (body, notice) = if head.len() <= WHOLE_LIMIT {
+            let body = scrubber.scrub_body(&head);
+            let notice = clock_notice(&ready, status.as_u16(), &body, date.as_deref());
+            (Body::Whole(body), notice)
         } else {
-            let (keep, scrub) = window_scrubber(auth);
-            Body::Stream(std::sync::Mutex::new(Box::new(ScrubWindow::new(
+            let (keep, scrub) = window_scrubber(ready.auth.as_ref());
+            let stream: Box<dyn Read + Send> = Box::new(ScrubWindow::new(
                 std::io::Cursor::new(head).chain(resp),
                 keep,
                 scrub,
-            ))))
+            ));
+            (Body::Stream(std::sync::Mutex::new(stream)), None)
         };
         return Ok(Answer {
             version,
@@ -154,16 +166,47 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &RequestOptions) -> Result<Answer> {
             reason: status.canonical_reason().unwrap_or("").to_string(),
             headers,
             body,
+            notice,
         });
     }
 }
 
-/// The one scrub function a streamed body goes through, and how many bytes its window keeps.
+/// The one scrub function a streamed body goes through (`core::scrub`, as for whole bodies),
+/// and how many bytes its window keeps.
 fn window_scrubber(auth: &dyn Authenticator) -> (usize, ScrubFn) {
-    let values = auth.secret_values();
-    let longest = values.iter().map(|v| v.expose().len()).max().unwrap_or(0);
+    let longest = auth
+        .secret_values()
+        .iter()
+        .map(|v| v.expose().len())
+        .max()
+        .unwrap_or(0);
     let keep = (longest * FORM_BYTES_PER_SECRET_BYTE).max(64);
-    (keep, Box::new(move |b: &[u8]| scrub_values(b, &values)))
+    let scrubber = crate::auth::scrubber(auth);
+    (
+        keep,
+        Box::new(move |b: &[u8]| scrubber.scrub(b).into_owned()),
+    )
+}
+
+/// An OAuth 1.0a request refused for its timestamp or nonce: the clocks compared, as `check` and
+/// `new` do (the provider's answer itself still goes to stdout).
+fn clock_notice(
+    ready: &credentials::Ready,
+    status: u16,
+    body: &[u8],
+    date: Option<&str>,
+) -> Option<String> {
+    use crate::auth::oauth1;
+    let body = String::from_utf8_lossy(body);
+    if ready.conn.auth != AuthMethod::OAuth1 || !oauth1::is_clock_problem(status, &body) {
+        return None;
+    }
+    log::debug!(
+        "HTTP {status}: the provider refused the OAuth 1.0a timestamp/nonce; oauth_timestamp was this computer's time ({} s since 1970), the server's Date header is {}",
+        oauth1::timestamp(),
+        date.unwrap_or("absent")
+    );
+    Some(oauth1::clock_message(date))
 }
 
 /// The base URL and `path`; a full URL is accepted only under the base URL (a `next` link

@@ -32,14 +32,12 @@ fn checks_run_concurrently_but_never_flood_one_host() {
     for i in 0..12 {
         add_acme(&env, &format!("c{i:02}"), "k");
     }
-    let start = Instant::now();
     let out = env.conn("check --per-host 3 --concurrency 12 --json").run();
-    let took = start.elapsed();
     out.ok();
     assert_eq!(out.json().as_array().unwrap().len(), 12);
+    // Exactly 3 in flight at the peak: concurrent (more than one), never more than the limit.
+    // Wall time is the benchmark's business (bench/), not a test's: it flakes on a loaded host.
     assert_eq!(max.load(Ordering::SeqCst), 3, "the per-host limit");
-    // 12 requests, 3 at a time, 300 ms each: about 1.2 s, far from the 3.6 s of one at a time.
-    assert!(took < Duration::from_millis(3000), "{took:?}");
     // Results come back in name order.
     let names: Vec<String> = out
         .json()

@@ -23,6 +23,7 @@ mod readme_example;
 mod recipe;
 mod request;
 mod robustness;
+mod scrub;
 mod secrecy;
 mod secret_input;
 mod state;

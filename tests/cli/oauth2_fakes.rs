@@ -367,3 +367,39 @@ fn a_failed_revocation_is_a_warning_and_the_connection_is_still_removed() {
     assert_eq!(r.form("token_type_hint").as_deref(), Some("refresh_token"));
     assert!(r.header("Authorization").unwrap().starts_with("Basic "));
 }
+
+#[test]
+fn the_sign_in_sends_the_one_redirect_uri_that_providers_show_says_to_register() {
+    // A provider that registers `localhost` with a fixed port: `providers show` names one URI,
+    // and the authorization and token requests carry exactly that one.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let api = fake_as(good_token);
+    let env = env_for(
+        &api,
+        &format!("redirect_host = \"localhost\"\nredirect_port = {port}\n"),
+    );
+    let want = format!("http://localhost:{port}/callback");
+    let shown = env.run(&["providers", "show", "fake"]);
+    shown.ok();
+    let lines: Vec<&str> = shown
+        .stdout
+        .lines()
+        .filter(|l| l.contains("redirect URI to register"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{shown:?}");
+    assert!(lines[0].trim_end().ends_with(&want), "{shown:?}");
+    env.run_env(NEW, &[("CS", "s3cret")]).ok();
+    let token_req = api
+        .requests()
+        .into_iter()
+        .find(|r| r.url == "/token")
+        .unwrap();
+    assert_eq!(
+        token_req.form("redirect_uri").as_deref(),
+        Some(want.as_str())
+    );
+}
