@@ -75,6 +75,9 @@ pub enum Command {
     /// The apps conn knows and how to set them up
     #[command(subcommand)]
     Providers(ProvidersCommand),
+    /// Team stores: a team's connections on OpenBao / HashiCorp Vault (named TEAM/NAME)
+    #[command(subcommand, after_help = STORE_AFTER_HELP)]
+    Store(StoreCommand),
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]
@@ -86,6 +89,46 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+const STORE_AFTER_HELP: &str = "\
+The token: CONN_VAULT_TOKEN, else BAO_TOKEN / VAULT_TOKEN, else an AppRole
+(CONN_VAULT_ROLE_ID or --role-id, with CONN_VAULT_SECRET_ID or CONN_VAULT_SECRET_ID_FILE;
+the token is cached per host), else the token helper of ~/.bao, else ~/.vault-token; none
+for a local 'bao agent'. Ambient tokens (BAO_*, VAULT_*, helper, file) are only sent to the
+server BAO_ADDR / VAULT_ADDR names. CONN_VAULT_ADDR and CONN_VAULT_NAMESPACE override the
+saved settings; BAO_CACERT (or VAULT_CACERT) names the server's CA.";
+
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Add (or change) a team store; the server and its KV v2 mount are checked first
+    Add {
+        /// The team's name; its connections are named TEAM/NAME
+        team: String,
+        /// The server, e.g. https://bao.example.com:8200 (http:// only for loopback)
+        #[arg(long)]
+        vault_addr: String,
+        /// Vault Enterprise / OpenBao namespace
+        #[arg(long)]
+        namespace: Option<String>,
+        /// The KV version 2 mount
+        #[arg(long, default_value = "secret")]
+        mount: String,
+        /// Entries live under PREFIX/TEAM/ in the mount
+        #[arg(long, default_value = "conn")]
+        prefix: String,
+        /// AppRole role_id for cron hosts (not a secret)
+        #[arg(long)]
+        role_id: Option<String>,
+    },
+    /// List the team stores
+    List {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Forget a team store (its connections stay on the server)
+    Rm { team: String },
 }
 
 const NEW_AFTER_HELP: &str = "\

@@ -12,7 +12,9 @@ use anyhow::{Context, Result};
 use clap::{CommandFactory, Parser};
 
 pub use args::Cli;
-use args::{Command, CredentialArgs, ExecArgs, NewArgs, ProvidersCommand, RequestArgs};
+use args::{
+    Command, CredentialArgs, ExecArgs, NewArgs, ProvidersCommand, RequestArgs, StoreCommand,
+};
 
 use crate::catalog::Grant;
 use crate::commands::{self, Ctx, new::NewOptions, oauth::OAuthOptions};
@@ -231,6 +233,30 @@ fn dispatch(ctx: &mut Ctx<'_>, command: Command) -> Result<u8> {
         }
         Command::Providers(ProvidersCommand::Show { id, json }) => {
             output::provider(&commands::providers::show(ctx, &id)?, json)?
+        }
+        Command::Store(StoreCommand::Add {
+            team,
+            vault_addr,
+            namespace,
+            mount,
+            prefix,
+            role_id,
+        }) => {
+            let settings = crate::store::vault::TeamSettings {
+                address: vault_addr,
+                namespace,
+                mount: mount.trim_matches('/').to_string(),
+                prefix: prefix.trim_matches('/').to_string(),
+                role_id,
+            };
+            println!("{}", commands::store::add(ctx, &team, settings)?);
+        }
+        Command::Store(StoreCommand::List { json }) => {
+            output::stores(&commands::store::list(ctx)?, json)?
+        }
+        Command::Store(StoreCommand::Rm { team }) => {
+            commands::store::remove(ctx, &team)?;
+            println!("Forgot team store '{team}'; its connections stay on the server.");
         }
         Command::Doctor { json } => {
             let r = commands::doctor::run(ctx)?;

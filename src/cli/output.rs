@@ -85,6 +85,8 @@ pub fn list(rows: &[Row], as_json: bool) -> Result<()> {
         eprintln!("No connections to list. Create one with 'conn new'.");
         return Ok(());
     }
+    // A STORE column once team connections are listed beside local ones.
+    let teams = rows.iter().any(|r| r.team.is_some());
     let body: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
@@ -108,30 +110,36 @@ pub fn list(rows: &[Row], as_json: bool) -> Result<()> {
                 }
                 None => "never checked".into(),
             };
-            vec![
+            let mut row = vec![
                 r.name.clone(),
                 r.provider.clone(),
                 r.auth.clone(),
                 r.env.clone(),
                 identity,
                 last,
-            ]
+            ];
+            if teams {
+                row.push(
+                    r.team
+                        .as_ref()
+                        .map_or("local".into(), |t| format!("team {t}")),
+                );
+            }
+            row
         })
         .collect();
-    print!(
-        "{}",
-        table(
-            &[
-                "NAME",
-                "PROVIDER",
-                "AUTH",
-                "ENV",
-                "CONNECTED AS",
-                "LAST CHECK"
-            ],
-            &body
-        )
-    );
+    let mut headers = vec![
+        "NAME",
+        "PROVIDER",
+        "AUTH",
+        "ENV",
+        "CONNECTED AS",
+        "LAST CHECK",
+    ];
+    if teams {
+        headers.push("STORE");
+    }
+    print!("{}", table(&headers, &body));
     Ok(())
 }
 
@@ -569,6 +577,41 @@ pub fn bindings(l: &Listing, as_json: bool) -> Result<()> {
     print!(
         "{}",
         table(&["ROLE", "PROVIDER", "PRODUCTION", "SANDBOX"], &rows)
+    );
+    Ok(())
+}
+
+pub fn stores(rows: &[crate::commands::store::StoreRow], as_json: bool) -> Result<()> {
+    if as_json {
+        return json(&rows);
+    }
+    if rows.is_empty() {
+        eprintln!("No team stores. Add one with 'conn store add TEAM --vault-addr URL'.");
+        return Ok(());
+    }
+    let body: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.team.clone(),
+                r.settings.address.clone(),
+                r.settings.namespace.clone().unwrap_or_else(|| "-".into()),
+                r.settings.mount.clone(),
+                format!("{}/{}/", r.settings.prefix, r.team),
+                r.settings
+                    .role_id
+                    .as_ref()
+                    .map_or("token", |_| "approle")
+                    .to_string(),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        table(
+            &["TEAM", "ADDRESS", "NAMESPACE", "MOUNT", "PATH", "AUTH"],
+            &body
+        )
     );
     Ok(())
 }

@@ -65,8 +65,14 @@ pub fn run(ctx: &mut Ctx<'_>, opts: &CheckOptions) -> Result<CheckRun> {
             }
         }
     }
-    let meta = ctx.metadata().load()?;
-    let selected: Vec<String> = if opts.recipe_env.is_none() && names.is_empty() {
+    let all = opts.recipe_env.is_none() && names.is_empty();
+    let (meta, failed_teams) = if all {
+        ctx.view_all()?
+    } else {
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        (ctx.view(&refs)?, Vec::new())
+    };
+    let selected: Vec<String> = if all {
         meta.connections.keys().cloned().collect()
     } else {
         for n in &names {
@@ -110,7 +116,7 @@ pub fn run(ctx: &mut Ctx<'_>, opts: &CheckOptions) -> Result<CheckRun> {
         }
     });
     let now = now_rfc3339();
-    let reports: Vec<Report> = selected
+    let mut reports: Vec<Report> = selected
         .iter()
         .zip(slots)
         .map(|(name, slot)| {
@@ -139,6 +145,25 @@ pub fn run(ctx: &mut Ctx<'_>, opts: &CheckOptions) -> Result<CheckRun> {
             }
         })
         .collect();
+    // A team store that can't be read says nothing about its connections: UNKNOWN.
+    for (team, e) in failed_teams {
+        let temporary = crate::store::vault::error::find(&e).is_some_and(|v| v.is_temporary());
+        reports.push(Report {
+            name: format!("{team}/*"),
+            provider: "-".into(),
+            outcome: Outcome::local(
+                if temporary {
+                    Status::Unreachable
+                } else {
+                    Status::Error
+                },
+                format!("team store {team}: {e:#}"),
+                Some("run 'conn doctor' to see the state of the team store".into()),
+            ),
+            checked_at: now.clone(),
+            last_success: None,
+        });
+    }
     // The results matter more than recording them: a failed save is a warning.
     let save_error = save_results(ctx, &meta, &reports)
         .err()
@@ -177,6 +202,9 @@ fn check_one(
         }
     };
     if let Err(e) = base.secrets_of(conn) {
+        if crate::store::vault::error::find(&e).is_some_and(|v| v.is_temporary()) {
+            return Outcome::local(Status::Unreachable, format!("{e:#}"), None);
+        }
         return Outcome::local(
             Status::Error,
             format!("{e:#}"),

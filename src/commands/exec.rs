@@ -67,7 +67,8 @@ pub fn prepare(ctx: &mut Ctx<'_>, opts: &ExecOptions) -> Result<Prepared> {
             )));
         }
     }
-    let meta = ctx.metadata().load()?;
+    let names: Vec<&str> = pairs.iter().map(|(_, n)| n.as_str()).collect();
+    let meta = ctx.view(&names)?;
     let catalog = ctx.catalog();
     let mut out = Prepared::default();
     for (prefix, name) in pairs {

@@ -16,10 +16,17 @@ pub struct Row {
     pub identity: Option<Identity>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_check: Option<LastCheck>,
+    /// The team store of a team connection (`acme`); none for a local one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
 }
 
 pub fn run(ctx: &mut Ctx<'_>, provider: Option<&str>, env: Option<&str>) -> Result<Vec<Row>> {
-    let meta = ctx.metadata().load()?;
+    let (meta, failed) = ctx.view_all()?;
+    for (team, e) in failed {
+        ctx.ui
+            .notice(&format!("warning: team store {team} not listed: {e:#}"));
+    }
     Ok(meta
         .connections
         .into_iter()
@@ -32,6 +39,7 @@ pub fn run(ctx: &mut Ctx<'_>, provider: Option<&str>, env: Option<&str>) -> Resu
             env: c.env,
             identity: c.identity,
             last_check: c.last_check,
+            team: crate::store::vault::team::team_of_store(&c.store).map(str::to_string),
         })
         .collect())
 }

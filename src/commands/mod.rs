@@ -15,6 +15,7 @@ pub mod rename;
 pub mod request;
 pub mod rm;
 pub mod show;
+pub mod store;
 pub mod token;
 
 use std::time::Duration;
@@ -25,8 +26,10 @@ use crate::catalog::Catalog;
 use crate::core::env::Env;
 use crate::core::paths::Paths;
 use crate::core::ui::Ui;
-use crate::store::metadata::{Connection, Metadata, MetadataStore};
+use crate::store::metadata::{Connection, Metadata, MetadataStore, OAuthClient};
 use crate::store::secrets::{self, SecretStore, StoreKind};
+use crate::store::vault::{self, Team};
+use std::sync::Arc;
 
 /// What work needs besides a person: the environment and resolved paths. `Sync`, so checks
 /// can run on worker threads.
@@ -100,10 +103,90 @@ impl Base {
 
     /// The secret store that holds this connection's secrets.
     pub fn secrets_of(&self, conn: &Connection) -> Result<Box<dyn SecretStore>> {
-        let kind = StoreKind::parse(&conn.store).with_context(|| {
-            format!("unknown secret store {:?} in connections.toml", conn.store)
-        })?;
+        self.store_named(&conn.store)
+    }
+
+    /// The secret store named by a `store` value: `keychain`, `file` or `team:NAME`.
+    pub fn store_named(&self, store: &str) -> Result<Box<dyn SecretStore>> {
+        if let Some(team) = vault::team::team_of_store(store) {
+            return Ok(self.team(team)?.secrets());
+        }
+        let kind = StoreKind::parse(store)
+            .with_context(|| format!("unknown secret store {store:?} in connections.toml"))?;
         Ok(secrets::open(kind, &self.paths, &self.env))
+    }
+}
+
+impl Base {
+    /// The team store `team`, connected (no request made yet).
+    pub fn team(&self, team: &str) -> Result<Arc<Team>> {
+        let meta = self.metadata().load()?;
+        let settings = meta.teams.get(team).with_context(|| {
+            format!(
+                "no team store named {team:?}; add it with 'conn store add {team} --vault-addr URL' (see 'conn store list')"
+            )
+        })?;
+        Ok(Arc::new(Team::open(
+            team,
+            settings,
+            &self.env,
+            &self.paths,
+        )?))
+    }
+
+    /// connections.toml with the team connections among `names` (`team/name`) added under
+    /// their full names, so commands treat them like local ones.
+    pub fn view(&self, names: &[&str]) -> Result<Metadata> {
+        let mut meta = self.metadata().load()?;
+        for name in names {
+            let Some((team, short)) = vault::team::split_name(name) else {
+                continue;
+            };
+            let t = self.team(team)?;
+            t.check_mount()?;
+            match t.record(short)? {
+                Some(c) => {
+                    meta.connections.insert(name.to_string(), c);
+                }
+                None => bail!("no connection named {short:?} in team {team} (see 'conn list')"),
+            }
+        }
+        Ok(meta)
+    }
+
+    /// connections.toml with every team's connections added; a team store that can't be read
+    /// is reported in the returned list and skipped.
+    pub fn view_all(&self) -> Result<(Metadata, Vec<(String, anyhow::Error)>)> {
+        let mut meta = self.metadata().load()?;
+        let mut failed = Vec::new();
+        let teams: Vec<String> = meta.teams.keys().cloned().collect();
+        for team in teams {
+            let load = || -> Result<Vec<(String, Connection)>> {
+                let t = self.team(&team)?;
+                t.check_mount()?;
+                let mut out = Vec::new();
+                for n in t.list_names()? {
+                    if let Some(c) = t.record(&n)? {
+                        out.push((format!("{team}/{n}"), c));
+                    }
+                }
+                Ok(out)
+            };
+            match load() {
+                Ok(list) => meta.connections.extend(list),
+                Err(e) => failed.push((team, e)),
+            }
+        }
+        Ok((meta, failed))
+    }
+
+    /// The OAuth client registration `key` of `conn`: from its team store for a team
+    /// connection, else from connections.toml.
+    pub fn client_of(&self, conn: &Connection, key: &str) -> Result<Option<OAuthClient>> {
+        if let Some(team) = vault::team::team_of_store(&conn.store) {
+            return self.team(team)?.client_record(key);
+        }
+        Ok(self.metadata().load()?.clients.get(key).cloned())
     }
 }
 

@@ -19,6 +19,7 @@ use crate::core::time::now_rfc3339;
 use crate::core::ui::Question;
 use crate::store::metadata::{Connection, Identity, validate_name};
 use crate::store::secrets::{self, StoreKind, keychain::Keychain};
+use crate::store::vault;
 
 pub const ENVIRONMENTS: &[&str] = &["production", "sandbox"];
 
@@ -55,17 +56,45 @@ pub struct Created {
 }
 
 pub fn run(ctx: &mut Ctx<'_>, mut opts: NewOptions) -> Result<Created> {
-    let meta = ctx.metadata().load()?;
-    if let Some(name) = &opts.name {
-        validate_name(name).map_err(usage)?;
-        if meta.connections.contains_key(name) {
-            bail!(
-                "a connection named {name:?} already exists; pick another name, or see 'conn show {name}'"
-            );
+    let mut meta = ctx.metadata().load()?;
+    // A team connection (`team/name`): the token must be allowed to create it, checked
+    // before any sign-in starts.
+    let team = match opts.name.as_deref().and_then(vault::team::split_name) {
+        Some((team, short)) => {
+            validate_name(short).map_err(usage)?;
+            let t = ctx.team(team)?;
+            t.check_mount()?;
+            if t.record(short)?.is_some() {
+                bail!(
+                    "a connection named {team}/{short} already exists in the team store; pick another name, or see 'conn show {team}/{short}'"
+                );
+            }
+            t.require_create(short)?;
+            // The team's OAuth clients are offered like saved local ones.
+            meta.clients = t.client_records()?;
+            Some((t, short.to_string()))
         }
-    }
+        None => {
+            if let Some(name) = &opts.name {
+                validate_name(name).map_err(usage)?;
+                if meta.connections.contains_key(name) {
+                    bail!(
+                        "a connection named {name:?} already exists; pick another name, or see 'conn show {name}'"
+                    );
+                }
+            }
+            None
+        }
+    };
     // Find out where secrets will go before asking for any, so a broken store fails first.
-    let selection = secrets::choose(&ctx.env, meta.settings.secret_store.as_deref())?;
+    let selection = match &team {
+        Some((t, _)) => secrets::Selection {
+            kind: StoreKind::Vault,
+            reason: format!("the connection belongs to team {}", t.name),
+            automatic: false,
+        },
+        None => secrets::choose(&ctx.env, meta.settings.secret_store.as_deref())?,
+    };
     crate::debug!("secret store: {} ({})", selection.kind, selection.reason);
     if selection.kind == StoreKind::Keychain && !selection.automatic {
         Keychain::new(&ctx.env).probe().context(
@@ -147,7 +176,7 @@ pub fn run(ctx: &mut Ctx<'_>, mut opts: NewOptions) -> Result<Created> {
         oauth::capture_inputs(ctx, provider, spec, a, &opts.sets, &env, &mut inputs)?;
     }
     let values = provider.values(&env, &inputs);
-    let (mut bundle, oauth_state, new_client) = match &authorized {
+    let (mut bundle, oauth_state, mut new_client) = match &authorized {
         Some(a) => (
             a.bundle.clone(),
             Some(a.state.clone()),
@@ -155,6 +184,13 @@ pub fn run(ctx: &mut Ctx<'_>, mut opts: NewOptions) -> Result<Created> {
         ),
         None => (SecretBundle::new(), None, None),
     };
+    let store_name = match &team {
+        Some((t, _)) => vault::team::store_name(&t.name),
+        None => selection.kind.as_str().to_string(),
+    };
+    if let Some((reg, _)) = new_client.as_mut() {
+        reg.store = store_name.clone();
+    }
     let mut given = opts.secret;
     for field in auth::secret_fields(spec) {
         let value = match given.take() {
@@ -224,7 +260,10 @@ pub fn run(ctx: &mut Ctx<'_>, mut opts: NewOptions) -> Result<Created> {
         outcome = Some(o);
     }
 
-    let store = secrets::open(selection.kind, &ctx.paths, &ctx.env);
+    let store = match &team {
+        Some((t, _)) => t.clone().secrets(),
+        None => secrets::open(selection.kind, &ctx.paths, &ctx.env),
+    };
     let id = new_id()?;
     let now = now_rfc3339();
     let conn = Connection {
@@ -232,7 +271,7 @@ pub fn run(ctx: &mut Ctx<'_>, mut opts: NewOptions) -> Result<Created> {
         provider: provider.id.clone(),
         auth: spec.method().to_string(),
         env: env.clone(),
-        store: selection.kind.as_str().to_string(),
+        store: store_name,
         inputs,
         username,
         identity: identity.as_ref().map(|i| Identity {
@@ -255,6 +294,31 @@ pub fn run(ctx: &mut Ctx<'_>, mut opts: NewOptions) -> Result<Created> {
         authorized_at: Some(now.clone()),
     };
     warn_shared_account(ctx, &meta, &name, &conn, provider);
+    if let Some((t, short)) = &team {
+        // Client, secrets, then the record (create-only): a listed team connection always
+        // has its secrets, and a lost race for the name takes them back out.
+        crate::core::interrupt::critical(|| -> Result<()> {
+            if let Some((reg, secret)) = &new_client {
+                oauth::save_client_secret(ctx, reg, secret)?;
+                t.put_client_record(&format!("{}/{}", reg.provider, reg.client_id), reg)?;
+            }
+            store.put(&id, &bundle)?;
+            if let Err(e) = t.create_record(short, &conn) {
+                let _ = store.delete(&id);
+                return Err(e);
+            }
+            Ok(())
+        })?;
+        return Ok(Created {
+            name,
+            provider: provider.id.clone(),
+            auth: spec.method().to_string(),
+            env,
+            secret_store: store.location(),
+            identity,
+            check: outcome,
+        });
+    }
     // Secret first, then metadata, as one step that Ctrl-C can't split: a listed connection
     // always has its secret, and a failed metadata write takes the secret back out.
     crate::core::interrupt::critical(|| -> Result<()> {

@@ -18,7 +18,8 @@ use crate::core::time::{now_rfc3339, unix_rfc3339};
 use crate::core::ui::Question;
 use crate::store::fsio;
 use crate::store::metadata::{Connection, Metadata, OAuthClient, OAuthState};
-use crate::store::secrets::{self, StoreKind};
+use crate::store::secrets::StoreKind;
+use crate::store::vault::team::{self as team_store, ClaimError, Refresh};
 
 /// Refresh when the access token has less than this left.
 pub const REFRESH_MARGIN_SECS: i64 = 60;
@@ -282,9 +283,7 @@ pub fn load_client(ctx: &super::Base, reg: &OAuthClient, auth: ClientAuth) -> Re
     let secret = match &reg.secret_id {
         None => None,
         Some(id) => {
-            let kind = StoreKind::parse(&reg.store)
-                .context("unknown secret store for the OAuth client")?;
-            let store = secrets::open(kind, &ctx.paths, &ctx.env);
+            let store = ctx.store_named(&reg.store)?;
             let bundle = store.get(id)?.with_context(|| {
                 format!(
                     "the secret of OAuth client {} is missing from the {}",
@@ -314,10 +313,9 @@ pub fn save_client_secret(
     secret: &Option<Secret<String>>,
 ) -> Result<()> {
     if let (Some(id), Some(s)) = (&reg.secret_id, secret) {
-        let kind = StoreKind::parse(&reg.store).context("unknown secret store")?;
         let mut b = SecretBundle::new();
         b.insert(CLIENT_SECRET, s.clone());
-        secrets::open(kind, &ctx.paths, &ctx.env).put(id, &b)?;
+        ctx.store_named(&reg.store)?.put(id, &b)?;
     }
     Ok(())
 }
@@ -500,9 +498,9 @@ fn refresh_when(
     provider: &Provider,
     due: &dyn Fn(&SecretBundle) -> bool,
 ) -> std::result::Result<SecretBundle, Stale> {
-    let store = ctx.secrets_of(conn).map_err(Stale::Other)?;
+    let store = ctx.secrets_of(conn).map_err(vault_stale)?;
     let read = || -> std::result::Result<SecretBundle, Stale> {
-        store.get(&conn.id).map_err(Stale::Other)?.ok_or_else(|| {
+        store.get(&conn.id).map_err(vault_stale)?.ok_or_else(|| {
             Stale::Missing(format!(
                 "the secrets are gone from the {}",
                 store.location()
@@ -511,7 +509,7 @@ fn refresh_when(
     };
     let bundle = read()?;
     if let (Some(AuthSpec::OAuth1(_)), Some(state)) = (provider.auth(&conn.auth), &conn.oauth) {
-        return with_consumer(ctx, state, bundle).map_err(Stale::Other);
+        return with_consumer(ctx, conn, state, bundle).map_err(Stale::Other);
     }
     let (Some(AuthSpec::OAuth2(spec)), Some(state)) = (provider.auth(&conn.auth), &conn.oauth)
     else {
@@ -519,6 +517,9 @@ fn refresh_when(
     };
     if !due(&bundle) {
         return Ok(bundle);
+    }
+    if let Some(team) = team_store::team_of_store(&conn.store) {
+        return refresh_in_team(ctx, team, name, conn, provider, spec, state, due);
     }
     let lock = ctx
         .paths
@@ -531,38 +532,7 @@ fn refresh_when(
         crate::debug!("{name}: another process refreshed the token meanwhile");
         return Ok(bundle);
     }
-    let meta = ctx.metadata().load().map_err(Stale::Other)?;
-    let reg = meta.clients.get(&state.client).ok_or_else(|| {
-        Stale::Other(anyhow!(
-            "the OAuth client {} of this connection is not saved",
-            state.client
-        ))
-    })?;
-    let client = load_client(ctx, reg, spec.client_auth).map_err(Stale::Other)?;
-    let http = ctx
-        .http_no_redirects(Duration::from_secs(30))
-        .map_err(Stale::Other)?;
-    let ep = flow::endpoints(&http, spec, &provider.values(&conn.env, &conn.inputs))
-        .map_err(classify_err)?;
-    let old = flow::stored(&bundle)
-        .ok_or_else(|| Stale::Missing("the stored tokens are incomplete".into()))?;
-    let grant = parse_grant(&state.grant).unwrap_or(Grant::AuthorizationCode);
-    crate::debug!("{name}: refreshing the access token");
-    let result = match (&old.refresh_token, grant) {
-        (Some(rt), _) => {
-            flow::refresh(&http, &ep, &client, rt, &state.scopes).map_err(anyhow::Error::new)
-        }
-        // Client credentials have no refresh token: ask for a new token the same way.
-        (None, Grant::ClientCredentials) => {
-            flow::client_credentials(&http, &ep, &client, spec, &state.scopes)
-        }
-        (None, _) => {
-            return Err(Stale::NeedsReauth(
-                "the access token expired and the provider gave no refresh token".into(),
-            ));
-        }
-    };
-    let tokens = result.map_err(classify_err)?;
+    let tokens = provider_refresh(ctx, name, conn, provider, spec, state, &bundle)?;
     let mut next = bundle.clone();
     tokens.write_to(&mut next);
     // The rotated refresh token is saved before the new access token is used anywhere.
@@ -583,21 +553,125 @@ fn refresh_when(
     Ok(next)
 }
 
+/// One refresh at the provider with the stored refresh token (or a new client-credentials
+/// token). The caller holds whatever guarantees it is the only one spending that token.
+fn provider_refresh(
+    ctx: &super::Base,
+    name: &str,
+    conn: &Connection,
+    provider: &Provider,
+    spec: &OAuth2Spec,
+    state: &OAuthState,
+    bundle: &SecretBundle,
+) -> std::result::Result<Tokens, Stale> {
+    let reg = ctx
+        .client_of(conn, &state.client)
+        .map_err(Stale::Other)?
+        .ok_or_else(|| {
+            Stale::Other(anyhow!(
+                "the OAuth client {} of this connection is not saved",
+                state.client
+            ))
+        })?;
+    let client = load_client(ctx, &reg, spec.client_auth).map_err(Stale::Other)?;
+    let http = ctx
+        .http_no_redirects(Duration::from_secs(30))
+        .map_err(Stale::Other)?;
+    let ep = flow::endpoints(&http, spec, &provider.values(&conn.env, &conn.inputs))
+        .map_err(classify_err)?;
+    let old = flow::stored(bundle)
+        .ok_or_else(|| Stale::Missing("the stored tokens are incomplete".into()))?;
+    let grant = parse_grant(&state.grant).unwrap_or(Grant::AuthorizationCode);
+    crate::debug!("{name}: refreshing the access token");
+    let result = match (&old.refresh_token, grant) {
+        (Some(rt), _) => {
+            flow::refresh(&http, &ep, &client, rt, &state.scopes).map_err(anyhow::Error::new)
+        }
+        // Client credentials have no refresh token: ask for a new token the same way.
+        (None, Grant::ClientCredentials) => {
+            flow::client_credentials(&http, &ep, &client, spec, &state.scopes)
+        }
+        (None, _) => {
+            return Err(Stale::NeedsReauth(
+                "the access token expired and the provider gave no refresh token".into(),
+            ));
+        }
+    };
+    result.map_err(classify_err)
+}
+
+/// A team connection's refresh: the local lock keeps one host's processes in a queue, and
+/// the team store's claim-before-refresh protocol makes one caller across all hosts spend
+/// the refresh token.
+#[allow(clippy::too_many_arguments)]
+fn refresh_in_team(
+    ctx: &super::Base,
+    team: &str,
+    name: &str,
+    conn: &Connection,
+    provider: &Provider,
+    spec: &OAuth2Spec,
+    state: &OAuthState,
+    due: &dyn Fn(&SecretBundle) -> bool,
+) -> std::result::Result<SecretBundle, Stale> {
+    let t = ctx.team(team).map_err(Stale::Other)?;
+    let lock = ctx
+        .paths
+        .data_dir
+        .join("locks")
+        .join(format!("team-{team}-{}.lock", conn.id));
+    let _guard = fsio::lock_exclusive(&lock).map_err(Stale::Other)?;
+    let usable = |b: &SecretBundle| {
+        flow::stored(b)
+            .and_then(|t| t.expires_in())
+            .is_none_or(|left| left > 0)
+    };
+    let mut refresh =
+        |b: &SecretBundle| match provider_refresh(ctx, name, conn, provider, spec, state, b) {
+            Ok(tokens) => {
+                let mut next = SecretBundle::new();
+                tokens.write_to(&mut next);
+                Refresh::Tokens(next)
+            }
+            Err(Stale::NeedsReauth(why)) => Refresh::NeedsReauth(why),
+            Err(Stale::Unreachable(why)) => Refresh::Unreachable(why),
+            Err(Stale::Missing(why)) => Refresh::Failed(anyhow!(why)),
+            Err(Stale::Other(e)) => Refresh::Failed(e),
+        };
+    t.refresh_claimed(name, &conn.id, due, &usable, &mut refresh)
+        .map_err(|e| match e {
+            ClaimError::Vault(e) => vault_stale(e),
+            ClaimError::Missing(why) => Stale::Missing(why),
+            ClaimError::NeedsReauth(why) => Stale::NeedsReauth(why),
+            ClaimError::Unreachable(why) => Stale::Unreachable(why),
+            ClaimError::ReadOnly(why) => Stale::Other(anyhow!(why)),
+            ClaimError::Failed(e) => Stale::Other(e),
+        })
+}
+
+/// A team store that is down or sealed says nothing about the credential: `Unreachable`.
+pub fn vault_stale(e: anyhow::Error) -> Stale {
+    match crate::store::vault::error::find(&e) {
+        Some(v) if v.is_temporary() => Stale::Unreachable(format!("{e:#}")),
+        _ => Stale::Other(e),
+    }
+}
+
 /// An OAuth 1.0a connection's bundle with its consumer's key and secret added, as signing
 /// needs them (they are stored once, with the client registration).
 fn with_consumer(
     ctx: &super::Base,
+    conn: &Connection,
     state: &OAuthState,
     mut bundle: SecretBundle,
 ) -> Result<SecretBundle> {
-    let meta = ctx.metadata().load()?;
-    let reg = meta.clients.get(&state.client).with_context(|| {
+    let reg = ctx.client_of(conn, &state.client)?.with_context(|| {
         format!(
             "the OAuth consumer {} of this connection is not saved",
             state.client
         )
     })?;
-    let client = load_client(ctx, reg, ClientAuth::default())?;
+    let client = load_client(ctx, &reg, ClientAuth::default())?;
     bundle.insert(oauth1::CONSUMER_KEY, Secret::new(client.id));
     if let Some(s) = client.secret {
         bundle.insert(oauth1::CONSUMER_SECRET, s);
@@ -636,12 +710,10 @@ pub fn revoke(
     if ep.revocation.is_none() {
         return Ok(None);
     }
-    let meta = ctx.metadata().load()?;
-    let reg = meta
-        .clients
-        .get(&state.client)
+    let reg = ctx
+        .client_of(conn, &state.client)?
         .context("the connection's OAuth client is not saved")?;
-    let client = load_client(ctx, reg, spec.client_auth)?;
+    let client = load_client(ctx, &reg, spec.client_auth)?;
     let tokens = flow::stored(bundle).context("no tokens stored")?;
     flow::revoke(&http, &ep, &client, &tokens)?;
     Ok(Some(()))

@@ -43,7 +43,7 @@ pub fn run(ctx: &mut Ctx<'_>, opts: &RequestOptions) -> Result<Answer> {
         None if opts.body.is_some() => reqwest::Method::POST,
         None => reqwest::Method::GET,
     };
-    let meta = ctx.metadata().load()?;
+    let meta = ctx.view(&[opts.name.as_str()])?;
     let conn = super::find(&meta, &opts.name)?;
     let catalog = ctx.catalog();
     // Everything the user said is checked before a token is refreshed or a secret read.

@@ -18,7 +18,7 @@ pub struct Removed {
 }
 
 pub fn run(ctx: &mut Ctx<'_>, name: &str, yes: bool, keep_remote: bool) -> Result<Removed> {
-    let meta = ctx.metadata().load()?;
+    let meta = ctx.view(&[name])?;
     let conn = super::find(&meta, name)?.clone();
     if !yes {
         if !ctx.ui.interactive() {
@@ -38,6 +38,9 @@ pub fn run(ctx: &mut Ctx<'_>, name: &str, yes: bool, keep_remote: bool) -> Resul
                 warnings: vec![],
             });
         }
+    }
+    if let Some((team, short)) = crate::store::vault::team::split_name(name) {
+        return remove_from_team(ctx, team, short, name, &conn, keep_remote);
     }
     // Metadata first: a connection listed without its secret would look broken, while a
     // leftover secret is only a warning.
@@ -75,6 +78,42 @@ pub fn run(ctx: &mut Ctx<'_>, name: &str, yes: bool, keep_remote: bool) -> Resul
             store.location(),
             conn.id
         ));
+    }
+    Ok(Removed {
+        name: name.into(),
+        removed: true,
+        revoked,
+        warnings,
+    })
+}
+
+/// A team connection: the record and all versions of its secrets are deleted first (which
+/// needs the team's admin policy, and fails cleanly otherwise), then the grant is revoked with
+/// the tokens read before.
+fn remove_from_team(
+    ctx: &mut Ctx<'_>,
+    team: &str,
+    short: &str,
+    name: &str,
+    conn: &crate::store::metadata::Connection,
+    keep_remote: bool,
+) -> Result<Removed> {
+    let t = ctx.team(team)?;
+    let bundle = t.clone().secrets().get(&conn.id).ok().flatten();
+    t.remove(short, &conn.id)?;
+    let mut warnings = Vec::new();
+    let mut revoked = false;
+    if !keep_remote {
+        let catalog = ctx.catalog();
+        if let (Ok(provider), Some(bundle)) = (catalog.get(&conn.provider), bundle) {
+            match super::oauth::revoke(ctx, conn, provider, &bundle) {
+                Ok(Some(())) => revoked = true,
+                Ok(None) => {}
+                Err(e) => warnings.push(format!(
+                    "could not revoke the grant at the provider ({e:#}); revoke it there by hand if it matters"
+                )),
+            }
+        }
     }
     Ok(Removed {
         name: name.into(),

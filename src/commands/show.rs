@@ -21,7 +21,7 @@ pub struct Shown {
 }
 
 pub fn run(ctx: &mut Ctx<'_>, name: &str) -> Result<Shown> {
-    let meta = ctx.metadata().load()?;
+    let meta = ctx.view(&[name])?;
     let conn = super::find(&meta, name)?.clone();
     let store = ctx.secrets_of(&conn)?;
     let (secrets, secrets_error) = match store.get(&conn.id) {

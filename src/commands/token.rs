@@ -9,7 +9,7 @@ use crate::catalog::AuthSpec;
 use crate::core::secret::Secret;
 
 pub fn run(ctx: &mut Ctx<'_>, name: &str) -> Result<Secret<String>> {
-    let meta = ctx.metadata().load()?;
+    let meta = ctx.view(&[name])?;
     let conn = super::find(&meta, name)?.clone();
     let catalog = ctx.catalog();
     let provider = catalog.get(&conn.provider)?;

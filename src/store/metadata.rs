@@ -26,6 +26,9 @@ pub struct Metadata {
     /// OAuth client registrations, by `provider/client_id`, reused across connections.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub clients: BTreeMap<String, OAuthClient>,
+    /// Team stores on Vault/OpenBao, by team name (`conn store add`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub teams: BTreeMap<String, crate::store::vault::TeamSettings>,
 }
 
 /// A registered OAuth app (client id, and a client secret kept in the secret store).
@@ -70,6 +73,7 @@ impl Default for Metadata {
             settings: Settings::default(),
             connections: BTreeMap::new(),
             clients: BTreeMap::new(),
+            teams: BTreeMap::new(),
         }
     }
 }
@@ -96,7 +100,8 @@ pub struct Connection {
     pub provider: String,
     pub auth: String,
     pub env: String,
-    /// The secret store holding this connection's secrets: `keychain` or `file`.
+    /// The secret store holding this connection's secrets: `keychain` or `file`; `team:NAME`
+    /// for a team connection (never written to connections.toml).
     pub store: String,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub inputs: BTreeMap<String, String>,

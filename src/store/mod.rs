@@ -4,3 +4,4 @@ pub mod bindings;
 pub mod fsio;
 pub mod metadata;
 pub mod secrets;
+pub mod vault;

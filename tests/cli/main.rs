@@ -19,4 +19,5 @@ mod recipe;
 mod request;
 mod robustness;
 mod secrecy;
+mod team;
 mod wizard;

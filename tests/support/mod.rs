@@ -8,6 +8,8 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+pub mod bao;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_conn");
 
 /// How long any one `conn` run may take before the test calls it hung.

@@ -17,6 +17,8 @@ pub use crate::core::secret::SecretBundle;
 pub enum StoreKind {
     Keychain,
     File,
+    /// A team store on Vault/OpenBao; opened per team, never chosen by `choose`.
+    Vault,
 }
 
 impl StoreKind {
@@ -24,6 +26,7 @@ impl StoreKind {
         match self {
             StoreKind::Keychain => "keychain",
             StoreKind::File => "file",
+            StoreKind::Vault => "vault",
         }
     }
 
@@ -107,5 +110,6 @@ pub fn open(kind: StoreKind, paths: &Paths, env: &Env) -> Box<dyn SecretStore> {
     match kind {
         StoreKind::Keychain => Box::new(keychain::Keychain::new(env)),
         StoreKind::File => Box::new(file::FileStore::new(paths, env)),
+        StoreKind::Vault => unreachable!("team stores are opened with store::vault::Team"),
     }
 }

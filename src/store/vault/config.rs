@@ -1,0 +1,260 @@
+//! Where a team store is and which token conn sends to it: the saved `[teams.NAME]` settings,
+//! overridden by `CONN_VAULT_*`, with the bao/vault CLI's `BAO_*` / `VAULT_*` conventions
+//! below them. An ambient token (`BAO_TOKEN`, `VAULT_TOKEN`, the token helper,
+//! `~/.vault-token`) is only ever sent to the server those variables point at.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+use super::client::Client;
+use crate::core::env::Env;
+use crate::core::paths::Paths;
+use crate::core::secret::Secret;
+use crate::store::fsio;
+
+/// A team store as saved in connections.toml under `[teams.NAME]` (no secrets).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TeamSettings {
+    /// e.g. `https://bao.example.com:8200`.
+    pub address: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// The KV v2 mount, e.g. `secret`.
+    #[serde(default = "default_mount")]
+    pub mount: String,
+    /// The team's entries live under `<prefix>/<team>/`.
+    #[serde(default = "default_prefix")]
+    pub prefix: String,
+    /// AppRole role_id for cron hosts (not a secret); the secret_id comes from the environment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_id: Option<String>,
+}
+
+pub fn default_mount() -> String {
+    "secret".into()
+}
+
+pub fn default_prefix() -> String {
+    "conn".into()
+}
+
+/// Where each resolved value came from, for `conn doctor` and error messages.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub address: String,
+    pub address_source: String,
+    pub namespace: Option<String>,
+    pub namespace_source: Option<String>,
+    pub ca_file: Option<(PathBuf, String)>,
+}
+
+/// Per-request timeout for Vault calls; conn fails fast when the store is down.
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// `CONN_VAULT_ADDR` > settings > `BAO_ADDR` > `VAULT_ADDR`, and the same order for the
+/// namespace; the CA from `CONN_VAULT_CACERT` > `BAO_CACERT` > `VAULT_CACERT`.
+pub fn resolve(env: &Env, s: &TeamSettings) -> Result<Resolved> {
+    let pick = |conn: &str, saved: Option<&str>, bao: &str, vault: &str| {
+        env.get(conn)
+            .map(|v| (v.to_string(), conn.to_string()))
+            .or(saved
+                .filter(|v| !v.is_empty())
+                .map(|v| (v.to_string(), "the team store's settings".to_string())))
+            .or(env.get(bao).map(|v| (v.to_string(), bao.to_string())))
+            .or(env.get(vault).map(|v| (v.to_string(), vault.to_string())))
+    };
+    let (address, address_source) = pick(
+        "CONN_VAULT_ADDR",
+        Some(&s.address),
+        "BAO_ADDR",
+        "VAULT_ADDR",
+    )
+    .context("the team store has no address; set it with 'conn store add NAME --vault-addr URL'")?;
+    check_address(&address)?;
+    let ns = pick(
+        "CONN_VAULT_NAMESPACE",
+        s.namespace.as_deref(),
+        "BAO_NAMESPACE",
+        "VAULT_NAMESPACE",
+    );
+    let ca_file = ["CONN_VAULT_CACERT", "BAO_CACERT", "VAULT_CACERT"]
+        .iter()
+        .find_map(|v| env.get(v).map(|p| (PathBuf::from(p), v.to_string())));
+    for v in ["BAO_SKIP_VERIFY", "VAULT_SKIP_VERIFY"] {
+        if env.get(v).is_some_and(|x| x != "0" && x != "false") {
+            bail!(
+                "{v} is set, but conn never turns off TLS verification for a team store; give the server's CA with BAO_CACERT instead"
+            );
+        }
+    }
+    Ok(Resolved {
+        address: address.trim_end_matches('/').to_string(),
+        address_source,
+        namespace: ns.as_ref().map(|(n, _)| n.trim_matches('/').to_string()),
+        namespace_source: ns.map(|(_, s)| s),
+        ca_file,
+    })
+}
+
+/// An `http://` address is refused unless it is loopback: tokens would cross the network in
+/// clear text.
+pub fn check_address(address: &str) -> Result<()> {
+    let url = url::Url::parse(address)
+        .with_context(|| format!("{address:?} is not a URL (e.g. https://bao.example.com:8200)"))?;
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" => {
+            let loopback = match url.host() {
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                Some(url::Host::Domain(d)) => d == "localhost",
+                None => false,
+            };
+            if loopback {
+                Ok(())
+            } else {
+                bail!(
+                    "{address}: conn sends Vault tokens only over https (http:// is allowed for loopback, e.g. a local 'bao agent')"
+                )
+            }
+        }
+        other => bail!("{address}: unsupported scheme {other}; use https://"),
+    }
+}
+
+/// A client for the resolved server with the best token available, or none (a `bao agent`
+/// proxy adds its own). Order: `CONN_VAULT_TOKEN`, `BAO_TOKEN`, `VAULT_TOKEN`, AppRole
+/// (`CONN_VAULT_ROLE_ID` or the saved role_id, with `CONN_VAULT_SECRET_ID` or
+/// `CONN_VAULT_SECRET_ID_FILE`; the token is cached per host), the token helper of `~/.bao`
+/// then `~/.vault`, `~/.vault-token`.
+pub fn connect(env: &Env, paths: &Paths, s: &TeamSettings, r: &Resolved) -> Result<Client> {
+    let ca = match &r.ca_file {
+        Some((p, var)) => Some(
+            std::fs::read(p)
+                .with_context(|| format!("could not read the CA file {} ({var})", p.display()))?,
+        ),
+        None => None,
+    };
+    let mut client = Client::new(&r.address, r.namespace.clone(), ca.as_deref(), TIMEOUT)?;
+    if let Some(t) = env.get("CONN_VAULT_TOKEN") {
+        client.set_token(Some(Secret::new(t.to_string())), "CONN_VAULT_TOKEN");
+        return Ok(client);
+    }
+    let ambient_ok = ambient_allowed(env, &r.address);
+    if ambient_ok {
+        for v in ["BAO_TOKEN", "VAULT_TOKEN"] {
+            if let Some(t) = env.get(v) {
+                client.set_token(Some(Secret::new(t.to_string())), v);
+                return Ok(client);
+            }
+        }
+    }
+    let role_id = env
+        .get("CONN_VAULT_ROLE_ID")
+        .map(str::to_string)
+        .or(s.role_id.clone());
+    if let Some(role_id) = role_id {
+        let secret_id = match (
+            env.get("CONN_VAULT_SECRET_ID"),
+            env.get("CONN_VAULT_SECRET_ID_FILE"),
+        ) {
+            (Some(v), _) => Some(Secret::new(v.to_string())),
+            (None, Some(f)) => Some(Secret::new(
+                std::fs::read_to_string(f)
+                    .with_context(|| format!("could not read CONN_VAULT_SECRET_ID_FILE={f}"))?
+                    .trim()
+                    .to_string(),
+            )),
+            (None, None) => None,
+        };
+        if let Some(secret_id) = secret_id {
+            let mount = env.get("CONN_VAULT_APPROLE_MOUNT").unwrap_or("approle");
+            let (token, source) =
+                super::approle::token(paths, &client, mount, &role_id, &secret_id)?;
+            client.set_token(Some(token), source);
+            return Ok(client);
+        }
+    }
+    if ambient_ok {
+        let home = env.get("HOME").map(PathBuf::from);
+        if let Some(home) = &home {
+            for cfg in [".bao", ".vault"] {
+                if let Some(helper) = token_helper(&home.join(cfg)) {
+                    let t = run_helper(&helper, &r.address)?;
+                    if let Some(t) = t {
+                        client.set_token(
+                            Some(t),
+                            format!("the token helper {} (~/{cfg})", helper.display()),
+                        );
+                        return Ok(client);
+                    }
+                }
+            }
+            let file = home.join(".vault-token");
+            if let Ok(t) = std::fs::read_to_string(&file)
+                && !t.trim().is_empty()
+            {
+                client.set_token(Some(Secret::new(t.trim().to_string())), "~/.vault-token");
+                return Ok(client);
+            }
+        }
+    }
+    Ok(client)
+}
+
+/// Ambient credentials belong to the server `BAO_ADDR` (else `VAULT_ADDR`) names, or to any
+/// when neither is set.
+pub fn ambient_allowed(env: &Env, address: &str) -> bool {
+    match env.get("BAO_ADDR").or(env.get("VAULT_ADDR")) {
+        None => true,
+        Some(a) => same_server(a, address),
+    }
+}
+
+fn same_server(a: &str, b: &str) -> bool {
+    match (url::Url::parse(a), url::Url::parse(b)) {
+        (Ok(x), Ok(y)) => x.origin() == y.origin(),
+        _ => a.trim_end_matches('/') == b.trim_end_matches('/'),
+    }
+}
+
+/// `token_helper = "/path"` from a bao/vault CLI config file.
+fn token_helper(config: &std::path::Path) -> Option<PathBuf> {
+    let text = std::fs::read_to_string(config).ok()?;
+    text.lines().find_map(|l| {
+        let (k, v) = l.split_once('=')?;
+        (k.trim() == "token_helper").then(|| PathBuf::from(v.trim().trim_matches('"')))
+    })
+}
+
+/// Runs `helper get` (the Vault token helper protocol): the token on stdout, exit 0.
+fn run_helper(helper: &std::path::Path, address: &str) -> Result<Option<Secret<String>>> {
+    let out = std::process::Command::new(helper)
+        .arg("get")
+        .env("BAO_ADDR", address)
+        .env("VAULT_ADDR", address)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .with_context(|| format!("could not run the token helper {}", helper.display()))?;
+    if !out.status.success() {
+        bail!(
+            "the token helper {} failed ({}); fix it or log in again with 'bao login'",
+            helper.display(),
+            out.status
+        );
+    }
+    let t = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    Ok((!t.is_empty()).then(|| Secret::new(t)))
+}
+
+/// Makes sure the cache directory for AppRole tokens exists (0700).
+pub fn token_cache_dir(paths: &Paths) -> Result<PathBuf> {
+    let d = paths.data_dir.join("vault-tokens");
+    fsio::ensure_private_dir(&d)?;
+    Ok(d)
+}

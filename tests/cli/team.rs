@@ -1,0 +1,353 @@
+//! Team connections on a real OpenBao dev server (tests/support/bao.rs): team stores, the
+//! four roles' allowed and denied actions, the claim-before-refresh protocol, and every
+//! server state conn must explain.
+
+use serde_json::json;
+
+use crate::support::bao::Bao;
+use crate::support::*;
+
+#[test]
+fn store_add_saves_settings_and_list_shows_them() {
+    let bao = Bao::start();
+    bao.seed_team("acme");
+    let env = TestEnv::new();
+    let admin = bao.login("acme", "admin");
+    let out = env.run_env(
+        &["store", "add", "acme", "--vault-addr", &bao.addr],
+        &[("BAO_TOKEN", &admin)],
+    );
+    out.ok();
+    assert!(out.stdout.contains("secret/ is KV v2"), "{out:#?}");
+    let text = env.read_connections();
+    assert!(text.contains("[teams.acme]"), "{text}");
+    assert!(text.contains(&bao.addr));
+    assert!(!text.contains(&admin), "no token in connections.toml");
+    let out = env.run(&["store", "list", "--json"]);
+    let v = out.ok().json();
+    assert_eq!(v[0]["team"], "acme");
+    assert_eq!(v[0]["address"], bao.addr.as_str());
+    assert_eq!(v[0]["mount"], "secret");
+    assert_eq!(v[0]["prefix"], "conn");
+    let human = env.run(&["store", "list"]);
+    assert!(human.ok().stdout.contains("conn/acme/"), "{human:#?}");
+}
+
+#[test]
+fn a_kv_version_1_mount_is_refused() {
+    let bao = Bao::start();
+    bao.ok(
+        "POST",
+        "sys/mounts/kv1",
+        json!({"type": "kv", "options": {"version": "1"}}),
+    );
+    let env = TestEnv::new();
+    let out = env.run_env(
+        &[
+            "store",
+            "add",
+            "acme",
+            "--vault-addr",
+            &bao.addr,
+            "--mount",
+            "kv1",
+        ],
+        &[("BAO_TOKEN", crate::support::bao::ROOT)],
+    );
+    out.code(1);
+    assert!(
+        out.stderr
+            .contains("conn needs a KV version 2 mount; kv1/ is version 1"),
+        "{out:#?}"
+    );
+    assert!(!env.read_connections().contains("teams"), "nothing saved");
+}
+
+/// A host: its own conn home with the team store added and the acme provider, acting with
+/// `token` (BAO_TOKEN).
+struct Host {
+    env: TestEnv,
+    token: String,
+}
+
+impl Host {
+    fn new(bao: &Bao, team: &str, token: &str, api: &str) -> Host {
+        let env = TestEnv::new();
+        env.write_provider("acme.toml", &acme_provider(api));
+        env.run_env(
+            &["store", "add", team, "--vault-addr", &bao.addr],
+            &[("BAO_TOKEN", crate::support::bao::ROOT)],
+        )
+        .ok();
+        Host {
+            env,
+            token: token.to_string(),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Out {
+        self.env.run_env(args, &[("BAO_TOKEN", &self.token)])
+    }
+
+    fn run_with(&self, args: &[&str], extra: &[(&str, &str)]) -> Out {
+        let mut env = vec![("BAO_TOKEN", self.token.as_str())];
+        env.extend_from_slice(extra);
+        self.env.run_env(args, &env)
+    }
+}
+
+/// `conn new acme/gh` as the team admin, checked against `api`.
+fn create_team_key(admin: &Host, name: &str, key: &str) -> Out {
+    admin.run_with(
+        &[
+            "new",
+            name,
+            "--provider",
+            "acme",
+            "--auth",
+            "api_key",
+            "--secret-env",
+            "K",
+        ],
+        &[("K", key)],
+    )
+}
+
+#[test]
+fn a_team_connection_is_shared_with_every_host_and_keeps_secrets_out_of_records() {
+    let bao = Bao::start();
+    bao.seed_team("acme");
+    let api = FakeApi::expecting_auth(
+        "Bearer team-key-0123456789abcdef",
+        json!({"id": 7, "email": "bot@acme.test"}),
+    );
+    let admin = Host::new(&bao, "acme", &bao.login("acme", "admin"), &api.url);
+    let out = create_team_key(&admin, "acme/gh", "team-key-0123456789abcdef");
+    out.ok();
+    assert!(
+        out.stderr.contains("team store acme") || out.stdout.contains("acme/gh"),
+        "{out:#?}"
+    );
+    assert!(
+        !admin.env.read_connections().contains("provider"),
+        "a team connection is not written to connections.toml: {}",
+        admin.env.read_connections()
+    );
+    // In Vault: the record has no secret, the bundle does.
+    let (s, rec) = bao.api("GET", "secret/data/conn/acme/meta/gh", None);
+    assert_eq!(s, 200);
+    assert!(!rec.to_string().contains("team-key"), "{rec}");
+    assert_eq!(rec["data"]["data"]["provider"], "acme");
+    let id = rec["data"]["data"]["id"].as_str().unwrap().to_string();
+    let (s, sec) = bao.api("GET", &format!("secret/data/conn/acme/secrets/{id}"), None);
+    assert_eq!(s, 200);
+    assert_eq!(sec["data"]["data"]["api_key"], "team-key-0123456789abcdef");
+    let (_, meta) = bao.api(
+        "GET",
+        &format!("secret/metadata/conn/acme/secrets/{id}"),
+        None,
+    );
+    assert_eq!(meta["data"]["cas_required"], true);
+    assert_eq!(meta["data"]["max_versions"], 20);
+
+    // Another host, as a team user, with a local connection of its own.
+    let user = Host::new(&bao, "acme", &bao.login("acme", "user"), &api.url);
+    add_acme(&user.env, "mine", "team-key-0123456789abcdef");
+    let list = user.run(&["list"]);
+    list.ok();
+    assert!(list.stdout.contains("STORE"), "{list:#?}");
+    let line = |n: &str| {
+        list.stdout
+            .lines()
+            .find(|l| l.starts_with(n))
+            .unwrap_or_else(|| panic!("{n} not listed: {list:#?}"))
+            .to_string()
+    };
+    assert!(line("acme/gh ").contains("team acme"));
+    assert!(line("mine ").contains("local"));
+    let v = user.run(&["list", "--json"]).json();
+    let gh = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "acme/gh")
+        .unwrap();
+    assert_eq!(gh["team"], "acme");
+    assert_eq!(gh["identity"]["label"], "bot@acme.test");
+
+    let tok = user.run(&["token", "acme/gh"]);
+    assert_eq!(tok.ok().stdout, "team-key-0123456789abcdef\n");
+    let show = user.run(&["show", "acme/gh"]);
+    show.ok();
+    assert!(
+        !show.stdout.contains("team-key-0123456789abcdef"),
+        "masked: {show:#?}"
+    );
+    assert!(show.stdout.contains("cdef"), "{show:#?}");
+    let exec = user.run(&["exec", "acme/gh", "--", "env"]);
+    assert!(
+        exec.ok()
+            .stdout
+            .contains("ACME_GH_API_KEY=team-key-0123456789abcdef"),
+        "{exec:#?}"
+    );
+    let req = user.run(&["request", "acme/gh", "/me"]);
+    assert!(req.ok().stdout.contains("bot@acme.test"), "{req:#?}");
+    let check = user.run(&["check"]);
+    assert_eq!(check.code, 0, "{check:#?}");
+    assert!(check.stdout.contains("acme/gh"), "{check:#?}");
+
+    // The same name again: one winner, a clear message.
+    let again = create_team_key(&admin, "acme/gh", "team-key-0123456789abcdef");
+    again.code(1);
+    assert!(again.stderr.contains("already exists"), "{again:#?}");
+}
+
+#[test]
+fn roles_allow_and_deny_what_their_policies_say() {
+    let bao = Bao::start();
+    bao.seed_team("acme");
+    let api = FakeApi::expecting_auth("Bearer k-0123456789abcdef", json!({"id": 1}));
+    let admin = Host::new(&bao, "acme", &bao.login("acme", "admin"), &api.url);
+    create_team_key(&admin, "acme/gh", "k-0123456789abcdef").ok();
+
+    // A user may not create: refused before any secret is asked or sign-in started.
+    let user = Host::new(&bao, "acme", &bao.login("acme", "user"), &api.url);
+    let out = create_team_key(&user, "acme/new", "k-0123456789abcdef");
+    out.code(1);
+    assert!(
+        out.stderr
+            .contains("may not create connections in team acme")
+            && out.stderr.contains("conn-acme-admin")
+            && out.stderr.contains("conn-acme-user"),
+        "{out:#?}"
+    );
+    assert_eq!(
+        api.requests().len(),
+        1,
+        "no check request was sent for the refused one"
+    );
+    let (s, _) = bao.api("GET", "secret/data/conn/acme/meta/new", None);
+    assert_eq!(s, 404);
+    // A user uses, but may not remove.
+    user.run(&["token", "acme/gh"]).ok();
+    let rm = user.run(&["rm", "acme/gh", "--yes"]);
+    rm.code(1);
+    assert!(
+        rm.stderr.contains("permission denied") && rm.stderr.contains("conn-acme-admin"),
+        "{rm:#?}"
+    );
+
+    // A checker reads and checks.
+    let checker = Host::new(&bao, "acme", &bao.login("acme", "checker"), &api.url);
+    checker.run(&["token", "acme/gh"]).ok();
+    assert_eq!(checker.run(&["check", "acme/gh"]).code, 0);
+
+    // A monitor lists and sees records, never secret values.
+    let monitor = Host::new(&bao, "acme", &bao.login("acme", "monitor"), &api.url);
+    let list = monitor.run(&["list"]);
+    assert!(list.ok().stdout.contains("acme/gh"), "{list:#?}");
+    let tok = monitor.run(&["token", "acme/gh"]);
+    tok.code(1);
+    assert!(
+        tok.stderr.contains("permission denied")
+            && tok.stderr.contains("conn-acme-monitor")
+            && !tok.stdout.contains("k-0123"),
+        "{tok:#?}"
+    );
+    let show = monitor.run(&["show", "acme/gh", "--json"]).ok().json();
+    assert!(
+        show["secrets_error"]
+            .as_str()
+            .unwrap()
+            .contains("permission denied"),
+        "{show}"
+    );
+
+    // Another team's connections are out of reach of acme's admin.
+    bao.seed_team("other");
+    let other = Host::new(&bao, "other", &bao.login("other", "admin"), &api.url);
+    create_team_key(&other, "other/x", "k-0123456789abcdef").ok();
+    admin
+        .run_with(&["store", "add", "other", "--vault-addr", &bao.addr], &[])
+        .ok();
+    let cross = admin.run(&["token", "other/x"]);
+    cross.code(1);
+    assert!(cross.stderr.contains("permission denied"), "{cross:#?}");
+    assert!(!cross.stdout.contains("k-0123"));
+
+    // The admin removes: record and every secret version are gone.
+    let id = bao.api("GET", "secret/data/conn/acme/meta/gh", None).1["data"]["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    admin.run(&["rm", "acme/gh", "--yes"]).ok();
+    assert_eq!(bao.api("GET", "secret/data/conn/acme/meta/gh", None).0, 404);
+    assert_eq!(
+        bao.api(
+            "GET",
+            &format!("secret/metadata/conn/acme/secrets/{id}"),
+            None
+        )
+        .0,
+        404
+    );
+    assert!(!admin.run(&["list"]).stdout.contains("acme/gh"));
+}
+
+#[test]
+fn a_team_store_that_is_down_sealed_or_refusing_the_token_is_explained() {
+    let mut bao = Bao::start();
+    bao.seed_team("acme");
+    let api = FakeApi::expecting_auth("Bearer k-0123456789abcdef", json!({"id": 1}));
+    let admin = Host::new(&bao, "acme", &bao.login("acme", "admin"), &api.url);
+    create_team_key(&admin, "acme/gh", "k-0123456789abcdef").ok();
+    add_acme(&admin.env, "local", "k-0123456789abcdef");
+
+    // A bad token: invalid or expired, not a policy denial.
+    let bad = admin.run_with(&["token", "acme/gh"], &[("BAO_TOKEN", "s.not-a-token")]);
+    bad.code(1);
+    assert!(
+        bad.stderr
+            .contains("the Vault token (from BAO_TOKEN) is invalid or expired"),
+        "{bad:#?}"
+    );
+    // An expired one says the same.
+    let short = bao.login_ttl("acme", "user", Some("2s"));
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let expired = admin.run_with(&["token", "acme/gh"], &[("BAO_TOKEN", &short)]);
+    assert!(
+        expired.stderr.contains("is invalid or expired"),
+        "{expired:#?}"
+    );
+
+    bao.seal();
+    let sealed = admin.run(&["token", "acme/gh"]);
+    sealed.code(1);
+    assert!(sealed.stderr.contains("is sealed"), "{sealed:#?}");
+    let check = admin.run(&["check"]);
+    assert_eq!(
+        check.code, 3,
+        "UNKNOWN, not a broken credential: {check:#?}"
+    );
+    assert!(check.stdout.contains("acme/*"), "{check:#?}");
+    assert!(!check.stdout.contains("invalid_credentials"), "{check:#?}");
+
+    bao.stop();
+    let down = admin.run(&["token", "acme/gh"]);
+    down.code(1);
+    assert!(
+        down.stderr.contains("could not reach Vault/OpenBao at") && down.stderr.contains(&bao.addr),
+        "{down:#?}"
+    );
+    let check = admin.run(&["check", "acme/gh"]);
+    assert_eq!(check.code, 3, "{check:#?}");
+    // Local connections still list, with a warning about the team.
+    let list = admin.run(&["list"]);
+    list.ok();
+    assert!(list.stdout.contains("local"), "{list:#?}");
+    assert!(
+        list.stderr.contains("team store acme not listed"),
+        "{list:#?}"
+    );
+}
