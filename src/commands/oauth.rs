@@ -23,6 +23,9 @@ use crate::store::vault::team::{self as team_store, ClaimError, Refresh};
 
 /// Refresh when the access token has less than this left.
 pub const REFRESH_MARGIN_SECS: i64 = 60;
+/// While another host holds the refresh claim, an access token with at least this left is
+/// used instead of waiting for the new one.
+const CLAIM_USABLE_SECS: i64 = 10;
 const CLIENT_SECRET: &str = "client_secret";
 
 /// What `new`/`reauth` were told about OAuth on the command line.
@@ -470,7 +473,10 @@ pub fn refresh_rejected(
     rejected: &SecretBundle,
 ) -> std::result::Result<SecretBundle, Stale> {
     let rejected = rejected.get(flow::ACCESS_TOKEN).cloned();
-    let still_rejected = |b: &SecretBundle| b.get(flow::ACCESS_TOKEN) == rejected.as_ref();
+    // A stored token that is due anyway is refreshed too: another process's new token may
+    // already be close to expiry.
+    let still_rejected =
+        |b: &SecretBundle| b.get(flow::ACCESS_TOKEN) == rejected.as_ref() || is_due(b);
     refresh_when(ctx, name, conn, provider, &still_rejected)
 }
 
@@ -621,11 +627,11 @@ fn refresh_in_team(
         .join("locks")
         .join(format!("team-{team}-{}.lock", conn.id));
     let _guard = fsio::lock_exclusive(&lock).map_err(Stale::Other)?;
-    let usable = |b: &SecretBundle| {
-        flow::stored(b)
-            .and_then(|t| t.expires_in())
-            .is_none_or(|left| left > 0)
-    };
+    let left = |b: &SecretBundle| flow::stored(b).and_then(|t| t.expires_in());
+    // While another host refreshes, a token with a little time left is used rather than
+    // waited on; one about to expire is not worth a 401 mid-request.
+    let usable = |b: &SecretBundle| left(b).is_none_or(|l| l >= CLAIM_USABLE_SECS);
+    let valid = |b: &SecretBundle| left(b).is_none_or(|l| l > 0);
     let mut refresh =
         |b: &SecretBundle| match provider_refresh(ctx, name, conn, provider, spec, state, b) {
             Ok(tokens) => {
@@ -638,7 +644,7 @@ fn refresh_in_team(
             Err(Stale::Missing(why)) => Refresh::Failed(anyhow!(why)),
             Err(Stale::Other(e)) => Refresh::Failed(e),
         };
-    t.refresh_claimed(name, &conn.id, due, &usable, &mut refresh)
+    t.refresh_claimed(name, &conn.id, due, &usable, &valid, &mut refresh)
         .map_err(|e| match e {
             ClaimError::Vault(e) => vault_stale(e),
             ClaimError::Missing(why) => Stale::Missing(why),

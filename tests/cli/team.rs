@@ -351,3 +351,154 @@ fn a_team_store_that_is_down_sealed_or_refusing_the_token_is_explained() {
         "{list:#?}"
     );
 }
+
+/// A host for the OAuth tests: the test IdP's provider file and its scripted browser.
+fn idp_host(bao: &Bao, idp: &Oidc, token: &str) -> Host {
+    let host = Host::new(bao, "acme", token, "http://127.0.0.1:9");
+    host.env.write_provider("idp.toml", &idp.provider());
+    host
+}
+
+fn stored_secrets(bao: &Bao, name: &str) -> (u64, serde_json::Value) {
+    let rec = bao
+        .api("GET", &format!("secret/data/conn/acme/meta/{name}"), None)
+        .1;
+    let id = rec["data"]["data"]["id"].as_str().unwrap().to_string();
+    let v = bao
+        .api("GET", &format!("secret/data/conn/acme/secrets/{id}"), None)
+        .1;
+    (
+        v["data"]["metadata"]["version"].as_u64().unwrap(),
+        v["data"]["data"].clone(),
+    )
+}
+
+/// `conn new acme/NAME` for the test IdP, signed in by the scripted browser.
+fn create_team_oauth(admin: &Host, name: &str) {
+    let out = admin.run_with(
+        &[
+            "new",
+            name,
+            "--provider",
+            "idp",
+            "--client-id",
+            "conn-cli",
+            "--client-secret-env",
+            "CS",
+        ],
+        &[("CS", "conn-cli-secret"), ("BROWSER", &browser_cmd())],
+    );
+    out.ok();
+}
+
+#[test]
+fn twelve_hosts_share_one_rotating_oauth_grant_without_ever_losing_it() {
+    // Access tokens live 2 s; the IdP rotates refresh tokens and revokes the whole grant when
+    // a rotated one is presented again.
+    let bao = Bao::start();
+    bao.seed_team("acme");
+    let idp = Oidc::start(2);
+    let admin = idp_host(&bao, &idp, &bao.login("acme", "admin"));
+    create_team_oauth(&admin, "acme/idp");
+    let (v0, first) = stored_secrets(&bao, "idp");
+    // The client record is in the team store, its secret beside the connection's.
+    let (s, client) = bao.api("GET", "secret/data/conn/acme/clients/idp.conn-cli", None);
+    assert_eq!(s, 200, "{client}");
+    assert!(!client.to_string().contains("conn-cli-secret"));
+
+    // Twelve hosts (own conn homes, so no shared local lock) as team users, for 15 s.
+    let user_token = bao.login("acme", "user");
+    let hosts: Vec<Host> = (0..12).map(|_| idp_host(&bao, &idp, &user_token)).collect();
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let results: Vec<(u32, Vec<String>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = hosts
+            .iter()
+            .map(|h| {
+                s.spawn(move || {
+                    let (mut ok, mut failed) = (0, Vec::new());
+                    while std::time::Instant::now() < until {
+                        let out = h.run(&["request", "acme/idp", "/me"]);
+                        if out.code == 0 && out.stdout.contains("alice@example.test") {
+                            ok += 1;
+                        } else {
+                            failed.push(format!("{out:?}"));
+                        }
+                    }
+                    (ok, failed)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let uses: u32 = results.iter().map(|r| r.0).sum();
+    let failures: Vec<&String> = results.iter().flat_map(|r| &r.1).collect();
+    assert!(
+        failures.is_empty(),
+        "{} failed uses: {:#?}",
+        failures.len(),
+        &failures[..failures.len().min(3)]
+    );
+    assert!(uses >= 24, "every host made several calls ({uses})");
+    let (v1, now) = stored_secrets(&bao, "idp");
+    // Every refresh is a claim version plus a token version.
+    assert!(v1 >= v0 + 4, "refreshes happened: v{v0} -> v{v1}");
+    assert_ne!(first["refresh_token"], now["refresh_token"]);
+    assert!(
+        now.get("conn:refresh_claim").is_none(),
+        "no claim left behind: {now}"
+    );
+    assert!(
+        idp.active(now["refresh_token"].as_str().unwrap()),
+        "the grant is still alive: no refresh token was ever spent twice"
+    );
+    assert!(!idp.active(first["refresh_token"].as_str().unwrap()));
+    eprintln!("12 hosts: {uses} uses, 0 failures, store v{v0} -> v{v1}");
+}
+
+#[test]
+fn a_crashed_hosts_claim_is_taken_over_and_a_checker_never_refreshes() {
+    let bao = Bao::start();
+    bao.seed_team("acme");
+    let idp = Oidc::start(2);
+    let admin = idp_host(&bao, &idp, &bao.login("acme", "admin"));
+    create_team_oauth(&admin, "acme/idp");
+    // Wait for the access token to expire.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+
+    // A checker may read but never spends the refresh token.
+    let checker = idp_host(&bao, &idp, &bao.login("acme", "checker"));
+    let (v_before, before) = stored_secrets(&bao, "idp");
+    let out = checker.run(&["token", "acme/idp"]);
+    out.code(1);
+    assert!(
+        out.stderr.contains("may not refresh it") && out.stderr.contains("conn-acme-checker"),
+        "{out:#?}"
+    );
+    assert_eq!(stored_secrets(&bao, "idp").0, v_before, "nothing written");
+    assert!(idp.active(before["refresh_token"].as_str().unwrap()));
+
+    // A host crashed holding a claim: written with CAS like conn does, then never finished.
+    let rec = bao.api("GET", "secret/data/conn/acme/meta/idp", None).1;
+    let id = rec["data"]["data"]["id"].as_str().unwrap().to_string();
+    let mut data = before.clone();
+    data["conn:refresh_claim"] = json!("crashed-host:4242:deadbeef");
+    bao.ok(
+        "POST",
+        &format!("secret/data/conn/acme/secrets/{id}"),
+        json!({"options": {"cas": v_before}, "data": data}),
+    );
+    let user = idp_host(&bao, &idp, &bao.login("acme", "user"));
+    let start = std::time::Instant::now();
+    let out = user.run_with(&["token", "acme/idp"], &[("CONN_VAULT_CLAIM_TTL", "4")]);
+    out.ok();
+    let waited = start.elapsed();
+    assert!(
+        waited >= std::time::Duration::from_secs(2),
+        "it waited for the claim to go stale ({waited:?})"
+    );
+    let (_, after) = stored_secrets(&bao, "idp");
+    assert!(after.get("conn:refresh_claim").is_none(), "{after}");
+    assert_eq!(after["access_token"].as_str().unwrap(), out.stdout.trim());
+    assert!(idp.active(after["refresh_token"].as_str().unwrap()));
+    assert!(!idp.active(before["refresh_token"].as_str().unwrap()));
+}

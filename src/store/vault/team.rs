@@ -337,7 +337,8 @@ impl Team {
     /// The connection's secrets, refreshed when `due` by the claim-before-refresh protocol:
     /// the claim is written into the same KV entry with check-and-set before the provider is
     /// called, so exactly one caller per version spends the refresh token. While another host
-    /// holds a fresh claim the still-valid token is used (or the caller waits); a claim older
+    /// holds a fresh claim a token that is still `usable` (not about to expire) is used, else
+    /// the caller waits for the new one; a claim older
     /// than the claim TTL on the server's clock is taken over. A token without `update` on the
     /// secrets never refreshes.
     pub fn refresh_claimed(
@@ -346,6 +347,7 @@ impl Team {
         id: &str,
         due: &dyn Fn(&SecretBundle) -> bool,
         usable: &dyn Fn(&SecretBundle) -> bool,
+        valid: &dyn Fn(&SecretBundle) -> bool,
         refresh: &mut dyn FnMut(&SecretBundle) -> Refresh,
     ) -> std::result::Result<SecretBundle, ClaimError> {
         let path = self.data_path("secrets", id);
@@ -385,7 +387,7 @@ impl Team {
                 crate::debug!("{conn_name}: taking over a stale refresh claim");
             }
             if !self.may_update(id).map_err(ClaimError::Vault)? {
-                if usable(&bundle) {
+                if valid(&bundle) {
                     return Ok(bundle);
                 }
                 return Err(ClaimError::ReadOnly(format!(
