@@ -141,6 +141,26 @@ pub fn run(ctx: &mut Ctx<'_>) -> Result<Report> {
             }
         ),
     );
+    if let Ok(m) = ctx.metadata().load() {
+        for team in m.teams.keys() {
+            match ctx.team(team) {
+                Ok(t) => {
+                    for f in crate::store::vault::diagnose::diagnose(&t) {
+                        items.push(Item {
+                            check: f.check,
+                            ok: f.ok,
+                            detail: f.detail,
+                        });
+                    }
+                }
+                Err(e) => items.push(Item {
+                    check: format!("team {team}"),
+                    ok: false,
+                    detail: format!("{e:#}"),
+                }),
+            }
+        }
+    }
     let ok = items.iter().all(|i| i.ok);
     Ok(Report { items, ok })
 }

@@ -74,6 +74,12 @@ impl Host {
     fn new(bao: &Bao, team: &str, token: &str, api: &str) -> Host {
         let env = TestEnv::new();
         env.write_provider("acme.toml", &acme_provider(api));
+        // write_provider made CONN_HOME with the umask; doctor would flag it.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(env.home(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        }
         env.run_env(
             &["store", "add", team, "--vault-addr", &bao.addr],
             &[("BAO_TOKEN", crate::support::bao::ROOT)],
@@ -501,4 +507,325 @@ fn a_crashed_hosts_claim_is_taken_over_and_a_checker_never_refreshes() {
     assert_eq!(after["access_token"].as_str().unwrap(), out.stdout.trim());
     assert!(idp.active(after["refresh_token"].as_str().unwrap()));
     assert!(!idp.active(before["refresh_token"].as_str().unwrap()));
+}
+
+#[test]
+fn doctor_shows_server_token_mount_and_what_the_token_may_do() {
+    let bao = Bao::start();
+    bao.seed_team("acme");
+    let admin = Host::new(
+        &bao,
+        "acme",
+        &bao.login("acme", "admin"),
+        "http://127.0.0.1:9",
+    );
+    let out = admin.run(&["doctor"]);
+    out.ok();
+    let line = |check: &str| {
+        out.stdout
+            .lines()
+            .find(|l| l.contains(check))
+            .unwrap_or_else(|| panic!("no {check} line: {out:#?}"))
+            .to_string()
+    };
+    let server = line("team acme server");
+    assert!(
+        server.starts_with("ok") && server.contains("2.7.2") && server.contains("unsealed"),
+        "{server}"
+    );
+    assert!(server.contains("clock skew"), "{server}");
+    let token = line("team acme token");
+    assert!(
+        token.contains("from BAO_TOKEN") && token.contains("conn-acme-admin"),
+        "{token}"
+    );
+    assert!(token.contains("expires in"), "{token}");
+    assert!(line("team acme mount").contains("secret/ is KV v2"));
+    assert!(line("team acme access").contains("create connections: yes"));
+
+    let user = Host::new(
+        &bao,
+        "acme",
+        &bao.login("acme", "user"),
+        "http://127.0.0.1:9",
+    );
+    let out = user.run(&["doctor", "--json"]);
+    let items = out.ok().json()["items"].clone();
+    let access = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["check"] == "team acme access")
+        .unwrap()["detail"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        access.contains("create connections: no")
+            && access.contains("use: yes")
+            && access.contains("refresh tokens: yes"),
+        "{access}"
+    );
+
+    let bad = admin.run_with(&["doctor"], &[("BAO_TOKEN", "s.bogus")]);
+    bad.code(1);
+    assert!(
+        bad.stdout.contains("FAIL team acme token") && bad.stdout.contains("invalid or expired"),
+        "{bad:#?}"
+    );
+    bao.seal();
+    let sealed = admin.run(&["doctor"]);
+    sealed.code(1);
+    assert!(sealed.stdout.contains("SEALED"), "{sealed:#?}");
+}
+
+#[test]
+fn approle_tokens_are_cached_per_host_until_near_expiry() {
+    let bao = Bao::start();
+    bao.seed_team("acme");
+    let api = FakeApi::expecting_auth("Bearer k-0123456789abcdef", json!({"id": 1}));
+    let admin = Host::new(&bao, "acme", &bao.login("acme", "admin"), &api.url);
+    create_team_key(&admin, "acme/gh", "k-0123456789abcdef").ok();
+
+    let (role_id, secret_id) = bao.approle("acme", "conn-acme-user", "1h");
+    let cron = Host::new(&bao, "acme", "", &api.url);
+    let sid_file = cron.env.dir.path().join("secret-id");
+    std::fs::write(&sid_file, format!("{secret_id}\n")).unwrap();
+    let vars = [
+        ("BAO_TOKEN", ""),
+        ("CONN_VAULT_ROLE_ID", role_id.as_str()),
+        ("CONN_VAULT_SECRET_ID_FILE", sid_file.to_str().unwrap()),
+    ];
+    let accessors = || {
+        bao.api("LIST", "auth/token/accessors", None).1["data"]["keys"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    let before = accessors();
+    let out = cron.run_with(&["token", "acme/gh"], &vars);
+    assert_eq!(out.ok().stdout, "k-0123456789abcdef\n");
+    assert_eq!(accessors(), before + 1, "one login");
+    let dir = cron.env.home().join("vault-tokens");
+    let file = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "json"))
+        .expect("a token cache file");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    let cached = std::fs::read_to_string(&file).unwrap();
+    for _ in 0..3 {
+        cron.run_with(&["token", "acme/gh"], &vars).ok();
+    }
+    assert_eq!(
+        accessors(),
+        before + 1,
+        "no login per run: the cached token is reused"
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), cached);
+    let doctor = cron.run_with(&["doctor"], &vars);
+    assert!(doctor.stdout.contains("AppRole (cached in"), "{doctor:#?}");
+
+    // A short lease: after two thirds of it, a new login.
+    bao.approle("acme", "conn-acme-user", "3s");
+    let (_, secret_id) = bao.approle("acme", "conn-acme-user", "3s");
+    std::fs::write(&sid_file, &secret_id).unwrap();
+    std::fs::remove_file(&file).unwrap();
+    cron.run_with(&["token", "acme/gh"], &vars).ok();
+    let first = std::fs::read_to_string(&file).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    cron.run_with(&["token", "acme/gh"], &vars).ok();
+    assert_ne!(
+        std::fs::read_to_string(&file).unwrap(),
+        first,
+        "logged in again"
+    );
+
+    // A wrong secret_id is explained.
+    std::fs::remove_file(&file).unwrap();
+    std::fs::write(&sid_file, "not-the-secret-id").unwrap();
+    let bad = cron.run_with(&["token", "acme/gh"], &vars);
+    bad.code(1);
+    assert!(
+        bad.stderr.contains("AppRole login") && bad.stderr.contains("invalid role or secret ID"),
+        "{bad:#?}"
+    );
+}
+
+#[test]
+fn tokens_come_from_the_vault_token_file_or_helper_and_never_go_to_another_server() {
+    let bao = Bao::start();
+    bao.seed_team("acme");
+    let api = FakeApi::expecting_auth("Bearer k-0123456789abcdef", json!({"id": 1}));
+    let admin = Host::new(&bao, "acme", &bao.login("acme", "admin"), &api.url);
+    create_team_key(&admin, "acme/gh", "k-0123456789abcdef").ok();
+    let user = Host::new(&bao, "acme", "", &api.url);
+    let home = user.env.dir.path().join("home");
+    std::fs::write(home.join(".vault-token"), bao.login("acme", "user")).unwrap();
+    let out = user.run(&["token", "acme/gh"]);
+    assert_eq!(out.ok().stdout, "k-0123456789abcdef\n");
+
+    // BAO_ADDR names another server: ~/.vault-token belongs to that one and is not sent.
+    let other = user.run_with(&["token", "acme/gh"], &[("BAO_ADDR", "http://127.0.0.1:1")]);
+    other.code(1);
+    assert!(
+        other.stderr.contains("no Vault token was found"),
+        "{other:#?}"
+    );
+    // BAO_ADDR naming this server is fine.
+    user.run_with(&["token", "acme/gh"], &[("BAO_ADDR", &bao.addr)])
+        .ok();
+
+    // A token helper configured in ~/.bao wins over the file.
+    std::fs::remove_file(home.join(".vault-token")).unwrap();
+    let helper = home.join("helper.sh");
+    std::fs::write(
+        &helper,
+        format!(
+            "#!/bin/sh\n[ \"$1\" = get ] && printf '%s' '{}'\n",
+            bao.login("acme", "checker")
+        ),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    std::fs::write(
+        home.join(".bao"),
+        format!("token_helper = \"{}\"\n", helper.display()),
+    )
+    .unwrap();
+    let doctor = user.run(&["doctor"]);
+    assert!(
+        doctor.stdout.contains("from the token helper")
+            && doctor.stdout.contains("conn-acme-checker"),
+        "{doctor:#?}"
+    );
+    user.run(&["token", "acme/gh"]).ok();
+}
+
+#[test]
+fn a_team_store_in_a_namespace() {
+    let bao = Bao::start();
+    bao.ok("POST", "sys/namespaces/eng", json!({}));
+    let (s, v) = bao.api_ns(
+        "eng",
+        "POST",
+        "sys/mounts/kv",
+        Some(json!({"type": "kv", "options": {"version": "2"}})),
+    );
+    assert!(s == 204 || s == 200, "{s} {v}");
+    let api = FakeApi::expecting_auth("Bearer k-0123456789abcdef", json!({"id": 1}));
+    let env = TestEnv::new();
+    env.write_provider("acme.toml", &acme_provider(&api.url));
+    let root = [
+        ("CONN_VAULT_TOKEN", crate::support::bao::ROOT),
+        ("K", "k-0123456789abcdef"),
+    ];
+    // The namespace matters: without it there is no such mount.
+    let wrong = env.run_env(
+        &[
+            "store",
+            "add",
+            "acme",
+            "--vault-addr",
+            &bao.addr,
+            "--mount",
+            "kv",
+        ],
+        &root,
+    );
+    wrong.code(1);
+    assert!(wrong.stderr.contains("kv"), "{wrong:#?}");
+    env.run_env(
+        &[
+            "store",
+            "add",
+            "acme",
+            "--vault-addr",
+            &bao.addr,
+            "--namespace",
+            "eng",
+            "--mount",
+            "kv",
+        ],
+        &root,
+    )
+    .ok();
+    env.run_env(
+        &[
+            "new",
+            "acme/gh",
+            "--provider",
+            "acme",
+            "--auth",
+            "api_key",
+            "--secret-env",
+            "K",
+        ],
+        &root,
+    )
+    .ok();
+    assert_eq!(
+        env.run_env(&["token", "acme/gh"], &root).ok().stdout,
+        "k-0123456789abcdef\n"
+    );
+    // Stored in the namespace (path prefix), not in the root namespace.
+    assert_eq!(bao.api("GET", "eng/kv/data/conn/acme/meta/gh", None).0, 200);
+    assert_eq!(bao.api("GET", "kv/data/conn/acme/meta/gh", None).0, 404);
+    let doctor = env.run_env(&["doctor"], &root);
+    assert!(doctor.stdout.contains("namespace eng"), "{doctor:#?}");
+}
+
+#[test]
+fn tls_needs_the_servers_ca_and_plain_http_is_loopback_only() {
+    let bao = Bao::start_tls();
+    bao.seed_team("acme");
+    let token = bao.login("acme", "admin");
+    let env = TestEnv::new();
+    let untrusted = env.run_env(
+        &["store", "add", "acme", "--vault-addr", &bao.addr],
+        &[("BAO_TOKEN", &token)],
+    );
+    untrusted.code(1);
+    assert!(
+        untrusted.stderr.contains("not trusted") && untrusted.stderr.contains("BAO_CACERT"),
+        "{untrusted:#?}"
+    );
+    let ca = bao.ca.as_ref().unwrap().to_str().unwrap().to_string();
+    env.run_env(
+        &["store", "add", "acme", "--vault-addr", &bao.addr],
+        &[("BAO_TOKEN", &token), ("BAO_CACERT", &ca)],
+    )
+    .ok();
+    let doctor = env.run_env(&["doctor"], &[("BAO_TOKEN", &token), ("BAO_CACERT", &ca)]);
+    assert!(doctor.stdout.contains("CA from BAO_CACERT="), "{doctor:#?}");
+    // http:// to the TLS listener.
+    let plain = bao.addr.replace("https://", "http://");
+    let out = env.run_env(
+        &["store", "add", "b", "--vault-addr", &plain],
+        &[("BAO_TOKEN", &token)],
+    );
+    out.code(1);
+    assert!(out.stderr.contains("serves HTTPS"), "{out:#?}");
+    // Tokens never cross the network in clear text.
+    let out = env.run_env(
+        &[
+            "store",
+            "add",
+            "c",
+            "--vault-addr",
+            "http://bao.example.com:8200",
+        ],
+        &[("BAO_TOKEN", &token)],
+    );
+    out.code(2);
+    assert!(out.stderr.contains("only over https"), "{out:#?}");
 }

@@ -107,11 +107,30 @@ impl Bao {
         path: &str,
         body: Option<Value>,
     ) -> (u16, Value) {
+        self.api_full(token, None, method, path, body)
+    }
+
+    /// A request with the root token in namespace `ns` (X-Vault-Namespace).
+    pub fn api_ns(&self, ns: &str, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        self.api_full(ROOT, Some(ns), method, path, body)
+    }
+
+    fn api_full(
+        &self,
+        token: &str,
+        ns: Option<&str>,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut r = self
             .http
             .request(m, format!("{}/v1/{path}", self.addr))
             .header("X-Vault-Token", token);
+        if let Some(ns) = ns {
+            r = r.header("X-Vault-Namespace", ns);
+        }
         if let Some(b) = body {
             r = r.json(&b);
         }

@@ -4,6 +4,7 @@
 pub mod approle;
 pub mod client;
 pub mod config;
+pub mod diagnose;
 pub mod error;
 pub mod team;
 
