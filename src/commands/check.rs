@@ -383,6 +383,7 @@ fn save_results(
     if reports.is_empty() {
         return Ok(());
     }
+    let team_result = save_team_results(ctx, reports);
     ctx.metadata().update(|meta| {
         for r in reports {
             let Some(old_id) = before.connections.get(&r.name).map(|c| c.id.clone()) else {
@@ -411,5 +412,64 @@ fn save_results(
             }
         }
         Ok(())
-    })
+    })?;
+    team_result
+}
+
+/// Team connections' results go to `status/<name>` in their team store (every role may
+/// write there), each a read-modify-write with check-and-set.
+fn save_team_results(ctx: &Ctx<'_>, reports: &[Report]) -> Result<()> {
+    let mut teams = std::collections::BTreeMap::new();
+    let mut errors = Vec::new();
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    for r in reports {
+        let Some((team, short)) = crate::store::vault::team::split_name(&r.name) else {
+            continue;
+        };
+        if short == "*" {
+            continue;
+        }
+        if !teams.contains_key(team) {
+            teams.insert(team.to_string(), ctx.team(team));
+        }
+        let t = match &teams[team] {
+            Ok(t) => t,
+            Err(e) => {
+                errors.push(format!("{team}: {e:#}"));
+                continue;
+            }
+        };
+        let o = &r.outcome;
+        let saved = t.update_entry("status", short, true, "record checks", &|m| {
+            let mut put = |k: &str, v: Option<String>| match v {
+                Some(v) => {
+                    m.insert(k.into(), serde_json::Value::String(v));
+                }
+                None => {
+                    m.remove(k);
+                }
+            };
+            put("status", Some(o.status.as_str().to_string()));
+            put("at", Some(r.checked_at.clone()));
+            put(
+                "message",
+                (o.status != Status::Ok).then(|| o.message.clone()),
+            );
+            put("host", Some(host.clone()));
+            if o.status == Status::Ok {
+                put("last_success", Some(r.checked_at.clone()));
+            }
+            Ok(())
+        });
+        if let Err(e) = saved {
+            errors.push(format!("{}: {e:#}", r.name));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        anyhow::bail!("in the team store: {}", errors.join("; "))
+    }
 }

@@ -829,3 +829,71 @@ fn tls_needs_the_servers_ca_and_plain_http_is_loopback_only() {
     out.code(2);
     assert!(out.stderr.contains("only over https"), "{out:#?}");
 }
+
+#[test]
+fn check_results_go_to_the_team_store_and_concurrent_writers_all_land() {
+    let bao = Bao::start();
+    bao.seed_team("acme");
+    let api = FakeApi::expecting_auth(
+        "Bearer k-0123456789abcdef",
+        json!({"id": 1, "email": "bot@acme.test"}),
+    );
+    let admin = Host::new(&bao, "acme", &bao.login("acme", "admin"), &api.url);
+    create_team_key(&admin, "acme/gh", "k-0123456789abcdef").ok();
+    // Eight checkers on eight hosts at once: every result is written with CAS, none lost.
+    let checker_token = bao.login("acme", "checker");
+    let hosts: Vec<Host> = (0..8)
+        .map(|_| Host::new(&bao, "acme", &checker_token, &api.url))
+        .collect();
+    let outs: Vec<Out> = std::thread::scope(|s| {
+        let hs: Vec<_> = hosts
+            .iter()
+            .map(|h| s.spawn(move || h.run(&["check", "acme/gh"])))
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for o in &outs {
+        assert_eq!(o.code, 0, "{o:#?}");
+        assert!(!o.stderr.contains("could not save"), "{o:#?}");
+    }
+    let (s, st) = bao.api("GET", "secret/data/conn/acme/status/gh", None);
+    assert_eq!(s, 200);
+    assert_eq!(st["data"]["data"]["status"], "ok");
+    assert!(
+        st["data"]["metadata"]["version"].as_u64().unwrap() >= 8,
+        "{st}"
+    );
+    // A monitor sees the result without any secret.
+    let monitor = Host::new(&bao, "acme", &bao.login("acme", "monitor"), &api.url);
+    let v = monitor.run(&["list", "--json"]).ok().json();
+    assert_eq!(v[0]["name"], "acme/gh");
+    assert_eq!(v[0]["last_check"]["status"], "ok", "{v}");
+}
+
+#[test]
+fn a_recipe_role_can_be_bound_to_a_team_connection() {
+    let bao = Bao::start();
+    bao.seed_team("acme");
+    let api = FakeApi::expecting_auth("Bearer k-0123456789abcdef", json!({"id": 1}));
+    let admin = Host::new(&bao, "acme", &bao.login("acme", "admin"), &api.url);
+    create_team_key(&admin, "acme/gh", "k-0123456789abcdef").ok();
+    let user = Host::new(&bao, "acme", &bao.login("acme", "user"), &api.url);
+    let project = user.env.dir.path().join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(
+        project.join("conn.toml"),
+        "[roles.crm]\nprovider = \"acme\"\n",
+    )
+    .unwrap();
+    let tok = [("BAO_TOKEN", user.token.as_str())];
+    user.env
+        .run_in(&project, &["bind", "crm", "acme/gh"], &tok)
+        .ok();
+    let out = user.env.run_in(&project, &["exec", "--", "env"], &tok);
+    assert!(
+        out.ok().stdout.contains("CRM_API_KEY=k-0123456789abcdef"),
+        "{out:#?}"
+    );
+    let check = user.env.run_in(&project, &["check", "--recipe"], &tok);
+    assert_eq!(check.code, 0, "{check:#?}");
+}

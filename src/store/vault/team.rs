@@ -154,6 +154,20 @@ impl Team {
             )
         })?;
         c.store = store_name(&self.name);
+        // Check results live in status/, which every role may write.
+        if let Some(st) = self.status(name) {
+            let text = |k: &str| st.get(k).and_then(|v| v.as_str()).map(str::to_string);
+            if let (Some(status), Some(at)) = (text("status"), text("at")) {
+                c.last_check = Some(crate::store::metadata::LastCheck {
+                    status,
+                    at,
+                    message: text("message"),
+                });
+            }
+            if let Some(s) = text("last_success") {
+                c.last_success = Some(s);
+            }
+        }
         Ok(Some(c))
     }
 
@@ -172,23 +186,55 @@ impl Team {
 
     /// Replaces the record with check-and-set, re-reading and retrying on a lost race.
     pub fn update_record(&self, name: &str, change: &dyn Fn(&mut Connection)) -> Result<()> {
-        let path = self.data_path("meta", name);
-        for _ in 0..CAS_ATTEMPTS {
-            let Some(v) = self.client.read(&path)? else {
-                return Err(anyhow!("{}/{name} was removed meanwhile", self.name));
-            };
-            let mut c: Connection = serde_json::from_value(Value::Object(v.data))?;
+        let what = format!("{}/{name}", self.name);
+        self.update_entry("meta", name, false, "edit connections", &|data| {
+            let mut c: Connection = serde_json::from_value(Value::Object(data.clone()))?;
             change(&mut c);
-            match self
-                .client
-                .write(&path, &serde_json::to_value(&c)?, v.version)
-            {
+            match serde_json::to_value(&c)? {
+                Value::Object(m) => *data = m,
+                _ => unreachable!("a Connection serializes to an object"),
+            }
+            Ok(())
+        })
+        .map_err(|e| e.context(what))
+    }
+
+    /// Read-modify-write of one entry with check-and-set: re-read and retry on a lost race,
+    /// at most 5 times, then "changed by someone else; nothing was saved". `create` allows
+    /// a missing entry to be created (as an empty object first given to `change`).
+    pub fn update_entry(
+        &self,
+        kind: &str,
+        key: &str,
+        create: bool,
+        action: &str,
+        change: &dyn Fn(&mut serde_json::Map<String, Value>) -> Result<()>,
+    ) -> Result<()> {
+        let path = self.data_path(kind, key);
+        for _ in 0..CAS_ATTEMPTS {
+            let (version, mut data) = match self.client.read(&path)? {
+                Some(v) => (v.version, v.data),
+                None if create => (self.client.current_version(&path)?, Default::default()),
+                None => return Err(anyhow!("{path} was removed meanwhile; nothing was saved")),
+            };
+            change(&mut data)?;
+            match self.client.write(&path, &Value::Object(data), version) {
                 Ok(_) => return Ok(()),
                 Err(e) if e.kind == Kind::CasMismatch => jitter(),
-                Err(e) => return Err(self.explain(e, "edit connections").into()),
+                Err(e) => return Err(self.explain(e, action).into()),
             }
         }
-        Err(changed_by_someone_else(&format!("{}/{name}", self.name)))
+        Err(changed_by_someone_else(&format!("{}/{key}", self.name)))
+    }
+
+    /// The last check of `name` as recorded in `status/<name>` (none when missing or not
+    /// readable).
+    pub fn status(&self, name: &str) -> Option<serde_json::Map<String, Value>> {
+        self.client
+            .read(&self.data_path("status", name))
+            .ok()
+            .flatten()
+            .map(|v| v.data)
     }
 
     /// Removes the record and purges the secrets (all versions), so no policy can resurrect
