@@ -1,15 +1,14 @@
 //! conn: named, authenticated connections to web APIs.
 //!
-//! Imports flow one way: `cli → commands → {auth, store, catalog, check, recipe} → core`;
-//! `recipe` imports only `catalog` and `core`.
+//! Imports flow one way: `main → cli → commands → ops → {auth, store, catalog, check, recipe}
+//! → core`; see docs/ARCHITECTURE.md for what each layer owns.
 
-pub mod auth;
-pub mod catalog;
-pub mod check;
+pub(crate) mod auth;
+pub(crate) mod catalog;
+pub(crate) mod check;
 pub mod cli;
-pub mod commands;
-pub mod core;
-pub mod recipe;
-pub mod store;
-
-pub use cli::run;
+pub(crate) mod commands;
+pub(crate) mod core;
+pub(crate) mod ops;
+pub(crate) mod recipe;
+pub(crate) mod store;

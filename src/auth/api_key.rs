@@ -7,15 +7,15 @@ use anyhow::{Context, Result};
 use reqwest::blocking::RequestBuilder;
 use reqwest::header::{HeaderName, HeaderValue};
 
-use super::Authenticator;
+use super::{Authenticator, Method, SecretField};
 use crate::catalog::{ApiKeySpec, Placement, template};
-use crate::core::secret::Secret;
+use crate::core::secret::{Secret, SecretBundle};
 
 /// Key of the API key in the secret bundle.
-pub const FIELD: &str = "api_key";
+pub(crate) const FIELD: &str = "api_key";
 
 #[derive(Debug)]
-pub struct ApiKey {
+pub(crate) struct ApiKey {
     placement: Placement,
     name: String,
     prefix: String,
@@ -25,7 +25,7 @@ pub struct ApiKey {
 }
 
 impl ApiKey {
-    pub fn new(
+    pub(crate) fn new(
         spec: &ApiKeySpec,
         inputs: &BTreeMap<String, String>,
         key: Secret<String>,
@@ -125,5 +125,28 @@ impl Authenticator for ApiKey {
             out.push((AUTHORIZATION, Secret::new(value)));
         }
         out
+    }
+}
+
+impl Method for ApiKeySpec {
+    fn secret_fields(&self) -> Vec<SecretField> {
+        vec![SecretField {
+            key: FIELD,
+            label: self.label.clone().unwrap_or_else(|| "API key".into()),
+        }]
+    }
+
+    fn token_field(&self) -> &'static str {
+        FIELD
+    }
+
+    fn authenticator(
+        &self,
+        values: &BTreeMap<String, String>,
+        _username: Option<&str>,
+        secrets: &SecretBundle,
+    ) -> Result<Box<dyn Authenticator>> {
+        let key = secrets.get(FIELD).ok_or_else(|| super::missing(FIELD))?;
+        Ok(Box::new(ApiKey::new(self, values, key.clone())?))
     }
 }

@@ -1,23 +1,26 @@
 //! HTTP Basic auth (RFC 7617): a user name, optionally suffixed (Zendesk's `/token`), and a
 //! password or API token.
 
+use std::collections::BTreeMap;
+
+use anyhow::{Result, bail};
 use reqwest::blocking::RequestBuilder;
 
-use super::Authenticator;
+use super::{Authenticator, Method, SecretField};
 use crate::catalog::BasicSpec;
-use crate::core::secret::Secret;
+use crate::core::secret::{Secret, SecretBundle};
 
 /// Key of the password in the secret bundle.
-pub const FIELD: &str = "password";
+pub(crate) const FIELD: &str = "password";
 
 #[derive(Debug)]
-pub struct Basic {
+pub(crate) struct Basic {
     username: String,
     password: Secret<String>,
 }
 
 impl Basic {
-    pub fn new(spec: &BasicSpec, username: &str, password: Secret<String>) -> Self {
+    pub(crate) fn new(spec: &BasicSpec, username: &str, password: Secret<String>) -> Self {
         let suffix = spec.username_suffix.as_deref().unwrap_or("");
         let username = if suffix.is_empty() || username.ends_with(suffix) {
             username.to_string()
@@ -58,5 +61,42 @@ impl Authenticator for Basic {
             (AUTH_HEADER, Secret::new(format!("Authorization: {value}"))),
             (AUTHORIZATION, Secret::new(value)),
         ]
+    }
+}
+
+impl Method for BasicSpec {
+    fn secret_fields(&self) -> Vec<SecretField> {
+        vec![SecretField {
+            key: FIELD,
+            label: self
+                .password_label
+                .clone()
+                .unwrap_or_else(|| "Password".into()),
+        }]
+    }
+
+    fn username_label(&self) -> Option<String> {
+        Some(
+            self.username_label
+                .clone()
+                .unwrap_or_else(|| "User name".into()),
+        )
+    }
+
+    fn token_field(&self) -> &'static str {
+        FIELD
+    }
+
+    fn authenticator(
+        &self,
+        _values: &BTreeMap<String, String>,
+        username: Option<&str>,
+        secrets: &SecretBundle,
+    ) -> Result<Box<dyn Authenticator>> {
+        let Some(user) = username else {
+            bail!("this Basic auth connection has no user name recorded")
+        };
+        let pw = secrets.get(FIELD).ok_or_else(|| super::missing(FIELD))?;
+        Ok(Box::new(Basic::new(self, user, pw.clone())))
     }
 }

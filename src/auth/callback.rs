@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
 
-use super::oauth2::{ErrorKind, OAuthError};
+use super::error::{ErrorKind, OAuthError};
 
 /// The redirect a flow waits for: which parameter ties it to this flow, and what it carries.
 #[derive(Debug, Clone, Copy)]
@@ -127,10 +127,10 @@ impl Callback {
                     Some(params) => match judge(&params, expect) {
                         Verdict::Done(r) => return r,
                         Verdict::WrongState => {
-                            crate::debug!("pasted URL belongs to another sign-in; still waiting");
+                            log::debug!("pasted URL belongs to another sign-in; still waiting");
                         }
                     },
-                    None => crate::debug!("pasted text is not the redirect URL; still waiting"),
+                    None => log::debug!("pasted text is not the redirect URL; still waiting"),
                 }
             }
             let Ok(Some(req)) = self.server.recv_timeout(Duration::from_millis(100)) else {

@@ -13,12 +13,15 @@ use reqwest::blocking::{Request, RequestBuilder};
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use url::Url;
 
-use super::Authenticator;
 use super::callback::{Callback, Expect};
-use super::oauth2::{ErrorKind, OAuthError};
+use super::error::{ErrorKind, OAuthError};
+use super::{Authenticator, ClientKind, ClientNeeds, Method, SignIn, SignedIn};
 use crate::catalog::provider::SignatureMethod;
-use crate::catalog::{OAuth1Spec, template};
+use crate::catalog::{ClientAuth, OAuth1Spec, template};
+use crate::core::error::usage;
+use crate::core::http::Http;
 use crate::core::secret::{Secret, SecretBundle};
+use crate::core::vocab::Grant;
 
 /// Bundle keys of an OAuth 1.0a connection.
 pub const TOKEN: &str = "oauth_token";
@@ -277,7 +280,7 @@ impl Authenticator for Signer {
     fn apply(&self, req: RequestBuilder) -> RequestBuilder {
         // Signing covers the method, URL and form body, so it needs the finished request.
         let Some(fallback) = req.try_clone() else {
-            crate::debug!("a streamed body can't be signed with OAuth 1.0a");
+            log::debug!("a streamed body can't be signed with OAuth 1.0a");
             return req;
         };
         let (client, built) = req.build_split();
@@ -285,7 +288,7 @@ impl Authenticator for Signer {
             Ok(mut r) => match self.sign_request(&mut r) {
                 Ok(()) => RequestBuilder::from_parts(client, r),
                 Err(e) => {
-                    crate::debug!("could not sign the request: {e:#}");
+                    log::debug!("could not sign the request: {e:#}");
                     fallback
                 }
             },
@@ -376,13 +379,14 @@ pub struct Flow<'a> {
 
 /// Runs the flow. `open` is given the authorization URL to show and open.
 pub fn three_legged(
-    http: &reqwest::blocking::Client,
+    http: &Http,
     consumer: &Consumer,
     flow: Flow<'_>,
     open: &mut dyn FnMut(&str) -> Result<()>,
 ) -> Result<(TokenCredentials, BTreeMap<String, String>)> {
     let url = |field: &str, v: &str| -> Result<Url> {
         let filled = template::url(v, flow.inputs).map_err(|e| anyhow!("{field}: {e:#}"))?;
+        let filled = http.route(&filled);
         Url::parse(&filled).with_context(|| format!("{field} {filled:?} is not a valid URL"))
     };
     let request_token_url = url("request_token_url", &flow.spec.request_token_url)?;
@@ -489,7 +493,7 @@ fn typed_verifier(pasted: Option<&Receiver<String>>, timeout: Duration) -> Resul
 
 /// One signed POST to a credentials endpoint (2.1, 2.3); the answer is form-encoded.
 fn token_request(
-    http: &reqwest::blocking::Client,
+    http: &Http,
     consumer: &Consumer,
     token: Option<TokenRef<'_>>,
     url: &Url,
@@ -510,7 +514,7 @@ fn token_request(
         },
     )?;
     let resp = http
-        .post(url.clone())
+        .post(url.as_str())
         .header(AUTHORIZATION, header.expose().as_str())
         .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body("")
@@ -632,6 +636,99 @@ pub fn clock_message(server_date: Option<&str>) -> String {
         None => format!(
             "the provider refused the request's timestamp/nonce. This computer's clock says {local} (the server sent no Date header to compare); check that the clock is right (NTP) and try again"
         ),
+    }
+}
+
+impl Method for OAuth1Spec {
+    fn token_field(&self) -> &'static str {
+        // The token alone can't sign a request; scripts that need to should use conn exec or
+        // conn request.
+        TOKEN
+    }
+
+    fn authenticator(
+        &self,
+        _values: &BTreeMap<String, String>,
+        _username: Option<&str>,
+        secrets: &SecretBundle,
+    ) -> Result<Box<dyn Authenticator>> {
+        Ok(Box::new(signer_from(self, secrets, super::missing)?))
+    }
+
+    fn client_needs(&self) -> Option<ClientNeeds<'_>> {
+        Some(ClientNeeds {
+            registration_url: self.app_registration_url.as_deref(),
+            redirect_path: &self.redirect_path,
+            auth: ClientAuth::default(),
+            kind: if self.signature_method == SignatureMethod::RsaSha1 {
+                ClientKind::OAuth1Rsa
+            } else {
+                ClientKind::OAuth1
+            },
+        })
+    }
+
+    fn signs_with_client(&self) -> bool {
+        true
+    }
+
+    fn sign_in(&self, s: SignIn<'_>) -> Result<Option<SignedIn>> {
+        if s.grant.is_some_and(|g| g != Grant::OAuth1) {
+            return Err(usage("--grant and --device are for OAuth 2.0"));
+        }
+        let secret = s.client.secret.clone().ok_or_else(|| {
+            usage(if self.signature_method == SignatureMethod::RsaSha1 {
+                "this OAuth 1.0a provider signs with RSA-SHA1: give the consumer's private key with --private-key FILE"
+            } else {
+                "an OAuth 1.0a consumer needs its consumer secret: --client-secret-stdin or --client-secret-env VAR"
+            })
+        })?;
+        let consumer = Consumer {
+            key: s.client.id.clone(),
+            secret,
+            method: self.signature_method,
+            realm: self.realm.clone(),
+        };
+        consumer.validate()?;
+        let oob = s.no_browser && self.oob;
+        let ui = s.ui;
+        let pasted = if s.no_browser {
+            ui.pasted_lines()
+        } else {
+            None
+        };
+        let open = !s.no_browser;
+        let (creds, callback) = three_legged(
+            s.http,
+            &consumer,
+            Flow {
+                spec: self,
+                inputs: s.values,
+                port: s.port.or(self.redirect_port).unwrap_or(0),
+                timeout: s.timeout,
+                pasted,
+                oob,
+            },
+            &mut |url| {
+                ui.open_url(url, open);
+                ui.notice(if oob {
+                    "This provider shows a verification code after you approve: type it here and press Enter (Ctrl-C to cancel)."
+                } else {
+                    "Waiting for the sign-in to finish in the browser… (Ctrl-C to cancel)"
+                });
+                Ok(())
+            },
+        )?;
+        let mut bundle = SecretBundle::new();
+        creds.write_to(&mut bundle);
+        Ok(Some(SignedIn {
+            bundle,
+            grant: Grant::OAuth1,
+            scopes: Vec::new(),
+            expires_at: None,
+            callback,
+            token_fields: creds.extra.clone(),
+        }))
     }
 }
 

@@ -20,55 +20,20 @@ use oauth2::{
 };
 use reqwest::blocking::RequestBuilder;
 
-use super::Authenticator;
 use super::callback::{Callback, Expect};
+use super::error::{ErrorKind, OAuthError};
+use super::{Authenticator, ClientKind, ClientNeeds, Method, SignIn, SignedIn};
+use crate::catalog::provider::PickSpec;
 use crate::catalog::{ClientAuth, OAuth2Spec, template};
+use crate::core::error::usage;
+use crate::core::http::Http;
 use crate::core::secret::{Secret, SecretBundle};
+use crate::core::vocab::Grant;
 
 /// Bundle keys of an OAuth 2.0 connection.
 pub const ACCESS_TOKEN: &str = "access_token";
 pub const REFRESH_TOKEN: &str = "refresh_token";
 pub const EXPIRES_AT: &str = "expires_at";
-
-/// Why an OAuth step failed, as far as the caller needs to act on it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// The grant (refresh token, code) is no longer valid: re-authorize.
-    InvalidGrant,
-    /// The user said no, or the device code expired.
-    Denied,
-    /// Network trouble or a 5xx: try again later; never a reason to re-authorize.
-    Unreachable,
-    /// The server answered with an OAuth error other than the above.
-    Server,
-    /// The server's answer was not valid OAuth (HTML, malformed JSON, ...).
-    BadResponse,
-    /// No answer from the person in time.
-    Timeout,
-}
-
-#[derive(Debug)]
-pub struct OAuthError {
-    pub kind: ErrorKind,
-    pub message: String,
-}
-
-impl OAuthError {
-    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        OAuthError {
-            kind,
-            message: message.into(),
-        }
-    }
-}
-
-impl fmt::Display for OAuthError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for OAuthError {}
 
 /// The endpoints of one authorization server, templates filled and discovery done.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -185,7 +150,7 @@ impl std::error::Error for HttpError {}
 /// verdict on the grant), and a 200 whose body is an OAuth error (GitHub does this) is handed
 /// on as the 400 it means.
 fn http_fn(
-    client: &reqwest::blocking::Client,
+    client: &Http,
 ) -> impl Fn(oauth2::HttpRequest) -> Result<oauth2::HttpResponse, HttpError> + '_ {
     move |req: oauth2::HttpRequest| {
         let (parts, body) = req.into_parts();
@@ -346,7 +311,7 @@ fn auth_type(c: &Client) -> AuthType {
 
 /// Fills templates and, when the spec names an issuer, discovers the URLs it leaves out.
 pub fn endpoints(
-    http: &reqwest::blocking::Client,
+    http: &Http,
     spec: &OAuth2Spec,
     inputs: &BTreeMap<String, String>,
 ) -> Result<Endpoints> {
@@ -359,7 +324,7 @@ pub fn endpoints(
             .transpose()
             .map(|o| o.filter(|s| !s.is_empty()))
     };
-    let redirect = |u: Option<String>| u.map(|u| crate::core::testing::redirect(&u));
+    let redirect = |u: Option<String>| u.map(|u| http.route(&u));
     let mut ep = Endpoints {
         authorize: redirect(fill(&spec.authorize_url)?),
         token: redirect(fill(&spec.token_url)?).unwrap_or_default(),
@@ -392,7 +357,7 @@ pub fn endpoints(
 
 /// RFC 8414 metadata, falling back to OpenID Connect discovery. Metadata whose `issuer` is not
 /// the one asked for is refused (RFC 8414 section 3.3), since it could send tokens elsewhere.
-pub fn discover(http: &reqwest::blocking::Client, issuer: &str) -> Result<serde_json::Value> {
+pub fn discover(http: &Http, issuer: &str) -> Result<serde_json::Value> {
     let base = issuer.trim_end_matches('/');
     let parsed =
         url::Url::parse(base).with_context(|| format!("issuer {issuer:?} is not a URL"))?;
@@ -404,7 +369,7 @@ pub fn discover(http: &reqwest::blocking::Client, issuer: &str) -> Result<serde_
     ];
     let mut last = String::new();
     for url in candidates {
-        crate::debug!("discovery: GET {url}");
+        log::debug!("discovery: GET {url}");
         let resp = match http.get(&url).header("Accept", "application/json").send() {
             Ok(r) => r,
             Err(e) => {
@@ -451,7 +416,7 @@ pub struct CodeFlow<'a> {
 /// Authorization code grant with PKCE (S256) and a random 128-bit state. `open` is given the
 /// authorization URL to show and open; then the loopback callback waits for the redirect.
 pub fn authorization_code(
-    http: &reqwest::blocking::Client,
+    http: &Http,
     ep: &Endpoints,
     client: &Client,
     flow: CodeFlow<'_>,
@@ -522,7 +487,7 @@ pub struct DevicePrompt {
 /// slowing down on `slow_down` and backing off on transport errors, until approved, denied or
 /// expired (or `timeout`).
 pub fn device(
-    http: &reqwest::blocking::Client,
+    http: &Http,
     ep: &Endpoints,
     client: &Client,
     spec: &OAuth2Spec,
@@ -572,7 +537,7 @@ pub fn device(
 
 /// Client credentials grant: the app acts as itself.
 pub fn client_credentials(
-    http: &reqwest::blocking::Client,
+    http: &Http,
     ep: &Endpoints,
     client: &Client,
     spec: &OAuth2Spec,
@@ -599,7 +564,7 @@ pub fn client_credentials(
 
 /// Exchanges a refresh token. When the server sends no new refresh token, the old one stays.
 pub fn refresh(
-    http: &reqwest::blocking::Client,
+    http: &Http,
     ep: &Endpoints,
     client: &Client,
     refresh_token: &Secret<String>,
@@ -626,12 +591,7 @@ pub fn refresh(
 
 /// Revokes a token (RFC 7009) at the provider. Done by hand rather than through the oauth2
 /// crate, which refuses a non-https revocation endpoint even on loopback.
-pub fn revoke(
-    http: &reqwest::blocking::Client,
-    ep: &Endpoints,
-    client: &Client,
-    tokens: &Tokens,
-) -> Result<()> {
+pub fn revoke(http: &Http, ep: &Endpoints, client: &Client, tokens: &Tokens) -> Result<()> {
     let url = ep
         .revocation
         .as_deref()
@@ -683,4 +643,183 @@ pub fn revoke(
         );
     }
     Ok(())
+}
+
+/// The grant to run: the one asked for, else browser sign-in when offered, else the first.
+fn pick_grant(spec: &OAuth2Spec, wanted: Option<Grant>) -> Result<Grant> {
+    match wanted {
+        Some(g) if spec.grants.contains(&g) => Ok(g),
+        Some(g) => Err(usage(format!(
+            "this provider does not offer the {g} grant; it offers: {}",
+            spec.grants
+                .iter()
+                .map(|g| g.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+        None if spec.grants.contains(&Grant::AuthorizationCode) => Ok(Grant::AuthorizationCode),
+        None => Ok(spec.grants[0]),
+    }
+}
+
+impl Method for OAuth2Spec {
+    fn token_field(&self) -> &'static str {
+        ACCESS_TOKEN
+    }
+
+    fn authenticator(
+        &self,
+        _values: &BTreeMap<String, String>,
+        _username: Option<&str>,
+        secrets: &SecretBundle,
+    ) -> Result<Box<dyn Authenticator>> {
+        let token = secrets
+            .get(ACCESS_TOKEN)
+            .ok_or_else(|| super::missing(ACCESS_TOKEN))?;
+        Ok(Box::new(Bearer::new(token.clone())))
+    }
+
+    fn client_needs(&self) -> Option<ClientNeeds<'_>> {
+        Some(ClientNeeds {
+            registration_url: self.app_registration_url.as_deref(),
+            redirect_path: &self.redirect_path,
+            auth: self.client_auth,
+            kind: ClientKind::OAuth2,
+        })
+    }
+
+    fn sign_in(&self, s: SignIn<'_>) -> Result<Option<SignedIn>> {
+        let grant = pick_grant(self, s.grant)?;
+        let scopes = s.scopes.unwrap_or_else(|| self.scopes.clone());
+        let ep = endpoints(s.http, self, s.values)?;
+        let ui = s.ui;
+        let (tokens, callback) = match grant {
+            Grant::AuthorizationCode => {
+                let pasted = if s.no_browser {
+                    ui.pasted_lines()
+                } else {
+                    None
+                };
+                let open = !s.no_browser;
+                authorization_code(
+                    s.http,
+                    &ep,
+                    s.client,
+                    CodeFlow {
+                        spec: self,
+                        scopes: &scopes,
+                        port: s.port.or(self.redirect_port).unwrap_or(0),
+                        timeout: s.timeout,
+                        pasted,
+                    },
+                    &mut |url| {
+                        ui.open_url(url, open);
+                        ui.notice(
+                            "Waiting for the sign-in to finish in the browser… (Ctrl-C to cancel)",
+                        );
+                        Ok(())
+                    },
+                )?
+            }
+            Grant::DeviceCode => {
+                let open = s.open_device_url && !s.no_browser;
+                let t = device(s.http, &ep, s.client, self, &scopes, s.timeout, &mut |p| {
+                    ui.notice(&format!(
+                        "To sign in, visit {} and enter the code {} (valid for {} minutes).",
+                        p.verification_uri,
+                        p.user_code,
+                        p.expires_in.as_secs() / 60
+                    ));
+                    if open {
+                        let url = p
+                            .verification_uri_complete
+                            .clone()
+                            .unwrap_or_else(|| p.verification_uri.clone());
+                        ui.open_url(&url, true);
+                    }
+                    ui.notice("Waiting for approval… (Ctrl-C to cancel)");
+                    Ok(())
+                })?;
+                (t, BTreeMap::new())
+            }
+            Grant::ClientCredentials => (
+                client_credentials(s.http, &ep, s.client, self, &scopes)?,
+                BTreeMap::new(),
+            ),
+            Grant::OAuth1 => unreachable!("pick_grant offers only the spec's OAuth 2.0 grants"),
+        };
+        let mut bundle = SecretBundle::new();
+        tokens.write_to(&mut bundle);
+        Ok(Some(SignedIn {
+            bundle,
+            grant,
+            scopes: tokens.scopes.clone(),
+            expires_at: tokens.expires_at,
+            callback,
+            token_fields: tokens.extra.clone(),
+        }))
+    }
+
+    fn refresh_due(&self, bundle: &SecretBundle, margin_secs: i64) -> bool {
+        stored(bundle)
+            .and_then(|t| t.expires_in())
+            .is_some_and(|left| left < margin_secs)
+    }
+
+    fn refreshable(&self) -> bool {
+        true
+    }
+
+    fn refresh(
+        &self,
+        http: &Http,
+        values: &BTreeMap<String, String>,
+        client: &Client,
+        bundle: &SecretBundle,
+        grant: Grant,
+        scopes: &[String],
+    ) -> Result<Option<Tokens>> {
+        let ep = endpoints(http, self, values)?;
+        let old = stored(bundle).ok_or_else(|| anyhow!("the stored tokens are incomplete"))?;
+        let tokens = match (&old.refresh_token, grant) {
+            (Some(rt), _) => refresh(http, &ep, client, rt, scopes)?,
+            // Client credentials have no refresh token: ask for a new token the same way.
+            (None, Grant::ClientCredentials) => {
+                client_credentials(http, &ep, client, self, scopes)?
+            }
+            (None, _) => {
+                return Err(OAuthError::new(
+                    ErrorKind::InvalidGrant,
+                    "the access token expired and the provider gave no refresh token",
+                )
+                .into());
+            }
+        };
+        Ok(Some(tokens))
+    }
+
+    fn revoke(
+        &self,
+        http: &Http,
+        values: &BTreeMap<String, String>,
+        client: &dyn Fn() -> Result<Client>,
+        bundle: &SecretBundle,
+    ) -> Result<bool> {
+        let ep = endpoints(http, self, values)?;
+        if ep.revocation.is_none() {
+            return Ok(false);
+        }
+        let client = client()?;
+        let tokens = stored(bundle).context("no tokens stored")?;
+        revoke(http, &ep, &client, &tokens)?;
+        Ok(true)
+    }
+
+    fn required_scopes(&self) -> &[String] {
+        &self.required_scopes
+    }
+
+    fn pick(&self) -> Option<&PickSpec> {
+        self.pick.as_ref()
+    }
 }

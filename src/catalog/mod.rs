@@ -9,12 +9,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 
-/// The environments a connection can be tagged with; providers may give each its own hosts.
-pub const ENVIRONMENTS: &[&str] = &["production", "sandbox"];
-
 pub use provider::{
-    ApiKeySpec, AuthSpec, BasicSpec, Capture, ClientAuth, Grant, Input, OAuth1Spec, OAuth2Spec,
-    Placement, Provider,
+    ApiKeySpec, AuthSpec, BasicSpec, Capture, ClientAuth, Input, OAuth1Spec, OAuth2Spec, Placement,
+    Provider,
 };
 
 const BUILTIN: &[(&str, &str)] = &[

@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::template;
 use crate::core::error::line_col;
+pub use crate::core::vocab::Grant;
+use crate::core::vocab::{AuthMethod, Environment};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -124,12 +126,12 @@ pub enum AuthSpec {
 }
 
 impl AuthSpec {
-    pub fn method(&self) -> &'static str {
+    pub fn method(&self) -> AuthMethod {
         match self {
-            AuthSpec::ApiKey(_) => "api_key",
-            AuthSpec::Basic(_) => "basic",
-            AuthSpec::OAuth2(_) => "oauth2",
-            AuthSpec::OAuth1(_) => "oauth1",
+            AuthSpec::ApiKey(_) => AuthMethod::ApiKey,
+            AuthSpec::Basic(_) => AuthMethod::Basic,
+            AuthSpec::OAuth2(_) => AuthMethod::OAuth2,
+            AuthSpec::OAuth1(_) => AuthMethod::OAuth1,
         }
     }
 
@@ -160,15 +162,6 @@ impl AuthSpec {
             AuthSpec::OAuth1(s) => s.help.as_deref(),
         }
     }
-}
-
-/// OAuth 2.0 grants conn can run.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum Grant {
-    AuthorizationCode,
-    DeviceCode,
-    ClientCredentials,
 }
 
 /// How the client authenticates at the token endpoint.
@@ -483,20 +476,24 @@ pub const CATEGORIES: &[&str] = &[
 ];
 
 impl Provider {
-    pub fn auth(&self, method: &str) -> Option<&AuthSpec> {
+    pub fn auth(&self, method: AuthMethod) -> Option<&AuthSpec> {
         self.auth.iter().find(|a| a.method() == method)
     }
 
     pub fn methods(&self) -> Vec<&'static str> {
-        self.auth.iter().map(AuthSpec::method).collect()
+        self.auth.iter().map(|a| a.method().as_str()).collect()
     }
 
     /// What `${...}` templates see for a connection: its environment's values, then its
     /// inputs.
-    pub fn values(&self, env: &str, inputs: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    pub fn values(
+        &self,
+        env: Environment,
+        inputs: &BTreeMap<String, String>,
+    ) -> BTreeMap<String, String> {
         let mut v = self
             .environments
-            .get(env)
+            .get(env.as_str())
             .or_else(|| self.environments.get("production"))
             .cloned()
             .unwrap_or_default();
@@ -700,12 +697,16 @@ fn validate(p: &Provider) -> std::result::Result<(), Invalid> {
             ));
         };
         for (env, values) in &p.environments {
-            if !crate::catalog::ENVIRONMENTS.contains(&env.as_str()) {
+            if env.parse::<Environment>().is_err() {
                 return Err(invalid(
                     format!("environments.{env}"),
                     format!(
                         "unknown environment; use {}",
-                        crate::catalog::ENVIRONMENTS.join(" or ")
+                        Environment::ALL
+                            .iter()
+                            .map(|e| e.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" or ")
                     ),
                     Some(&format!("[environments.{env}]")),
                 ));
@@ -750,7 +751,7 @@ fn validate(p: &Provider) -> std::result::Result<(), Invalid> {
         if !methods.insert(a.method()) {
             return Err(invalid(
                 format!("auth[{i}].method"),
-                format!("method {:?} is listed twice", a.method()),
+                format!("method {:?} is listed twice", a.method().as_str()),
                 None,
             ));
         }
@@ -855,6 +856,13 @@ fn validate_oauth2(
         return Err(invalid(
             format!("auth[{i}].grants"),
             "list at least one grant",
+            None,
+        ));
+    }
+    if has(Grant::OAuth1) {
+        return Err(invalid(
+            format!("auth[{i}].grants"),
+            "oauth1 is a method (method = \"oauth1\"), not an OAuth 2.0 grant",
             None,
         ));
     }

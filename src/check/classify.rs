@@ -1,75 +1,15 @@
 //! Turning an HTTP answer (or the lack of one) into a status, a message and a hint.
 
-use serde::Serialize;
-
-use super::{FoundIdentity, Outcome, Target};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Ok,
-    Expiring,
-    InvalidCredentials,
-    NeedsReauth,
-    InsufficientPermissions,
-    Unreachable,
-    SecretMissing,
-    Error,
-}
-
-/// Monitoring-plugin severities, in the order conn reports them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Severity {
-    Ok,
-    Warning,
-    Unknown,
-    Critical,
-}
-
-impl Severity {
-    /// The monitoring-plugin exit code: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
-    pub fn exit_code(self) -> u8 {
-        match self {
-            Severity::Ok => 0,
-            Severity::Warning => 1,
-            Severity::Critical => 2,
-            Severity::Unknown => 3,
-        }
-    }
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Ok => "ok",
-            Status::Expiring => "expiring",
-            Status::InvalidCredentials => "invalid_credentials",
-            Status::NeedsReauth => "needs_reauth",
-            Status::InsufficientPermissions => "insufficient_permissions",
-            Status::Unreachable => "unreachable",
-            Status::SecretMissing => "secret_missing",
-            Status::Error => "error",
-        }
-    }
-
-    pub fn severity(self) -> Severity {
-        match self {
-            Status::Ok => Severity::Ok,
-            Status::Expiring => Severity::Warning,
-            Status::InvalidCredentials
-            | Status::NeedsReauth
-            | Status::InsufficientPermissions
-            | Status::SecretMissing => Severity::Critical,
-            Status::Unreachable | Status::Error => Severity::Unknown,
-        }
-    }
-}
+use super::{CheckStatus, Identity, Outcome, Target};
+use crate::core::vocab::AuthMethod;
 
 /// Fix advice shared by every "the credentials don't work" case, in the usual order: the
 /// authorizing user's permissions, the credentials themselves, then re-authorization.
-pub fn reauth_hint(name: &str, method: &str) -> String {
+pub(crate) fn reauth_hint(name: &str, method: AuthMethod) -> String {
     let what = match method {
-        "basic" => "the password or API token was changed or revoked, or the user was deactivated",
+        AuthMethod::Basic => {
+            "the password or API token was changed or revoked, or the user was deactivated"
+        }
         _ => "the key or token was revoked, rotated or expired",
     };
     format!(
@@ -89,7 +29,7 @@ pub fn response(
         Some(d) => format!("{base}: {d}"),
         None => base,
     };
-    let out = |st: Status, message: String, hint: Option<String>| Outcome {
+    let out = |st: CheckStatus, message: String, hint: Option<String>| Outcome {
         status: st,
         http_status: Some(status),
         identity: None,
@@ -105,7 +45,7 @@ pub fn response(
                 && !target.provider.check.expect_status.contains(&status) =>
         {
             out(
-                Status::Error,
+                CheckStatus::Error,
                 format!(
                     "HTTP {status}: the check expects {:?}",
                     target.provider.check.expect_status
@@ -125,15 +65,15 @@ pub fn response(
                         .unwrap_or_else(|| "an unspecified error".into());
                     let said = format!("HTTP {status}, but the API answered {code}");
                     return if spec.invalid_credentials.contains(&code) {
-                        out(Status::InvalidCredentials, said, Some(reauth_hint(name, target.method)))
+                        out(CheckStatus::InvalidCredentials, said, Some(reauth_hint(name, target.method)))
                     } else if spec.insufficient_permissions.contains(&code) {
                         out(
-                            Status::InsufficientPermissions,
+                            CheckStatus::InsufficientPermissions,
                             said,
                             Some("the credentials lack a permission or scope the check needs; grant it and re-authorize ('conn reauth NAME')".replace("NAME", name)),
                         )
                     } else {
-                        out(Status::Error, said, None)
+                        out(CheckStatus::Error, said, None)
                     };
                 }
             }
@@ -141,41 +81,41 @@ pub fn response(
             let has_id = identity.as_ref().is_some_and(|i| i.id.is_some());
             if spec.identity_required && !has_id {
                 return out(
-                    Status::InvalidCredentials,
+                    CheckStatus::InvalidCredentials,
                     format!("HTTP {status}, but the API did not answer as a signed-in user"),
                     Some(reauth_hint(name, target.method)),
                 );
             }
             let who = identity
                 .as_ref()
-                .and_then(FoundIdentity::describe)
+                .and_then(Identity::describe)
                 .map(|w| format!(" as {w}"))
                 .unwrap_or_default();
-            let mut o = out(Status::Ok, format!("connected{who}"), None);
+            let mut o = out(CheckStatus::Ok, format!("connected{who}"), None);
             o.identity = identity.filter(|i| i.id.is_some() || i.label.is_some());
             o
         }
         300..=399 => out(
-            Status::Error,
+            CheckStatus::Error,
             format!("HTTP {status}: the check request was redirected to another host or scheme; conn does not send credentials there"),
             Some(format!(
                 "the base URL is probably outdated (http instead of https, an old host); see 'conn show {name}'"
             )),
         ),
         401 => out(
-            Status::InvalidCredentials,
+            CheckStatus::InvalidCredentials,
             with_detail(format!("HTTP {status}: the credentials were rejected")),
             Some(reauth_hint(name, target.method)),
         ),
         403 => out(
-            Status::InsufficientPermissions,
+            CheckStatus::InsufficientPermissions,
             with_detail(format!("HTTP {status}: the credentials work but lack permission for the check request")),
             Some(
                 "verify the role and permissions of the user who made the credentials (or the key's scopes); a dedicated integration user with the right role avoids breakage when people leave or change roles".into(),
             ),
         ),
         429 => out(
-            Status::Unreachable,
+            CheckStatus::Unreachable,
             format!(
                 "HTTP 429: rate limited{}",
                 retry_after.map(|r| format!(" (retry after {r}s)")).unwrap_or_default()
@@ -183,19 +123,19 @@ pub fn response(
             Some("the API is throttling requests; check again later".into()),
         ),
         404 => out(
-            Status::Error,
+            CheckStatus::Error,
             with_detail("HTTP 404 for the check request".to_string()),
             Some(format!(
                 "the base URL or instance inputs look wrong; see 'conn show {name}'"
             )),
         ),
         500..=599 => out(
-            Status::Unreachable,
+            CheckStatus::Unreachable,
             with_detail(format!("HTTP {status}: the API had a server error")),
             Some("the provider is having trouble; check its status page and try again later".into()),
         ),
         _ => out(
-            Status::Error,
+            CheckStatus::Error,
             with_detail(format!("unexpected HTTP {status} for the check request")),
             None,
         ),
@@ -212,7 +152,7 @@ pub fn transport(target: Target<'_>, e: &reqwest::Error) -> Outcome {
         "request failed"
     };
     Outcome::local(
-        super::Status::Unreachable,
+        super::CheckStatus::Unreachable,
         format!("{kind}: {chain}"),
         Some(format!(
             "check the network, proxy and the host in the base URL ('conn show {}'); conn will say more with -v",
@@ -221,12 +161,12 @@ pub fn transport(target: Target<'_>, e: &reqwest::Error) -> Outcome {
     )
 }
 
-fn identity(target: Target<'_>, json: &serde_json::Value) -> FoundIdentity {
+fn identity(target: Target<'_>, json: &serde_json::Value) -> Identity {
     let Some(spec) = &target.provider.check.identity else {
-        return FoundIdentity::default();
+        return Identity::default();
     };
     let pick = |ptr: &Option<String>| {
-        let ptr = crate::catalog::template::expand(ptr.as_deref()?, target.inputs).ok()?;
+        let ptr = crate::catalog::template::expand(ptr.as_deref()?, target.values).ok()?;
         if ptr.is_empty() {
             return None;
         }
@@ -238,13 +178,13 @@ fn identity(target: Target<'_>, json: &serde_json::Value) -> FoundIdentity {
     };
     let host = || {
         let base =
-            crate::catalog::template::expand(&target.provider.api.base_url, target.inputs).ok()?;
+            crate::catalog::template::expand(&target.provider.api.base_url, target.values).ok()?;
         reqwest::Url::parse(&base)
             .ok()?
             .host_str()
             .map(str::to_string)
     };
-    FoundIdentity {
+    Identity {
         id: pick(&spec.id),
         label: pick(&spec.label),
         instance: pick(&spec.instance).or_else(host),

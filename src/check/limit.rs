@@ -29,6 +29,7 @@ impl HostLimiter {
         }
     }
 
+    #[cfg(test)]
     pub fn acquire(&self, host: &str) -> Permit<'_> {
         self.acquire_until(host, None).expect("no deadline")
     }

@@ -11,48 +11,22 @@ use serde::Serialize;
 
 use crate::auth::{Authenticator, scrub};
 use crate::catalog::{Provider, template};
+use crate::core::http::Http;
+use crate::core::vocab::AuthMethod;
 
-pub use classify::{Severity, Status};
-pub use limit::{HostLimiter, Limits};
+pub(crate) use crate::core::vocab::{CheckStatus, Identity, Severity};
+pub(crate) use limit::{HostLimiter, Limits};
 
 /// Attempts per check when the API answers 429 or 5xx.
 const MAX_ATTEMPTS: u32 = 3;
 
-/// Who the provider says the credentials belong to.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
-pub struct FoundIdentity {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub label: Option<String>,
-    /// The org, site or host the connection reaches.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub instance: Option<String>,
-}
-
-impl FoundIdentity {
-    /// "LABEL on INSTANCE", as far as known.
-    pub fn describe(&self) -> Option<String> {
-        let who = self.display()?;
-        Some(match &self.instance {
-            Some(i) => format!("{who} on {i}"),
-            None => who.to_string(),
-        })
-    }
-
-    /// The best short name for a person: label, else id.
-    pub fn display(&self) -> Option<&str> {
-        self.label.as_deref().or(self.id.as_deref())
-    }
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
-    pub status: Status,
+    pub status: CheckStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub http_status: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub identity: Option<FoundIdentity>,
+    pub identity: Option<Identity>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latency_ms: Option<u64>,
     /// What happened, in a sentence.
@@ -67,7 +41,7 @@ pub struct Outcome {
 
 impl Outcome {
     /// An outcome reached without sending a request (secret missing, misconfigured, ...).
-    pub fn local(status: Status, message: impl Into<String>, hint: Option<String>) -> Self {
+    pub fn local(status: CheckStatus, message: impl Into<String>, hint: Option<String>) -> Self {
         Outcome {
             status,
             http_status: None,
@@ -85,24 +59,25 @@ impl Outcome {
 pub struct Target<'a> {
     pub name: &'a str,
     pub provider: &'a Provider,
-    pub method: &'a str,
-    pub inputs: &'a BTreeMap<String, String>,
+    pub method: AuthMethod,
+    /// What `${...}` templates stand for: see `ops::resolve::values`.
+    pub values: &'a BTreeMap<String, String>,
 }
 
 /// Sends the check request and classifies the answer. Never fails: every problem is an outcome.
 pub fn run(
-    client: &reqwest::blocking::Client,
+    client: &Http,
     target: Target<'_>,
     auth: &dyn Authenticator,
     limits: Limits<'_>,
 ) -> Outcome {
     let p = target.provider;
-    let expand = |t: &str| template::expand(t, target.inputs);
+    let expand = |t: &str| template::expand(t, target.values);
     let (base, path) = match (expand(&p.api.base_url), expand(&p.check.path)) {
         (Ok(b), Ok(c)) => (b, c),
         (Err(n), _) | (_, Err(n)) => {
             return Outcome::local(
-                Status::Error,
+                CheckStatus::Error,
                 format!("the connection has no value for the provider's input '{n}'"),
                 Some(format!(
                     "the provider definition changed since '{}' was made; recreate it with 'conn new'",
@@ -111,12 +86,12 @@ pub fn run(
             );
         }
     };
-    let url = crate::core::testing::redirect(&format!("{}{}", base.trim_end_matches('/'), path));
+    let url = client.route(&format!("{}{}", base.trim_end_matches('/'), path));
     let url = match reqwest::Url::parse(&url) {
         Ok(u) => u,
         Err(e) => {
             return Outcome::local(
-                Status::Error,
+                CheckStatus::Error,
                 format!("the check URL {url:?} is not valid: {e}"),
                 Some("check the connection's base URL input ('conn show NAME')".into()),
             );
@@ -125,7 +100,7 @@ pub fn run(
     let method =
         reqwest::Method::from_bytes(p.check.method.as_bytes()).unwrap_or(reqwest::Method::GET);
     // The query string is left out: an API key may travel there.
-    crate::debug!(
+    log::debug!(
         "{method} {}{}",
         url.origin().ascii_serialization(),
         url.path()
@@ -136,7 +111,7 @@ pub fn run(
         url.port_or_known_default().unwrap_or(0)
     );
     let build = || {
-        let mut req = client.request(method.clone(), url.clone());
+        let mut req = client.request(method.clone(), url.as_str());
         // JSON unless the provider asks for its own media type (PagerDuty's versioned one).
         if !p
             .api
@@ -158,7 +133,7 @@ pub fn run(
     };
     let past_deadline = || {
         Outcome::local(
-            Status::Unreachable,
+            CheckStatus::Unreachable,
             "not checked: the run's deadline passed first",
             Some(
                 "raise --deadline, --concurrency or --per-host, or check fewer connections per run"
@@ -226,12 +201,12 @@ pub fn run(
         if !fits || wait > Duration::from_secs(60) {
             break result;
         }
-        crate::debug!("HTTP {status} from {host}; retrying in {wait:?}");
+        log::debug!("HTTP {status} from {host}; retrying in {wait:?}");
         std::thread::sleep(wait);
     };
     let elapsed = started.elapsed().as_millis() as u64;
     if let Ok((status, _, _)) = &result {
-        crate::debug!("HTTP {status} in {elapsed}ms");
+        log::debug!("HTTP {status} in {elapsed}ms");
     }
     let latency_ms = Some(elapsed);
     let mut outcome = match result {
@@ -241,9 +216,11 @@ pub fn run(
             let body = scrub(&String::from_utf8_lossy(&body), auth);
             let mut o = classify::response(target, status, body.as_bytes(), retry_after.as_deref());
             o.expires_at = expiry;
-            if target.method == "oauth1" && crate::auth::oauth1::is_clock_problem(status, &body) {
+            if target.method == AuthMethod::OAuth1
+                && crate::auth::oauth1::is_clock_problem(status, &body)
+            {
                 // Not a credentials problem: re-authorizing would not help.
-                o.status = Status::Error;
+                o.status = CheckStatus::Error;
                 o.message = crate::auth::oauth1::clock_message(date.as_deref());
                 o.hint = Some("OAuth 1.0a signatures carry the time; the provider accepts only a few minutes of difference".into());
             }
@@ -259,7 +236,7 @@ pub fn run(
 
 /// Builds the authenticator from the connection's secrets and runs the check.
 pub fn check_credentials(
-    client: &reqwest::blocking::Client,
+    client: &Http,
     target: Target<'_>,
     username: Option<&str>,
     secrets: &crate::core::secret::SecretBundle,
@@ -267,7 +244,7 @@ pub fn check_credentials(
 ) -> Outcome {
     let Some(spec) = target.provider.auth(target.method) else {
         return Outcome::local(
-            Status::Error,
+            CheckStatus::Error,
             format!(
                 "provider '{}' no longer offers auth method '{}'",
                 target.provider.id, target.method
@@ -278,10 +255,10 @@ pub fn check_credentials(
             )),
         );
     };
-    match crate::auth::authenticator(spec, target.inputs, username, secrets) {
+    match crate::auth::method_of(spec).authenticator(target.values, username, secrets) {
         Ok(auth) => run(client, target, auth.as_ref(), limits),
         Err(e) => Outcome::local(
-            Status::Error,
+            CheckStatus::Error,
             format!("{e:#}"),
             Some(format!("see 'conn show {}'", target.name)),
         ),

@@ -28,7 +28,7 @@ pub fn run(command: &[OsString], vars: &[(String, Secret<String>)]) -> Result<u8
     #[cfg(unix)]
     {
         use std::os::unix::process::CommandExt;
-        crate::debug!("running {shown} in conn's place");
+        log::debug!("running {shown} in conn's place");
         let err = cmd.exec();
         not_started(&shown, err)
     }

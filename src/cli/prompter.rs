@@ -4,7 +4,7 @@
 use anyhow::Result;
 use dialoguer::theme::{ColorfulTheme, SimpleTheme, Theme};
 
-use crate::core::error::{Cancelled, usage};
+use crate::core::error::{Exit, cancelled, usage};
 use crate::core::secret::Secret;
 use crate::core::ui::{Question, Ui, Validator};
 
@@ -48,7 +48,7 @@ pub fn handle_interrupts(terminal: bool) {
             eprint!("\x1b[?25h");
         }
         eprintln!("\nconn: cancelled; nothing was saved");
-        std::process::exit(i32::from(crate::core::error::EXIT_CANCELLED));
+        std::process::exit(i32::from(Exit::Cancelled.code()));
     });
 }
 
@@ -56,7 +56,7 @@ pub fn handle_interrupts(terminal: bool) {
 fn map_err(e: dialoguer::Error) -> anyhow::Error {
     let dialoguer::Error::IO(io) = e;
     if io.kind() == std::io::ErrorKind::Interrupted {
-        anyhow::Error::new(Cancelled)
+        cancelled()
     } else {
         anyhow::Error::new(io).context("could not read from the terminal")
     }
@@ -96,7 +96,7 @@ impl Ui for TerminalUi {
             .default(default)
             .interact_opt()
             .map_err(map_err)?
-            .ok_or_else(|| anyhow::Error::new(Cancelled))
+            .ok_or_else(cancelled)
     }
 
     fn confirm(&mut self, q: &Question<'_>, default: bool) -> Result<bool> {
@@ -105,7 +105,7 @@ impl Ui for TerminalUi {
             .default(default)
             .interact_opt()
             .map_err(map_err)?
-            .ok_or_else(|| anyhow::Error::new(Cancelled))
+            .ok_or_else(cancelled)
     }
 
     fn notice(&mut self, msg: &str) {

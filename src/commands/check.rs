@@ -1,475 +1,217 @@
-//! `conn check [NAME...]`: run health checks concurrently (a global limit, a per-host limit, a
-//! deadline for the run), save the results in one metadata update, and report with
-//! monitoring-plugin exit codes.
+//! `conn check [NAME...]`: health checks, reported as a table, JSON or Prometheus metrics, with
+//! monitoring-plugin exit codes (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN). A check that can't
+//! run at all is UNKNOWN (3) to a monitoring system, not 1.
 
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Result;
-use serde::Serialize;
 
-use super::oauth::Stale;
-use super::{Base, Ctx};
-use crate::catalog::Catalog;
-use crate::check::{self, HostLimiter, Limits, Outcome, Severity, Status, Target};
-use crate::core::time::now_rfc3339;
-use crate::store::metadata::{Connection, Identity, LastCheck};
+use super::{Done, Out, Report, environment, table};
+use crate::check::CheckStatus;
+use crate::core::error::{Error, Exit};
+use crate::core::vocab::Environment;
+use crate::ops::Ctx;
+use crate::ops::check::{self, CheckOptions, CheckRun};
 
-#[derive(Debug, Clone)]
-pub struct CheckOptions {
-    pub names: Vec<String>,
-    /// Check the connections of the project's recipe, as resolved for this environment.
-    pub recipe_env: Option<String>,
-    /// Per request.
-    pub timeout: Duration,
-    /// Checks in flight at once.
-    pub concurrency: usize,
-    /// Requests in flight to one host at once.
-    pub per_host: usize,
-    /// For the whole run.
-    pub deadline: Duration,
-    /// A credential that stops working within this is `expiring`.
-    pub warn_expiring: Duration,
+pub(crate) const AFTER_HELP: &str = "\
+Exit codes follow the monitoring-plugin convention: 0 all OK, 1 WARNING, 2 CRITICAL (a
+connection needs new credentials or lacks permission), 3 UNKNOWN (unreachable, error).
+Cron example (mails only problems):
+  */15 * * * *  conn check --quiet
+For node_exporter's textfile collector:
+  conn check --format prometheus > /var/lib/node_exporter/conn.prom.tmp && mv ...";
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Connections to check (all when none are named)
+    names: Vec<String>,
+    /// Check the connections of this project's recipe (conn.toml), as bound
+    #[arg(long, conflicts_with = "names")]
+    recipe: bool,
+    /// With --recipe: the environment whose bindings to check
+    #[arg(long, value_name = "ENV", requires = "recipe", value_parser = environment())]
+    env: Option<Environment>,
+    /// Print JSON
+    #[arg(long)]
+    json: bool,
+    /// Print nothing when every connection is OK (for cron)
+    #[arg(long, short = 'q')]
+    quiet: bool,
+    /// Seconds to wait for each check request
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    timeout: u64,
+    /// Checks in flight at once
+    #[arg(long, value_name = "N", default_value_t = 32)]
+    concurrency: usize,
+    /// Requests in flight to one API host at once
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    per_host: usize,
+    /// Seconds for the whole run; checks not started by then are reported unreachable
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    deadline: u64,
+    /// Warn (exit 1) when a credential expires within this, e.g. 14d, 36h
+    #[arg(long, value_name = "DURATION", default_value = "14d", value_parser = humantime::parse_duration)]
+    warn_expiring: Duration,
+    /// Output format (--json is short for --format json)
+    #[arg(long, value_name = "FORMAT", value_parser = ["human", "json", "prometheus"], conflicts_with = "json")]
+    format: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct Report {
-    pub name: String,
-    pub provider: String,
-    #[serde(flatten)]
-    pub outcome: Outcome,
-    pub checked_at: String,
-    /// Unix seconds of the last successful check, this one included.
-    #[serde(skip)]
-    pub last_success: Option<u64>,
+/// How `conn check` reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Human,
+    Json,
+    Prometheus,
 }
 
-#[derive(Debug, Serialize)]
-pub struct CheckRun {
-    pub reports: Vec<Report>,
-    /// 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
-    #[serde(skip)]
-    pub exit_code: u8,
-    #[serde(skip)]
-    pub save_error: Option<String>,
-}
-
-pub fn run(ctx: &mut Ctx<'_>, opts: &CheckOptions) -> Result<CheckRun> {
-    let mut names = opts.names.clone();
-    if let Some(env) = &opts.recipe_env {
-        let (_, cast) = super::bind::resolve(ctx, env, &[])?;
-        for c in cast {
-            if !names.contains(&c.connection) {
-                names.push(c.connection);
-            }
-        }
-    }
-    let all = opts.recipe_env.is_none() && names.is_empty();
-    let (meta, failed_teams) = if all {
-        ctx.view_all()?
-    } else {
-        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        (ctx.view(&refs)?, Vec::new())
+pub(crate) fn run(ctx: &mut Ctx<'_>, a: Args) -> Result<Done> {
+    let opts = CheckOptions {
+        names: a.names,
+        recipe_env: a.recipe.then(|| a.env.unwrap_or(Environment::Production)),
+        timeout: Duration::from_secs(a.timeout.max(1)),
+        concurrency: a.concurrency.max(1),
+        per_host: a.per_host.max(1),
+        deadline: Duration::from_secs(a.deadline.max(1)),
+        warn_expiring: a.warn_expiring,
     };
-    let selected: Vec<String> = if all {
-        meta.connections.keys().cloned().collect()
-    } else {
-        for n in &names {
-            super::find(&meta, n)?;
-        }
-        names
+    let format = match (a.json, a.format.as_deref()) {
+        (true, _) | (_, Some("json")) => Format::Json,
+        (_, Some("prometheus")) => Format::Prometheus,
+        _ => Format::Human,
     };
-    let catalog = ctx.catalog();
-    let client = ctx.http(opts.timeout)?;
-    let hosts = HostLimiter::new(opts.per_host);
-    let limits = Limits {
-        hosts: Some(&hosts),
-        deadline: Some(Instant::now() + opts.deadline),
-        timeout: Some(opts.timeout),
-    };
-    // Workers take the next connection from a shared index; results land in their slots, so
-    // the report keeps the order of the names.
-    let next = AtomicUsize::new(0);
-    let slots: Vec<Mutex<Option<Outcome>>> = selected.iter().map(|_| Mutex::new(None)).collect();
-    let base: &Base = ctx;
-    let workers = opts.concurrency.clamp(1, selected.len().max(1));
-    std::thread::scope(|s| {
-        for _ in 0..workers {
-            s.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(name) = selected.get(i) else { break };
-                    let conn = &meta.connections[name];
-                    let outcome = check_one(
-                        base,
-                        &catalog,
-                        &client,
-                        name,
-                        conn,
-                        limits,
-                        opts.warn_expiring,
-                    );
-                    *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome);
-                }
-            });
-        }
-    });
-    let now = now_rfc3339();
-    let mut reports: Vec<Report> = selected
-        .iter()
-        .zip(slots)
-        .map(|(name, slot)| {
-            let conn = &meta.connections[name];
-            let mut outcome = slot
-                .into_inner()
-                .unwrap_or_else(|e| e.into_inner())
-                .unwrap_or_else(|| Outcome::local(Status::Error, "not checked", None));
-            explain_invalidation(&meta, name, conn, &mut outcome);
-            suggest_integration_user(conn, &mut outcome);
-            let last_success = if outcome.status == Status::Ok {
-                Some(crate::auth::oauth2::now())
-            } else {
-                conn.last_success
-                    .as_deref()
-                    .and_then(|t| humantime::parse_rfc3339_weak(t).ok())
-                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                    .map(|d| d.as_secs())
-            };
-            Report {
-                name: name.clone(),
-                provider: conn.provider.clone(),
-                outcome,
-                checked_at: now.clone(),
-                last_success,
-            }
-        })
-        .collect();
-    // A team store that can't be read says nothing about its connections: UNKNOWN.
-    for (team, e) in failed_teams {
-        let temporary = crate::store::vault::error::find(&e).is_some_and(|v| v.is_temporary());
-        reports.push(Report {
-            name: format!("{team}/*"),
-            provider: "-".into(),
-            outcome: Outcome::local(
-                if temporary {
-                    Status::Unreachable
-                } else {
-                    Status::Error
-                },
-                format!("team store {team}: {e:#}"),
-                Some("run 'conn doctor' to see the state of the team store".into()),
-            ),
-            checked_at: now.clone(),
-            last_success: None,
-        });
-    }
-    // The results matter more than recording them: a failed save is a warning.
-    let save_error = save_results(ctx, &meta, &reports)
-        .err()
-        .map(|e| format!("could not save the results in connections.toml: {e:#}"));
-    let worst = reports
-        .iter()
-        .map(|r| r.outcome.status.severity())
-        .max()
-        .unwrap_or(Severity::Ok);
-    Ok(CheckRun {
-        reports,
-        exit_code: worst.exit_code(),
-        save_error,
+    let run = check::run(ctx, &opts).map_err(|e| Error::with_exit(e, Exit::Unknown))?;
+    Done::report(Check {
+        run,
+        format,
+        quiet: a.quiet,
     })
 }
 
-/// One connection: fresh credentials (refreshing under its lock when due), then the request.
-fn check_one(
-    base: &Base,
-    catalog: &Catalog,
-    client: &reqwest::blocking::Client,
-    name: &str,
-    conn: &Connection,
-    limits: Limits<'_>,
-    warn_expiring: Duration,
-) -> Outcome {
-    crate::debug!("checking {name} ({})", conn.provider);
-    let provider = match catalog.get(&conn.provider) {
-        Ok(p) => p,
-        Err(e) => {
-            return Outcome::local(
-                Status::Error,
-                format!("{e:#}"),
-                Some("restore the provider file in the config dir's providers/ folder".into()),
-            );
-        }
-    };
-    if let Err(e) = base.secrets_of(conn) {
-        if crate::store::vault::error::find(&e).is_some_and(|v| v.is_temporary()) {
-            return Outcome::local(Status::Unreachable, format!("{e:#}"), None);
-        }
-        return Outcome::local(
-            Status::Error,
-            format!("{e:#}"),
-            Some(format!(
-                "fix the 'store' line of [connections.{name}] in connections.toml ('keychain' or 'file')"
-            )),
-        );
-    }
-    let secrets = match super::oauth::fresh_secrets(base, name, conn, provider) {
-        Ok(s) => s,
-        Err(Stale::Other(e)) => {
-            return Outcome::local(
-                Status::Error,
-                format!("could not read the secrets: {e:#}"),
-                Some("run 'conn doctor' to see the state of the secret store".into()),
-            );
-        }
-        Err(Stale::Missing(why)) => {
-            return Outcome::local(
-                Status::SecretMissing,
-                why,
-                Some(format!(
-                    "someone deleted them from the secret store; enter them again with 'conn reauth {name}'"
-                )),
-            );
-        }
-        Err(Stale::NeedsReauth(why)) => {
-            return Outcome::local(
-                Status::NeedsReauth,
-                why,
-                Some(format!(
-                    "the provider no longer accepts this grant (revoked, expired, or replaced by a newer sign-in): run 'conn reauth {name}'"
-                )),
-            );
-        }
-        Err(Stale::Unreachable(why)) => {
-            return Outcome::local(
-                Status::Unreachable,
-                why,
-                Some(
-                    "the token could not be refreshed now; the stored one is unchanged, try again later"
-                        .into(),
-                ),
-            );
-        }
-    };
-    let values = provider.values(&conn.env, &conn.inputs);
-    let o = check::check_credentials(
-        client,
-        Target {
-            name,
-            provider,
-            method: &conn.auth,
-            inputs: &values,
-        },
-        conn.username.as_deref(),
-        &secrets,
-        limits,
-    );
-    let o = match provider.auth(&conn.auth) {
-        Some(spec) => super::oauth::scope_check(o, spec, conn.oauth.as_ref(), name),
-        None => o,
-    };
-    expiring(o, conn, &secrets, name, warn_expiring)
+struct Check {
+    run: CheckRun,
+    format: Format,
+    quiet: bool,
 }
 
-/// An OK check becomes `expiring` when the credential stops working soon: a key whose expiry
-/// the API reports, or an OAuth access token that can't be refreshed.
-fn expiring(
-    mut o: Outcome,
-    conn: &Connection,
-    secrets: &crate::core::secret::SecretBundle,
-    name: &str,
-    warn: Duration,
-) -> Outcome {
-    if o.status != Status::Ok {
-        return o;
+impl Report for Check {
+    fn render(&self, o: &mut Out<'_>) -> Result<u8> {
+        let run = &self.run;
+        let code = run.worst.exit_code();
+        if let Some(e) = &run.save_error {
+            writeln!(o.err, "warning: {e}")?;
+        }
+        // Metrics are written whole every time: a textfile collector wants the full set.
+        if self.format == Format::Prometheus {
+            write!(o.out, "{}", prometheus(run))?;
+            return Ok(code);
+        }
+        if self.quiet && code == 0 {
+            return Ok(code);
+        }
+        if self.format == Format::Json {
+            super::json(o, &run.reports)?;
+            return Ok(code);
+        }
+        if run.reports.is_empty() {
+            writeln!(
+                o.err,
+                "No connections to check. Create one with 'conn new'."
+            )?;
+            return Ok(code);
+        }
+        let shown: Vec<_> = run
+            .reports
+            .iter()
+            .filter(|r| !self.quiet || r.outcome.status != CheckStatus::Ok)
+            .collect();
+        let body: Vec<Vec<String>> = shown
+            .iter()
+            .map(|r| {
+                let x = &r.outcome;
+                vec![
+                    r.name.clone(),
+                    r.provider.clone(),
+                    x.status.to_string(),
+                    x.identity
+                        .as_ref()
+                        .and_then(|i| i.display())
+                        .unwrap_or("-")
+                        .to_string(),
+                    x.latency_ms
+                        .map(|l| format!("{l}ms"))
+                        .unwrap_or_else(|| "-".into()),
+                    if x.status == CheckStatus::Ok {
+                        String::new()
+                    } else {
+                        x.message.clone()
+                    },
+                ]
+            })
+            .collect();
+        let headers = [
+            "NAME", "PROVIDER", "STATUS", "IDENTITY", "LATENCY", "DETAIL",
+        ];
+        write!(o.out, "{}", table(&headers, &body))?;
+        for r in shown {
+            if let Some(h) = &r.outcome.hint {
+                writeln!(o.out, "{}: {h}", r.name)?;
+            }
+        }
+        Ok(code)
     }
-    let unrefreshable = conn
-        .oauth
-        .as_ref()
-        .is_some_and(|s| s.grant != "client_credentials")
-        && secrets.get(crate::auth::oauth2::REFRESH_TOKEN).is_none();
-    let token_expiry = unrefreshable
-        .then(|| crate::auth::oauth2::stored(secrets)?.expires_at)
-        .flatten()
-        .map(crate::core::time::unix_rfc3339);
-    let Some(at) = o.expires_at.clone().or(token_expiry) else {
-        return o;
+}
+
+/// The node_exporter textfile format (Prometheus exposition format 0.0.4).
+fn prometheus(run: &CheckRun) -> String {
+    let esc = |v: &str| {
+        v.replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace('\n', "\\n")
     };
-    let Ok(when) = humantime::parse_rfc3339_weak(&at) else {
-        return o;
-    };
-    o.expires_at = Some(at.clone());
-    let left = when
-        .duration_since(std::time::SystemTime::now())
-        .unwrap_or(Duration::ZERO);
-    if left < warn {
-        o.status = Status::Expiring;
-        o.message = format!("{}, but the credential expires at {at}", o.message);
-        o.hint = Some(format!(
-            "replace it before then with 'conn reauth {name}' (a new key or sign-in)"
+    let mut out = String::new();
+    out.push_str("# HELP conn_check_status 1 for the status the connection's last check found, 0 for the others.\n");
+    out.push_str("# TYPE conn_check_status gauge\n");
+    for r in &run.reports {
+        for s in CheckStatus::ALL {
+            out.push_str(&format!(
+                "conn_check_status{{name=\"{}\",provider=\"{}\",status=\"{}\"}} {}\n",
+                esc(&r.name),
+                esc(&r.provider),
+                s,
+                u8::from(r.outcome.status == *s)
+            ));
+        }
+    }
+    out.push_str("# HELP conn_check_ok 1 when the connection works.\n# TYPE conn_check_ok gauge\n");
+    for r in &run.reports {
+        out.push_str(&format!(
+            "conn_check_ok{{name=\"{}\",provider=\"{}\"}} {}\n",
+            esc(&r.name),
+            esc(&r.provider),
+            u8::from(r.outcome.status == CheckStatus::Ok)
         ));
     }
-    o
-}
-
-/// When credentials stopped working and another connection signed in as the same account
-/// after this one last worked, that sign-in most likely replaced this grant.
-fn explain_invalidation(
-    meta: &crate::store::metadata::Metadata,
-    name: &str,
-    conn: &Connection,
-    outcome: &mut Outcome,
-) {
-    if !matches!(
-        outcome.status,
-        Status::InvalidCredentials | Status::NeedsReauth
-    ) {
-        return;
-    }
-    let time = |t: &str| humantime::parse_rfc3339_weak(t).ok();
-    let worked = conn
-        .last_success
-        .as_deref()
-        .or(conn.authorized_at.as_deref())
-        .unwrap_or(&conn.created_at);
-    let Some(worked) = time(worked) else { return };
-    let newer = crate::store::metadata::same_account(meta, name, conn)
-        .into_iter()
-        .filter_map(|(n, c)| {
-            let at = c.authorized_at.as_deref().unwrap_or(&c.created_at);
-            time(at)
-                .filter(|t| *t > worked)
-                .map(|t| (t, n, at.to_string()))
-        })
-        .max_by_key(|(t, _, _)| *t);
-    if let Some((_, other, at)) = newer {
-        outcome.message = format!(
-            "{}; probably invalidated by the newer connection {other}, authorized at {at}",
-            outcome.message
-        );
-        outcome.hint = Some(format!(
-            "the app likely keeps one active authorization per user, and signing in for '{other}' replaced this one. Use '{other}' instead ('conn rm {name}'), or re-authorize this one as another user, ideally a dedicated integration user ('conn reauth {name}')"
-        ));
-    }
-}
-
-/// Credentials tied to a person break when that person leaves or changes role.
-fn suggest_integration_user(conn: &Connection, outcome: &mut Outcome) {
-    let personal = conn
-        .identity
-        .as_ref()
-        .and_then(|i| i.label.as_deref())
-        .is_some_and(|l| l.contains('@'));
-    let affected = matches!(
-        outcome.status,
-        Status::InvalidCredentials | Status::NeedsReauth | Status::InsufficientPermissions
-    );
-    if personal
-        && affected
-        && let Some(h) = outcome.hint.as_mut()
-        && !h.contains("integration user")
-    {
-        h.push_str(". This connection belongs to a personal account; a dedicated integration user avoids breakage when people leave or change roles");
-    }
-}
-
-/// One metadata update at the end, applied to connections that still exist as they were
-/// (same id), merged with whatever other processes changed meanwhile.
-fn save_results(
-    ctx: &Ctx<'_>,
-    before: &crate::store::metadata::Metadata,
-    reports: &[Report],
-) -> Result<()> {
-    if reports.is_empty() {
-        return Ok(());
-    }
-    let team_result = save_team_results(ctx, reports);
-    ctx.metadata().update(|meta| {
-        for r in reports {
-            let Some(old_id) = before.connections.get(&r.name).map(|c| c.id.clone()) else {
-                continue;
-            };
-            let Some(conn) = meta.connections.get_mut(&r.name) else {
-                continue;
-            };
-            if conn.id != old_id {
-                continue;
-            }
-            conn.last_check = Some(LastCheck {
-                status: r.outcome.status.as_str().to_string(),
-                at: r.checked_at.clone(),
-                message: (r.outcome.status != Status::Ok).then(|| r.outcome.message.clone()),
-            });
-            if r.outcome.status == Status::Ok {
-                conn.last_success = Some(r.checked_at.clone());
-            }
-            if let Some(found) = &r.outcome.identity {
-                conn.identity = Some(Identity {
-                    id: found.id.clone(),
-                    label: found.label.clone(),
-                    instance: found.instance.clone(),
-                });
-            }
-        }
-        Ok(())
-    })?;
-    team_result
-}
-
-/// Team connections' results go to `status/<name>` in their team store (every role may
-/// write there), each a read-modify-write with check-and-set.
-fn save_team_results(ctx: &Ctx<'_>, reports: &[Report]) -> Result<()> {
-    let mut teams = std::collections::BTreeMap::new();
-    let mut errors = Vec::new();
-    let host = std::fs::read_to_string("/etc/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_default();
-    for r in reports {
-        let Some((team, short)) = crate::store::vault::team::split_name(&r.name) else {
-            continue;
-        };
-        if short == "*" {
-            continue;
-        }
-        if !teams.contains_key(team) {
-            teams.insert(team.to_string(), ctx.team(team));
-        }
-        let t = match &teams[team] {
-            Ok(t) => t,
-            Err(e) => {
-                errors.push(format!("{team}: {e:#}"));
-                continue;
-            }
-        };
-        let o = &r.outcome;
-        let saved = t.update_entry("status", short, true, "record checks", &|m| {
-            let mut put = |k: &str, v: Option<String>| match v {
-                Some(v) => {
-                    m.insert(k.into(), serde_json::Value::String(v));
-                }
-                None => {
-                    m.remove(k);
-                }
-            };
-            put("status", Some(o.status.as_str().to_string()));
-            put("at", Some(r.checked_at.clone()));
-            put(
-                "message",
-                (o.status != Status::Ok).then(|| o.message.clone()),
-            );
-            put("host", Some(host.clone()));
-            if o.status == Status::Ok {
-                put("last_success", Some(r.checked_at.clone()));
-            }
-            Ok(())
-        });
-        if let Err(e) = saved {
-            errors.push(format!("{}: {e:#}", r.name));
+    out.push_str("# HELP conn_check_duration_seconds How long the check request took.\n# TYPE conn_check_duration_seconds gauge\n");
+    for r in &run.reports {
+        if let Some(ms) = r.outcome.latency_ms {
+            out.push_str(&format!(
+                "conn_check_duration_seconds{{name=\"{}\",provider=\"{}\"}} {:.3}\n",
+                esc(&r.name),
+                esc(&r.provider),
+                ms as f64 / 1000.0
+            ));
         }
     }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        anyhow::bail!("in the team store: {}", errors.join("; "))
+    out.push_str("# HELP conn_check_last_success_timestamp_seconds When a check of the connection last succeeded.\n# TYPE conn_check_last_success_timestamp_seconds gauge\n");
+    for r in &run.reports {
+        if let Some(t) = r.last_success {
+            out.push_str(&format!(
+                "conn_check_last_success_timestamp_seconds{{name=\"{}\",provider=\"{}\"}} {t}\n",
+                esc(&r.name),
+                esc(&r.provider)
+            ));
+        }
     }
+    out
 }

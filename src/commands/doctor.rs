@@ -1,194 +1,42 @@
-//! `conn doctor`: the state of conn's files, secret stores and clock, each with a verdict.
-
-use std::path::Path;
+//! `conn doctor`: conn's files, secret stores and clock, each with a verdict; exit 1 when any
+//! fails.
 
 use anyhow::Result;
-use serde::Serialize;
 
-use super::Ctx;
-use crate::store::secrets::{self, StoreKind, file::FileStore, keychain::Keychain};
+use super::{Done, Out, Report};
+use crate::ops::{Ctx, doctor};
 
-#[derive(Debug, Serialize)]
-pub struct Item {
-    pub check: String,
-    pub ok: bool,
-    pub detail: String,
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Print JSON
+    #[arg(long)]
+    json: bool,
 }
 
-#[derive(Debug, Serialize)]
-pub struct Report {
-    pub items: Vec<Item>,
-    pub ok: bool,
+pub(crate) fn run(ctx: &mut Ctx<'_>, a: Args) -> Result<Done> {
+    let report = doctor::run(ctx)?;
+    Done::report(Doctor {
+        report,
+        json: a.json,
+    })
 }
 
-pub fn run(ctx: &mut Ctx<'_>) -> Result<Report> {
-    let mut items = Vec::new();
-    let mut add = |check: &str, ok: bool, detail: String| {
-        items.push(Item {
-            check: check.into(),
-            ok,
-            detail,
-        })
-    };
-    add(
-        "paths",
-        true,
-        format!(
-            "config {} , data {} ({})",
-            ctx.paths.config_dir.display(),
-            ctx.paths.data_dir.display(),
-            ctx.paths.source
-        ),
-    );
-    let mut dirs = vec![&ctx.paths.config_dir, &ctx.paths.data_dir];
-    dirs.dedup();
-    for dir in dirs {
-        if let Some((ok, d)) = permissions(dir, 0o700) {
-            add("directory permissions", ok, d);
-        }
-    }
-    let meta_store = ctx.metadata();
-    let saved_store = match meta_store.load() {
-        Ok(m) => {
-            add(
-                "connections.toml",
-                true,
-                format!(
-                    "{} connection(s) in {}",
-                    m.connections.len(),
-                    meta_store.path().display()
-                ),
-            );
-            m.settings.secret_store
-        }
-        Err(e) => {
-            add("connections.toml", false, format!("{e:#}"));
-            None
-        }
-    };
-    for f in [
-        ctx.paths.connections_file(),
-        ctx.paths.secrets_file(),
-        ctx.paths.identity_file(&ctx.env),
-    ] {
-        if let Some((ok, d)) = permissions(&f, 0o600) {
-            add("file permissions", ok, d);
-        }
-    }
-    match secrets::choose(&ctx.env, saved_store.as_deref()) {
-        Ok(sel) => add(
-            "secret store",
-            true,
-            format!(
-                "{} — {}{}",
-                sel.kind,
-                sel.reason,
-                if sel.automatic {
-                    " (will be saved with the first connection)"
-                } else {
-                    ""
-                }
-            ),
-        ),
-        Err(e) => add("secret store", false, format!("{e:#}")),
-    }
-    let kc = Keychain::new(&ctx.env).probe();
-    let uses_keychain = saved_store.as_deref() == Some(StoreKind::Keychain.as_str())
-        || ctx.env.get("CONN_SECRET_STORE") == Some("keychain");
-    add(
-        "OS keychain",
-        kc.is_ok() || !uses_keychain,
-        match kc {
-            Ok(()) => "reachable".into(),
-            Err(e) => format!("not reachable: {e:#}"),
-        },
-    );
-    let fs = FileStore::new(&ctx.paths, &ctx.env);
-    add(
-        "file store",
-        true,
-        format!(
-            "{} (identity: {})",
-            ctx.paths.secrets_file().display(),
-            fs.identity_source()
-        ),
-    );
-    let (catalog, warnings) = crate::catalog::Catalog::load(&ctx.paths.providers_dir());
-    add(
-        "providers",
-        warnings.is_empty(),
-        if warnings.is_empty() {
-            format!("{} available", catalog.entries().count())
+struct Doctor {
+    report: doctor::Report,
+    json: bool,
+}
+
+impl Report for Doctor {
+    fn render(&self, o: &mut Out<'_>) -> Result<u8> {
+        let r = &self.report;
+        if self.json {
+            super::json(o, r)?;
         } else {
-            warnings.join("; ")
-        },
-    );
-    let now = std::time::SystemTime::now();
-    let sane = now
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() > 1_735_689_600)
-        .unwrap_or(false);
-    add(
-        "clock",
-        sane,
-        format!(
-            "{} UTC{}",
-            humantime::format_rfc3339_seconds(now),
-            if sane {
-                ""
-            } else {
-                " — this looks wrong; token expiry and signatures depend on it"
-            }
-        ),
-    );
-    if let Ok(m) = ctx.metadata().load() {
-        for team in m.teams.keys() {
-            match ctx.team(team) {
-                Ok(t) => {
-                    for f in crate::store::vault::diagnose::diagnose(&t) {
-                        items.push(Item {
-                            check: f.check,
-                            ok: f.ok,
-                            detail: f.detail,
-                        });
-                    }
-                }
-                Err(e) => items.push(Item {
-                    check: format!("team {team}"),
-                    ok: false,
-                    detail: format!("{e:#}"),
-                }),
+            for i in &r.items {
+                let verdict = if i.ok { "ok  " } else { "FAIL" };
+                writeln!(o.out, "{verdict} {:<22}{}", i.check, i.detail)?;
             }
         }
-    }
-    let ok = items.iter().all(|i| i.ok);
-    Ok(Report { items, ok })
-}
-
-/// `(ok, detail)` for a path that exists; group or other access is not ok.
-fn permissions(path: &Path, want: u32) -> Option<(bool, String)> {
-    let meta = std::fs::metadata(path).ok()?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = meta.permissions().mode() & 0o777;
-        let ok = mode & 0o077 == 0;
-        Some((
-            ok,
-            if ok {
-                format!("{} is {mode:o}", path.display())
-            } else {
-                format!(
-                    "{} is {mode:o}; others can read it: chmod {want:o} {}",
-                    path.display(),
-                    path.display()
-                )
-            },
-        ))
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = (meta, want);
-        Some((true, format!("{} exists", path.display())))
+        Ok(if r.ok { 0 } else { 1 })
     }
 }

@@ -1,141 +1,77 @@
-//! `conn exec NAME[=PREFIX]... -- CMD`: the environment that hands a command its connections'
-//! credentials (refreshed first), by prefix: `<PREFIX>_AUTHORIZATION`, `_TOKEN` or `_USERNAME`
-//! / `_PASSWORD` / `_API_KEY`, `_BASE_URL` and the instance inputs. With no names, the
-//! project's recipe says which connections, by role. Running the command is `cli`'s job.
-
-use std::collections::BTreeMap;
+//! `conn exec NAME[=PREFIX]... -- COMMAND`: run a command with connections' credentials in its
+//! environment (never on its argv); `cli` then becomes that command.
 
 use anyhow::Result;
 
-use super::Ctx;
-use super::access::{self, is_sandbox};
-use super::bind::{self, SANDBOX};
-use crate::core::error::usage;
-use crate::core::secret::Secret;
-use crate::recipe::env_prefix;
+use super::{Done, environment};
+use crate::core::error::cancelled;
+use crate::core::vocab::Environment;
+use crate::ops::Ctx;
+use crate::ops::exec::{self, ExecOptions};
 
-#[derive(Debug, Default)]
-pub struct ExecOptions {
-    /// `NAME` or `NAME=PREFIX`; none means "use the recipe".
-    pub targets: Vec<String>,
-    /// `--bind ROLE=NAME`, recipe runs only.
-    pub binds: Vec<String>,
-    /// `production` or `sandbox`.
-    pub env: String,
+pub(crate) const AFTER_HELP: &str = "\
+For each connection, with PREFIX its name in UPPER_SNAKE case (or the role's, for a recipe):
+  PREFIX_AUTHORIZATION  the whole Authorization header value (not for OAuth 1.0a, which signs
+                        each request: use 'conn request' for those)
+  PREFIX_AUTH_HEADER    the credential header as 'Name: value' (for curl -H @file)
+  PREFIX_TOKEN          OAuth access token       PREFIX_API_KEY   API key
+  PREFIX_USERNAME, PREFIX_PASSWORD               Basic auth (user name as sent)
+  PREFIX_BASE_URL       the API base URL; and each instance input, e.g. PREFIX_SUBDOMAIN
+OAuth tokens are refreshed first. Then conn becomes the command (same process id), so signals
+sent to it reach the command and its exit status is conn's (127: not found, 126: not
+executable).
+
+With no names, the project's recipe (conn.toml here or in a parent directory) says which
+connections, by role: see 'conn bind'. CONN_BIND_<ROLE>=NAME or --bind ROLE=NAME swap one
+for a run; --env sandbox uses the sandbox bindings and refuses production connections.
+
+Examples:
+  conn exec gh -- sh -c 'printf %s \"$GH_AUTH_HEADER\" | curl -sH @- \"$GH_BASE_URL/user\"'
+  conn exec zendesk-acme=ZD billing -- ./sync.sh
+  conn exec --env sandbox -- ./sync.sh";
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Connections to export, as NAME or NAME=PREFIX (none: the project's recipe)
+    #[arg(value_name = "NAME[=PREFIX]")]
+    targets: Vec<String>,
+    /// Recipe run: this connection plays ROLE, for this run only (repeatable)
+    #[arg(long = "bind", value_name = "ROLE=NAME")]
+    binds: Vec<String>,
+    /// Environment of the run: sandbox uses sandbox bindings and refuses production connections
+    #[arg(long, value_name = "ENV", default_value = "production", value_parser = environment())]
+    env: Environment,
+    /// The command and its arguments, after --
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    command: Vec<std::ffi::OsString>,
 }
 
-/// Variables for the command, values never shown; `names` says what was exported, for `-v`.
-#[derive(Debug, Default)]
-pub struct Prepared {
-    pub vars: Vec<(String, Secret<String>)>,
-    /// `PREFIX ← connection` for each connection, for `-v`.
-    pub sources: Vec<(String, String)>,
-}
-
-pub fn prepare(ctx: &mut Ctx<'_>, opts: &ExecOptions) -> Result<Prepared> {
-    let pairs = if opts.targets.is_empty() {
-        let overrides = opts
-            .binds
+pub(crate) fn run(ctx: &mut Ctx<'_>, a: Args) -> Result<Done> {
+    let prepared = exec::prepare(
+        ctx,
+        &ExecOptions {
+            targets: a.targets,
+            binds: a.binds,
+            env: a.env,
+        },
+    )?;
+    for (prefix, name) in &prepared.sources {
+        log::debug!("{prefix}_* from {name}");
+    }
+    log::debug!(
+        "exporting {}",
+        prepared
+            .vars
             .iter()
-            .map(|b| match b.split_once('=') {
-                Some((r, n)) if !r.is_empty() && !n.is_empty() => {
-                    Ok((r.to_string(), n.to_string()))
-                }
-                _ => Err(usage(format!("--bind {b}: expected ROLE=NAME"))),
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let (_, cast) = bind::resolve(ctx, &opts.env, &overrides)?;
-        cast.into_iter()
-            .map(|c| (env_prefix(&c.role), c.connection))
-            .collect()
-    } else {
-        if !opts.binds.is_empty() {
-            return Err(usage(
-                "--bind swaps a role of the project's recipe; with connection names given, name the one you want instead",
-            ));
-        }
-        opts.targets
-            .iter()
-            .map(|t| parse_target(t))
-            .collect::<Result<Vec<_>>>()?
-    };
-    let mut seen = BTreeMap::new();
-    for (prefix, name) in &pairs {
-        if let Some(other) = seen.insert(prefix.clone(), name.clone()) {
-            return Err(usage(format!(
-                "{other} and {name} would both export {prefix}_*; give one another prefix: {name}=OTHER_PREFIX"
-            )));
-        }
+            .map(|(k, _)| k.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    if crate::core::interrupt::was_interrupted() {
+        return Err(cancelled());
     }
-    let names: Vec<&str> = pairs.iter().map(|(_, n)| n.as_str()).collect();
-    let meta = ctx.view(&names)?;
-    let catalog = ctx.catalog();
-    let mut out = Prepared::default();
-    for (prefix, name) in pairs {
-        let conn = super::find(&meta, &name)?;
-        if opts.env == SANDBOX && !is_sandbox(conn) {
-            anyhow::bail!(
-                "{name} is a production connection, and this is a sandbox run (--env sandbox)"
-            );
-        }
-        let ready = access::ready(ctx, &catalog, &name, conn)?;
-        let mut vars: BTreeMap<String, Secret<String>> = BTreeMap::new();
-        // Inputs first, so a variable of conn's own is never shadowed by an input's name.
-        for (k, v) in &ready.conn.inputs {
-            vars.insert(
-                format!("{prefix}_{}", env_prefix(k)),
-                Secret::new(v.clone()),
-            );
-        }
-        vars.insert(
-            format!("{prefix}_BASE_URL"),
-            Secret::new(ready.base_url.clone()),
-        );
-        for (suffix, value) in ready.auth.env_vars() {
-            vars.insert(format!("{prefix}_{suffix}"), value);
-        }
-        out.vars.extend(vars);
-        out.sources.push((prefix, name));
-    }
-    Ok(out)
-}
-
-/// `NAME` or `NAME=PREFIX` to (prefix, name).
-fn parse_target(t: &str) -> Result<(String, String)> {
-    let (name, prefix) = match t.split_once('=') {
-        Some((n, p)) => (n.to_string(), p.to_string()),
-        None => (t.to_string(), env_prefix(t)),
-    };
-    let valid = prefix
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && prefix
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if name.is_empty() || !valid {
-        return Err(usage(format!(
-            "{t}: the variable prefix {prefix:?} must be letters, digits and '_', not starting with a digit; give one with {name}=PREFIX"
-        )));
-    }
-    Ok((prefix, name))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn targets_default_to_upper_snake_prefixes() {
-        assert_eq!(
-            parse_target("zendesk-acme").unwrap(),
-            ("ZENDESK_ACME".into(), "zendesk-acme".into())
-        );
-        assert_eq!(
-            parse_target("gh=GITHUB").unwrap(),
-            ("GITHUB".into(), "gh".into())
-        );
-        assert!(parse_target("1pw").is_err());
-        assert!(parse_target("gh=A-B").is_err());
-    }
+    Ok(Done::Exec {
+        command: a.command,
+        vars: prepared.vars,
+    })
 }

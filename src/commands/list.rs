@@ -1,45 +1,100 @@
-//! `conn list`: every connection with its last check, from metadata alone (no secret access).
+//! `conn list`: every connection with its last check.
 
 use anyhow::Result;
-use serde::Serialize;
 
-use super::Ctx;
-use crate::store::metadata::{Identity, LastCheck};
+use super::{Done, Out, Report, table};
+use crate::ops::Ctx;
+use crate::ops::inspect::{self, Row};
 
-#[derive(Debug, Serialize)]
-pub struct Row {
-    pub name: String,
-    pub provider: String,
-    pub auth: String,
-    pub env: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub identity: Option<Identity>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_check: Option<LastCheck>,
-    /// The team store of a team connection (`acme`); none for a local one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub team: Option<String>,
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Only connections to this provider
+    #[arg(long, value_name = "ID")]
+    provider: Option<String>,
+    /// Only connections with this environment tag
+    #[arg(long, value_name = "ENV")]
+    env: Option<String>,
+    /// Print JSON
+    #[arg(long)]
+    json: bool,
 }
 
-pub fn run(ctx: &mut Ctx<'_>, provider: Option<&str>, env: Option<&str>) -> Result<Vec<Row>> {
-    let (meta, failed) = ctx.view_all()?;
-    for (team, e) in failed {
-        ctx.ui
-            .notice(&format!("warning: team store {team} not listed: {e:#}"));
+pub(crate) fn run(ctx: &mut Ctx<'_>, a: Args) -> Result<Done> {
+    let (rows, warnings) = inspect::list(ctx, a.provider.as_deref(), a.env.as_deref())?;
+    Done::report(List {
+        rows,
+        warnings,
+        json: a.json,
+    })
+}
+
+struct List {
+    rows: Vec<Row>,
+    /// Team stores that could not be read.
+    warnings: Vec<String>,
+    json: bool,
+}
+
+impl Report for List {
+    fn render(&self, o: &mut Out<'_>) -> Result<u8> {
+        for w in &self.warnings {
+            writeln!(o.err, "warning: {w}")?;
+        }
+        if self.json {
+            return super::json(o, &self.rows);
+        }
+        if self.rows.is_empty() {
+            writeln!(o.err, "No connections to list. Create one with 'conn new'.")?;
+            return Ok(0);
+        }
+        // A STORE column once team connections are listed beside local ones.
+        let teams = self.rows.iter().any(|r| r.team.is_some());
+        let body: Vec<Vec<String>> = self
+            .rows
+            .iter()
+            .map(|r| {
+                let last = match &r.last_check {
+                    Some(lc) => {
+                        let age = crate::core::time::age(&lc.at)
+                            .map(|a| format!(" ({a} ago)"))
+                            .unwrap_or_default();
+                        format!("{}{age}", lc.status)
+                    }
+                    None => "never checked".into(),
+                };
+                let mut row = vec![
+                    r.name.clone(),
+                    r.provider.clone(),
+                    r.auth.to_string(),
+                    r.env.to_string(),
+                    r.identity
+                        .as_ref()
+                        .and_then(|i| i.describe())
+                        .unwrap_or_else(|| "-".into()),
+                    last,
+                ];
+                if teams {
+                    row.push(
+                        r.team
+                            .as_ref()
+                            .map_or("local".into(), |t| format!("team {t}")),
+                    );
+                }
+                row
+            })
+            .collect();
+        let mut headers = vec![
+            "NAME",
+            "PROVIDER",
+            "AUTH",
+            "ENV",
+            "CONNECTED AS",
+            "LAST CHECK",
+        ];
+        if teams {
+            headers.push("STORE");
+        }
+        write!(o.out, "{}", table(&headers, &body))?;
+        Ok(0)
     }
-    Ok(meta
-        .connections
-        .into_iter()
-        .filter(|(_, c)| provider.is_none_or(|p| c.provider == p))
-        .filter(|(_, c)| env.is_none_or(|e| c.env == e))
-        .map(|(name, c)| Row {
-            name,
-            provider: c.provider,
-            auth: c.auth,
-            env: c.env,
-            identity: c.identity,
-            last_check: c.last_check,
-            team: crate::store::vault::team::team_of_store(&c.store).map(str::to_string),
-        })
-        .collect())
 }

@@ -1,243 +1,343 @@
-//! One file per subcommand. Each turns resolved options into calls on the library modules and
-//! returns a value for `cli` to print; questions go through the `Ui` it is given.
+//! One thin file per subcommand, all of the same shape: its clap `Args`, their resolution into
+//! settings (defaults visible there), one `ops` call, and a report that renders itself as text,
+//! JSON or Prometheus. No command file imports another; what several share lives here, as
+//! cargo's `command_prelude` does: the credential flags (with the refusal of secrets on argv),
+//! the value parsers of conn's words, `--set KEY=VALUE`, and the table and JSON writers.
 
-pub mod access;
-pub mod bind;
-pub mod check;
-pub mod doctor;
-pub mod exec;
-pub mod list;
-pub mod new;
-pub mod oauth;
-pub mod providers;
-pub mod reauth;
-pub mod rename;
-pub mod request;
-pub mod rm;
-pub mod show;
-pub mod store;
-pub mod token;
+pub(crate) mod bind;
+pub(crate) mod check;
+pub(crate) mod completions;
+pub(crate) mod doctor;
+pub(crate) mod exec;
+pub(crate) mod list;
+pub(crate) mod new;
+pub(crate) mod providers;
+pub(crate) mod reauth;
+pub(crate) mod rename;
+pub(crate) mod request;
+pub(crate) mod rm;
+pub(crate) mod show;
+pub(crate) mod store;
+pub(crate) mod token;
 
+use std::ffi::OsString;
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use serde::Serialize;
 
-use crate::catalog::Catalog;
 use crate::core::env::Env;
-use crate::core::paths::Paths;
-use crate::core::ui::Ui;
-use crate::store::metadata::{Connection, Metadata, MetadataStore, OAuthClient};
-use crate::store::secrets::{self, SecretStore, StoreKind};
-use crate::store::vault::{self, Team};
-use std::sync::Arc;
+use crate::core::error::usage;
+use crate::core::secret::Secret;
+use crate::core::vocab::{AuthMethod, Environment, Grant};
+use crate::ops::clients::{OAuthOptions, read_private_key};
 
-/// What work needs besides a person: the environment and resolved paths. `Sync`, so checks
-/// can run on worker threads.
-#[derive(Debug, Clone)]
-pub struct Base {
-    pub env: Env,
-    pub paths: Paths,
+/// Where a report is written: `out` for the result (stdout), `err` for notes (stderr).
+pub(crate) struct Out<'a> {
+    pub(crate) out: &'a mut dyn Write,
+    pub(crate) err: &'a mut dyn Write,
+    /// Whether `out` is a terminal (JSON answers are pretty-printed there).
+    pub(crate) terminal: bool,
 }
 
-/// What every command gets: the base, and a way to talk to the user.
-pub struct Ctx<'a> {
-    pub base: Base,
-    pub ui: &'a mut dyn Ui,
+/// A command's result, rendered by itself.
+pub(crate) trait Report {
+    /// Writes the result and returns the process exit code.
+    fn render(&self, o: &mut Out<'_>) -> Result<u8>;
 }
 
-impl std::fmt::Debug for Ctx<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ctx")
-            .field("base", &self.base)
-            .finish_non_exhaustive()
+/// What a command hands back to `cli`.
+pub(crate) enum Done {
+    /// Render this and exit with the code it returns.
+    Report(Box<dyn Report>),
+    /// `conn exec`: run `command` in conn's place with `vars` added to its environment.
+    Exec {
+        command: Vec<OsString>,
+        vars: Vec<(String, Secret<String>)>,
+    },
+}
+
+impl Done {
+    pub(crate) fn report(r: impl Report + 'static) -> Result<Done> {
+        Ok(Done::Report(Box::new(r)))
     }
 }
 
-impl std::ops::Deref for Ctx<'_> {
-    type Target = Base;
-
-    fn deref(&self) -> &Base {
-        &self.base
-    }
+/// `value` as pretty JSON and a newline.
+pub(crate) fn json(o: &mut Out<'_>, value: &impl Serialize) -> Result<u8> {
+    serde_json::to_writer_pretty(&mut *o.out, value)?;
+    writeln!(o.out)?;
+    Ok(0)
 }
 
-impl<'a> Ctx<'a> {
-    pub fn new(env: Env, ui: &'a mut dyn Ui) -> Result<Self> {
-        let paths = Paths::resolve(&env)?;
-        crate::debug!(
-            "config dir {}, data dir {} ({})",
-            paths.config_dir.display(),
-            paths.data_dir.display(),
-            paths.source
-        );
-        Ok(Ctx {
-            base: Base { env, paths },
-            ui,
-        })
-    }
-
-    /// The catalog; user provider files that fail validation are reported and skipped.
-    pub fn catalog(&mut self) -> Catalog {
-        let (catalog, warnings) = Catalog::load(&self.base.paths.providers_dir());
-        for w in warnings {
-            self.ui.notice(&format!("warning: {w}"));
+/// Left-aligned columns separated by two spaces; the last column is not padded.
+pub(crate) fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(c.chars().count());
         }
-        catalog
     }
-}
-
-impl Base {
-    pub fn metadata(&self) -> MetadataStore {
-        MetadataStore::new(&self.paths)
-    }
-
-    /// For API requests: redirects are followed only within one origin.
-    pub fn http(&self, timeout: Duration) -> Result<reqwest::blocking::Client> {
-        http_client(timeout, same_origin_redirects())
-    }
-
-    /// For token endpoints: a redirect there is an error, never something to follow.
-    pub fn http_no_redirects(&self, timeout: Duration) -> Result<reqwest::blocking::Client> {
-        http_client(timeout, reqwest::redirect::Policy::none())
-    }
-
-    /// The secret store that holds this connection's secrets.
-    pub fn secrets_of(&self, conn: &Connection) -> Result<Box<dyn SecretStore>> {
-        self.store_named(&conn.store)
-    }
-
-    /// The secret store named by a `store` value: `keychain`, `file` or `team:NAME`.
-    pub fn store_named(&self, store: &str) -> Result<Box<dyn SecretStore>> {
-        if let Some(team) = vault::team::team_of_store(store) {
-            return Ok(self.team(team)?.secrets());
-        }
-        let kind = StoreKind::parse(store)
-            .with_context(|| format!("unknown secret store {store:?} in connections.toml"))?;
-        Ok(secrets::open(kind, &self.paths, &self.env))
-    }
-}
-
-impl Base {
-    /// The team store `team`, connected (no request made yet).
-    pub fn team(&self, team: &str) -> Result<Arc<Team>> {
-        let meta = self.metadata().load()?;
-        let settings = meta.teams.get(team).with_context(|| {
-            format!(
-                "no team store named {team:?}; add it with 'conn store add {team} --vault-addr URL' (see 'conn store list')"
-            )
-        })?;
-        Ok(Arc::new(Team::open(
-            team,
-            settings,
-            &self.env,
-            &self.paths,
-        )?))
-    }
-
-    /// connections.toml with the team connections among `names` (`team/name`) added under
-    /// their full names, so commands treat them like local ones.
-    pub fn view(&self, names: &[&str]) -> Result<Metadata> {
-        let mut meta = self.metadata().load()?;
-        for name in names {
-            let Some((team, short)) = vault::team::split_name(name) else {
-                continue;
-            };
-            let t = self.team(team)?;
-            t.check_mount()?;
-            match t.record(short)? {
-                Some(c) => {
-                    meta.connections.insert(name.to_string(), c);
-                }
-                None => bail!("no connection named {short:?} in team {team} (see 'conn list')"),
+    let line = |cells: Vec<&str>| {
+        let n = cells.len();
+        let mut s = String::new();
+        for (i, c) in cells.into_iter().enumerate() {
+            if i + 1 == n {
+                s.push_str(c);
+            } else {
+                s.push_str(&format!("{c:<w$}  ", w = widths[i]));
             }
         }
-        Ok(meta)
+        s.trim_end().to_string() + "\n"
+    };
+    let mut out = line(headers.to_vec());
+    for r in rows {
+        out.push_str(&line(r.iter().map(String::as_str).collect()));
     }
-
-    /// connections.toml with every team's connections added; a team store that can't be read
-    /// is reported in the returned list and skipped.
-    pub fn view_all(&self) -> Result<(Metadata, Vec<(String, anyhow::Error)>)> {
-        let mut meta = self.metadata().load()?;
-        let mut failed = Vec::new();
-        let teams: Vec<String> = meta.teams.keys().cloned().collect();
-        for team in teams {
-            let load = || -> Result<Vec<(String, Connection)>> {
-                let t = self.team(&team)?;
-                t.check_mount()?;
-                let mut out = Vec::new();
-                for n in t.list_names()? {
-                    if let Some(c) = t.record(&n)? {
-                        out.push((format!("{team}/{n}"), c));
-                    }
-                }
-                Ok(out)
-            };
-            match load() {
-                Ok(list) => meta.connections.extend(list),
-                Err(e) => failed.push((team, e)),
-            }
-        }
-        Ok((meta, failed))
-    }
-
-    /// The OAuth client registration `key` of `conn`: from its team store for a team
-    /// connection, else from connections.toml.
-    pub fn client_of(&self, conn: &Connection, key: &str) -> Result<Option<OAuthClient>> {
-        if let Some(team) = vault::team::team_of_store(&conn.store) {
-            return self.team(team)?.client_record(key);
-        }
-        Ok(self.metadata().load()?.clients.get(key).cloned())
-    }
+    out
 }
 
-fn http_client(
-    timeout: Duration,
-    redirects: reqwest::redirect::Policy,
-) -> Result<reqwest::blocking::Client> {
-    reqwest::blocking::Client::builder()
-        .user_agent(concat!("conn/", env!("CARGO_PKG_VERSION")))
-        .timeout(timeout)
-        .connect_timeout(timeout.min(Duration::from_secs(10)))
-        .redirect(redirects)
-        .build()
-        .context("could not set up the HTTP client")
-}
-
-/// Follows redirects only within the same origin (scheme, host, port). reqwest drops the
-/// Authorization header on a cross-origin redirect but not a custom key header such as
-/// `X-Api-Key`, and never a key in the query string; so conn stops and reports the redirect.
-fn same_origin_redirects() -> reqwest::redirect::Policy {
-    reqwest::redirect::Policy::custom(|attempt| {
-        let first = attempt.previous().first().map(|u| u.origin());
-        if attempt.previous().len() > 5 {
-            attempt.error("too many redirects")
-        } else if first.is_some_and(|o| o != attempt.url().origin()) {
-            attempt.stop()
-        } else {
-            attempt.follow()
-        }
+/// Parses one of conn's words (`production`, `api_key`, ...) and lists the choices in help
+/// and completions.
+fn words<T>(all: &'static [T]) -> impl TypedValueParser<Value = T>
+where
+    T: Copy + Send + Sync + 'static + std::str::FromStr + WordStr,
+    <T as std::str::FromStr>::Err: std::fmt::Debug,
+{
+    PossibleValuesParser::new(all.iter().map(|w| w.word())).map(|s| {
+        s.parse::<T>()
+            .expect("clap allowed only the possible values")
     })
 }
 
-/// The connection `name` for changing, if it is still the one with `id`.
-pub fn find_mut<'m>(meta: &'m mut Metadata, name: &str, id: &str) -> Result<&'m mut Connection> {
-    match meta.connections.get_mut(name) {
-        Some(c) if c.id == id => Ok(c),
-        _ => bail!("{name:?} was removed or replaced by another process meanwhile"),
+/// A word's spelling, for `words`.
+trait WordStr {
+    fn word(&self) -> &'static str;
+}
+
+macro_rules! word_str {
+    ($($t:ty),*) => {$(
+        impl WordStr for $t {
+            fn word(&self) -> &'static str {
+                self.as_str()
+            }
+        }
+    )*};
+}
+word_str!(Environment, AuthMethod, Grant);
+
+/// `--env production|sandbox`.
+pub(crate) fn environment() -> impl TypedValueParser<Value = Environment> {
+    words(Environment::ALL)
+}
+
+/// `--auth api_key|basic|oauth2|oauth1`.
+pub(crate) fn auth_method() -> impl TypedValueParser<Value = AuthMethod> {
+    words(AuthMethod::ALL)
+}
+
+/// `--grant`: the OAuth 2.0 grants.
+pub(crate) fn grant() -> impl TypedValueParser<Value = Grant> {
+    const OAUTH2: &[Grant] = &[
+        Grant::AuthorizationCode,
+        Grant::DeviceCode,
+        Grant::ClientCredentials,
+    ];
+    words(OAUTH2)
+}
+
+/// `KEY=VALUE` pairs of `flag` (`--set`, `--query`), in order; the key trimmed when `trim`.
+pub(crate) fn pairs(flag: &str, given: &[String], trim: bool) -> Result<Vec<(String, String)>> {
+    given
+        .iter()
+        .map(|s| {
+            let (k, v) = s
+                .split_once('=')
+                .ok_or_else(|| usage(format!("{flag} {s}: expected KEY=VALUE")))?;
+            let k = if trim { k.trim() } else { k };
+            Ok((k.to_string(), v.to_string()))
+        })
+        .collect()
+}
+
+/// How to sign in: shared by `new` and `reauth`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct CredentialArgs {
+    /// User name for Basic auth (e.g. the account's email)
+    #[arg(long, value_name = "USER")]
+    username: Option<String>,
+    /// Read the API key / password from standard input
+    #[arg(long, conflicts_with = "secret_env")]
+    secret_stdin: bool,
+    /// Read the API key / password from this environment variable
+    #[arg(long, value_name = "VAR")]
+    secret_env: Option<String>,
+    /// OAuth client id (OAuth 1.0a: consumer key) of your registered app, saved and offered
+    /// for reuse
+    #[arg(long, value_name = "ID")]
+    client_id: Option<String>,
+    /// Read the OAuth client secret (OAuth 1.0a: consumer secret) from standard input
+    #[arg(long, conflicts_with_all = ["client_secret_env", "secret_stdin"])]
+    client_secret_stdin: bool,
+    /// Read the OAuth client secret from this environment variable
+    #[arg(long, value_name = "VAR")]
+    client_secret_env: Option<String>,
+    /// OAuth 1.0a with RSA-SHA1: the consumer's PEM private key file (its contents go to the
+    /// secret store)
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["client_secret_stdin", "client_secret_env"])]
+    private_key: Option<PathBuf>,
+    /// OAuth scopes to request, comma-separated (default: the provider's)
+    #[arg(long, value_name = "S,S", value_delimiter = ',')]
+    scopes: Option<Vec<String>>,
+    /// OAuth: sign in with a code on another device (no browser here)
+    #[arg(long, conflicts_with = "grant")]
+    device: bool,
+    /// OAuth grant to use
+    #[arg(long, value_name = "GRANT", value_parser = grant())]
+    grant: Option<Grant>,
+    /// OAuth: print the sign-in URL instead of opening a browser; paste the redirected URL back
+    #[arg(long)]
+    no_browser: bool,
+    /// OAuth: fixed loopback port for the redirect (when the app's redirect URI has one)
+    #[arg(long, value_name = "N")]
+    port: Option<u16>,
+    /// Seconds to wait: for the sign-in (default 300) and for each request (at most 30)
+    #[arg(long, value_name = "SECS")]
+    timeout: Option<u64>,
+    /// Take defaults without asking; confirm replacing a connection's account
+    #[arg(long, short = 'y')]
+    pub(crate) yes: bool,
+    /// Not accepted: a secret on the command line leaks into shell history and the process list
+    #[arg(long, hide = true, num_args = 0..=1, value_name = "VALUE")]
+    secret: Option<Option<String>>,
+    #[arg(long, hide = true, num_args = 0..=1, value_name = "VALUE")]
+    password: Option<Option<String>>,
+    #[arg(long, hide = true, num_args = 0..=1, value_name = "VALUE")]
+    api_key: Option<Option<String>>,
+    #[arg(long, hide = true, num_args = 0..=1, value_name = "VALUE")]
+    token: Option<Option<String>>,
+    #[arg(long, hide = true, num_args = 0..=1, value_name = "VALUE")]
+    client_secret: Option<Option<String>>,
+}
+
+/// The sign-in settings `CredentialArgs` resolve to.
+#[derive(Debug)]
+pub(crate) struct Creds {
+    pub(crate) username: Option<String>,
+    /// The API key / password, read from where the user said.
+    pub(crate) secret: Option<Secret<String>>,
+    pub(crate) oauth: OAuthOptions,
+    /// For each HTTP request (the check): `--timeout`, at most 30 s, default 30 s.
+    pub(crate) request_timeout: Duration,
+}
+
+/// Default and ceiling of `--timeout` for one request, in seconds.
+const REQUEST_TIMEOUT_SECS: u64 = 30;
+/// Default `--timeout` for a sign-in, in seconds.
+const SIGN_IN_TIMEOUT_SECS: u64 = 300;
+
+impl CredentialArgs {
+    /// Raw sign-in flags to settings: refuses secrets on argv, reads secrets from stdin or the
+    /// named variable.
+    pub(crate) fn resolve(self, env: &Env) -> Result<Creds> {
+        if let Some(flag) = self.secret_on_argv() {
+            return Err(usage(format!(
+                "{flag} is not accepted: a secret on the command line ends up in shell history and the process list. Use --secret-stdin or --secret-env VAR (--client-secret-stdin / --client-secret-env for an OAuth client secret), or answer the hidden prompt"
+            )));
+        }
+        let secret = read_secret(
+            env,
+            self.secret_stdin,
+            self.secret_env.as_deref(),
+            "--secret",
+        )?;
+        let client_secret = match &self.private_key {
+            Some(path) => Some(read_private_key(path)?),
+            None => read_secret(
+                env,
+                self.client_secret_stdin,
+                self.client_secret_env.as_deref(),
+                "--client-secret",
+            )?,
+        };
+        let grant = if self.device {
+            Some(Grant::DeviceCode)
+        } else {
+            self.grant
+        };
+        Ok(Creds {
+            username: self.username,
+            secret,
+            request_timeout: Duration::from_secs(
+                self.timeout
+                    .unwrap_or(REQUEST_TIMEOUT_SECS)
+                    .clamp(1, REQUEST_TIMEOUT_SECS),
+            ),
+            oauth: OAuthOptions {
+                client_id: self.client_id,
+                client_secret,
+                scopes: self.scopes.map(|v| {
+                    v.into_iter()
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                }),
+                grant,
+                no_browser: self.no_browser,
+                port: self.port,
+                timeout: Duration::from_secs(self.timeout.unwrap_or(SIGN_IN_TIMEOUT_SECS).max(1)),
+                yes: self.yes,
+            },
+        })
+    }
+
+    /// The name of a secret-carrying flag that was used, if any.
+    fn secret_on_argv(&self) -> Option<&'static str> {
+        [
+            ("--secret", self.secret.is_some()),
+            ("--password", self.password.is_some()),
+            ("--api-key", self.api_key.is_some()),
+            ("--token", self.token.is_some()),
+            ("--client-secret", self.client_secret.is_some()),
+        ]
+        .into_iter()
+        .find_map(|(f, used)| used.then_some(f))
     }
 }
 
-/// Finds a connection by name, suggesting close names when there is none.
-pub fn find<'m>(meta: &'m Metadata, name: &str) -> Result<&'m Connection> {
-    if let Some(c) = meta.connections.get(name) {
-        return Ok(c);
+/// A secret from stdin (`<flag>-stdin`) or a named environment variable (`<flag>-env`).
+fn read_secret(
+    env: &Env,
+    stdin: bool,
+    var: Option<&str>,
+    flag: &str,
+) -> Result<Option<Secret<String>>> {
+    if stdin {
+        if std::io::stdin().is_terminal() {
+            return Err(usage(format!(
+                "{flag}-stdin reads a secret piped into conn, and stdin is a terminal (typing there would show the secret); leave it out to be asked with a hidden prompt"
+            )));
+        }
+        let mut buf = String::new();
+        std::io::stdin()
+            .read_to_string(&mut buf)
+            .context("could not read the secret from stdin")?;
+        let trimmed = buf.trim_end_matches(['\n', '\r']).to_string();
+        zeroize::Zeroize::zeroize(&mut buf);
+        return Ok(Some(Secret::new(trimmed)));
     }
-    let close = crate::catalog::closest(name, meta.connections.keys().map(String::as_str));
-    if close.is_empty() {
-        bail!("no connection named {name:?} (see 'conn list')")
+    match var {
+        None => Ok(None),
+        Some(var) => {
+            let v = env.get(var).ok_or_else(|| {
+                usage(format!(
+                    "{flag}-env {var}: the environment variable {var} is not set or empty"
+                ))
+            })?;
+            Ok(Some(Secret::new(v.to_string())))
+        }
     }
-    bail!(
-        "no connection named {name:?}; did you mean {}?",
-        close.join(" or ")
-    )
 }

@@ -1,58 +1,198 @@
-//! `conn providers list|show|validate`: what the catalog offers and how to set an app up.
+//! `conn providers list|show ID|validate FILE`: the apps conn knows and how to set them up.
 
-use std::path::Path;
+use std::io::Write;
+use std::path::PathBuf;
 
 use anyhow::Result;
-use serde::Serialize;
 
-use super::Ctx;
-use crate::catalog::{Origin, Provider, provider};
+use super::{Done, Out, Report, table};
+use crate::catalog::provider::SignatureMethod;
+use crate::catalog::{AuthSpec, Provider};
+use crate::ops::Ctx;
+use crate::ops::providers::{self, Listed};
 
-#[derive(Debug, Serialize)]
-pub struct Listed {
-    pub id: String,
-    pub display_name: String,
-    pub methods: Vec<&'static str>,
-    pub categories: Vec<String>,
-    /// `built-in`, `user` or `user (overrides built-in)`.
-    pub source: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum Command {
+    /// List the providers (built-in and your own)
+    List {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// What a provider needs and how to set up the app side
+    Show {
+        id: String,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Validate a provider definition file
+    Validate { file: PathBuf },
 }
 
-pub fn list(ctx: &mut Ctx<'_>) -> Result<Vec<Listed>> {
-    let catalog = ctx.catalog();
-    Ok(catalog
-        .entries()
-        .map(|e| {
-            let (source, path) = match &e.origin {
-                Origin::BuiltIn => ("built-in".to_string(), None),
-                Origin::User { path, overrides } => (
-                    if *overrides {
-                        "user (overrides built-in)".to_string()
-                    } else {
-                        "user".to_string()
-                    },
-                    Some(path.display().to_string()),
-                ),
-            };
-            Listed {
-                id: e.provider.id.clone(),
-                display_name: e.provider.display_name.clone(),
-                methods: e.provider.methods(),
-                categories: e.provider.categories.clone(),
-                source,
-                path,
+/// `list` and `show`; `validate` needs no context (see `validate`).
+pub(crate) fn run(ctx: &mut Ctx<'_>, c: Command) -> Result<Done> {
+    match c {
+        Command::List { json } => Done::report(List {
+            list: providers::list(ctx)?,
+            json,
+        }),
+        Command::Show { id, json } => Done::report(Show {
+            provider: providers::show(ctx, &id)?,
+            json,
+        }),
+        Command::Validate { file } => validate(file),
+    }
+}
+
+/// `validate FILE`: checks a provider file on its own.
+pub(crate) fn validate(file: PathBuf) -> Result<Done> {
+    let provider = providers::validate(&file)?;
+    Done::report(Valid { file, provider })
+}
+
+struct List {
+    list: Vec<Listed>,
+    json: bool,
+}
+
+impl Report for List {
+    fn render(&self, o: &mut Out<'_>) -> Result<u8> {
+        if self.json {
+            return super::json(o, &self.list);
+        }
+        let body: Vec<Vec<String>> = self
+            .list
+            .iter()
+            .map(|p| {
+                vec![
+                    p.id.clone(),
+                    p.display_name.clone(),
+                    p.methods.join(","),
+                    p.categories.join(","),
+                    p.source.clone(),
+                ]
+            })
+            .collect();
+        let headers = ["ID", "NAME", "AUTH", "CATEGORIES", "SOURCE"];
+        write!(o.out, "{}", table(&headers, &body))?;
+        Ok(0)
+    }
+}
+
+struct Valid {
+    file: PathBuf,
+    provider: Provider,
+}
+
+impl Report for Valid {
+    fn render(&self, o: &mut Out<'_>) -> Result<u8> {
+        writeln!(
+            o.out,
+            "{}: ok ({}, auth: {})",
+            self.file.display(),
+            self.provider.id,
+            self.provider.methods().join(", ")
+        )?;
+        Ok(0)
+    }
+}
+
+struct Show {
+    provider: Provider,
+    json: bool,
+}
+
+impl Report for Show {
+    fn render(&self, o: &mut Out<'_>) -> Result<u8> {
+        let p = &self.provider;
+        if self.json {
+            return super::json(o, p);
+        }
+        let w = &mut o.out;
+        writeln!(w, "{} ({})", p.display_name, p.id)?;
+        if let Some(d) = &p.docs {
+            writeln!(w, "docs: {d}")?;
+        }
+        writeln!(w, "API: {}", p.api.base_url)?;
+        writeln!(w, "check: {} {}", p.check.method, p.check.path)?;
+        if !p.inputs.is_empty() {
+            writeln!(w, "\ninputs (--set NAME=VALUE):")?;
+            for i in &p.inputs {
+                let d = i
+                    .default
+                    .as_deref()
+                    .map(|d| format!(" [default {d:?}]"))
+                    .unwrap_or_default();
+                let from = i
+                    .capture
+                    .as_deref()
+                    .map(|c| format!(" [from the sign-in: {c}]"))
+                    .unwrap_or_default();
+                writeln!(w, "  {:<16}{}{d}{from}", i.name, i.label)?;
+                if let Some(h) = &i.help {
+                    writeln!(w, "  {:<16}{h}", "")?;
+                }
             }
-        })
-        .collect())
-}
-
-pub fn show(ctx: &mut Ctx<'_>, id: &str) -> Result<Provider> {
-    let catalog = ctx.catalog();
-    Ok(catalog.get(id)?.clone())
-}
-
-pub fn validate(file: &Path) -> Result<Provider> {
-    provider::parse_file(file)
+        }
+        writeln!(w, "\nauth methods (--auth METHOD):")?;
+        for a in &p.auth {
+            writeln!(w, "  {:<16}{}", a.method().as_str(), a.label())?;
+            if let Some(h) = a.help() {
+                writeln!(w, "  {:<16}{h}", "")?;
+            }
+            if let AuthSpec::OAuth2(x) = a {
+                let port = x.redirect_port.map(|p| format!(":{p}")).unwrap_or_default();
+                writeln!(
+                    w,
+                    "  {:<16}redirect URI to register: http://127.0.0.1{port}{}",
+                    "", x.redirect_path
+                )?;
+                if !x.scopes.is_empty() {
+                    writeln!(w, "  {:<16}scopes: {}", "", x.scopes.join(" "))?;
+                }
+                let grants: Vec<&str> = x.grants.iter().map(|g| g.as_str()).collect();
+                writeln!(w, "  {:<16}grants: {}", "", grants.join(", "))?;
+                if let Some(u) = &x.app_registration_url {
+                    writeln!(w, "  {:<16}register the app at: {u}", "")?;
+                }
+            }
+            if let AuthSpec::OAuth1(x) = a {
+                let port = x.redirect_port.map(|p| format!(":{p}")).unwrap_or_default();
+                writeln!(
+                    w,
+                    "  {:<16}callback URL to register: http://127.0.0.1{port}{}{}",
+                    "",
+                    x.redirect_path,
+                    if x.oob {
+                        " (or none: --no-browser uses a typed-in code)"
+                    } else {
+                        ""
+                    }
+                )?;
+                writeln!(
+                    w,
+                    "  {:<16}signature: {} (consumer key with --client-id, {})",
+                    "",
+                    x.signature_method.as_str(),
+                    if x.signature_method == SignatureMethod::RsaSha1 {
+                        "private key with --private-key FILE"
+                    } else {
+                        "secret with --client-secret-stdin/-env"
+                    }
+                )?;
+                if let Some(u) = &x.app_registration_url {
+                    writeln!(w, "  {:<16}register the app at: {u}", "")?;
+                }
+            }
+        }
+        if !p.environments.is_empty() {
+            writeln!(w, "\nenvironments (--env ENV):")?;
+            for (name, values) in &p.environments {
+                let v: Vec<String> = values.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                writeln!(w, "  {name:<16}{}", v.join(", "))?;
+            }
+        }
+        Ok(0)
+    }
 }

@@ -1,21 +1,26 @@
-//! `conn rename OLD NEW`: a new name, same settings; secrets are keyed by id and stay put.
+//! `conn rename OLD NEW`: a new name, same settings and secrets.
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 
-use super::Ctx;
-use crate::core::error::usage;
-use crate::store::metadata::validate_name;
+use super::{Done, Out, Report};
+use crate::ops::{Ctx, lifecycle};
 
-pub fn run(ctx: &mut Ctx<'_>, old: &str, new: &str) -> Result<()> {
-    validate_name(new).map_err(usage)?;
-    ctx.metadata().update(|meta| {
-        super::find(meta, old)?;
-        if meta.connections.contains_key(new) {
-            bail!("a connection named {new:?} already exists");
-        }
-        let mut conn = meta.connections.remove(old).expect("found above");
-        conn.updated_at = crate::core::time::now_rfc3339();
-        meta.connections.insert(new.to_string(), conn);
-        Ok(())
-    })
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    old: String,
+    new: String,
+}
+
+pub(crate) fn run(ctx: &mut Ctx<'_>, a: Args) -> Result<Done> {
+    lifecycle::rename(ctx, &a.old, &a.new)?;
+    Done::report(Renamed(a))
+}
+
+struct Renamed(Args);
+
+impl Report for Renamed {
+    fn render(&self, o: &mut Out<'_>) -> Result<u8> {
+        writeln!(o.out, "Renamed '{}' to '{}'.", self.0.old, self.0.new)?;
+        Ok(0)
+    }
 }

@@ -1,248 +1,121 @@
-//! `conn request NAME [METHOD] PATH`: one authenticated request to the connection's API base URL
-//! (like `gh api`). The credentials go through the connection's authenticator after method,
-//! URL, query and body are final, so methods that sign requests sign exactly what is sent. An
-//! OAuth 2.0 request answered 401 is sent once more after a forced refresh.
+//! `conn request NAME [METHOD] PATH`: one authenticated request to the connection's API, the
+//! answer on stdout and an exit code for its status class.
 
+use std::io::Read;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 
-use super::Ctx;
-use super::access;
-use crate::auth::{Authenticator, scrub, scrub_bytes};
+use super::{Done, Out, Report, pairs};
 use crate::core::error::usage;
+use crate::ops::Ctx;
+use crate::ops::request::{self, Answer, RequestOptions};
 
-#[derive(Debug, Default)]
-pub struct RequestOptions {
-    pub name: String,
-    /// Default: GET, or POST when there is a body.
-    pub method: Option<String>,
-    pub path: String,
-    /// `-H 'Name: value'`, in order.
-    pub headers: Vec<String>,
-    pub query: Vec<(String, String)>,
-    pub body: Option<Vec<u8>>,
-    pub timeout: Duration,
+pub(crate) const AFTER_HELP: &str = "\
+PATH is relative to the connection's API base URL (a full URL must be under it). The body of
+-d is sent as given (Content-Type application/json when it is JSON, unless -H says otherwise).
+The answer goes to stdout: JSON pretty-printed on a terminal, the raw bytes otherwise.
+
+Exit codes: 0 2xx, 3 a redirect to another origin (not followed), 4 4xx, 5 5xx, 1 no answer
+(network error, credentials could not be refreshed), 2 usage error.
+
+Examples:
+  conn request gh /user
+  conn request zd POST /api/v2/tickets.json -d @ticket.json
+  conn request gh /search/issues --query q=repo:cli/cli --query per_page=5 -i";
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    name: String,
+    /// METHOD PATH, or just PATH (GET; POST when there is a body)
+    #[arg(value_name = "[METHOD] PATH", num_args = 1..=2, required = true)]
+    rest: Vec<String>,
+    /// A request header, 'Name: value' (repeatable)
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
+    headers: Vec<String>,
+    /// The body: text, @FILE, or @- for standard input
+    #[arg(short = 'd', long = "data", value_name = "DATA")]
+    data: Option<String>,
+    /// A query parameter, KEY=VALUE (repeatable; URL-encoded by conn)
+    #[arg(long = "query", short = 'q', value_name = "KEY=VALUE")]
+    query: Vec<String>,
+    /// Print the status line and the response headers to stderr
+    #[arg(short = 'i', long = "include")]
+    include: bool,
+    /// Seconds to wait for the answer
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    timeout: u64,
 }
 
-/// The answer, credentials already scrubbed from headers and body.
-#[derive(Debug)]
-pub struct Answer {
-    pub version: String,
-    pub status: u16,
-    pub reason: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-pub fn run(ctx: &mut Ctx<'_>, opts: &RequestOptions) -> Result<Answer> {
-    let method = match &opts.method {
-        Some(m) => reqwest::Method::from_bytes(m.to_ascii_uppercase().as_bytes())
-            .map_err(|_| usage(format!("{m:?} is not an HTTP method")))?,
-        None if opts.body.is_some() => reqwest::Method::POST,
-        None => reqwest::Method::GET,
+pub(crate) fn run(ctx: &mut Ctx<'_>, a: Args) -> Result<Done> {
+    let (method, path) = match a.rest.as_slice() {
+        [path] => (None, path.clone()),
+        [method, path] => (Some(method.clone()), path.clone()),
+        _ => return Err(usage("expected [METHOD] PATH")),
     };
-    let meta = ctx.view(&[opts.name.as_str()])?;
-    let conn = super::find(&meta, &opts.name)?;
-    let catalog = ctx.catalog();
-    // Everything the user said is checked before a token is refreshed or a secret read.
-    let provider = catalog.get(&conn.provider)?;
-    let base = access::base_url(&opts.name, provider, conn)?;
-    let url = target_url(&base, &opts.path, &opts.query)?;
-    let headers = request_headers(&provider.api.headers, &opts.headers, &opts.body)?;
-    let mut ready = access::ready(ctx, &catalog, &opts.name, conn)?;
-    let client = ctx.http(opts.timeout)?;
-    let mut retried = false;
-    loop {
-        let mut req = client
-            .request(method.clone(), url.clone())
-            .headers(headers.clone());
-        if let Some(b) = &opts.body {
-            req = req.body(b.clone());
+    let query = pairs("--query", &a.query, false)?;
+    let body = match a.data.as_deref() {
+        None => None,
+        Some("@-") => {
+            let mut buf = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut buf)
+                .context("could not read the body from stdin")?;
+            Some(buf)
         }
-        let req = ready
-            .auth
-            .apply(req)
-            .build()
-            .context("could not build the request")?;
-        log_request(&req, ready.auth.as_ref());
-        let resp = client.execute(req).map_err(|e| {
-            // `without_url`: an API key may travel in the query string.
-            anyhow::anyhow!(
-                "{} {}: {}",
-                method,
-                shown_url(&url, ready.auth.as_ref()),
-                crate::core::error::chain_text(&e.without_url())
+        Some(d) if d.starts_with('@') => {
+            let file = &d[1..];
+            Some(
+                std::fs::read(file)
+                    .with_context(|| format!("-d @{file}: could not read {file}"))?,
             )
-        })?;
-        let status = resp.status();
-        crate::debug!("< HTTP {}", status.as_u16());
-        if status == reqwest::StatusCode::UNAUTHORIZED && ready.refreshable() && !retried {
-            crate::debug!(
-                "{}: 401, refreshing the token and trying once more",
-                opts.name
-            );
-            retried = true;
-            ready.refresh_rejected(ctx)?;
-            continue;
         }
-        let auth = ready.auth.as_ref();
-        let headers: Vec<(String, String)> = resp
-            .headers()
-            .iter()
-            .map(|(k, v)| {
-                let v = scrub(&String::from_utf8_lossy(v.as_bytes()), auth);
-                crate::debug!("< {k}: {v}");
-                (k.to_string(), v)
-            })
-            .collect();
-        let version = format!("{:?}", resp.version());
-        let body = resp.bytes().context("could not read the response")?;
-        return Ok(Answer {
-            version,
-            status: status.as_u16(),
-            reason: status.canonical_reason().unwrap_or("").to_string(),
-            headers,
-            body: scrub_bytes(&body, auth),
-        });
-    }
-}
-
-/// The base URL and `path`; a full URL is accepted only under the base URL (a `next` link
-/// from a paginated answer), so credentials never go to another site.
-fn target_url(base: &str, path: &str, query: &[(String, String)]) -> Result<reqwest::Url> {
-    let base = base.trim_end_matches('/');
-    let full = if path.starts_with("http://") || path.starts_with("https://") {
-        let under = path == base
-            || path
-                .strip_prefix(base)
-                .is_some_and(|rest| rest.starts_with(['/', '?']));
-        if !under {
-            return Err(usage(format!(
-                "{path} is not under the connection's base URL {base}; conn sends credentials only there (give a path such as /me)"
-            )));
-        }
-        path.to_string()
-    } else if path.starts_with('/') {
-        format!("{base}{path}")
-    } else {
-        format!("{base}/{path}")
+        Some(d) => Some(d.as_bytes().to_vec()),
     };
-    let mut url =
-        reqwest::Url::parse(&full).with_context(|| format!("{full:?} is not a valid URL"))?;
-    if !query.is_empty() {
-        let mut q = url.query_pairs_mut();
-        for (k, v) in query {
-            q.append_pair(k, v);
+    let answer = request::run(
+        ctx,
+        &RequestOptions {
+            name: a.name,
+            method,
+            path,
+            headers: a.headers,
+            query,
+            body,
+            timeout: Duration::from_secs(a.timeout.max(1)),
+        },
+    )?;
+    Done::report(Request {
+        answer,
+        include: a.include,
+    })
+}
+
+struct Request {
+    answer: Answer,
+    include: bool,
+}
+
+impl Report for Request {
+    /// With `-i` the status line and headers on stderr; the body on stdout, pretty-printed
+    /// when it is JSON and stdout is a terminal, else byte for byte.
+    fn render(&self, o: &mut Out<'_>) -> Result<u8> {
+        let a = &self.answer;
+        if self.include {
+            writeln!(o.err, "{} {} {}", a.version, a.status, a.reason)?;
+            for (k, v) in &a.headers {
+                writeln!(o.err, "{k}: {v}")?;
+            }
+            writeln!(o.err)?;
         }
-    }
-    Ok(url)
-}
-
-/// Accept JSON unless told otherwise; the provider's headers; then the user's `-H`, which win.
-fn request_headers(
-    provider: &std::collections::BTreeMap<String, String>,
-    given: &[String],
-    body: &Option<Vec<u8>>,
-) -> Result<HeaderMap> {
-    let mut map = HeaderMap::new();
-    map.insert(ACCEPT, HeaderValue::from_static("application/json"));
-    let mut set = |k: &str, v: &str| -> Result<()> {
-        let name = HeaderName::from_bytes(k.trim().as_bytes())
-            .map_err(|_| usage(format!("{k:?} is not a valid header name")))?;
-        let value = HeaderValue::from_str(v.trim())
-            .map_err(|_| usage(format!("the value of header {k} is not valid")))?;
-        map.insert(name, value);
-        Ok(())
-    };
-    for (k, v) in provider {
-        set(k, v)?;
-    }
-    for h in given {
-        let Some((k, v)) = h.split_once(':') else {
-            return Err(usage(format!("-H {h:?}: expected 'Name: value'")));
-        };
-        if k.trim().eq_ignore_ascii_case(AUTHORIZATION.as_str()) {
-            return Err(usage(
-                "-H Authorization: conn adds the connection's credentials itself",
-            ));
-        }
-        set(k, v)?;
-    }
-    if let Some(b) = body
-        && !map.contains_key(CONTENT_TYPE)
-        && serde_json::from_slice::<serde_json::Value>(b).is_ok()
-    {
-        map.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    }
-    Ok(map)
-}
-
-/// The URL as it may be shown: credentials in the query string replaced.
-fn shown_url(url: &reqwest::Url, auth: &dyn Authenticator) -> String {
-    scrub(url.as_str(), auth)
-}
-
-fn log_request(req: &reqwest::blocking::Request, auth: &dyn Authenticator) {
-    if crate::core::log::verbosity() == 0 {
-        return;
-    }
-    crate::debug!("> {} {}", req.method(), shown_url(req.url(), auth));
-    for (k, v) in req.headers() {
-        let v = if v.is_sensitive() {
-            "(redacted)".to_string()
+        if o.terminal
+            && let Ok(v) = serde_json::from_slice::<serde_json::Value>(&a.body)
+        {
+            serde_json::to_writer_pretty(&mut *o.out, &v)?;
+            writeln!(o.out)?;
         } else {
-            scrub(&String::from_utf8_lossy(v.as_bytes()), auth)
-        };
-        crate::debug!("> {k}: {v}");
-    }
-    if let Some(len) = req.body().and_then(|b| b.as_bytes()).map(<[u8]>::len) {
-        crate::debug!("> ({len} bytes of body)");
-    }
-}
-
-/// `conn request`'s exit code for an HTTP status: 0 for 2xx, 3 for a redirect conn did not
-/// follow (another origin), 4 for 4xx, 5 for 5xx.
-pub fn exit_code(status: u16) -> u8 {
-    match status {
-        300..=399 => 3,
-        400..=499 => 4,
-        500..=599 => 5,
-        _ => 0,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls_stay_under_the_base() {
-        let q = vec![("a".to_string(), "b c".to_string())];
-        assert_eq!(
-            target_url("https://x.test/api/", "/me", &q)
-                .unwrap()
-                .as_str(),
-            "https://x.test/api/me?a=b+c"
-        );
-        assert_eq!(
-            target_url("https://x.test/api", "users?page=2", &[])
-                .unwrap()
-                .as_str(),
-            "https://x.test/api/users?page=2"
-        );
-        assert!(target_url("https://x.test/api", "https://x.test/api/u?p=2", &[]).is_ok());
-        assert!(target_url("https://x.test/api", "https://x.test/apix", &[]).is_err());
-        assert!(target_url("https://x.test/api", "https://evil.test/api", &[]).is_err());
-    }
-
-    #[test]
-    fn exit_codes_follow_the_status_class() {
-        assert_eq!(exit_code(200), 0);
-        assert_eq!(exit_code(204), 0);
-        assert_eq!(exit_code(302), 3);
-        assert_eq!(exit_code(404), 4);
-        assert_eq!(exit_code(503), 5);
+            o.out.write_all(&a.body)?;
+        }
+        o.out.flush()?;
+        Ok(request::exit_code(a.status))
     }
 }

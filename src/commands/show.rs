@@ -1,50 +1,103 @@
 //! `conn show NAME`: one connection's settings, with its secrets masked.
 
-use std::collections::BTreeMap;
-
 use anyhow::Result;
-use serde::Serialize;
 
-use super::Ctx;
-use crate::store::metadata::Connection;
+use super::{Done, Out, Report};
+use crate::ops::Ctx;
+use crate::ops::inspect::{self, Shown};
 
-#[derive(Debug, Serialize)]
-pub struct Shown {
-    pub name: String,
-    #[serde(flatten)]
-    pub connection: Connection,
-    pub secret_store: String,
-    /// Field name to a masked hint; never the value.
-    pub secrets: BTreeMap<String, String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub secrets_error: Option<String>,
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    name: String,
+    /// Print JSON
+    #[arg(long)]
+    json: bool,
 }
 
-pub fn run(ctx: &mut Ctx<'_>, name: &str) -> Result<Shown> {
-    let meta = ctx.view(&[name])?;
-    let conn = super::find(&meta, name)?.clone();
-    let store = ctx.secrets_of(&conn)?;
-    let (secrets, secrets_error) = match store.get(&conn.id) {
-        Ok(Some(bundle)) => (
-            bundle
-                .fields()
-                // The expiry is kept with the tokens but is no secret; `oauth` shows it.
-                .filter(|(k, _)| k.as_str() != crate::auth::oauth2::EXPIRES_AT)
-                .map(|(k, v)| (k.clone(), v.masked()))
-                .collect(),
-            None,
-        ),
-        Ok(None) => (
-            BTreeMap::new(),
-            Some("no secrets found in the store".to_string()),
-        ),
-        Err(e) => (BTreeMap::new(), Some(format!("{e:#}"))),
-    };
-    Ok(Shown {
-        name: name.into(),
-        secret_store: store.location(),
-        connection: conn,
-        secrets,
-        secrets_error,
+pub(crate) fn run(ctx: &mut Ctx<'_>, a: Args) -> Result<Done> {
+    let shown = inspect::show(ctx, &a.name)?;
+    Done::report(Show {
+        shown,
+        json: a.json,
     })
+}
+
+struct Show {
+    shown: Shown,
+    json: bool,
+}
+
+impl Report for Show {
+    fn render(&self, o: &mut Out<'_>) -> Result<u8> {
+        let s = &self.shown;
+        if self.json {
+            return super::json(o, s);
+        }
+        let c = &s.connection;
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        let mut kv = |k: &str, v: &str| pairs.push((k.to_string(), v.to_string()));
+        kv("name", &s.name);
+        kv("provider", &c.provider);
+        kv("auth", c.auth.as_str());
+        kv("env", c.env.as_str());
+        for (k, v) in &c.inputs {
+            kv(&format!("input {k}"), &format!("{v:?}"));
+        }
+        if let Some(u) = &c.username {
+            kv("username", u);
+        }
+        if let Some(i) = &c.identity {
+            let who = match (&i.label, &i.id) {
+                (Some(l), Some(id)) => format!("{l} (id {id})"),
+                (Some(l), None) => l.clone(),
+                (None, Some(id)) => format!("id {id}"),
+                (None, None) => "-".into(),
+            };
+            kv("connected as", &who);
+            if let Some(inst) = &i.instance {
+                kv("instance", inst);
+            }
+        }
+        if let Some(a) = &c.oauth {
+            kv("oauth client", &a.client);
+            kv("oauth grant", a.grant.as_str());
+            let scopes = if a.scopes.is_empty() {
+                "-".to_string()
+            } else {
+                a.scopes.join(" ")
+            };
+            kv("scopes", &scopes);
+            if let Some(e) = &a.expires_at {
+                kv("token expires", e);
+            }
+            if let Some(r) = &a.refreshed_at {
+                kv("refreshed", r);
+            }
+        }
+        kv("secret store", &s.secret_store);
+        for (k, v) in &s.secrets {
+            kv(&format!("secret {k}"), v);
+        }
+        if let Some(e) = &s.secrets_error {
+            kv("secrets", &format!("unavailable: {e}"));
+        }
+        kv("created", &c.created_at);
+        kv("updated", &c.updated_at);
+        match &c.last_check {
+            Some(lc) => {
+                let msg = lc
+                    .message
+                    .as_deref()
+                    .map(|m| format!(" — {m}"))
+                    .unwrap_or_default();
+                kv("last check", &format!("{} at {}{msg}", lc.status, lc.at));
+            }
+            None => kv("last check", "never"),
+        }
+        let width = pairs.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 2;
+        for (k, v) in pairs {
+            writeln!(o.out, "{k:<width$}{v}")?;
+        }
+        Ok(0)
+    }
 }

@@ -1,37 +1,32 @@
-//! `conn token NAME`: a valid access token (refreshed first when due) or key, for scripts.
+//! `conn token NAME`: a valid access token (refreshed first when due) or key, for scripts. The
+//! one command that prints a secret.
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 
-use super::Ctx;
-use super::oauth;
-use crate::auth;
-use crate::catalog::AuthSpec;
+use super::{Done, Out, Report};
 use crate::core::secret::Secret;
+use crate::ops::{Ctx, credentials, find};
 
-pub fn run(ctx: &mut Ctx<'_>, name: &str) -> Result<Secret<String>> {
-    let meta = ctx.view(&[name])?;
-    let conn = super::find(&meta, name)?.clone();
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    name: String,
+}
+
+pub(crate) fn run(ctx: &mut Ctx<'_>, a: Args) -> Result<Done> {
+    let meta = ctx.view(&[a.name.as_str()])?;
+    let conn = find(&meta, &a.name)?.clone();
     let catalog = ctx.catalog();
     let provider = catalog.get(&conn.provider)?;
-    let Some(spec) = provider.auth(&conn.auth) else {
-        bail!(
-            "provider {} no longer offers auth method {}",
-            provider.id,
-            conn.auth
-        );
-    };
-    let bundle = oauth::fresh_secrets(ctx, name, &conn, provider)
-        .map_err(|stale| oauth::stale_error(name, stale))?;
-    let field = match spec {
-        AuthSpec::ApiKey(_) => auth::api_key::FIELD,
-        AuthSpec::Basic(_) => auth::basic::FIELD,
-        AuthSpec::OAuth2(_) => auth::oauth2::ACCESS_TOKEN,
-        // The token alone can't sign a request; scripts that need to should use conn exec
-        // or conn request.
-        AuthSpec::OAuth1(_) => auth::oauth1::TOKEN,
-    };
-    match bundle.get(field) {
-        Some(s) => Ok(s.clone()),
-        None => bail!("the stored secrets of {name} have no {field}; run 'conn reauth {name}'"),
+    let token = credentials::token(ctx, &a.name, &conn, provider)?;
+    Done::report(Token(token))
+}
+
+struct Token(Secret<String>);
+
+impl Report for Token {
+    fn render(&self, o: &mut Out<'_>) -> Result<u8> {
+        o.out.write_all(self.0.expose().as_bytes())?;
+        o.out.write_all(b"\n")?;
+        Ok(0)
     }
 }

@@ -1,49 +1,76 @@
-//! Error kinds that change the exit code, and the exit codes themselves.
+//! The one error type that carries its exit code, the codes themselves, and the one place
+//! that maps any error to a code (`Exit::of`).
 
 use std::fmt;
 
-/// Exit code for success.
-pub const EXIT_OK: u8 = 0;
-/// Exit code for a failure.
-pub const EXIT_FAILURE: u8 = 1;
-/// Exit code for a usage error (bad or missing arguments).
-pub const EXIT_USAGE: u8 = 2;
-/// Exit code when the user cancelled (Ctrl-C), as shells report a SIGINT death.
-pub const EXIT_CANCELLED: u8 = 130;
-
-/// The user asked for something the command line can't express as given: a missing value with
-/// no terminal to ask on, a secret on argv, a bad `--set`. Exits 2.
-#[derive(Debug)]
-pub struct UsageError(pub String);
-
-impl fmt::Display for UsageError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for UsageError {}
-
-/// Shorthand for returning a usage error.
-pub fn usage(msg: impl Into<String>) -> anyhow::Error {
-    anyhow::Error::new(UsageError(msg.into()))
-}
-
-/// The user cancelled an interactive prompt (Ctrl-C, Esc). Nothing was saved.
-#[derive(Debug)]
-pub struct Cancelled;
-
-impl fmt::Display for Cancelled {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("cancelled; nothing was saved")
-    }
-}
-
-impl std::error::Error for Cancelled {}
-
-/// A command that finished and wants a specific exit code (e.g. `conn check`'s monitoring codes).
+/// How a command ends, as a process exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Exit(pub u8);
+pub enum Exit {
+    /// 1: a failure; the message says what to do.
+    Failure,
+    /// 2: a bad or missing argument, a secret on argv.
+    Usage,
+    /// 3: `conn check` could not run at all (monitoring UNKNOWN).
+    Unknown,
+    /// 130: cancelled at a prompt (Ctrl-C), as shells report a SIGINT death.
+    Cancelled,
+}
+
+impl Exit {
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Failure => 1,
+            Exit::Usage => 2,
+            Exit::Unknown => 3,
+            Exit::Cancelled => 130,
+        }
+    }
+
+    /// The exit code an error ends the process with: the `Error` in its chain, else 1.
+    /// The only place an error becomes an exit code.
+    pub fn of(err: &anyhow::Error) -> Exit {
+        err.chain()
+            .find_map(|e| e.downcast_ref::<Error>())
+            .map_or(Exit::Failure, |e| e.exit)
+    }
+}
+
+/// An error with the exit code it ends the process with. Its text is the wrapped error's,
+/// sources included.
+#[derive(Debug)]
+pub struct Error {
+    exit: Exit,
+    inner: anyhow::Error,
+}
+
+impl Error {
+    /// `inner` as an error that exits with `exit`.
+    pub fn with_exit(inner: anyhow::Error, exit: Exit) -> anyhow::Error {
+        anyhow::Error::new(Error { exit, inner })
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:#}", self.inner)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// A usage error (exit 2): the user asked for something the command line can't express as
+/// given: a missing value with no terminal to ask on, a secret on argv, a bad `--set`.
+pub fn usage(msg: impl Into<String>) -> anyhow::Error {
+    Error::with_exit(anyhow::anyhow!(msg.into()), Exit::Usage)
+}
+
+/// The user cancelled an interactive prompt (Ctrl-C, Esc); nothing was saved (exit 130).
+pub fn cancelled() -> anyhow::Error {
+    Error::with_exit(
+        anyhow::anyhow!("cancelled; nothing was saved"),
+        Exit::Cancelled,
+    )
+}
 
 /// An error and all its sources, joined with ": " (what `{:#}` does for anyhow errors).
 pub fn chain_text(e: &dyn std::error::Error) -> String {
@@ -68,20 +95,21 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
-/// Maps an error to the process exit code.
-pub fn exit_code_for(err: &anyhow::Error) -> u8 {
-    if err.downcast_ref::<UsageError>().is_some() {
-        EXIT_USAGE
-    } else if err.downcast_ref::<Cancelled>().is_some() {
-        EXIT_CANCELLED
-    } else {
-        EXIT_FAILURE
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_exit_code_is_found_through_context() {
+        use anyhow::Context;
+        let e = Err::<(), _>(usage("bad flag"))
+            .context("while parsing")
+            .unwrap_err();
+        assert_eq!(Exit::of(&e), Exit::Usage);
+        assert_eq!(format!("{:#}", usage("bad flag")), "bad flag");
+        assert_eq!(Exit::of(&anyhow::anyhow!("x")), Exit::Failure);
+        assert_eq!(Exit::of(&cancelled()).code(), 130);
+    }
 
     #[test]
     fn line_col_counts_from_one() {

@@ -1,11 +1,12 @@
-//! Shared vocabulary used by every other module: secrets, errors, paths, env, the UI trait.
+//! Shared vocabulary used by every other module: the typed words of conn (`vocab`), secrets,
+//! the error type and exit codes, paths, env access, the HTTP client factory, the UI trait.
 
 pub mod env;
 pub mod error;
-pub mod interrupt;
-pub mod log;
-pub mod paths;
+pub(crate) mod http;
+pub(crate) mod interrupt;
+pub(crate) mod paths;
 pub mod secret;
-pub mod testing;
-pub mod time;
-pub mod ui;
+pub(crate) mod time;
+pub(crate) mod ui;
+pub mod vocab;

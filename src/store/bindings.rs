@@ -60,10 +60,6 @@ impl BindingsStore {
         }
     }
 
-    pub fn path(&self) -> &std::path::Path {
-        &self.file
-    }
-
     /// A missing file is no bindings; one that doesn't parse is an error with its position.
     pub fn load(&self) -> Result<Bindings> {
         let Some(bytes) = fsio::read_optional(&self.file)? else {
@@ -134,7 +130,7 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(s.path()).unwrap().permissions().mode() & 0o777;
+            let mode = std::fs::metadata(&s.file).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o600);
         }
     }

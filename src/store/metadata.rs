@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use super::fsio;
 use crate::core::paths::Paths;
+pub use crate::core::vocab::Identity;
+use crate::core::vocab::{AuthMethod, CheckStatus, Environment, Grant, StoreKind};
 
 /// The format version this build reads and writes.
 pub const CURRENT_VERSION: u32 = 1;
@@ -26,7 +28,7 @@ pub struct Metadata {
     /// OAuth client registrations, by `provider/client_id`, reused across connections.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub clients: BTreeMap<String, OAuthClient>,
-    /// Team stores on Vault/OpenBao, by team name (`conn store add`).
+    /// Team stores on OpenBao / Vault, by team name (`conn store add`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub teams: BTreeMap<String, crate::store::vault::TeamSettings>,
 }
@@ -41,8 +43,11 @@ pub struct OAuthClient {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_id: Option<String>,
     /// The store holding the client secret.
-    pub store: String,
+    pub store: StoreKind,
     pub created_at: String,
+    /// The team store this registration was read from; never written.
+    #[serde(skip)]
+    pub team: Option<String>,
 }
 
 /// The OAuth side of a connection (tokens are in the secret store).
@@ -51,8 +56,8 @@ pub struct OAuthClient {
 pub struct OAuthState {
     /// Key into `clients`.
     pub client: String,
-    /// `authorization_code`, `device_code` or `client_credentials`.
-    pub grant: String,
+    /// `authorization_code`, `device_code`, `client_credentials`, or `oauth1`.
+    pub grant: Grant,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scopes: Vec<String>,
     /// When the access token expires (RFC 3339), for display; the secret bundle is authoritative.
@@ -83,7 +88,7 @@ impl Default for Metadata {
 pub struct Settings {
     /// `keychain` or `file`: the secret store chosen once and then kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret_store: Option<String>,
+    pub secret_store: Option<StoreKind>,
 }
 
 impl Settings {
@@ -98,11 +103,11 @@ pub struct Connection {
     /// Stable key of the connection's secrets; survives renames.
     pub id: String,
     pub provider: String,
-    pub auth: String,
-    pub env: String,
-    /// The secret store holding this connection's secrets: `keychain` or `file`; `team:NAME`
-    /// for a team connection (never written to connections.toml).
-    pub store: String,
+    pub auth: AuthMethod,
+    pub env: Environment,
+    /// The secret store holding this connection's secrets: `keychain`, `file`, or `vault` for
+    /// a team connection.
+    pub store: StoreKind,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub inputs: BTreeMap<String, String>,
     /// Basic auth user name (not a secret).
@@ -122,6 +127,10 @@ pub struct Connection {
     /// When the credentials were last granted (`new`, `reauth`), RFC 3339.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorized_at: Option<String>,
+    /// The team store of a team connection (`acme` for `acme/gh`); set when read from it,
+    /// never written.
+    #[serde(skip)]
+    pub team: Option<String>,
 }
 
 impl Connection {
@@ -153,22 +162,10 @@ pub fn same_account<'m>(
         .collect()
 }
 
-/// Who the connection authenticates as, as the provider reported it.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Identity {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub label: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub instance: Option<String>,
-}
-
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct LastCheck {
-    pub status: String,
+    pub status: CheckStatus,
     pub at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -334,6 +331,19 @@ mod tests {
             std::fs::read_to_string(s.path()).unwrap(),
             "version = 1\n[connections.a\n"
         );
+    }
+
+    #[test]
+    fn a_bad_word_is_reported_with_its_line() {
+        let (_d, s) = store();
+        std::fs::write(
+            s.path(),
+            "version = 1\n[connections.a]\nid = \"1\"\nprovider = \"http\"\nauth = \"api_key\"\nenv = \"staging\"\nstore = \"file\"\ncreated_at = \"x\"\nupdated_at = \"x\"\n",
+        )
+        .unwrap();
+        let err = format!("{:#}", s.load().unwrap_err());
+        assert!(err.contains("connections.toml:6:"), "{err}");
+        assert!(err.contains("staging") && err.contains("sandbox"), "{err}");
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod check_status;
 mod completions;
 mod connections;
 mod contracts;
+mod environments;
 mod exec;
 mod keychain;
 mod oauth1;

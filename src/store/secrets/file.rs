@@ -9,7 +9,7 @@ use age::secrecy::ExposeSecret;
 use anyhow::{Context, Result, anyhow, bail};
 use zeroize::Zeroizing;
 
-use super::{SecretBundle, SecretStore, StoreKind};
+use super::{SecretBundle, SecretStore};
 use crate::core::env::Env;
 use crate::core::paths::Paths;
 use crate::store::fsio;
@@ -141,10 +141,6 @@ fn parse_identity(text: &str) -> Result<age::x25519::Identity> {
 }
 
 impl SecretStore for FileStore {
-    fn kind(&self) -> StoreKind {
-        StoreKind::File
-    }
-
     fn location(&self) -> String {
         self.file.display().to_string()
     }

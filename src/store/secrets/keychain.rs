@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Result, anyhow};
 
-use super::{SecretBundle, SecretStore, StoreKind};
+use super::{SecretBundle, SecretStore};
 use crate::core::env::Env;
 
 /// The keychain service name under which every conn item is stored; the item's user is the
@@ -79,10 +79,6 @@ fn describe(e: &keyring::Error) -> String {
 }
 
 impl SecretStore for Keychain {
-    fn kind(&self) -> StoreKind {
-        StoreKind::Keychain
-    }
-
     fn location(&self) -> String {
         format!("OS keychain, service \"{SERVICE}\"")
     }

@@ -4,49 +4,15 @@
 pub mod file;
 pub mod keychain;
 
-use std::fmt;
-
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use crate::core::env::Env;
 use crate::core::error::usage;
 use crate::core::paths::Paths;
 pub use crate::core::secret::SecretBundle;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StoreKind {
-    Keychain,
-    File,
-    /// A team store on Vault/OpenBao; opened per team, never chosen by `choose`.
-    Vault,
-}
-
-impl StoreKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StoreKind::Keychain => "keychain",
-            StoreKind::File => "file",
-            StoreKind::Vault => "vault",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "keychain" => Some(StoreKind::Keychain),
-            "file" => Some(StoreKind::File),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for StoreKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::core::vocab::StoreKind;
 
 pub trait SecretStore {
-    fn kind(&self) -> StoreKind;
     /// A place a person can look, e.g. the keychain service name or the file path.
     fn location(&self) -> String;
     fn get(&self, id: &str) -> Result<Option<SecretBundle>>;
@@ -68,9 +34,13 @@ pub struct Selection {
 
 /// `CONN_SECRET_STORE`, else the saved setting, else the keychain when it answers, else the
 /// encrypted file. Never plaintext.
-pub fn choose(env: &Env, saved: Option<&str>) -> Result<Selection> {
+pub fn choose(env: &Env, saved: Option<StoreKind>) -> Result<Selection> {
     if let Some(v) = env.get("CONN_SECRET_STORE") {
-        let kind = StoreKind::parse(v).ok_or_else(|| {
+        let kind = v
+            .parse::<StoreKind>()
+            .ok()
+            .filter(|k| *k != StoreKind::Vault);
+        let kind = kind.ok_or_else(|| {
             usage(format!(
                 "CONN_SECRET_STORE={v} is not a secret store; use 'keychain' or 'file'"
             ))
@@ -81,10 +51,7 @@ pub fn choose(env: &Env, saved: Option<&str>) -> Result<Selection> {
             automatic: false,
         });
     }
-    if let Some(v) = saved {
-        let kind = StoreKind::parse(v).with_context(|| {
-            format!("settings.secret_store = {v:?} in connections.toml is not 'keychain' or 'file'")
-        })?;
+    if let Some(kind) = saved {
         return Ok(Selection {
             kind,
             reason: "saved setting (settings.secret_store in connections.toml)".to_string(),
@@ -110,6 +77,37 @@ pub fn open(kind: StoreKind, paths: &Paths, env: &Env) -> Box<dyn SecretStore> {
     match kind {
         StoreKind::Keychain => Box::new(keychain::Keychain::new(env)),
         StoreKind::File => Box::new(file::FileStore::new(paths, env)),
-        StoreKind::Vault => unreachable!("team stores are opened with store::vault::Team"),
+        StoreKind::Vault => Box::new(NoTeam),
+    }
+}
+
+/// `vault` without a team: only reachable from a hand-edited connections.toml, since team
+/// connections are read from their team store (`ops::Base::secrets_of`).
+#[derive(Debug)]
+struct NoTeam;
+
+impl NoTeam {
+    fn fail<T>(&self) -> Result<T> {
+        anyhow::bail!(
+            "store = \"vault\" belongs to team connections (TEAM/NAME), which live in a team store, not connections.toml"
+        )
+    }
+}
+
+impl SecretStore for NoTeam {
+    fn location(&self) -> String {
+        "a team store".into()
+    }
+
+    fn get(&self, _id: &str) -> Result<Option<SecretBundle>> {
+        self.fail()
+    }
+
+    fn put(&self, _id: &str, _bundle: &SecretBundle) -> Result<()> {
+        self.fail()
+    }
+
+    fn delete(&self, _id: &str) -> Result<bool> {
+        self.fail()
     }
 }

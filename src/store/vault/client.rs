@@ -124,10 +124,6 @@ impl Client {
         self.token_source = source.into();
     }
 
-    pub fn has_token(&self) -> bool {
-        self.token.is_some()
-    }
-
     fn request(&self, method: Method, path: &str) -> RequestBuilder {
         let mut r = self
             .http

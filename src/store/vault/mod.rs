@@ -9,5 +9,4 @@ pub mod error;
 pub mod team;
 
 pub use config::TeamSettings;
-pub use error::{Kind, VaultError};
 pub use team::Team;

@@ -28,16 +28,6 @@ pub const CLAIM_TTL: Duration = Duration::from_secs(90);
 /// Attempts at a read-modify-write before "changed by someone else".
 const CAS_ATTEMPTS: usize = 5;
 
-/// The `store` value of a team connection's record.
-pub fn store_name(team: &str) -> String {
-    format!("team:{team}")
-}
-
-/// The team of a `store` value written by [`store_name`].
-pub fn team_of_store(store: &str) -> Option<&str> {
-    store.strip_prefix("team:")
-}
-
 /// Splits `acme/gh` into the team and the connection name.
 pub fn split_name(name: &str) -> Option<(&str, &str)> {
     name.split_once('/')
@@ -48,7 +38,6 @@ pub fn split_name(name: &str) -> Option<(&str, &str)> {
 pub struct Team {
     pub name: String,
     pub client: Client,
-    pub settings: TeamSettings,
     pub resolved: Resolved,
     /// The KV v2 mount, without slashes.
     pub mount: String,
@@ -72,7 +61,6 @@ impl Team {
             client,
             mount: settings.mount.trim_matches('/').to_string(),
             root: format!("{}/{name}", settings.prefix.trim_matches('/')),
-            settings: settings.clone(),
             resolved,
             claim_ttl,
             may_update_secrets: OnceLock::new(),
@@ -153,11 +141,12 @@ impl Team {
                 self.name
             )
         })?;
-        c.store = store_name(&self.name);
+        c.store = StoreKind::Vault;
+        c.team = Some(self.name.clone());
         // Check results live in status/, which every role may write.
         if let Some(st) = self.status(name) {
             let text = |k: &str| st.get(k).and_then(|v| v.as_str()).map(str::to_string);
-            if let (Some(status), Some(at)) = (text("status"), text("at")) {
+            if let (Some(Ok(status)), Some(at)) = (text("status").map(|s| s.parse()), text("at")) {
                 c.last_check = Some(crate::store::metadata::LastCheck {
                     status,
                     at,
@@ -182,21 +171,6 @@ impl Team {
             )),
             Err(e) => Err(self.explain(e, "create connections").into()),
         }
-    }
-
-    /// Replaces the record with check-and-set, re-reading and retrying on a lost race.
-    pub fn update_record(&self, name: &str, change: &dyn Fn(&mut Connection)) -> Result<()> {
-        let what = format!("{}/{name}", self.name);
-        self.update_entry("meta", name, false, "edit connections", &|data| {
-            let mut c: Connection = serde_json::from_value(Value::Object(data.clone()))?;
-            change(&mut c);
-            match serde_json::to_value(&c)? {
-                Value::Object(m) => *data = m,
-                _ => unreachable!("a Connection serializes to an object"),
-            }
-            Ok(())
-        })
-        .map_err(|e| e.context(what))
     }
 
     /// Read-modify-write of one entry with check-and-set: re-read and retry on a lost race,
@@ -257,7 +231,9 @@ impl Team {
         else {
             return Ok(None);
         };
-        Ok(Some(serde_json::from_value(Value::Object(v.data))?))
+        let mut reg: OAuthClient = serde_json::from_value(Value::Object(v.data))?;
+        reg.team = Some(self.name.clone());
+        Ok(Some(reg))
     }
 
     /// All the team's OAuth client records, by `provider/client_id`.
@@ -268,7 +244,8 @@ impl Team {
         let mut out = std::collections::BTreeMap::new();
         for k in keys.iter().filter(|k| !k.ends_with('/')) {
             if let Some(v) = self.client.read(&self.data_path("clients", k))? {
-                let reg: OAuthClient = serde_json::from_value(Value::Object(v.data))?;
+                let mut reg: OAuthClient = serde_json::from_value(Value::Object(v.data))?;
+                reg.team = Some(self.name.clone());
                 out.insert(format!("{}/{}", reg.provider, reg.client_id), reg);
             }
         }
@@ -425,12 +402,12 @@ impl Team {
                 if usable(&bundle) {
                     return Ok(bundle);
                 }
-                crate::debug!("{conn_name}: another host is refreshing; waiting");
+                log::debug!("{conn_name}: another host is refreshing; waiting");
                 std::thread::sleep(Duration::from_millis(150) + jitter_ms(100));
                 continue;
             }
             if claimed {
-                crate::debug!("{conn_name}: taking over a stale refresh claim");
+                log::debug!("{conn_name}: taking over a stale refresh claim");
             }
             if !self.may_update(id).map_err(ClaimError::Vault)? {
                 if valid(&bundle) {
@@ -480,7 +457,7 @@ impl Team {
                 Ok(_) => {}
                 Err(e) if e.kind == Kind::CasMismatch => {
                     // Taken over, or an admin re-authorized meanwhile: the store's tokens win.
-                    crate::debug!("{conn_name}: the claim was taken over; using the stored tokens");
+                    log::debug!("{conn_name}: the claim was taken over; using the stored tokens");
                     continue;
                 }
                 Err(e) => {
@@ -527,10 +504,6 @@ pub enum ClaimError {
 struct TeamSecrets(std::sync::Arc<Team>);
 
 impl SecretStore for TeamSecrets {
-    fn kind(&self) -> StoreKind {
-        StoreKind::Vault
-    }
-
     fn location(&self) -> String {
         format!(
             "team store {} ({}/{}/{}/secrets)",

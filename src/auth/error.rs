@@ -1,0 +1,44 @@
+//! The error of an OAuth step (either version), kept apart so the loopback callback and both
+//! flows can return it without importing each other.
+
+use std::fmt;
+
+/// Why an OAuth step failed, as far as the caller needs to act on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The grant (refresh token, code) is no longer valid: re-authorize.
+    InvalidGrant,
+    /// The user said no, or the device code expired.
+    Denied,
+    /// Network trouble or a 5xx: try again later; never a reason to re-authorize.
+    Unreachable,
+    /// The server answered with an OAuth error other than the above.
+    Server,
+    /// The server's answer was not valid OAuth (HTML, malformed JSON, ...).
+    BadResponse,
+    /// No answer from the person in time.
+    Timeout,
+}
+
+#[derive(Debug)]
+pub struct OAuthError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl OAuthError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        OAuthError {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for OAuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for OAuthError {}

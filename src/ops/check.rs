@@ -1,0 +1,465 @@
+//! Checking connections: health checks run concurrently (a global limit, a per-host limit, a
+//! deadline for the run), results explained (expiring, invalidated by a newer sign-in, a
+//! personal account) and saved in one metadata update.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::credentials::{self, Stale};
+use super::{Base, Ctx, find, recipe, resolve, sign_in};
+use crate::catalog::Catalog;
+use crate::check::{self, CheckStatus, HostLimiter, Limits, Outcome, Severity, Target};
+use crate::core::http::Http;
+use crate::core::time::now_rfc3339;
+use crate::core::vocab::{Environment, Grant};
+use crate::store::metadata::{Connection, LastCheck, Metadata};
+
+#[derive(Debug, Clone)]
+pub(crate) struct CheckOptions {
+    pub(crate) names: Vec<String>,
+    /// Check the connections of the project's recipe, as resolved for this environment.
+    pub(crate) recipe_env: Option<Environment>,
+    /// Per request.
+    pub(crate) timeout: Duration,
+    /// Checks in flight at once.
+    pub(crate) concurrency: usize,
+    /// Requests in flight to one host at once.
+    pub(crate) per_host: usize,
+    /// For the whole run.
+    pub(crate) deadline: Duration,
+    /// A credential that stops working within this is `expiring`.
+    pub(crate) warn_expiring: Duration,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct Report {
+    pub(crate) name: String,
+    pub(crate) provider: String,
+    #[serde(flatten)]
+    pub(crate) outcome: Outcome,
+    pub(crate) checked_at: String,
+    /// Unix seconds of the last successful check, this one included.
+    #[serde(skip)]
+    pub(crate) last_success: Option<u64>,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct CheckRun {
+    pub(crate) reports: Vec<Report>,
+    /// The worst severity found (OK when there was nothing to check).
+    #[serde(skip)]
+    pub(crate) worst: Severity,
+    #[serde(skip)]
+    pub(crate) save_error: Option<String>,
+}
+
+pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &CheckOptions) -> Result<CheckRun> {
+    let mut names = opts.names.clone();
+    if let Some(env) = &opts.recipe_env {
+        let (_, cast) = recipe::resolve(ctx, *env, &[])?;
+        for c in cast {
+            if !names.contains(&c.connection) {
+                names.push(c.connection);
+            }
+        }
+    }
+    let all = opts.recipe_env.is_none() && names.is_empty();
+    let (meta, failed_teams) = if all {
+        ctx.view_all()?
+    } else {
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        (ctx.view(&refs)?, Vec::new())
+    };
+    let selected: Vec<String> = if all {
+        meta.connections.keys().cloned().collect()
+    } else {
+        for n in &names {
+            find(&meta, n)?;
+        }
+        names
+    };
+    let catalog = ctx.catalog();
+    let client = ctx.http(opts.timeout)?;
+    let hosts = HostLimiter::new(opts.per_host);
+    let limits = Limits {
+        hosts: Some(&hosts),
+        deadline: Some(Instant::now() + opts.deadline),
+        timeout: Some(opts.timeout),
+    };
+    // Workers take the next connection from a shared index; results land in their slots, so
+    // the report keeps the order of the names.
+    let next = AtomicUsize::new(0);
+    let slots: Vec<Mutex<Option<Outcome>>> = selected.iter().map(|_| Mutex::new(None)).collect();
+    let base: &Base = ctx;
+    let workers = opts.concurrency.clamp(1, selected.len().max(1));
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(name) = selected.get(i) else { break };
+                    let conn = &meta.connections[name];
+                    let outcome = check_one(
+                        base,
+                        &catalog,
+                        &client,
+                        name,
+                        conn,
+                        limits,
+                        opts.warn_expiring,
+                    );
+                    *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome);
+                }
+            });
+        }
+    });
+    let now = now_rfc3339();
+    let mut reports: Vec<Report> = selected
+        .iter()
+        .zip(slots)
+        .map(|(name, slot)| {
+            let conn = &meta.connections[name];
+            let mut outcome = slot
+                .into_inner()
+                .unwrap_or_else(|e| e.into_inner())
+                .unwrap_or_else(|| Outcome::local(CheckStatus::Error, "not checked", None));
+            explain_invalidation(&meta, name, conn, &mut outcome);
+            suggest_integration_user(conn, &mut outcome);
+            let last_success = if outcome.status == CheckStatus::Ok {
+                Some(crate::auth::oauth2::now())
+            } else {
+                conn.last_success
+                    .as_deref()
+                    .and_then(|t| humantime::parse_rfc3339_weak(t).ok())
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map(|d| d.as_secs())
+            };
+            Report {
+                name: name.clone(),
+                provider: conn.provider.clone(),
+                outcome,
+                checked_at: now.clone(),
+                last_success,
+            }
+        })
+        .collect();
+    // A team store that can't be read says nothing about its connections: UNKNOWN.
+    for (team, e) in failed_teams {
+        let temporary = crate::store::vault::error::find(&e).is_some_and(|v| v.is_temporary());
+        reports.push(Report {
+            name: format!("{team}/*"),
+            provider: "-".into(),
+            outcome: Outcome::local(
+                if temporary {
+                    CheckStatus::Unreachable
+                } else {
+                    CheckStatus::Error
+                },
+                format!("team store {team}: {e:#}"),
+                Some("run 'conn doctor' to see the state of the team store".into()),
+            ),
+            checked_at: now.clone(),
+            last_success: None,
+        });
+    }
+    // The results matter more than recording them: a failed save is a warning.
+    let save_error = save_results(ctx, &meta, &reports)
+        .err()
+        .map(|e| format!("could not save the results in connections.toml: {e:#}"));
+    let worst = reports
+        .iter()
+        .map(|r| r.outcome.status.severity())
+        .max()
+        .unwrap_or(Severity::Ok);
+    Ok(CheckRun {
+        reports,
+        worst,
+        save_error,
+    })
+}
+
+/// One connection: fresh credentials (refreshing under its lock when due), then the request.
+fn check_one(
+    base: &Base,
+    catalog: &Catalog,
+    client: &Http,
+    name: &str,
+    conn: &Connection,
+    limits: Limits<'_>,
+    warn_expiring: Duration,
+) -> Outcome {
+    log::debug!("checking {name} ({})", conn.provider);
+    let provider = match catalog.get(&conn.provider) {
+        Ok(p) => p,
+        Err(e) => {
+            return Outcome::local(
+                CheckStatus::Error,
+                format!("{e:#}"),
+                Some("restore the provider file in the config dir's providers/ folder".into()),
+            );
+        }
+    };
+    if let Err(e) = base.secrets_of(conn) {
+        if crate::store::vault::error::find(&e).is_some_and(|v| v.is_temporary()) {
+            return Outcome::local(CheckStatus::Unreachable, format!("{e:#}"), None);
+        }
+        return Outcome::local(
+            CheckStatus::Error,
+            format!("{e:#}"),
+            Some(format!(
+                "fix the 'store' line of [connections.{name}] in connections.toml ('keychain' or 'file')"
+            )),
+        );
+    }
+    let secrets = match credentials::fresh_secrets(base, name, conn, provider) {
+        Ok(s) => s,
+        Err(Stale::Other(e)) => {
+            return Outcome::local(
+                CheckStatus::Error,
+                format!("could not read the secrets: {e:#}"),
+                Some("run 'conn doctor' to see the state of the secret store".into()),
+            );
+        }
+        Err(Stale::Missing(why)) => {
+            return Outcome::local(
+                CheckStatus::SecretMissing,
+                why,
+                Some(format!(
+                    "someone deleted them from the secret store; enter them again with 'conn reauth {name}'"
+                )),
+            );
+        }
+        Err(Stale::NeedsReauth(why)) => {
+            return Outcome::local(
+                CheckStatus::NeedsReauth,
+                why,
+                Some(format!(
+                    "the provider no longer accepts this grant (revoked, expired, or replaced by a newer sign-in): run 'conn reauth {name}'"
+                )),
+            );
+        }
+        Err(Stale::Unreachable(why)) => {
+            return Outcome::local(
+                CheckStatus::Unreachable,
+                why,
+                Some(
+                    "the token could not be refreshed now; the stored one is unchanged, try again later"
+                        .into(),
+                ),
+            );
+        }
+    };
+    let o = check::check_credentials(
+        client,
+        Target {
+            name,
+            provider,
+            method: conn.auth,
+            values: &resolve::values(provider, conn),
+        },
+        conn.username.as_deref(),
+        &secrets,
+        limits,
+    );
+    let o = match provider.auth(conn.auth) {
+        Some(spec) => sign_in::scope_check(o, spec, conn.oauth.as_ref(), name),
+        None => o,
+    };
+    expiring(o, conn, &secrets, name, warn_expiring)
+}
+
+/// An OK check becomes `expiring` when the credential stops working soon: a key whose expiry
+/// the API reports, or an OAuth access token that can't be refreshed.
+fn expiring(
+    mut o: Outcome,
+    conn: &Connection,
+    secrets: &crate::core::secret::SecretBundle,
+    name: &str,
+    warn: Duration,
+) -> Outcome {
+    if o.status != CheckStatus::Ok {
+        return o;
+    }
+    let unrefreshable = conn
+        .oauth
+        .as_ref()
+        .is_some_and(|s| s.grant != Grant::ClientCredentials)
+        && secrets.get(crate::auth::oauth2::REFRESH_TOKEN).is_none();
+    let token_expiry = unrefreshable
+        .then(|| crate::auth::oauth2::stored(secrets)?.expires_at)
+        .flatten()
+        .map(crate::core::time::unix_rfc3339);
+    let Some(at) = o.expires_at.clone().or(token_expiry) else {
+        return o;
+    };
+    let Ok(when) = humantime::parse_rfc3339_weak(&at) else {
+        return o;
+    };
+    o.expires_at = Some(at.clone());
+    let left = when
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or(Duration::ZERO);
+    if left < warn {
+        o.status = CheckStatus::Expiring;
+        o.message = format!("{}, but the credential expires at {at}", o.message);
+        o.hint = Some(format!(
+            "replace it before then with 'conn reauth {name}' (a new key or sign-in)"
+        ));
+    }
+    o
+}
+
+/// When credentials stopped working and another connection signed in as the same account
+/// after this one last worked, that sign-in most likely replaced this grant.
+fn explain_invalidation(meta: &Metadata, name: &str, conn: &Connection, outcome: &mut Outcome) {
+    if !matches!(
+        outcome.status,
+        CheckStatus::InvalidCredentials | CheckStatus::NeedsReauth
+    ) {
+        return;
+    }
+    let time = |t: &str| humantime::parse_rfc3339_weak(t).ok();
+    let worked = conn
+        .last_success
+        .as_deref()
+        .or(conn.authorized_at.as_deref())
+        .unwrap_or(&conn.created_at);
+    let Some(worked) = time(worked) else { return };
+    let newer = crate::store::metadata::same_account(meta, name, conn)
+        .into_iter()
+        .filter_map(|(n, c)| {
+            let at = c.authorized_at.as_deref().unwrap_or(&c.created_at);
+            time(at)
+                .filter(|t| *t > worked)
+                .map(|t| (t, n, at.to_string()))
+        })
+        .max_by_key(|(t, _, _)| *t);
+    if let Some((_, other, at)) = newer {
+        outcome.message = format!(
+            "{}; probably invalidated by the newer connection {other}, authorized at {at}",
+            outcome.message
+        );
+        outcome.hint = Some(format!(
+            "the app likely keeps one active authorization per user, and signing in for '{other}' replaced this one. Use '{other}' instead ('conn rm {name}'), or re-authorize this one as another user, ideally a dedicated integration user ('conn reauth {name}')"
+        ));
+    }
+}
+
+/// Credentials tied to a person break when that person leaves or changes role.
+fn suggest_integration_user(conn: &Connection, outcome: &mut Outcome) {
+    let personal = conn
+        .identity
+        .as_ref()
+        .and_then(|i| i.label.as_deref())
+        .is_some_and(|l| l.contains('@'));
+    let affected = matches!(
+        outcome.status,
+        CheckStatus::InvalidCredentials
+            | CheckStatus::NeedsReauth
+            | CheckStatus::InsufficientPermissions
+    );
+    if personal
+        && affected
+        && let Some(h) = outcome.hint.as_mut()
+        && !h.contains("integration user")
+    {
+        h.push_str(". This connection belongs to a personal account; a dedicated integration user avoids breakage when people leave or change roles");
+    }
+}
+
+/// One metadata update at the end, applied to connections that still exist as they were
+/// (same id), merged with whatever other processes changed meanwhile.
+fn save_results(ctx: &Base, before: &Metadata, reports: &[Report]) -> Result<()> {
+    if reports.is_empty() {
+        return Ok(());
+    }
+    let team_result = save_team_results(ctx, reports);
+    ctx.metadata().update(|meta| {
+        for r in reports {
+            let Some(old_id) = before.connections.get(&r.name).map(|c| c.id.clone()) else {
+                continue;
+            };
+            let Some(conn) = meta.connections.get_mut(&r.name) else {
+                continue;
+            };
+            if conn.id != old_id {
+                continue;
+            }
+            conn.last_check = Some(LastCheck {
+                status: r.outcome.status,
+                at: r.checked_at.clone(),
+                message: (r.outcome.status != CheckStatus::Ok).then(|| r.outcome.message.clone()),
+            });
+            if r.outcome.status == CheckStatus::Ok {
+                conn.last_success = Some(r.checked_at.clone());
+            }
+            if let Some(found) = &r.outcome.identity {
+                conn.identity = Some(found.clone());
+            }
+        }
+        Ok(())
+    })?;
+    team_result
+}
+
+/// Team connections' results go to `status/<name>` in their team store (every role may write
+/// there), each a read-modify-write with check-and-set.
+fn save_team_results(ctx: &Base, reports: &[Report]) -> Result<()> {
+    let mut teams = std::collections::BTreeMap::new();
+    let mut errors = Vec::new();
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    for r in reports {
+        let Some((team, short)) = crate::store::vault::team::split_name(&r.name) else {
+            continue;
+        };
+        if short == "*" {
+            continue;
+        }
+        if !teams.contains_key(team) {
+            teams.insert(team.to_string(), ctx.team(team));
+        }
+        let t = match &teams[team] {
+            Ok(t) => t,
+            Err(e) => {
+                errors.push(format!("{team}: {e:#}"));
+                continue;
+            }
+        };
+        let o = &r.outcome;
+        let saved = t.update_entry("status", short, true, "record checks", &|m| {
+            let mut put = |k: &str, v: Option<String>| match v {
+                Some(v) => {
+                    m.insert(k.into(), serde_json::Value::String(v));
+                }
+                None => {
+                    m.remove(k);
+                }
+            };
+            put("status", Some(o.status.as_str().to_string()));
+            put("at", Some(r.checked_at.clone()));
+            put(
+                "message",
+                (o.status != CheckStatus::Ok).then(|| o.message.clone()),
+            );
+            put("host", Some(host.clone()));
+            if o.status == CheckStatus::Ok {
+                put("last_success", Some(r.checked_at.clone()));
+            }
+            Ok(())
+        });
+        if let Err(e) = saved {
+            errors.push(format!("{}: {e:#}", r.name));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        anyhow::bail!("in the team store: {}", errors.join("; "))
+    }
+}

@@ -1,0 +1,324 @@
+//! Fresh credentials for a stored connection: its secrets, with an OAuth access token refreshed
+//! first when due (under a per-connection lock, the rotated refresh token saved before anything
+//! else), and revoking a grant at the provider.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow};
+
+use super::Base;
+use super::clients::load_client;
+use super::resolve;
+use crate::auth::error::{ErrorKind, OAuthError};
+use crate::auth::{Method, oauth1, oauth2 as flow};
+use crate::catalog::{ClientAuth, Provider};
+use crate::core::secret::{Secret, SecretBundle};
+use crate::core::time::{now_rfc3339, unix_rfc3339};
+use crate::store::fsio;
+use crate::store::metadata::{Connection, OAuthState};
+use crate::store::vault::team::{ClaimError, Refresh};
+
+/// Refresh when the access token has less than this left, in seconds.
+pub(crate) const REFRESH_MARGIN_SECS: i64 = 60;
+
+/// Why a connection's credentials could not be made fresh.
+#[derive(Debug)]
+pub(crate) enum Stale {
+    /// The secret store has nothing for the connection.
+    Missing(String),
+    /// The grant is gone (invalid_grant): the person must sign in again.
+    NeedsReauth(String),
+    /// The provider could not be reached; the stored tokens are unchanged.
+    Unreachable(String),
+    Other(anyhow::Error),
+}
+
+/// The connection's secrets, with an OAuth access token refreshed first when it is due.
+/// Refresh is serialized across processes by a per-connection lock; after taking it the stored
+/// tokens are read again, so a refresh another process just did is not repeated (and a rotated
+/// refresh token is never spent twice).
+pub(crate) fn fresh_secrets(
+    ctx: &Base,
+    name: &str,
+    conn: &Connection,
+    provider: &Provider,
+) -> std::result::Result<SecretBundle, Stale> {
+    refresh_when(ctx, name, conn, provider, &|m, b| {
+        m.refresh_due(b, REFRESH_MARGIN_SECS)
+    })
+}
+
+/// After the API rejected `rejected` (401), the connection's secrets with a new access token:
+/// refreshed now whatever its expiry says, unless another process already replaced that token
+/// (then its new one is used, and the rotated refresh token is not spent twice).
+pub(crate) fn refresh_rejected(
+    ctx: &Base,
+    name: &str,
+    conn: &Connection,
+    provider: &Provider,
+    rejected: &SecretBundle,
+) -> std::result::Result<SecretBundle, Stale> {
+    let rejected = rejected.get(flow::ACCESS_TOKEN).cloned();
+    let still_rejected = |b: &SecretBundle| b.get(flow::ACCESS_TOKEN) == rejected.as_ref();
+    // A stored token that is due anyway is refreshed too: another process's (or host's) new
+    // token may itself be close to expiry.
+    refresh_when(ctx, name, conn, provider, &|m, b| {
+        still_rejected(b) || m.refresh_due(b, REFRESH_MARGIN_SECS)
+    })
+}
+
+/// The error a command reports when the credentials could not be made fresh.
+pub(crate) fn stale_error(name: &str, stale: Stale) -> anyhow::Error {
+    match stale {
+        Stale::NeedsReauth(why) => {
+            anyhow!("{name} needs to be signed in again ({why}); run 'conn reauth {name}'")
+        }
+        Stale::Unreachable(why) => anyhow!(
+            "could not refresh the token of {name}: {why}; the stored token is unchanged, try again later"
+        ),
+        Stale::Missing(why) => {
+            anyhow!("{why}; run 'conn reauth {name}' to enter new credentials")
+        }
+        Stale::Other(e) => e,
+    }
+}
+
+/// The connection's secrets, refreshed first (under the connection's lock) when `due` says so.
+fn refresh_when(
+    ctx: &Base,
+    name: &str,
+    conn: &Connection,
+    provider: &Provider,
+    due: &dyn Fn(&dyn Method, &SecretBundle) -> bool,
+) -> std::result::Result<SecretBundle, Stale> {
+    let store = ctx.secrets_of(conn).map_err(vault_stale)?;
+    let read = || -> std::result::Result<SecretBundle, Stale> {
+        store.get(&conn.id).map_err(vault_stale)?.ok_or_else(|| {
+            Stale::Missing(format!(
+                "the secrets are gone from the {}",
+                store.location()
+            ))
+        })
+    };
+    let bundle = read()?;
+    let (Ok(method), Some(state)) = (resolve::method(provider, conn), &conn.oauth) else {
+        return Ok(bundle);
+    };
+    if method.signs_with_client() {
+        return with_consumer(ctx, conn, state, bundle).map_err(Stale::Other);
+    }
+    if !due(method, &bundle) {
+        return Ok(bundle);
+    }
+    if let Some(team) = &conn.team {
+        return refresh_in_team(ctx, team, name, conn, provider, method, state, due);
+    }
+    let lock = ctx
+        .paths
+        .data_dir
+        .join("locks")
+        .join(format!("{}.lock", conn.id));
+    let _guard = fsio::lock_exclusive(&lock).map_err(Stale::Other)?;
+    let bundle = read()?;
+    if !due(method, &bundle) {
+        log::debug!("{name}: another process refreshed the token meanwhile");
+        return Ok(bundle);
+    }
+    let Some(tokens) = provider_refresh(ctx, name, conn, provider, method, state, &bundle)? else {
+        return Ok(bundle);
+    };
+    let mut next = bundle.clone();
+    tokens.write_to(&mut next);
+    // The rotated refresh token is saved before the new access token is used anywhere.
+    crate::core::interrupt::critical(|| store.put(&conn.id, &next)).map_err(Stale::Other)?;
+    let _ = ctx.metadata().update(|m| {
+        if let Some(c) = m.connections.get_mut(name)
+            && c.id == conn.id
+            && let Some(o) = c.oauth.as_mut()
+        {
+            o.expires_at = tokens.expires_at.map(unix_rfc3339);
+            o.refreshed_at = Some(now_rfc3339());
+            if !tokens.scopes.is_empty() {
+                o.scopes = tokens.scopes.clone();
+            }
+        }
+        Ok(())
+    });
+    Ok(next)
+}
+
+/// One refresh at the provider with the stored refresh token (`None`: the method has none to
+/// do). The caller holds whatever makes it the only one spending that token.
+fn provider_refresh(
+    ctx: &Base,
+    name: &str,
+    conn: &Connection,
+    provider: &Provider,
+    method: &dyn Method,
+    state: &OAuthState,
+    bundle: &SecretBundle,
+) -> std::result::Result<Option<flow::Tokens>, Stale> {
+    let client = saved_client(ctx, conn, method, state).map_err(Stale::Other)?;
+    let http = ctx
+        .http_no_redirects(Duration::from_secs(30))
+        .map_err(Stale::Other)?;
+    log::debug!("{name}: refreshing the access token");
+    method
+        .refresh(
+            &http,
+            &resolve::values(provider, conn),
+            &client,
+            bundle,
+            state.grant,
+            &state.scopes,
+        )
+        .map_err(classify_err)
+}
+
+/// While another host holds the refresh claim, an access token with at least this many seconds
+/// left is used instead of waiting for the new one.
+const CLAIM_USABLE_SECS: i64 = 10;
+
+/// A team connection's refresh: the local lock queues this host's processes, and the team
+/// store's claim-before-refresh protocol makes one caller across all hosts spend the refresh
+/// token.
+#[allow(clippy::too_many_arguments)]
+fn refresh_in_team(
+    ctx: &Base,
+    team: &str,
+    name: &str,
+    conn: &Connection,
+    provider: &Provider,
+    method: &dyn Method,
+    state: &OAuthState,
+    due: &dyn Fn(&dyn Method, &SecretBundle) -> bool,
+) -> std::result::Result<SecretBundle, Stale> {
+    let t = ctx.team(team).map_err(vault_stale)?;
+    let lock = ctx
+        .paths
+        .data_dir
+        .join("locks")
+        .join(format!("team-{team}-{}.lock", conn.id));
+    let _guard = fsio::lock_exclusive(&lock).map_err(Stale::Other)?;
+    // A token about to expire is not worth a 401 mid-request: wait for the new one.
+    let usable = |b: &SecretBundle| !method.refresh_due(b, CLAIM_USABLE_SECS);
+    let valid = |b: &SecretBundle| !method.refresh_due(b, 1);
+    let due = |b: &SecretBundle| due(method, b);
+    let mut refresh =
+        |b: &SecretBundle| match provider_refresh(ctx, name, conn, provider, method, state, b) {
+            Ok(Some(tokens)) => {
+                let mut next = SecretBundle::new();
+                tokens.write_to(&mut next);
+                Refresh::Tokens(next)
+            }
+            Ok(None) => Refresh::Tokens(SecretBundle::new()),
+            Err(Stale::NeedsReauth(why)) => Refresh::NeedsReauth(why),
+            Err(Stale::Unreachable(why)) => Refresh::Unreachable(why),
+            Err(Stale::Missing(why)) => Refresh::Failed(anyhow!(why)),
+            Err(Stale::Other(e)) => Refresh::Failed(e),
+        };
+    t.refresh_claimed(name, &conn.id, &due, &usable, &valid, &mut refresh)
+        .map_err(|e| match e {
+            ClaimError::Vault(e) => vault_stale(e),
+            ClaimError::Missing(why) => Stale::Missing(why),
+            ClaimError::NeedsReauth(why) => Stale::NeedsReauth(why),
+            ClaimError::Unreachable(why) => Stale::Unreachable(why),
+            ClaimError::ReadOnly(why) => Stale::Other(anyhow!(why)),
+            ClaimError::Failed(e) => Stale::Other(e),
+        })
+}
+
+/// A team store that is down or sealed says nothing about the credential: `Unreachable`, so
+/// `conn check` reports UNKNOWN; any other failure stays as it is.
+pub(crate) fn vault_stale(e: anyhow::Error) -> Stale {
+    match crate::store::vault::error::find(&e) {
+        Some(v) if v.is_temporary() => Stale::Unreachable(format!("{e:#}")),
+        _ => Stale::Other(e),
+    }
+}
+
+/// The OAuth client a connection signed in with, secret included.
+fn saved_client(
+    ctx: &Base,
+    conn: &Connection,
+    method: &dyn Method,
+    state: &OAuthState,
+) -> Result<flow::Client> {
+    let reg = ctx.client_of(conn, &state.client)?.with_context(|| {
+        format!(
+            "the OAuth client {} of this connection is not saved",
+            state.client
+        )
+    })?;
+    let auth = method.client_needs().map(|n| n.auth).unwrap_or_default();
+    load_client(ctx, &reg, auth)
+}
+
+/// An OAuth 1.0a connection's bundle with its consumer's key and secret added, as signing
+/// needs them (they are stored once, with the client registration).
+fn with_consumer(
+    ctx: &Base,
+    conn: &Connection,
+    state: &OAuthState,
+    mut bundle: SecretBundle,
+) -> Result<SecretBundle> {
+    let reg = ctx.client_of(conn, &state.client)?.with_context(|| {
+        format!(
+            "the OAuth consumer {} of this connection is not saved",
+            state.client
+        )
+    })?;
+    let client = load_client(ctx, &reg, ClientAuth::default())?;
+    bundle.insert(oauth1::CONSUMER_KEY, Secret::new(client.id));
+    if let Some(s) = client.secret {
+        bundle.insert(oauth1::CONSUMER_SECRET, s);
+    }
+    Ok(bundle)
+}
+
+fn classify_err(e: anyhow::Error) -> Stale {
+    match e.downcast_ref::<OAuthError>().map(|o| o.kind) {
+        Some(ErrorKind::InvalidGrant) => Stale::NeedsReauth(format!("{e:#}")),
+        Some(ErrorKind::Unreachable) => Stale::Unreachable(format!("{e:#}")),
+        _ => Stale::Other(e),
+    }
+}
+
+/// Revokes the connection's grant at the provider, where it has a revocation endpoint.
+/// `Ok(false)` when there is nothing to revoke.
+pub(crate) fn revoke(
+    ctx: &Base,
+    conn: &Connection,
+    provider: &Provider,
+    bundle: &SecretBundle,
+) -> Result<bool> {
+    let (Ok(method), Some(state)) = (resolve::method(provider, conn), &conn.oauth) else {
+        return Ok(false);
+    };
+    let http = ctx.http_no_redirects(Duration::from_secs(30))?;
+    let client = || -> Result<flow::Client> {
+        saved_client(ctx, conn, method, state)
+            .map_err(|_| anyhow!("the connection's OAuth client is not saved"))
+    };
+    method.revoke(&http, &resolve::values(provider, conn), &client, bundle)
+}
+
+/// A valid access token (refreshed first when due) or key of connection `name`: the bundle
+/// field its method calls the token.
+pub(crate) fn token(
+    ctx: &Base,
+    name: &str,
+    conn: &Connection,
+    provider: &Provider,
+) -> Result<Secret<String>> {
+    let method = resolve::method(provider, conn)?;
+    let bundle =
+        fresh_secrets(ctx, name, conn, provider).map_err(|stale| stale_error(name, stale))?;
+    let field = method.token_field();
+    match bundle.get(field) {
+        Some(s) => Ok(s.clone()),
+        None => {
+            anyhow::bail!("the stored secrets of {name} have no {field}; run 'conn reauth {name}'")
+        }
+    }
+}

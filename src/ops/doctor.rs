@@ -1,0 +1,193 @@
+//! The state of conn's files, secret stores and clock, each with a verdict.
+
+use std::path::Path;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::Base;
+use crate::store::secrets::{self, StoreKind, file::FileStore, keychain::Keychain};
+
+#[derive(Debug, Serialize)]
+pub(crate) struct Item {
+    pub(crate) check: String,
+    pub(crate) ok: bool,
+    pub(crate) detail: String,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct Report {
+    pub(crate) items: Vec<Item>,
+    pub(crate) ok: bool,
+}
+
+pub(crate) fn run(ctx: &Base) -> Result<Report> {
+    let mut items = Vec::new();
+    let mut add = |check: &str, ok: bool, detail: String| {
+        items.push(Item {
+            check: check.into(),
+            ok,
+            detail,
+        })
+    };
+    add(
+        "paths",
+        true,
+        format!(
+            "config {} , data {} ({})",
+            ctx.paths.config_dir.display(),
+            ctx.paths.data_dir.display(),
+            ctx.paths.source
+        ),
+    );
+    let mut dirs = vec![&ctx.paths.config_dir, &ctx.paths.data_dir];
+    dirs.dedup();
+    for dir in dirs {
+        if let Some((ok, d)) = permissions(dir, 0o700) {
+            add("directory permissions", ok, d);
+        }
+    }
+    let meta_store = ctx.metadata();
+    let saved_store = match meta_store.load() {
+        Ok(m) => {
+            add(
+                "connections.toml",
+                true,
+                format!(
+                    "{} connection(s) in {}",
+                    m.connections.len(),
+                    meta_store.path().display()
+                ),
+            );
+            m.settings.secret_store
+        }
+        Err(e) => {
+            add("connections.toml", false, format!("{e:#}"));
+            None
+        }
+    };
+    for f in [
+        ctx.paths.connections_file(),
+        ctx.paths.secrets_file(),
+        ctx.paths.identity_file(&ctx.env),
+    ] {
+        if let Some((ok, d)) = permissions(&f, 0o600) {
+            add("file permissions", ok, d);
+        }
+    }
+    match secrets::choose(&ctx.env, saved_store) {
+        Ok(sel) => add(
+            "secret store",
+            true,
+            format!(
+                "{} — {}{}",
+                sel.kind,
+                sel.reason,
+                if sel.automatic {
+                    " (will be saved with the first connection)"
+                } else {
+                    ""
+                }
+            ),
+        ),
+        Err(e) => add("secret store", false, format!("{e:#}")),
+    }
+    let kc = Keychain::new(&ctx.env).probe();
+    let uses_keychain = saved_store == Some(StoreKind::Keychain)
+        || ctx.env.get("CONN_SECRET_STORE") == Some("keychain");
+    add(
+        "OS keychain",
+        kc.is_ok() || !uses_keychain,
+        match kc {
+            Ok(()) => "reachable".into(),
+            Err(e) => format!("not reachable: {e:#}"),
+        },
+    );
+    let fs = FileStore::new(&ctx.paths, &ctx.env);
+    add(
+        "file store",
+        true,
+        format!(
+            "{} (identity: {})",
+            ctx.paths.secrets_file().display(),
+            fs.identity_source()
+        ),
+    );
+    let (catalog, warnings) = crate::catalog::Catalog::load(&ctx.paths.providers_dir());
+    add(
+        "providers",
+        warnings.is_empty(),
+        if warnings.is_empty() {
+            format!("{} available", catalog.entries().count())
+        } else {
+            warnings.join("; ")
+        },
+    );
+    let now = std::time::SystemTime::now();
+    let sane = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() > 1_735_689_600)
+        .unwrap_or(false);
+    add(
+        "clock",
+        sane,
+        format!(
+            "{} UTC{}",
+            humantime::format_rfc3339_seconds(now),
+            if sane {
+                ""
+            } else {
+                " — this looks wrong; token expiry and signatures depend on it"
+            }
+        ),
+    );
+    // Each team store: server, TLS, token, mount, and what this token may do there.
+    if let Ok(m) = ctx.metadata().load() {
+        for team in m.teams.keys() {
+            match ctx.team(team) {
+                Ok(t) => items.extend(crate::store::vault::diagnose::diagnose(&t).into_iter().map(
+                    |f| Item {
+                        check: f.check,
+                        ok: f.ok,
+                        detail: f.detail,
+                    },
+                )),
+                Err(e) => items.push(Item {
+                    check: format!("team {team}"),
+                    ok: false,
+                    detail: format!("{e:#}"),
+                }),
+            }
+        }
+    }
+    let ok = items.iter().all(|i| i.ok);
+    Ok(Report { items, ok })
+}
+
+/// `(ok, detail)` for a path that exists; group or other access is not ok.
+fn permissions(path: &Path, want: u32) -> Option<(bool, String)> {
+    let meta = std::fs::metadata(path).ok()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode() & 0o777;
+        let ok = mode & 0o077 == 0;
+        Some((
+            ok,
+            if ok {
+                format!("{} is {mode:o}", path.display())
+            } else {
+                format!(
+                    "{} is {mode:o}; others can read it: chmod {want:o} {}",
+                    path.display(),
+                    path.display()
+                )
+            },
+        ))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (meta, want);
+        Some((true, format!("{} exists", path.display())))
+    }
+}

@@ -1,0 +1,141 @@
+//! The environment that hands a command its connections' credentials for `conn exec`
+//! (refreshed first), by prefix: `<PREFIX>_AUTHORIZATION`, `_TOKEN` or `_USERNAME`
+//! / `_PASSWORD` / `_API_KEY`, `_BASE_URL` and the instance inputs. With no names, the
+//! project's recipe says which connections, by role. Running the command is `cli`'s job.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+
+use super::resolve::{self, is_sandbox};
+use super::{Ctx, find, recipe};
+use crate::core::error::usage;
+use crate::core::secret::Secret;
+use crate::core::vocab::Environment;
+use crate::recipe::env_prefix;
+
+#[derive(Debug)]
+pub(crate) struct ExecOptions {
+    /// `NAME` or `NAME=PREFIX`; none means "use the recipe".
+    pub(crate) targets: Vec<String>,
+    /// `--bind ROLE=NAME`, recipe runs only.
+    pub(crate) binds: Vec<String>,
+    /// Sandbox runs use sandbox bindings and refuse production connections.
+    pub(crate) env: Environment,
+}
+
+/// Variables for the command, values never shown; `names` says what was exported, for `-v`.
+#[derive(Debug, Default)]
+pub(crate) struct Prepared {
+    pub(crate) vars: Vec<(String, Secret<String>)>,
+    /// `PREFIX ← connection` for each connection, for `-v`.
+    pub(crate) sources: Vec<(String, String)>,
+}
+
+pub(crate) fn prepare(ctx: &mut Ctx<'_>, opts: &ExecOptions) -> Result<Prepared> {
+    let pairs = if opts.targets.is_empty() {
+        let overrides = opts
+            .binds
+            .iter()
+            .map(|b| match b.split_once('=') {
+                Some((r, n)) if !r.is_empty() && !n.is_empty() => {
+                    Ok((r.to_string(), n.to_string()))
+                }
+                _ => Err(usage(format!("--bind {b}: expected ROLE=NAME"))),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let (_, cast) = recipe::resolve(ctx, opts.env, &overrides)?;
+        cast.into_iter()
+            .map(|c| (env_prefix(&c.role), c.connection))
+            .collect()
+    } else {
+        if !opts.binds.is_empty() {
+            return Err(usage(
+                "--bind swaps a role of the project's recipe; with connection names given, name the one you want instead",
+            ));
+        }
+        opts.targets
+            .iter()
+            .map(|t| parse_target(t))
+            .collect::<Result<Vec<_>>>()?
+    };
+    let mut seen = BTreeMap::new();
+    for (prefix, name) in &pairs {
+        if let Some(other) = seen.insert(prefix.clone(), name.clone()) {
+            return Err(usage(format!(
+                "{other} and {name} would both export {prefix}_*; give one another prefix: {name}=OTHER_PREFIX"
+            )));
+        }
+    }
+    let names: Vec<&str> = pairs.iter().map(|(_, n)| n.as_str()).collect();
+    let meta = ctx.view(&names)?;
+    let catalog = ctx.catalog();
+    let mut out = Prepared::default();
+    for (prefix, name) in pairs {
+        let conn = find(&meta, &name)?;
+        if opts.env == Environment::Sandbox && !is_sandbox(conn) {
+            anyhow::bail!(
+                "{name} is a production connection, and this is a sandbox run (--env sandbox)"
+            );
+        }
+        let ready = resolve::ready(ctx, &catalog, &name, conn)?;
+        let mut vars: BTreeMap<String, Secret<String>> = BTreeMap::new();
+        // Inputs first, so a variable of conn's own is never shadowed by an input's name.
+        for (k, v) in &ready.conn.inputs {
+            vars.insert(
+                format!("{prefix}_{}", env_prefix(k)),
+                Secret::new(v.clone()),
+            );
+        }
+        vars.insert(
+            format!("{prefix}_BASE_URL"),
+            Secret::new(ready.base_url.clone()),
+        );
+        for (suffix, value) in ready.auth.env_vars() {
+            vars.insert(format!("{prefix}_{suffix}"), value);
+        }
+        out.vars.extend(vars);
+        out.sources.push((prefix, name));
+    }
+    Ok(out)
+}
+
+/// `NAME` or `NAME=PREFIX` to (prefix, name).
+fn parse_target(t: &str) -> Result<(String, String)> {
+    let (name, prefix) = match t.split_once('=') {
+        Some((n, p)) => (n.to_string(), p.to_string()),
+        None => (t.to_string(), env_prefix(t)),
+    };
+    let valid = prefix
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if name.is_empty() || !valid {
+        return Err(usage(format!(
+            "{t}: the variable prefix {prefix:?} must be letters, digits and '_', not starting with a digit; give one with {name}=PREFIX"
+        )));
+    }
+    Ok((prefix, name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_default_to_upper_snake_prefixes() {
+        assert_eq!(
+            parse_target("zendesk-acme").unwrap(),
+            ("ZENDESK_ACME".into(), "zendesk-acme".into())
+        );
+        assert_eq!(
+            parse_target("gh=GITHUB").unwrap(),
+            ("GITHUB".into(), "gh".into())
+        );
+        assert!(parse_target("1pw").is_err());
+        assert!(parse_target("gh=A-B").is_err());
+    }
+}

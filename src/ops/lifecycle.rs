@@ -1,0 +1,787 @@
+//! Making, re-making and removing connections: `create` (the wizard of `conn new`), `replace`
+//! (`conn reauth`: new credentials in place), `remove`, `rename`. The save order is written
+//! once, in `save`: the secret first, then the metadata, as one step Ctrl-C can't split.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+
+use super::clients::{OAuthOptions, client_key, save_client_secret};
+use super::sign_in::{self, Authorized, Subject};
+use super::wizard::{ask_name, collect_inputs, pick_auth, pick_env, pick_provider};
+use super::{Base, Ctx, credentials, find, find_mut, new_id, resolve};
+use crate::auth::{self, Method};
+use crate::catalog::{AuthSpec, Provider};
+use crate::check::{self, CheckStatus, Identity, Outcome, Target};
+use crate::core::error::usage;
+use crate::core::secret::{Secret, SecretBundle};
+use crate::core::time::now_rfc3339;
+use crate::core::ui::Question;
+use crate::core::vocab::{AuthMethod, Environment, StoreKind};
+use crate::store::metadata::{
+    Connection, LastCheck, Metadata, OAuthClient, same_account, validate_name,
+};
+use crate::store::secrets::{self, SecretStore, keychain::Keychain};
+use crate::store::vault;
+
+/// Everything `conn new` can be told up front; what is missing is asked.
+#[derive(Debug, Default)]
+pub(crate) struct NewOptions {
+    pub(crate) name: Option<String>,
+    pub(crate) provider: Option<String>,
+    pub(crate) auth: Option<AuthMethod>,
+    pub(crate) env: Option<Environment>,
+    pub(crate) sets: Vec<(String, String)>,
+    pub(crate) username: Option<String>,
+    /// The API key / password, already read from stdin or the named env var.
+    pub(crate) secret: Option<Secret<String>>,
+    pub(crate) no_check: bool,
+    /// Take defaults without asking.
+    pub(crate) yes: bool,
+    /// For each HTTP request (the check).
+    pub(crate) timeout: Duration,
+    pub(crate) oauth: OAuthOptions,
+}
+
+/// What `conn new` made.
+#[derive(Debug, Serialize)]
+pub(crate) struct Created {
+    pub(crate) name: String,
+    pub(crate) provider: String,
+    pub(crate) auth: AuthMethod,
+    pub(crate) env: Environment,
+    pub(crate) secret_store: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) identity: Option<Identity>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) check: Option<Outcome>,
+}
+
+/// The wizard: asks what `opts` leaves open, signs in or takes the secret, checks, saves.
+/// Nothing is saved until the end, and only if the check passes (or the person chooses to save
+/// anyway, or passed `--no-check`).
+pub(crate) fn create(ctx: &mut Ctx<'_>, mut opts: NewOptions) -> Result<Created> {
+    let mut meta = ctx.metadata().load()?;
+    // A team connection (`team/name`): the token must be allowed to create it, which is
+    // asked before any sign-in starts.
+    let team = match opts.name.as_deref().and_then(vault::team::split_name) {
+        Some((team, short)) => {
+            validate_name(short).map_err(usage)?;
+            let t = ctx.team(team)?;
+            t.check_mount()?;
+            if t.record(short)?.is_some() {
+                bail!(
+                    "a connection named {team}/{short} already exists in the team store; pick another name, or see 'conn show {team}/{short}'"
+                );
+            }
+            t.require_create(short)?;
+            // The team's OAuth clients are offered like saved local ones.
+            meta.clients = t.client_records()?;
+            Some((t, short.to_string()))
+        }
+        None => {
+            if let Some(name) = &opts.name {
+                validate_name(name).map_err(usage)?;
+                if meta.connections.contains_key(name) {
+                    bail!(
+                        "a connection named {name:?} already exists; pick another name, or see 'conn show {name}'"
+                    );
+                }
+            }
+            None
+        }
+    };
+    // Find out where secrets will go before asking for any, so a broken store fails first.
+    let selection = match &team {
+        Some((t, _)) => secrets::Selection {
+            kind: StoreKind::Vault,
+            reason: format!("the connection belongs to team {}", t.name),
+            automatic: false,
+        },
+        None => secrets::choose(&ctx.env, meta.settings.secret_store)?,
+    };
+    log::debug!("secret store: {} ({})", selection.kind, selection.reason);
+    if selection.kind == StoreKind::Keychain && !selection.automatic {
+        Keychain::new(&ctx.env).probe().context(
+            "the OS keychain is not usable; set CONN_SECRET_STORE=file to use the encrypted file store",
+        )?;
+    }
+
+    let catalog = ctx.catalog();
+    let provider = pick_provider(ctx, &catalog, opts.provider.as_deref())?;
+    let spec = pick_auth(ctx, provider, opts.auth)?;
+    let method = auth::method_of(spec);
+    let env = pick_env(ctx, opts.env, opts.yes)?;
+    if !provider.environments.is_empty() && !provider.environments.contains_key(env.as_str()) {
+        return Err(usage(format!(
+            "{} has no {env} environment; it has: {}",
+            provider.display_name,
+            provider
+                .environments
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    let inputs = collect_inputs(ctx, provider, spec, &opts.sets, opts.yes)?;
+    let name = match opts.name.clone() {
+        Some(n) => n,
+        None => ask_name(ctx, provider, &inputs, &meta.connections)?,
+    };
+
+    if opts.secret.is_none()
+        && ctx.ui.interactive()
+        && let Some(help) = spec.help()
+    {
+        ctx.ui.notice(help);
+    }
+    let username = match method.username_label() {
+        Some(label) => Some(match opts.username.clone() {
+            Some(u) if !u.trim().is_empty() => u,
+            Some(_) => return Err(usage("--username must not be empty")),
+            None => ctx
+                .ui
+                .input(&Question::new(&label, "--username USER"), &|v: &str| {
+                    if v.trim().is_empty() {
+                        Err("must not be empty".into())
+                    } else {
+                        Ok(())
+                    }
+                })?,
+        }),
+        None => {
+            if opts.username.is_some() {
+                return Err(usage(format!(
+                    "--username does not apply to auth method {}",
+                    spec.method()
+                )));
+            }
+            None
+        }
+    };
+    let authorized = sign_in::authorize(
+        ctx,
+        Subject {
+            meta: &meta,
+            provider,
+            spec,
+            values: &resolve::values_for(provider, env, &inputs),
+            store: selection.kind,
+            previous: None,
+        },
+        &mut opts.oauth,
+    )?;
+    let mut inputs = inputs;
+    if let Some(a) = &authorized {
+        sign_in::capture_inputs(ctx, provider, spec, a, &opts.sets, env, &mut inputs)?;
+    }
+    let (bundle, oauth_state, mut new_client) = match &authorized {
+        Some(a) => (
+            a.bundle.clone(),
+            Some(a.state.clone()),
+            a.new_client.clone(),
+        ),
+        None => (
+            ask_secrets(ctx, method, opts.secret.take(), "")?,
+            None,
+            None,
+        ),
+    };
+
+    let mut identity = None;
+    let mut outcome = None;
+    if !opts.no_check {
+        ctx.ui.notice(&format!(
+            "Checking the connection to {}…",
+            provider.display_name
+        ));
+        let usable = authorized
+            .as_ref()
+            .map_or_else(|| bundle.clone(), Authorized::usable);
+        let o = check_new(
+            ctx,
+            provider,
+            spec,
+            &name,
+            env,
+            &inputs,
+            username.as_deref(),
+            &usable,
+            opts.timeout,
+        )?;
+        let o = sign_in::scope_check(o, spec, oauth_state.as_ref(), &name);
+        if o.status == CheckStatus::Ok {
+            identity = o.identity.clone();
+        } else {
+            let mut msg = format!("the check failed ({}): {}", o.status, o.message);
+            // Credentials just typed in are more likely mistyped than revoked.
+            let hint = match o.status {
+                CheckStatus::InvalidCredentials => Some(
+                    "check that the whole credential was pasted, that it belongs to this account and instance, and that it is still active".to_string(),
+                ),
+                _ => o.hint.clone(),
+            };
+            if let Some(h) = hint {
+                msg.push_str(&format!("\n  hint: {h}"));
+            }
+            if !ctx.ui.interactive() {
+                bail!(
+                    "{msg}\nNothing was saved. Fix the values, or pass --no-check to save without checking."
+                );
+            }
+            ctx.ui.notice(&msg);
+            let save = ctx.ui.confirm(
+                &Question::new("Save the connection anyway?", "--no-check"),
+                false,
+            )?;
+            if !save {
+                bail!("nothing was saved");
+            }
+        }
+        outcome = Some(o);
+    }
+
+    if let (Some((t, _)), Some((reg, _))) = (&team, new_client.as_mut()) {
+        reg.team = Some(t.name.clone());
+    }
+    let store = match &team {
+        Some((t, _)) => t.clone().secrets(),
+        None => secrets::open(selection.kind, &ctx.paths, &ctx.env),
+    };
+    let id = new_id()?;
+    let now = now_rfc3339();
+    let conn = Connection {
+        id: id.clone(),
+        provider: provider.id.clone(),
+        auth: spec.method(),
+        env,
+        store: selection.kind,
+        inputs,
+        username,
+        identity: identity.clone(),
+        oauth: oauth_state,
+        created_at: now.clone(),
+        updated_at: now.clone(),
+        last_check: outcome.as_ref().map(|o| LastCheck {
+            status: o.status,
+            at: now.clone(),
+            message: (o.status != CheckStatus::Ok).then(|| o.message.clone()),
+        }),
+        last_success: outcome
+            .as_ref()
+            .filter(|o| o.status == CheckStatus::Ok)
+            .map(|_| now.clone()),
+        authorized_at: Some(now.clone()),
+        team: team.as_ref().map(|(t, _)| t.name.clone()),
+    };
+    warn_shared_account(ctx, &meta, &name, &conn, provider);
+    if let Some((t, short)) = &team {
+        save_in_team(ctx, t, short, store.as_ref(), &conn, &bundle, &new_client)?;
+        return Ok(Created {
+            name,
+            provider: provider.id.clone(),
+            auth: spec.method(),
+            env,
+            secret_store: store.location(),
+            identity,
+            check: outcome,
+        });
+    }
+    save(
+        ctx,
+        store.as_ref(),
+        &id,
+        &bundle,
+        &new_client,
+        Undo::DeleteSecret,
+        |m| {
+            if m.connections.contains_key(&name) {
+                bail!(
+                    "a connection named {name:?} was created by another process meanwhile; nothing was saved"
+                );
+            }
+            if selection.automatic && m.settings.secret_store.is_none() {
+                m.settings.secret_store = Some(selection.kind);
+            }
+            m.connections.insert(name.clone(), conn);
+            Ok(())
+        },
+    )?;
+    if selection.automatic {
+        ctx.ui.notice(&format!(
+            "note: secrets go to the {} store ({}) because {}. conn saved this choice and will keep using it; CONN_SECRET_STORE=keychain|file overrides it for new connections.",
+            selection.kind, store.location(), selection.reason
+        ));
+    }
+    Ok(Created {
+        name,
+        provider: provider.id.clone(),
+        auth: spec.method(),
+        env,
+        secret_store: store.location(),
+        identity,
+        check: outcome,
+    })
+}
+
+/// Asks for (or takes `given` as) each secret the method needs.
+fn ask_secrets(
+    ctx: &mut Ctx<'_>,
+    method: &dyn Method,
+    mut given: Option<Secret<String>>,
+    label_prefix: &str,
+) -> Result<SecretBundle> {
+    let mut bundle = SecretBundle::new();
+    for field in method.secret_fields() {
+        let value = match given.take() {
+            Some(v) => v,
+            None => ctx.ui.secret(&Question::new(
+                &format!("{label_prefix}{}", field.label),
+                "--secret-stdin or --secret-env VAR",
+            ))?,
+        };
+        if value.expose().trim().is_empty() {
+            return Err(usage(format!("the {} is empty", field.label)));
+        }
+        bundle.insert(field.key, value);
+    }
+    Ok(bundle)
+}
+
+/// The check request with credentials not saved yet.
+#[allow(clippy::too_many_arguments)]
+fn check_new(
+    ctx: &Ctx<'_>,
+    provider: &Provider,
+    spec: &AuthSpec,
+    name: &str,
+    env: Environment,
+    inputs: &std::collections::BTreeMap<String, String>,
+    username: Option<&str>,
+    bundle: &SecretBundle,
+    timeout: Duration,
+) -> Result<Outcome> {
+    let client = ctx.http(timeout)?;
+    Ok(check::check_credentials(
+        &client,
+        Target {
+            name,
+            provider,
+            method: spec.method(),
+            values: &resolve::values_for(provider, env, inputs),
+        },
+        username,
+        bundle,
+        check::Limits::default(),
+    ))
+}
+
+/// What to do with a just-written secret when the metadata write after it fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Undo {
+    /// A new connection: take the secret back out.
+    DeleteSecret,
+    /// A connection re-authorized in place: its new secret stays (the old one is gone).
+    Keep,
+}
+
+/// Saves a connection: a new client registration's secret, the connection's secrets, then the
+/// metadata (`change`, with the new registration added), as one step that Ctrl-C can't split.
+/// A listed connection always has its secret.
+fn save(
+    ctx: &Base,
+    store: &dyn SecretStore,
+    id: &str,
+    bundle: &SecretBundle,
+    new_client: &Option<(OAuthClient, Option<Secret<String>>)>,
+    undo: Undo,
+    change: impl FnOnce(&mut Metadata) -> Result<()>,
+) -> Result<()> {
+    crate::core::interrupt::critical(|| -> Result<()> {
+        if let Some((reg, secret)) = new_client {
+            save_client_secret(ctx, reg, secret)?;
+        }
+        // One write replaces the whole bundle: old and new secrets never mix.
+        store.put(id, bundle)?;
+        let saved = ctx.metadata().update(|m| {
+            if let Some((reg, _)) = new_client {
+                m.clients
+                    .insert(client_key(&reg.provider, &reg.client_id), reg.clone());
+            }
+            change(m)
+        });
+        match (saved, undo) {
+            (Ok(()), _) => Ok(()),
+            (Err(e), Undo::Keep) => Err(e),
+            (Err(e), Undo::DeleteSecret) => match store.delete(id) {
+                Ok(_) => Err(e),
+                Err(cleanup) => Err(e.context(format!(
+                    "and its secret could not be removed again from the {} ({cleanup:#}); delete the item for id {id} by hand",
+                    store.location()
+                ))),
+            },
+        }
+    })
+}
+
+/// Saves a team connection: a new client's secret and record, the secrets, then the record
+/// (create-only), as one step Ctrl-C can't split. A listed team connection always has its
+/// secrets, and losing the race for the name takes them back out.
+fn save_in_team(
+    ctx: &Base,
+    t: &vault::Team,
+    short: &str,
+    store: &dyn SecretStore,
+    conn: &Connection,
+    bundle: &SecretBundle,
+    new_client: &Option<(OAuthClient, Option<Secret<String>>)>,
+) -> Result<()> {
+    crate::core::interrupt::critical(|| -> Result<()> {
+        if let Some((reg, secret)) = new_client {
+            save_client_secret(ctx, reg, secret)?;
+            t.put_client_record(&client_key(&reg.provider, &reg.client_id), reg)?;
+        }
+        store.put(&conn.id, bundle)?;
+        if let Err(e) = t.create_record(short, conn) {
+            let _ = store.delete(&conn.id);
+            return Err(e);
+        }
+        Ok(())
+    })
+}
+
+/// What `conn reauth` did.
+#[derive(Debug, Serialize)]
+pub(crate) struct Reauthed {
+    pub(crate) name: String,
+    pub(crate) provider: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) identity: Option<Identity>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) previous_identity: Option<Identity>,
+    pub(crate) check: Outcome,
+}
+
+/// What `conn reauth` can be told up front.
+#[derive(Debug, Default)]
+pub(crate) struct ReauthOptions {
+    pub(crate) username: Option<String>,
+    pub(crate) secret: Option<Secret<String>>,
+    pub(crate) oauth: OAuthOptions,
+    pub(crate) request_timeout: Duration,
+}
+
+/// New credentials for connection `name`, in place. The old secret stays until the new one
+/// has been obtained and checked; a different account than before is replaced only when the
+/// person says so (or `--yes`).
+pub(crate) fn replace(ctx: &mut Ctx<'_>, name: &str, mut opts: ReauthOptions) -> Result<Reauthed> {
+    let meta = ctx.metadata().load()?;
+    let conn = find(&meta, name)?.clone();
+    let catalog = ctx.catalog();
+    let provider = catalog.get(&conn.provider)?;
+    let spec = resolve::spec(provider, &conn)?;
+    let method = auth::method_of(spec);
+
+    let mut username = conn.username.clone();
+    let authorized = sign_in::authorize(
+        ctx,
+        Subject {
+            meta: &meta,
+            provider,
+            spec,
+            values: &resolve::values(provider, &conn),
+            store: conn.store,
+            previous: conn.oauth.as_ref(),
+        },
+        &mut opts.oauth,
+    )?;
+    // Captured inputs (an instance URL, a company id) are taken again from the new sign-in;
+    // a picked site stays unless the sign-in no longer covers it.
+    let mut inputs = conn.inputs.clone();
+    if let Some(a) = &authorized {
+        let keep: Vec<(String, String)> =
+            inputs.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        sign_in::capture_inputs(ctx, provider, spec, a, &keep, conn.env, &mut inputs)?;
+    }
+    let (bundle, usable, oauth_state, new_client) = match authorized {
+        Some(a) => {
+            let usable = a.usable();
+            (a.bundle, usable, Some(a.state), a.new_client)
+        }
+        None => {
+            if method.username_label().is_some()
+                && let Some(u) = opts.username.take()
+            {
+                username = Some(u);
+            }
+            let b = ask_secrets(ctx, method, opts.secret.take(), "New ")?;
+            (b.clone(), b, conn.oauth.clone(), None)
+        }
+    };
+
+    ctx.ui
+        .notice(&format!("Checking the new credentials of {name}…"));
+    let outcome = check_new(
+        ctx,
+        provider,
+        spec,
+        name,
+        conn.env,
+        &inputs,
+        username.as_deref(),
+        &usable,
+        opts.request_timeout,
+    )?;
+    let outcome = sign_in::scope_check(outcome, spec, oauth_state.as_ref(), name);
+    if outcome.status != CheckStatus::Ok {
+        bail!(
+            "the new credentials don't work ({}): {}\nThe connection still has its old credentials.",
+            outcome.status,
+            outcome.message
+        );
+    }
+    let found = outcome.identity.clone();
+    if let (Some(old), Some(new)) = (&conn.identity, &found)
+        && old.differs(new)
+    {
+        let q = format!(
+            "{name} was connected as {}, and these credentials are for {}. Replace the account?",
+            old.display().unwrap_or("?"),
+            new.display().unwrap_or("?")
+        );
+        let ok = if opts.oauth.yes {
+            true
+        } else if !ctx.ui.interactive() {
+            return Err(usage(format!(
+                "{q} Refusing without a terminal; pass --yes to replace it"
+            )));
+        } else {
+            ctx.ui.confirm(&Question::new(&q, "--yes"), false)?
+        };
+        if !ok {
+            bail!("kept the old credentials of {name}");
+        }
+    }
+
+    let mut probe = conn.clone();
+    if let Some(f) = &found {
+        probe.identity = Some(f.clone());
+    }
+    warn_shared_account(ctx, &meta, name, &probe, provider);
+
+    let store = ctx.secrets_of(&conn)?;
+    let now = now_rfc3339();
+    save(
+        ctx,
+        store.as_ref(),
+        &conn.id,
+        &bundle,
+        &new_client,
+        Undo::Keep,
+        |m| {
+            let c = find_mut(m, name, &conn.id)?;
+            c.username = username.clone();
+            c.inputs = inputs.clone();
+            c.oauth = oauth_state.clone();
+            if let Some(f) = &found {
+                c.identity = Some(f.clone());
+            }
+            c.updated_at = now.clone();
+            c.last_check = Some(LastCheck {
+                status: CheckStatus::Ok,
+                at: now.clone(),
+                message: None,
+            });
+            c.last_success = Some(now.clone());
+            c.authorized_at = Some(now.clone());
+            Ok(())
+        },
+    )?;
+    Ok(Reauthed {
+        name: name.to_string(),
+        provider: provider.id.clone(),
+        identity: found,
+        previous_identity: conn.identity.clone(),
+        check: outcome,
+    })
+}
+
+/// What `conn rm` did.
+#[derive(Debug, Serialize)]
+pub(crate) struct Removed {
+    pub(crate) name: String,
+    /// False when the person said no.
+    pub(crate) removed: bool,
+    /// Whether the OAuth grant was revoked at the provider.
+    pub(crate) revoked: bool,
+    pub(crate) warnings: Vec<String>,
+}
+
+/// Forgets connection `name` and deletes its secrets, revoking its grant at the provider first
+/// unless `keep_remote`. Asks first unless `yes`.
+pub(crate) fn remove(
+    ctx: &mut Ctx<'_>,
+    name: &str,
+    yes: bool,
+    keep_remote: bool,
+) -> Result<Removed> {
+    let meta = ctx.view(&[name])?;
+    let conn = find(&meta, name)?.clone();
+    if !yes {
+        if !ctx.ui.interactive() {
+            return Err(usage(format!(
+                "removing {name:?} needs confirmation; pass --yes when there is no terminal"
+            )));
+        }
+        let prompt = format!(
+            "Remove connection {name:?} ({}) and its secrets?",
+            conn.provider
+        );
+        if !ctx.ui.confirm(&Question::new(&prompt, "--yes"), false)? {
+            return Ok(Removed {
+                name: name.into(),
+                removed: false,
+                revoked: false,
+                warnings: vec![],
+            });
+        }
+    }
+    if let Some((team, short)) = vault::team::split_name(name) {
+        return remove_from_team(ctx, team, short, name, &conn, keep_remote);
+    }
+    let store = ctx.secrets_of(&conn)?;
+    let mut warnings = Vec::new();
+    let mut revoked = false;
+    // Revoke first, while the tokens are still at hand; a failure is only a warning.
+    if !keep_remote {
+        let catalog = ctx.catalog();
+        if let (Ok(provider), Ok(Some(bundle))) = (catalog.get(&conn.provider), store.get(&conn.id))
+        {
+            match credentials::revoke(ctx, &conn, provider, &bundle) {
+                Ok(r) => revoked = r,
+                Err(e) => warnings.push(format!(
+                    "could not revoke the grant at the provider ({e:#}); revoke it there by hand if it matters"
+                )),
+            }
+        }
+    }
+    // Metadata first: a connection listed without its secret would look broken, while a
+    // leftover secret is only a warning.
+    let deleted = crate::core::interrupt::critical(|| -> Result<Result<bool>> {
+        ctx.metadata().update(|meta| {
+            let current = find(meta, name)?;
+            if current.id != conn.id {
+                bail!("{name:?} was replaced by another process meanwhile; not removed");
+            }
+            meta.connections.remove(name);
+            Ok(())
+        })?;
+        Ok(store.delete(&conn.id))
+    })?;
+    if let Err(e) = deleted {
+        warnings.push(format!(
+            "the connection is removed, but its secrets could not be deleted from the {} ({e:#}); delete the item for id {} by hand",
+            store.location(),
+            conn.id
+        ));
+    }
+    Ok(Removed {
+        name: name.into(),
+        removed: true,
+        revoked,
+        warnings,
+    })
+}
+
+/// A team connection: the record and every version of its secrets are deleted first (which
+/// needs the team's admin policy, and fails cleanly otherwise), then the grant is revoked with
+/// the tokens read before.
+fn remove_from_team(
+    ctx: &mut Ctx<'_>,
+    team: &str,
+    short: &str,
+    name: &str,
+    conn: &Connection,
+    keep_remote: bool,
+) -> Result<Removed> {
+    let t = ctx.team(team)?;
+    let bundle = t.clone().secrets().get(&conn.id).ok().flatten();
+    t.remove(short, &conn.id)?;
+    let mut warnings = Vec::new();
+    let mut revoked = false;
+    if !keep_remote {
+        let catalog = ctx.catalog();
+        if let (Ok(provider), Some(bundle)) = (catalog.get(&conn.provider), bundle) {
+            match credentials::revoke(ctx, conn, provider, &bundle) {
+                Ok(r) => revoked = r,
+                Err(e) => warnings.push(format!(
+                    "could not revoke the grant at the provider ({e:#}); revoke it there by hand if it matters"
+                )),
+            }
+        }
+    }
+    Ok(Removed {
+        name: name.into(),
+        removed: true,
+        revoked,
+        warnings,
+    })
+}
+
+/// A new name, same settings; secrets are keyed by id and stay put.
+pub(crate) fn rename(ctx: &Base, old: &str, new: &str) -> Result<()> {
+    validate_name(new).map_err(usage)?;
+    ctx.metadata().update(|meta| {
+        find(meta, old)?;
+        if meta.connections.contains_key(new) {
+            bail!("a connection named {new:?} already exists");
+        }
+        let mut conn = meta.connections.remove(old).expect("found above");
+        conn.updated_at = now_rfc3339();
+        meta.connections.insert(new.to_string(), conn);
+        Ok(())
+    })
+}
+
+/// Many apps keep one active grant per user (or a few): a new connection for an account that
+/// another connection already uses may silently invalidate that one.
+fn warn_shared_account(
+    ctx: &mut Ctx<'_>,
+    meta: &Metadata,
+    name: &str,
+    conn: &Connection,
+    provider: &Provider,
+) {
+    let others = same_account(meta, name, conn);
+    if others.is_empty() {
+        return;
+    }
+    let who = conn
+        .identity
+        .as_ref()
+        .and_then(|i| i.label.as_deref().or(i.id.as_deref()))
+        .unwrap_or("the same account");
+    let names: Vec<String> = others.iter().map(|(n, _)| format!("'{n}'")).collect();
+    let limit = match provider
+        .lifecycle
+        .as_ref()
+        .and_then(|l| l.max_active_grants)
+    {
+        Some(n) if n > 0 => format!(
+            "{} keeps at most {n} active authorization(s) per user",
+            provider.display_name
+        ),
+        _ => format!(
+            "{} may keep only one active authorization per user, as many apps do",
+            provider.display_name
+        ),
+    };
+    ctx.ui.notice(&format!(
+        "warning: {} already connect(s) as {who}. {limit}, so this sign-in can invalidate {}. Consider reusing it ('conn token {}') instead of a second connection.",
+        names.join(", "),
+        names.join(", "),
+        others[0].0
+    ));
+}
