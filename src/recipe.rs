@@ -11,17 +11,17 @@ use crate::catalog::{Catalog, closest};
 use crate::core::error::line_col;
 
 /// The file name looked for in the current directory and its parents.
-pub const FILE_NAME: &str = "conn.toml";
+pub(crate) const FILE_NAME: &str = "conn.toml";
 
 #[derive(Debug, Clone)]
-pub struct Recipe {
+pub(crate) struct Recipe {
     /// The file's canonical path: the key of this project's bindings.
     pub path: PathBuf,
     pub roles: BTreeMap<String, Role>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Role {
+pub(crate) struct Role {
     pub provider: String,
     /// A further connection to a provider another role already uses (a second org, an archive).
     pub secondary: bool,
@@ -43,7 +43,7 @@ struct RawRole {
 }
 
 /// The nearest `conn.toml` in `start` or one of its parents.
-pub fn find(start: &Path) -> Option<PathBuf> {
+pub(crate) fn find(start: &Path) -> Option<PathBuf> {
     start
         .ancestors()
         .map(|d| d.join(FILE_NAME))
@@ -51,7 +51,7 @@ pub fn find(start: &Path) -> Option<PathBuf> {
 }
 
 /// Finds and loads the recipe for the current directory.
-pub fn discover(catalog: &Catalog) -> Result<Recipe> {
+pub(crate) fn discover(catalog: &Catalog) -> Result<Recipe> {
     let cwd = std::env::current_dir().context("could not read the current directory")?;
     let path = find(&cwd).ok_or_else(|| {
         anyhow!(
@@ -63,7 +63,7 @@ pub fn discover(catalog: &Catalog) -> Result<Recipe> {
 }
 
 /// Reads and validates a recipe; errors name the file and line.
-pub fn load(path: &Path, catalog: &Catalog) -> Result<Recipe> {
+pub(crate) fn load(path: &Path, catalog: &Catalog) -> Result<Recipe> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("could not read {}", path.display()))?;
     let canonical = path
@@ -78,7 +78,7 @@ pub fn load(path: &Path, catalog: &Catalog) -> Result<Recipe> {
 }
 
 /// Parses and validates recipe text: `Err((line, message))`.
-pub fn parse(
+pub(crate) fn parse(
     text: &str,
     catalog: &Catalog,
 ) -> std::result::Result<BTreeMap<String, Role>, (usize, String)> {
@@ -160,7 +160,7 @@ fn validate_role_name(name: &str) -> std::result::Result<(), String> {
 }
 
 /// A name in UPPER_SNAKE case, as an environment variable prefix: `zendesk-acme` → `ZENDESK_ACME`.
-pub fn env_prefix(name: &str) -> String {
+pub(crate) fn env_prefix(name: &str) -> String {
     name.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() {
@@ -173,7 +173,7 @@ pub fn env_prefix(name: &str) -> String {
 }
 
 /// Roles close to `wanted`, for "did you mean".
-pub fn close_roles(recipe: &Recipe, wanted: &str) -> Vec<String> {
+pub(crate) fn close_roles(recipe: &Recipe, wanted: &str) -> Vec<String> {
     closest(wanted, recipe.roles.keys().map(String::as_str))
 }
 

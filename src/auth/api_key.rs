@@ -136,6 +136,10 @@ impl Method for ApiKeySpec {
         }]
     }
 
+    fn own_inputs(&self) -> Vec<String> {
+        [template::names(&self.name), template::names(&self.prefix)].concat()
+    }
+
     fn token_field(&self) -> &'static str {
         FIELD
     }

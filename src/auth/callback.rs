@@ -12,7 +12,7 @@ use super::error::{ErrorKind, OAuthError};
 
 /// The redirect a flow waits for: which parameter ties it to this flow, and what it carries.
 #[derive(Debug, Clone, Copy)]
-pub enum Expect<'a> {
+pub(crate) enum Expect<'a> {
     /// OAuth 2.0: `state` must match; the redirect carries `code`.
     OAuth2 { state: &'a str },
     /// OAuth 1.0a: `oauth_token` must be the temporary token; the redirect carries
@@ -38,12 +38,12 @@ impl Expect<'_> {
 
 /// What the authorization server sent back on a successful redirect.
 #[derive(Debug)]
-pub struct Redirect {
+pub(crate) struct Redirect {
     /// All query parameters (`code`, `state`, and extras such as QuickBooks' `realmId`).
     pub params: BTreeMap<String, String>,
 }
 
-pub struct Callback {
+pub(crate) struct Callback {
     server: tiny_http::Server,
     port: u16,
     path: String,
@@ -72,7 +72,7 @@ fn page_error(msg: &str) -> String {
 
 impl Callback {
     /// Binds 127.0.0.1 only: `port` 0 picks a free port.
-    pub fn bind(port: u16, path: &str) -> Result<Self> {
+    pub(crate) fn bind(port: u16, path: &str) -> Result<Self> {
         let server = tiny_http::Server::http(("127.0.0.1", port))
             .map_err(|e| anyhow!("could not listen on 127.0.0.1:{port} for the sign-in redirect: {e}"))
             .with_context(|| {
@@ -94,7 +94,7 @@ impl Callback {
         })
     }
 
-    pub fn redirect_uri(&self) -> String {
+    pub(crate) fn redirect_uri(&self) -> String {
         format!("http://127.0.0.1:{}{}", self.port, self.path)
     }
 
@@ -102,7 +102,7 @@ impl Callback {
     /// get 404 and one with a wrong or missing state (or OAuth 1.0a token) gets an error page;
     /// both keep waiting. An error in the redirect (RFC 6749 4.1.2.1, or OAuth 1.0a's
     /// `denied`) ends the flow with that error.
-    pub fn wait(
+    pub(crate) fn wait(
         self,
         expect: Expect<'_>,
         timeout: Duration,

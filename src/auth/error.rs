@@ -5,7 +5,7 @@ use std::fmt;
 
 /// Why an OAuth step failed, as far as the caller needs to act on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
+pub(crate) enum ErrorKind {
     /// The grant (refresh token, code) is no longer valid: re-authorize.
     InvalidGrant,
     /// The user said no, or the device code expired.
@@ -21,13 +21,13 @@ pub enum ErrorKind {
 }
 
 #[derive(Debug)]
-pub struct OAuthError {
+pub(crate) struct OAuthError {
     pub kind: ErrorKind,
     pub message: String,
 }
 
 impl OAuthError {
-    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         OAuthError {
             kind,
             message: message.into(),

@@ -138,6 +138,12 @@ pub(crate) trait Method {
         Vec::new()
     }
 
+    /// Inputs that only this method's own fields use (`${header}` in an API key's header
+    /// name), so the wizard asks for them only when this method is chosen.
+    fn own_inputs(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// The label of the (non-secret) user name, when the method needs one.
     fn username_label(&self) -> Option<String> {
         None

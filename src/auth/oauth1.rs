@@ -24,15 +24,15 @@ use crate::core::secret::{Secret, SecretBundle};
 use crate::core::vocab::Grant;
 
 /// Bundle keys of an OAuth 1.0a connection.
-pub const TOKEN: &str = "oauth_token";
-pub const TOKEN_SECRET: &str = "oauth_token_secret";
+pub(crate) const TOKEN: &str = "oauth_token";
+pub(crate) const TOKEN_SECRET: &str = "oauth_token_secret";
 /// Added to a connection's bundle at use time from its OAuth client; never stored with it.
-pub const CONSUMER_KEY: &str = "consumer_key";
-pub const CONSUMER_SECRET: &str = "consumer_secret";
+pub(crate) const CONSUMER_KEY: &str = "consumer_key";
+pub(crate) const CONSUMER_SECRET: &str = "consumer_secret";
 
 /// The registered app: its key, and its secret (or, for RSA-SHA1, its PEM private key).
 #[derive(Debug, Clone)]
-pub struct Consumer {
+pub(crate) struct Consumer {
     pub key: String,
     pub secret: Secret<String>,
     pub method: SignatureMethod,
@@ -41,7 +41,7 @@ pub struct Consumer {
 
 impl Consumer {
     /// Fails early, with advice, when an RSA-SHA1 consumer's key can't be used.
-    pub fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
         if self.method == SignatureMethod::RsaSha1 {
             rsa_key(&self.secret)?;
         }
@@ -50,7 +50,7 @@ impl Consumer {
 }
 
 /// RFC 5849 3.6: unreserved characters stay; every other byte of the UTF-8 form becomes %XX.
-pub fn encode(s: &str) -> String {
+pub(crate) fn encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
@@ -63,7 +63,7 @@ pub fn encode(s: &str) -> String {
 }
 
 /// 3.4.1.2: scheme and host in lower case, a default port left out, no query or fragment.
-pub fn base_string_uri(url: &Url) -> String {
+pub(crate) fn base_string_uri(url: &Url) -> String {
     // `Url` already lower-cases both and drops a port that is the scheme's default.
     let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
     format!(
@@ -75,7 +75,7 @@ pub fn base_string_uri(url: &Url) -> String {
 }
 
 /// 3.4.1.3.2: every name and value encoded, sorted by name then value, joined with `&`.
-pub fn normalize(params: &[(String, String)]) -> String {
+pub(crate) fn normalize(params: &[(String, String)]) -> String {
     let mut enc: Vec<(String, String)> =
         params.iter().map(|(k, v)| (encode(k), encode(v))).collect();
     enc.sort();
@@ -87,7 +87,7 @@ pub fn normalize(params: &[(String, String)]) -> String {
 
 /// 3.4.1: the signature base string. `params` are the protocol parameters (without
 /// `oauth_signature` and `realm`) and the form body's; the query is taken from `url`.
-pub fn base_string(method: &str, url: &Url, params: &[(String, String)]) -> String {
+pub(crate) fn base_string(method: &str, url: &Url, params: &[(String, String)]) -> String {
     let mut all: Vec<(String, String)> = url
         .query_pairs()
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
@@ -103,14 +103,14 @@ pub fn base_string(method: &str, url: &Url, params: &[(String, String)]) -> Stri
 
 /// The token credentials (or temporary credentials) a request is signed with.
 #[derive(Debug, Clone, Copy)]
-pub struct TokenRef<'a> {
+pub(crate) struct TokenRef<'a> {
     pub token: &'a str,
     pub secret: &'a str,
 }
 
 /// One request to sign: everything that goes into the base string.
 #[derive(Debug)]
-pub struct ToSign<'a> {
+pub(crate) struct ToSign<'a> {
     pub method: &'a str,
     pub url: &'a Url,
     /// Parameters of an `application/x-www-form-urlencoded` body.
@@ -122,7 +122,7 @@ pub struct ToSign<'a> {
 }
 
 /// The `Authorization: OAuth ...` header value for a request (3.5.1).
-pub fn authorization(
+pub(crate) fn authorization(
     consumer: &Consumer,
     token: Option<TokenRef<'_>>,
     req: &ToSign<'_>,
@@ -162,7 +162,7 @@ pub fn authorization(
 }
 
 /// 3.4.2-3.4.4: the signature of a base string.
-pub fn sign(consumer: &Consumer, token_secret: &str, base: &str) -> Result<String> {
+pub(crate) fn sign(consumer: &Consumer, token_secret: &str, base: &str) -> Result<String> {
     let key = format!(
         "{}&{}",
         encode(consumer.secret.expose()),
@@ -208,7 +208,7 @@ fn rsa_key(pem: &Secret<String>) -> Result<rsa::RsaPrivateKey> {
 }
 
 /// A fresh nonce for each request.
-pub fn nonce() -> String {
+pub(crate) fn nonce() -> String {
     // 96 bits as 24 hex digits: oauthlib-based providers refuse nonces outside 20-30
     // letters and digits.
     let mut b = [0u8; 12];
@@ -216,7 +216,7 @@ pub fn nonce() -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-pub fn timestamp() -> u64 {
+pub(crate) fn timestamp() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -225,14 +225,18 @@ pub fn timestamp() -> u64 {
 
 /// Signs every request of an OAuth 1.0a connection.
 #[derive(Debug)]
-pub struct Signer {
+pub(crate) struct Signer {
     consumer: Consumer,
     token: Secret<String>,
     token_secret: Secret<String>,
 }
 
 impl Signer {
-    pub fn new(consumer: Consumer, token: Secret<String>, token_secret: Secret<String>) -> Self {
+    pub(crate) fn new(
+        consumer: Consumer,
+        token: Secret<String>,
+        token_secret: Secret<String>,
+    ) -> Self {
         Signer {
             consumer,
             token,
@@ -331,7 +335,7 @@ impl Authenticator for Signer {
 
 /// Token credentials from the last step of the flow.
 #[derive(Debug)]
-pub struct TokenCredentials {
+pub(crate) struct TokenCredentials {
     pub token: Secret<String>,
     pub secret: Secret<String>,
     /// Other fields of the answer (user_id, screen_name, ...): not secret.
@@ -339,7 +343,7 @@ pub struct TokenCredentials {
 }
 
 impl TokenCredentials {
-    pub fn write_to(&self, bundle: &mut SecretBundle) {
+    pub(crate) fn write_to(&self, bundle: &mut SecretBundle) {
         bundle.insert(TOKEN, self.token.clone());
         bundle.insert(TOKEN_SECRET, self.secret.clone());
     }
@@ -347,7 +351,7 @@ impl TokenCredentials {
 
 /// The consumer and token a stored connection signs with, from its bundle (the consumer
 /// fields are added by the caller from the connection's OAuth client).
-pub fn signer_from(
+pub(crate) fn signer_from(
     spec: &OAuth1Spec,
     bundle: &SecretBundle,
     missing: impl Fn(&str) -> anyhow::Error,
@@ -364,7 +368,7 @@ pub fn signer_from(
 
 /// The parameters of one three-legged sign-in.
 #[derive(Debug)]
-pub struct Flow<'a> {
+pub(crate) struct Flow<'a> {
     pub spec: &'a OAuth1Spec,
     /// Fill `${...}` in the spec's URLs.
     pub inputs: &'a BTreeMap<String, String>,
@@ -378,7 +382,7 @@ pub struct Flow<'a> {
 }
 
 /// Runs the flow. `open` is given the authorization URL to show and open.
-pub fn three_legged(
+pub(crate) fn three_legged(
     http: &Http,
     consumer: &Consumer,
     flow: Flow<'_>,
@@ -607,13 +611,13 @@ fn excerpt(body: &str) -> String {
 
 /// Whether a rejected request was refused for its timestamp or nonce (RFC 5849 3.3; the
 /// `oauth_problem` values of the OAuth Problem Reporting extension; library messages).
-pub fn is_clock_problem(status: u16, body: &str) -> bool {
+pub(crate) fn is_clock_problem(status: u16, body: &str) -> bool {
     let b = body.to_ascii_lowercase();
     matches!(status, 400 | 401) && (b.contains("timestamp") || b.contains("nonce"))
 }
 
 /// Explains a timestamp rejection with this computer's clock against the server's `Date`.
-pub fn clock_message(server_date: Option<&str>) -> String {
+pub(crate) fn clock_message(server_date: Option<&str>) -> String {
     let now = SystemTime::now();
     let local = httpdate::fmt_http_date(now);
     let server = server_date.and_then(|d| httpdate::parse_http_date(d).ok().map(|t| (d, t)));

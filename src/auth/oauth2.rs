@@ -31,13 +31,13 @@ use crate::core::secret::{Secret, SecretBundle};
 use crate::core::vocab::Grant;
 
 /// Bundle keys of an OAuth 2.0 connection.
-pub const ACCESS_TOKEN: &str = "access_token";
-pub const REFRESH_TOKEN: &str = "refresh_token";
-pub const EXPIRES_AT: &str = "expires_at";
+pub(crate) const ACCESS_TOKEN: &str = "access_token";
+pub(crate) const REFRESH_TOKEN: &str = "refresh_token";
+pub(crate) const EXPIRES_AT: &str = "expires_at";
 
 /// The endpoints of one authorization server, templates filled and discovery done.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Endpoints {
+pub(crate) struct Endpoints {
     pub authorize: Option<String>,
     pub token: String,
     pub device: Option<String>,
@@ -46,7 +46,7 @@ pub struct Endpoints {
 
 /// The OAuth client (the app the user registered with the provider).
 #[derive(Debug, Clone)]
-pub struct Client {
+pub(crate) struct Client {
     pub id: String,
     pub secret: Option<Secret<String>>,
     pub auth: ClientAuth,
@@ -54,7 +54,7 @@ pub struct Client {
 
 /// Tokens as stored in a connection's secret bundle.
 #[derive(Debug, Clone)]
-pub struct Tokens {
+pub(crate) struct Tokens {
     pub access_token: Secret<String>,
     pub refresh_token: Option<Secret<String>>,
     /// Unix seconds.
@@ -67,7 +67,7 @@ pub struct Tokens {
 }
 
 impl Tokens {
-    pub fn write_to(&self, bundle: &mut SecretBundle) {
+    pub(crate) fn write_to(&self, bundle: &mut SecretBundle) {
         bundle.insert(ACCESS_TOKEN, self.access_token.clone());
         if let Some(r) = &self.refresh_token {
             bundle.insert(REFRESH_TOKEN, r.clone());
@@ -79,13 +79,13 @@ impl Tokens {
     }
 
     /// Seconds until expiry; `None` when the server gave no lifetime.
-    pub fn expires_in(&self) -> Option<i64> {
+    pub(crate) fn expires_in(&self) -> Option<i64> {
         self.expires_at.map(|t| t as i64 - now() as i64)
     }
 }
 
 /// The access token, refresh token and expiry stored in `bundle`.
-pub fn stored(bundle: &SecretBundle) -> Option<Tokens> {
+pub(crate) fn stored(bundle: &SecretBundle) -> Option<Tokens> {
     Some(Tokens {
         access_token: bundle.get(ACCESS_TOKEN)?.clone(),
         refresh_token: bundle.get(REFRESH_TOKEN).cloned(),
@@ -95,7 +95,7 @@ pub fn stored(bundle: &SecretBundle) -> Option<Tokens> {
     })
 }
 
-pub fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -104,12 +104,12 @@ pub fn now() -> u64 {
 
 /// Sends `Authorization: Bearer <access token>`.
 #[derive(Debug)]
-pub struct Bearer {
+pub(crate) struct Bearer {
     token: Secret<String>,
 }
 
 impl Bearer {
-    pub fn new(token: Secret<String>) -> Self {
+    pub(crate) fn new(token: Secret<String>) -> Self {
         Bearer { token }
     }
 }
@@ -281,7 +281,7 @@ fn tokens_from(resp: &TokenResp, requested: &[String]) -> Tokens {
 /// Token response fields beyond RFC 6749's (Salesforce's `instance_url`), for inputs
 /// captured from the sign-in.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct ExtraFields {
+pub(crate) struct ExtraFields {
     #[serde(flatten)]
     fields: BTreeMap<String, serde_json::Value>,
 }
@@ -310,7 +310,7 @@ fn auth_type(c: &Client) -> AuthType {
 }
 
 /// Fills templates and, when the spec names an issuer, discovers the URLs it leaves out.
-pub fn endpoints(
+pub(crate) fn endpoints(
     http: &Http,
     spec: &OAuth2Spec,
     inputs: &BTreeMap<String, String>,
@@ -357,7 +357,7 @@ pub fn endpoints(
 
 /// RFC 8414 metadata, falling back to OpenID Connect discovery. Metadata whose `issuer` is not
 /// the one asked for is refused (RFC 8414 section 3.3), since it could send tokens elsewhere.
-pub fn discover(http: &Http, issuer: &str) -> Result<serde_json::Value> {
+pub(crate) fn discover(http: &Http, issuer: &str) -> Result<serde_json::Value> {
     let base = issuer.trim_end_matches('/');
     let parsed =
         url::Url::parse(base).with_context(|| format!("issuer {issuer:?} is not a URL"))?;
@@ -403,7 +403,7 @@ pub fn discover(http: &Http, issuer: &str) -> Result<serde_json::Value> {
 
 /// The parameters of one browser sign-in.
 #[derive(Debug)]
-pub struct CodeFlow<'a> {
+pub(crate) struct CodeFlow<'a> {
     pub spec: &'a OAuth2Spec,
     pub scopes: &'a [String],
     /// Loopback port: 0 for any, else the fixed one the provider has registered.
@@ -415,7 +415,7 @@ pub struct CodeFlow<'a> {
 
 /// Authorization code grant with PKCE (S256) and a random 128-bit state. `open` is given the
 /// authorization URL to show and open; then the loopback callback waits for the redirect.
-pub fn authorization_code(
+pub(crate) fn authorization_code(
     http: &Http,
     ep: &Endpoints,
     client: &Client,
@@ -476,7 +476,7 @@ pub fn authorization_code(
 
 /// What the person must do to approve a device sign-in.
 #[derive(Debug, Clone)]
-pub struct DevicePrompt {
+pub(crate) struct DevicePrompt {
     pub user_code: String,
     pub verification_uri: String,
     pub verification_uri_complete: Option<String>,
@@ -486,7 +486,7 @@ pub struct DevicePrompt {
 /// Device authorization grant (RFC 8628): shows the code, then polls at the server's interval,
 /// slowing down on `slow_down` and backing off on transport errors, until approved, denied or
 /// expired (or `timeout`).
-pub fn device(
+pub(crate) fn device(
     http: &Http,
     ep: &Endpoints,
     client: &Client,
@@ -536,7 +536,7 @@ pub fn device(
 }
 
 /// Client credentials grant: the app acts as itself.
-pub fn client_credentials(
+pub(crate) fn client_credentials(
     http: &Http,
     ep: &Endpoints,
     client: &Client,
@@ -563,7 +563,7 @@ pub fn client_credentials(
 }
 
 /// Exchanges a refresh token. When the server sends no new refresh token, the old one stays.
-pub fn refresh(
+pub(crate) fn refresh(
     http: &Http,
     ep: &Endpoints,
     client: &Client,
@@ -591,7 +591,7 @@ pub fn refresh(
 
 /// Revokes a token (RFC 7009) at the provider. Done by hand rather than through the oauth2
 /// crate, which refuses a non-https revocation endpoint even on loopback.
-pub fn revoke(http: &Http, ep: &Endpoints, client: &Client, tokens: &Tokens) -> Result<()> {
+pub(crate) fn revoke(http: &Http, ep: &Endpoints, client: &Client, tokens: &Tokens) -> Result<()> {
     let url = ep
         .revocation
         .as_deref()

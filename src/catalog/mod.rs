@@ -1,15 +1,15 @@
 //! The provider catalog: built-in definitions compiled in, user files in `<config>/providers/`
 //! overriding by id. Imports only `core`.
 
-pub mod provider;
-pub mod template;
+pub(crate) mod provider;
+pub(crate) mod template;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 
-pub use provider::{
+pub(crate) use provider::{
     ApiKeySpec, AuthSpec, BasicSpec, Capture, ClientAuth, Input, OAuth1Spec, OAuth2Spec, Placement,
     Provider,
 };
@@ -85,7 +85,7 @@ const BUILTIN: &[(&str, &str)] = &[
 
 /// The raw table of the built-in provider `id`, with its own `extends` merged in: the base
 /// a provider file with `extends = "id"` is laid over.
-pub fn builtin_raw(id: &str) -> Option<toml::Table> {
+pub(crate) fn builtin_raw(id: &str) -> Option<toml::Table> {
     fn find(id: &str, depth: usize) -> Option<toml::Table> {
         if depth > 8 {
             return None;
@@ -107,7 +107,7 @@ pub fn builtin_raw(id: &str) -> Option<toml::Table> {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Origin {
+pub(crate) enum Origin {
     BuiltIn,
     /// A user file; `overrides` when a built-in with the same id exists.
     User {
@@ -117,19 +117,19 @@ pub enum Origin {
 }
 
 #[derive(Debug, Clone)]
-pub struct Entry {
+pub(crate) struct Entry {
     pub provider: Provider,
     pub origin: Origin,
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct Catalog {
+pub(crate) struct Catalog {
     entries: BTreeMap<String, Entry>,
 }
 
 impl Catalog {
     /// Built-ins only. They are tested to parse, so a failure here is a bug.
-    pub fn builtin() -> Self {
+    pub(crate) fn builtin() -> Self {
         let mut entries = BTreeMap::new();
         for (file, text) in BUILTIN {
             let provider = provider::parse(text, Path::new(file))
@@ -147,7 +147,7 @@ impl Catalog {
 
     /// Built-ins plus the user's `providers/*.toml`. A user file that fails validation is
     /// skipped and its error returned as a warning, so one bad file doesn't stop every command.
-    pub fn load(providers_dir: &Path) -> (Self, Vec<String>) {
+    pub(crate) fn load(providers_dir: &Path) -> (Self, Vec<String>) {
         let mut catalog = Self::builtin();
         let mut warnings = Vec::new();
         let Ok(dir) = std::fs::read_dir(providers_dir) else {
@@ -179,11 +179,11 @@ impl Catalog {
         (catalog, warnings)
     }
 
-    pub fn entries(&self) -> impl Iterator<Item = &Entry> {
+    pub(crate) fn entries(&self) -> impl Iterator<Item = &Entry> {
         self.entries.values()
     }
 
-    pub fn entry(&self, id: &str) -> Result<&Entry> {
+    pub(crate) fn entry(&self, id: &str) -> Result<&Entry> {
         match self.entries.get(id) {
             Some(e) => Ok(e),
             None => {
@@ -203,13 +203,13 @@ impl Catalog {
         }
     }
 
-    pub fn get(&self, id: &str) -> Result<&Provider> {
+    pub(crate) fn get(&self, id: &str) -> Result<&Provider> {
         self.entry(id).map(|e| &e.provider)
     }
 }
 
 /// Candidates within a small edit distance of `wanted`, closest first.
-pub fn closest<'a>(wanted: &str, candidates: impl Iterator<Item = &'a str>) -> Vec<String> {
+pub(crate) fn closest<'a>(wanted: &str, candidates: impl Iterator<Item = &'a str>) -> Vec<String> {
     let mut scored: Vec<(usize, &str)> = candidates
         .map(|c| (strsim::damerau_levenshtein(wanted, c), c))
         .filter(|(d, c)| *d <= 2.max(wanted.len() / 3) || c.starts_with(wanted))

@@ -9,12 +9,12 @@ use serde::{Deserialize, Serialize};
 
 use super::template;
 use crate::core::error::line_col;
-pub use crate::core::vocab::Grant;
+pub(crate) use crate::core::vocab::Grant;
 use crate::core::vocab::{AuthMethod, Environment};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Provider {
+pub(crate) struct Provider {
     pub id: String,
     /// A built-in provider this one starts from; its fields are merged under this file's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -41,7 +41,7 @@ pub struct Provider {
 /// An instance parameter (subdomain, base URL, ...), asked by the wizard or given with `--set`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Input {
+pub(crate) struct Input {
     pub name: String,
     pub label: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -64,14 +64,14 @@ pub struct Input {
 
 /// Where a captured input comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Capture<'a> {
+pub(crate) enum Capture<'a> {
     Token(&'a str),
     Callback(&'a str),
     Pick,
 }
 
 impl Input {
-    pub fn capture(&self) -> Option<Capture<'_>> {
+    pub(crate) fn capture(&self) -> Option<Capture<'_>> {
         let c = self.capture.as_deref()?;
         match c.split_once(':') {
             Some(("token", f)) if !f.is_empty() => Some(Capture::Token(f)),
@@ -84,7 +84,7 @@ impl Input {
 
 impl Input {
     /// Checks a value against the input's rules; `Err` says what is expected.
-    pub fn validate(&self, value: &str) -> Result<(), String> {
+    pub(crate) fn validate(&self, value: &str) -> Result<(), String> {
         if value.is_empty() {
             return if self.optional {
                 Ok(())
@@ -116,7 +116,7 @@ impl Input {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "method", rename_all = "snake_case", deny_unknown_fields)]
-pub enum AuthSpec {
+pub(crate) enum AuthSpec {
     ApiKey(ApiKeySpec),
     Basic(BasicSpec),
     #[serde(rename = "oauth2")]
@@ -126,7 +126,7 @@ pub enum AuthSpec {
 }
 
 impl AuthSpec {
-    pub fn method(&self) -> AuthMethod {
+    pub(crate) fn method(&self) -> AuthMethod {
         match self {
             AuthSpec::ApiKey(_) => AuthMethod::ApiKey,
             AuthSpec::Basic(_) => AuthMethod::Basic,
@@ -136,7 +136,7 @@ impl AuthSpec {
     }
 
     /// What a person sees when choosing a method.
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         match self {
             AuthSpec::ApiKey(s) => s.label.clone().unwrap_or_else(|| "API key".into()),
             AuthSpec::Basic(s) => s
@@ -154,7 +154,7 @@ impl AuthSpec {
         }
     }
 
-    pub fn help(&self) -> Option<&str> {
+    pub(crate) fn help(&self) -> Option<&str> {
         match self {
             AuthSpec::ApiKey(s) => s.help.as_deref(),
             AuthSpec::Basic(s) => s.help.as_deref(),
@@ -167,7 +167,7 @@ impl AuthSpec {
 /// How the client authenticates at the token endpoint.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "snake_case")]
-pub enum ClientAuth {
+pub(crate) enum ClientAuth {
     /// HTTP Basic with client id and secret (RFC 6749 2.3.1, preferred).
     #[default]
     Basic,
@@ -177,7 +177,7 @@ pub enum ClientAuth {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct OAuth2Spec {
+pub(crate) struct OAuth2Spec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -227,7 +227,7 @@ pub struct OAuth2Spec {
 /// A list fetched with the new token; the chosen item's `id` becomes input `input`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PickSpec {
+pub(crate) struct PickSpec {
     pub url: String,
     /// JSON pointer to the array ("" for the whole answer).
     #[serde(default)]
@@ -239,7 +239,7 @@ pub struct PickSpec {
 
 /// RFC 5849 section 3.4 signature methods.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
-pub enum SignatureMethod {
+pub(crate) enum SignatureMethod {
     #[default]
     #[serde(rename = "HMAC-SHA1")]
     HmacSha1,
@@ -254,7 +254,7 @@ pub enum SignatureMethod {
 }
 
 impl SignatureMethod {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             SignatureMethod::HmacSha1 => "HMAC-SHA1",
             SignatureMethod::HmacSha256 => "HMAC-SHA256",
@@ -267,7 +267,7 @@ impl SignatureMethod {
 /// OAuth 1.0a three-legged authorization (RFC 5849 section 2).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct OAuth1Spec {
+pub(crate) struct OAuth1Spec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -316,7 +316,7 @@ fn default_redirect_path() -> String {
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "snake_case")]
-pub enum Placement {
+pub(crate) enum Placement {
     #[default]
     Header,
     Query,
@@ -327,7 +327,7 @@ pub enum Placement {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ApiKeySpec {
+pub(crate) struct ApiKeySpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -351,7 +351,7 @@ pub struct ApiKeySpec {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct BasicSpec {
+pub(crate) struct BasicSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -367,7 +367,7 @@ pub struct BasicSpec {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Api {
+pub(crate) struct Api {
     pub base_url: String,
     /// Headers sent with every request (e.g. an API version).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -376,7 +376,7 @@ pub struct Api {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CheckSpec {
+pub(crate) struct CheckSpec {
     #[serde(default = "default_method")]
     pub method: String,
     pub path: String,
@@ -413,7 +413,7 @@ pub struct CheckSpec {
 /// `pointer` in the JSON answer must equal `equals`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Condition {
+pub(crate) struct Condition {
     pub pointer: String,
     pub equals: serde_json::Value,
 }
@@ -425,7 +425,7 @@ fn default_method() -> String {
 /// JSON pointers (RFC 6901) into the check response.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct IdentitySpec {
+pub(crate) struct IdentitySpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -437,7 +437,7 @@ pub struct IdentitySpec {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Lifecycle {
+pub(crate) struct Lifecycle {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rotating_refresh: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -453,7 +453,7 @@ pub struct Lifecycle {
 }
 
 /// The categories the wizard groups providers by.
-pub const CATEGORIES: &[&str] = &[
+pub(crate) const CATEGORIES: &[&str] = &[
     "crm",
     "support",
     "dev-tools",
@@ -476,17 +476,17 @@ pub const CATEGORIES: &[&str] = &[
 ];
 
 impl Provider {
-    pub fn auth(&self, method: AuthMethod) -> Option<&AuthSpec> {
+    pub(crate) fn auth(&self, method: AuthMethod) -> Option<&AuthSpec> {
         self.auth.iter().find(|a| a.method() == method)
     }
 
-    pub fn methods(&self) -> Vec<&'static str> {
+    pub(crate) fn methods(&self) -> Vec<&'static str> {
         self.auth.iter().map(|a| a.method().as_str()).collect()
     }
 
     /// What `${...}` templates see for a connection: its environment's values, then its
     /// inputs.
-    pub fn values(
+    pub(crate) fn values(
         &self,
         env: Environment,
         inputs: &BTreeMap<String, String>,
@@ -508,7 +508,7 @@ impl Provider {
     }
 }
 
-pub fn parse_file(path: &Path) -> Result<Provider> {
+pub(crate) fn parse_file(path: &Path) -> Result<Provider> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("{}: could not read", path.display()))?;
     parse(&text, path)
@@ -516,12 +516,12 @@ pub fn parse_file(path: &Path) -> Result<Provider> {
 
 /// Parses and validates one provider definition. `origin` names the file in errors. A file
 /// with `extends` is merged over that built-in provider first.
-pub fn parse(text: &str, origin: &Path) -> Result<Provider> {
+pub(crate) fn parse(text: &str, origin: &Path) -> Result<Provider> {
     parse_with(text, origin, &super::builtin_raw)
 }
 
 /// `parse` with the parents of `extends` looked up by `parent`.
-pub fn parse_with(
+pub(crate) fn parse_with(
     text: &str,
     origin: &Path,
     parent: &dyn Fn(&str) -> Option<toml::Table>,
@@ -583,7 +583,7 @@ fn locate(text: &str, field: &str) -> Option<usize> {
 
 /// Merges `child` over `base`: tables key by key, `[[auth]]` entries by method, anything
 /// else replaced.
-pub fn merge(base: &mut toml::Table, child: toml::Table) {
+pub(crate) fn merge(base: &mut toml::Table, child: toml::Table) {
     for (k, v) in child {
         match (base.get_mut(&k), v) {
             (Some(toml::Value::Table(b)), toml::Value::Table(c)) => merge(b, c),

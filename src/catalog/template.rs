@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 /// Names referenced by `${name}` in `template`, in order of appearance.
-pub fn names(template: &str) -> Vec<String> {
+pub(crate) fn names(template: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut rest = template;
     while let Some(start) = rest.find("${") {
@@ -20,7 +20,7 @@ pub fn names(template: &str) -> Vec<String> {
 }
 
 /// Replaces each `${name}` with its value; `Err(name)` for the first name with no value.
-pub fn expand(template: &str, values: &BTreeMap<String, String>) -> Result<String, String> {
+pub(crate) fn expand(template: &str, values: &BTreeMap<String, String>) -> Result<String, String> {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
     while let Some(start) = rest.find("${") {
@@ -39,7 +39,7 @@ pub fn expand(template: &str, values: &BTreeMap<String, String>) -> Result<Strin
 }
 
 /// A URL template filled in; the error names the template and the missing value.
-pub fn url(template: &str, values: &BTreeMap<String, String>) -> anyhow::Result<String> {
+pub(crate) fn url(template: &str, values: &BTreeMap<String, String>) -> anyhow::Result<String> {
     expand(template, values).map_err(|e| anyhow::anyhow!("{template}: {e}"))
 }
 

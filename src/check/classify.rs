@@ -17,7 +17,7 @@ pub(crate) fn reauth_hint(name: &str, method: AuthMethod) -> String {
     )
 }
 
-pub fn response(
+pub(crate) fn response(
     target: Target<'_>,
     status: u16,
     body: &[u8],
@@ -142,7 +142,7 @@ pub fn response(
     }
 }
 
-pub fn transport(target: Target<'_>, e: &reqwest::Error) -> Outcome {
+pub(crate) fn transport(target: Target<'_>, e: &reqwest::Error) -> Outcome {
     let chain = crate::core::error::chain_text(e);
     let kind = if e.is_timeout() {
         "timed out"

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 /// Counts requests in flight per host and makes callers wait for a free slot.
 #[derive(Debug)]
-pub struct HostLimiter {
+pub(crate) struct HostLimiter {
     limit: usize,
     in_flight: Mutex<HashMap<String, usize>>,
     freed: Condvar,
@@ -15,13 +15,13 @@ pub struct HostLimiter {
 
 /// A slot for one request to one host; released on drop.
 #[derive(Debug)]
-pub struct Permit<'a> {
+pub(crate) struct Permit<'a> {
     limiter: &'a HostLimiter,
     host: String,
 }
 
 impl HostLimiter {
-    pub fn new(limit: usize) -> Self {
+    pub(crate) fn new(limit: usize) -> Self {
         HostLimiter {
             limit: limit.max(1),
             in_flight: Mutex::new(HashMap::new()),
@@ -30,12 +30,16 @@ impl HostLimiter {
     }
 
     #[cfg(test)]
-    pub fn acquire(&self, host: &str) -> Permit<'_> {
+    pub(crate) fn acquire(&self, host: &str) -> Permit<'_> {
         self.acquire_until(host, None).expect("no deadline")
     }
 
     /// Waits for a slot, but not past `deadline`; `None` when the deadline came first.
-    pub fn acquire_until(&self, host: &str, deadline: Option<Instant>) -> Option<Permit<'_>> {
+    pub(crate) fn acquire_until(
+        &self,
+        host: &str,
+        deadline: Option<Instant>,
+    ) -> Option<Permit<'_>> {
         let mut map = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
         while map.get(host).copied().unwrap_or(0) >= self.limit {
             match deadline {
@@ -77,7 +81,7 @@ impl Drop for Permit<'_> {
 
 /// Limits that apply to one check.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Limits<'a> {
+pub(crate) struct Limits<'a> {
     pub hosts: Option<&'a HostLimiter>,
     /// No request starts, and no retry waits, past this instant.
     pub deadline: Option<Instant>,

@@ -1,8 +1,8 @@
 //! The health check: send a provider's cheap "who am I" request with a connection's credentials,
 //! then say whether it works, as whom, and if not, why and what to do.
 
-pub mod classify;
-pub mod limit;
+pub(crate) mod classify;
+pub(crate) mod limit;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -21,7 +21,7 @@ pub(crate) use limit::{HostLimiter, Limits};
 const MAX_ATTEMPTS: u32 = 3;
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     pub status: CheckStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub http_status: Option<u16>,
@@ -41,7 +41,11 @@ pub struct Outcome {
 
 impl Outcome {
     /// An outcome reached without sending a request (secret missing, misconfigured, ...).
-    pub fn local(status: CheckStatus, message: impl Into<String>, hint: Option<String>) -> Self {
+    pub(crate) fn local(
+        status: CheckStatus,
+        message: impl Into<String>,
+        hint: Option<String>,
+    ) -> Self {
         Outcome {
             status,
             http_status: None,
@@ -56,7 +60,7 @@ impl Outcome {
 
 /// What the check needs to know about the connection besides its credentials.
 #[derive(Debug, Clone, Copy)]
-pub struct Target<'a> {
+pub(crate) struct Target<'a> {
     pub name: &'a str,
     pub provider: &'a Provider,
     pub method: AuthMethod,
@@ -65,7 +69,7 @@ pub struct Target<'a> {
 }
 
 /// Sends the check request and classifies the answer. Never fails: every problem is an outcome.
-pub fn run(
+pub(crate) fn run(
     client: &Http,
     target: Target<'_>,
     auth: &dyn Authenticator,
@@ -235,7 +239,7 @@ pub fn run(
 }
 
 /// Builds the authenticator from the connection's secrets and runs the check.
-pub fn check_credentials(
+pub(crate) fn check_credentials(
     client: &Http,
     target: Target<'_>,
     username: Option<&str>,

@@ -17,7 +17,7 @@ use crate::core::secret::Secret;
 /// Runs `command` with `vars` added to conn's environment. On Unix it returns only when the
 /// command could not be started: 127 when it was not found, 126 when it may not be run, as
 /// shells do.
-pub fn run(command: &[OsString], vars: &[(String, Secret<String>)]) -> Result<u8> {
+pub(super) fn run(command: &[OsString], vars: &[(String, Secret<String>)]) -> Result<u8> {
     let (program, args) = command.split_first().context("no command given after --")?;
     let mut cmd = std::process::Command::new(program);
     cmd.args(args);

@@ -9,7 +9,7 @@ use crate::core::secret::Secret;
 use crate::core::ui::{Question, Ui, Validator};
 
 /// Prompts on the terminal (stderr), so stdout stays clean for `--json`.
-pub struct TerminalUi {
+pub(super) struct TerminalUi {
     theme: Box<dyn Theme>,
     browser: Option<String>,
 }
@@ -21,7 +21,7 @@ impl std::fmt::Debug for TerminalUi {
 }
 
 impl TerminalUi {
-    pub fn new(color: bool, browser: Option<String>) -> Self {
+    pub(super) fn new(color: bool, browser: Option<String>) -> Self {
         let theme: Box<dyn Theme> = if color {
             Box::new(ColorfulTheme::default())
         } else {
@@ -39,7 +39,7 @@ impl TerminalUi {
 
 /// Ctrl-C: outside a save, show the cursor again (selects hide it), say that nothing was saved,
 /// and exit 130. During a save (see `core::interrupt`) the save finishes first.
-pub fn handle_interrupts(terminal: bool) {
+pub(super) fn handle_interrupts(terminal: bool) {
     let _ = ctrlc::set_handler(move || {
         if !crate::core::interrupt::may_exit_now() {
             return;
@@ -136,7 +136,7 @@ fn show_and_open(browser: Option<&str>, url: &str, open: bool) {
 
 /// For scripts and cron: defaults are taken, anything else is a usage error naming the flag.
 #[derive(Debug, Default)]
-pub struct ScriptUi {
+pub(super) struct ScriptUi {
     pub browser: Option<String>,
 }
 
@@ -190,7 +190,7 @@ fn missing(q: &Question<'_>) -> anyhow::Error {
 
 /// Opens `url` with `BROWSER` (a command, as in other tools; `%s` marks where the URL goes)
 /// or the platform's opener. The URL is the authorization request, which holds no secret.
-pub fn open_in_browser(browser: Option<&str>, url: &str) -> std::io::Result<()> {
+pub(super) fn open_in_browser(browser: Option<&str>, url: &str) -> std::io::Result<()> {
     use std::process::{Command, Stdio};
     let mut cmd = match browser {
         Some(b) => {
@@ -241,7 +241,7 @@ pub fn open_in_browser(browser: Option<&str>, url: &str) -> std::io::Result<()> 
 }
 
 /// Reads lines from stdin on a thread, for a redirect URL pasted back by hand.
-pub fn stdin_lines() -> std::sync::mpsc::Receiver<String> {
+pub(super) fn stdin_lines() -> std::sync::mpsc::Receiver<String> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in std::io::stdin().lines() {

@@ -4,12 +4,14 @@ use std::collections::BTreeMap;
 
 /// A snapshot of the process environment taken at start-up.
 #[derive(Debug, Clone, Default)]
-pub struct Env {
+pub(crate) struct Env {
     vars: BTreeMap<String, String>,
 }
 
 impl Env {
-    pub fn from_process() -> Self {
+    /// The only place conn reads its process environment.
+    #[allow(clippy::disallowed_methods)]
+    pub(crate) fn from_process() -> Self {
         Env {
             vars: std::env::vars_os()
                 .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
@@ -18,7 +20,7 @@ impl Env {
     }
 
     /// The variable's value, treating an empty value as unset.
-    pub fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.vars
             .get(name)
             .map(String::as_str)

@@ -5,7 +5,7 @@ use std::fmt;
 
 /// How a command ends, as a process exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Exit {
+pub(crate) enum Exit {
     /// 1: a failure; the message says what to do.
     Failure,
     /// 2: a bad or missing argument, a secret on argv.
@@ -17,7 +17,7 @@ pub enum Exit {
 }
 
 impl Exit {
-    pub fn code(self) -> u8 {
+    pub(crate) fn code(self) -> u8 {
         match self {
             Exit::Failure => 1,
             Exit::Usage => 2,
@@ -28,7 +28,7 @@ impl Exit {
 
     /// The exit code an error ends the process with: the `Error` in its chain, else 1.
     /// The only place an error becomes an exit code.
-    pub fn of(err: &anyhow::Error) -> Exit {
+    pub(crate) fn of(err: &anyhow::Error) -> Exit {
         err.chain()
             .find_map(|e| e.downcast_ref::<Error>())
             .map_or(Exit::Failure, |e| e.exit)
@@ -38,14 +38,14 @@ impl Exit {
 /// An error with the exit code it ends the process with. Its text is the wrapped error's,
 /// sources included.
 #[derive(Debug)]
-pub struct Error {
+pub(crate) struct Error {
     exit: Exit,
     inner: anyhow::Error,
 }
 
 impl Error {
     /// `inner` as an error that exits with `exit`.
-    pub fn with_exit(inner: anyhow::Error, exit: Exit) -> anyhow::Error {
+    pub(crate) fn with_exit(inner: anyhow::Error, exit: Exit) -> anyhow::Error {
         anyhow::Error::new(Error { exit, inner })
     }
 }
@@ -60,12 +60,12 @@ impl std::error::Error for Error {}
 
 /// A usage error (exit 2): the user asked for something the command line can't express as
 /// given: a missing value with no terminal to ask on, a secret on argv, a bad `--set`.
-pub fn usage(msg: impl Into<String>) -> anyhow::Error {
+pub(crate) fn usage(msg: impl Into<String>) -> anyhow::Error {
     Error::with_exit(anyhow::anyhow!(msg.into()), Exit::Usage)
 }
 
 /// The user cancelled an interactive prompt (Ctrl-C, Esc); nothing was saved (exit 130).
-pub fn cancelled() -> anyhow::Error {
+pub(crate) fn cancelled() -> anyhow::Error {
     Error::with_exit(
         anyhow::anyhow!("cancelled; nothing was saved"),
         Exit::Cancelled,
@@ -73,7 +73,7 @@ pub fn cancelled() -> anyhow::Error {
 }
 
 /// An error and all its sources, joined with ": " (what `{:#}` does for anyhow errors).
-pub fn chain_text(e: &dyn std::error::Error) -> String {
+pub(crate) fn chain_text(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut src = e.source();
     while let Some(x) = src {
@@ -85,7 +85,7 @@ pub fn chain_text(e: &dyn std::error::Error) -> String {
 }
 
 /// Line and column (1-based) of a byte offset in `text`, for errors about a file.
-pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
     let col = before

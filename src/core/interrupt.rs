@@ -7,7 +7,7 @@ static CRITICAL: AtomicUsize = AtomicUsize::new(0);
 static PENDING: AtomicBool = AtomicBool::new(false);
 
 /// Runs `f` with interrupts deferred.
-pub fn critical<T>(f: impl FnOnce() -> T) -> T {
+pub(crate) fn critical<T>(f: impl FnOnce() -> T) -> T {
     CRITICAL.fetch_add(1, Ordering::SeqCst);
     let out = f();
     CRITICAL.fetch_sub(1, Ordering::SeqCst);
@@ -16,7 +16,7 @@ pub fn critical<T>(f: impl FnOnce() -> T) -> T {
 
 /// Called from the signal handler: true when the process may exit now; otherwise the interrupt
 /// is recorded and the save finishes.
-pub fn may_exit_now() -> bool {
+pub(crate) fn may_exit_now() -> bool {
     if CRITICAL.load(Ordering::SeqCst) == 0 {
         return true;
     }
@@ -25,6 +25,6 @@ pub fn may_exit_now() -> bool {
 }
 
 /// Whether an interrupt arrived during a save.
-pub fn was_interrupted() -> bool {
+pub(crate) fn was_interrupted() -> bool {
     PENDING.load(Ordering::SeqCst)
 }

@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use super::env::Env;
 
 #[derive(Debug, Clone)]
-pub struct Paths {
+pub(crate) struct Paths {
     pub config_dir: PathBuf,
     pub data_dir: PathBuf,
     /// Why these dirs: "CONN_HOME" or "platform default".
@@ -17,7 +17,7 @@ pub struct Paths {
 impl Paths {
     /// `CONN_HOME` puts everything in one directory (tests, portable installs); otherwise the
     /// platform's config dir holds metadata and providers, its data dir the encrypted secrets.
-    pub fn resolve(env: &Env) -> Result<Self> {
+    pub(crate) fn resolve(env: &Env) -> Result<Self> {
         if let Some(home) = env.get("CONN_HOME") {
             let home = PathBuf::from(home);
             return Ok(Paths {
@@ -36,28 +36,28 @@ impl Paths {
         })
     }
 
-    pub fn connections_file(&self) -> PathBuf {
+    pub(crate) fn connections_file(&self) -> PathBuf {
         self.config_dir.join("connections.toml")
     }
 
-    pub fn connections_lock(&self) -> PathBuf {
+    pub(crate) fn connections_lock(&self) -> PathBuf {
         self.config_dir.join(".connections.lock")
     }
 
-    pub fn providers_dir(&self) -> PathBuf {
+    pub(crate) fn providers_dir(&self) -> PathBuf {
         self.config_dir.join("providers")
     }
 
-    pub fn secrets_file(&self) -> PathBuf {
+    pub(crate) fn secrets_file(&self) -> PathBuf {
         self.data_dir.join("secrets.age")
     }
 
-    pub fn secrets_lock(&self) -> PathBuf {
+    pub(crate) fn secrets_lock(&self) -> PathBuf {
         self.data_dir.join(".secrets.lock")
     }
 
     /// The age identity for the file store; `CONN_AGE_IDENTITY_FILE` overrides.
-    pub fn identity_file(&self, env: &Env) -> PathBuf {
+    pub(crate) fn identity_file(&self, env: &Env) -> PathBuf {
         match env.get("CONN_AGE_IDENTITY_FILE") {
             Some(p) => PathBuf::from(p),
             None => self.config_dir.join("identity.txt"),

@@ -10,14 +10,14 @@ use zeroize::Zeroize;
 /// Holds a secret. `Debug` prints `(redacted)`; there is no `Display` and no `Serialize`,
 /// so a secret reaches output only through an explicit `expose()`.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret<T: Zeroize>(T);
+pub(crate) struct Secret<T: Zeroize>(T);
 
 impl<T: Zeroize> Secret<T> {
-    pub fn new(value: T) -> Self {
+    pub(crate) fn new(value: T) -> Self {
         Secret(value)
     }
 
-    pub fn expose(&self) -> &T {
+    pub(crate) fn expose(&self) -> &T {
         &self.0
     }
 }
@@ -42,7 +42,7 @@ impl From<String> for Secret<String> {
 
 impl Secret<String> {
     /// A hint safe to show a person: the length and, for long secrets, the last four characters.
-    pub fn masked(&self) -> String {
+    pub(crate) fn masked(&self) -> String {
         let chars: Vec<char> = self.0.chars().collect();
         if chars.len() >= 16 {
             let tail: String = chars[chars.len() - 4..].iter().collect();
@@ -55,31 +55,31 @@ impl Secret<String> {
 
 /// All secrets of one connection, by field name (`api_key`, `password`, ...).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct SecretBundle(BTreeMap<String, Secret<String>>);
+pub(crate) struct SecretBundle(BTreeMap<String, Secret<String>>);
 
 impl SecretBundle {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
-    pub fn insert(&mut self, field: &str, value: Secret<String>) {
+    pub(crate) fn insert(&mut self, field: &str, value: Secret<String>) {
         self.0.insert(field.to_string(), value);
     }
 
-    pub fn remove(&mut self, field: &str) {
+    pub(crate) fn remove(&mut self, field: &str) {
         self.0.remove(field);
     }
 
-    pub fn get(&self, field: &str) -> Option<&Secret<String>> {
+    pub(crate) fn get(&self, field: &str) -> Option<&Secret<String>> {
         self.0.get(field)
     }
 
-    pub fn fields(&self) -> impl Iterator<Item = (&String, &Secret<String>)> {
+    pub(crate) fn fields(&self) -> impl Iterator<Item = (&String, &Secret<String>)> {
         self.0.iter()
     }
 
     /// The bundle as a JSON object; for the secret stores only, never for output.
-    pub fn to_json_value(&self) -> serde_json::Value {
+    pub(crate) fn to_json_value(&self) -> serde_json::Value {
         serde_json::Value::Object(
             self.0
                 .iter()
@@ -88,7 +88,7 @@ impl SecretBundle {
         )
     }
 
-    pub fn from_json_value(value: &serde_json::Value) -> Result<Self> {
+    pub(crate) fn from_json_value(value: &serde_json::Value) -> Result<Self> {
         let obj = value
             .as_object()
             .context("secret bundle is not an object")?;

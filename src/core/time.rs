@@ -3,17 +3,17 @@
 use std::time::{Duration, SystemTime};
 
 /// Unix seconds as RFC 3339.
-pub fn unix_rfc3339(secs: u64) -> String {
+pub(crate) fn unix_rfc3339(secs: u64) -> String {
     humantime::format_rfc3339_seconds(SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
         .to_string()
 }
 
-pub fn now_rfc3339() -> String {
+pub(crate) fn now_rfc3339() -> String {
     humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
 }
 
 /// How long ago an RFC 3339 timestamp was, as "5m" / "3h" / "2d"; `None` if it doesn't parse.
-pub fn age(timestamp: &str) -> Option<String> {
+pub(crate) fn age(timestamp: &str) -> Option<String> {
     let then = humantime::parse_rfc3339_weak(timestamp).ok()?;
     let secs = SystemTime::now()
         .duration_since(then)

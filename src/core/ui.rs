@@ -8,7 +8,7 @@ use super::secret::Secret;
 
 /// One question, with the flag that answers it when there is no terminal.
 #[derive(Debug, Clone)]
-pub struct Question<'a> {
+pub(crate) struct Question<'a> {
     pub prompt: &'a str,
     /// How to give this value without a prompt, e.g. `--provider ID`.
     pub flag: &'a str,
@@ -17,7 +17,7 @@ pub struct Question<'a> {
 }
 
 impl<'a> Question<'a> {
-    pub fn new(prompt: &'a str, flag: &'a str) -> Self {
+    pub(crate) fn new(prompt: &'a str, flag: &'a str) -> Self {
         Question {
             prompt,
             flag,
@@ -26,21 +26,21 @@ impl<'a> Question<'a> {
         }
     }
 
-    pub fn default(mut self, default: Option<&'a str>) -> Self {
+    pub(crate) fn default(mut self, default: Option<&'a str>) -> Self {
         self.default = default;
         self
     }
 
-    pub fn help(mut self, help: Option<&'a str>) -> Self {
+    pub(crate) fn help(mut self, help: Option<&'a str>) -> Self {
         self.help = help;
         self
     }
 }
 
 /// Validates an answer; `Err` holds the message shown before asking again.
-pub type Validator<'a> = &'a dyn Fn(&str) -> std::result::Result<(), String>;
+pub(crate) type Validator<'a> = &'a dyn Fn(&str) -> std::result::Result<(), String>;
 
-pub trait Ui {
+pub(crate) trait Ui {
     /// Whether questions can be asked (a terminal is attached).
     fn interactive(&self) -> bool;
     /// Free text, re-asked until `validate` accepts it.

@@ -12,16 +12,16 @@ macro_rules! words {
     ($(#[$m:meta])* $name:ident, $what:literal { $($(#[$vm:meta])* $v:ident = $s:literal),+ $(,)? }) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        pub enum $name {
+        pub(crate) enum $name {
             $($(#[$vm])* #[serde(rename = $s)] $v),+
         }
 
         impl $name {
             /// Every value, in order.
-            pub const ALL: &'static [$name] = &[$($name::$v),+];
+            pub(crate) const ALL: &'static [$name] = &[$($name::$v),+];
 
             /// The spelling used in files, flags and output.
-            pub fn as_str(self) -> &'static str {
+            pub(crate) fn as_str(self) -> &'static str {
                 match self {
                     $($name::$v => $s),+
                 }
@@ -108,7 +108,7 @@ words!(
 
 /// Monitoring-plugin severities, in the order conn reports them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Severity {
+pub(crate) enum Severity {
     Ok,
     Warning,
     Unknown,
@@ -117,7 +117,7 @@ pub enum Severity {
 
 impl Severity {
     /// The monitoring-plugin exit code: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
-    pub fn exit_code(self) -> u8 {
+    pub(crate) fn exit_code(self) -> u8 {
         match self {
             Severity::Ok => 0,
             Severity::Warning => 1,
@@ -128,7 +128,7 @@ impl Severity {
 }
 
 impl CheckStatus {
-    pub fn severity(self) -> Severity {
+    pub(crate) fn severity(self) -> Severity {
         match self {
             CheckStatus::Ok => Severity::Ok,
             CheckStatus::Expiring => Severity::Warning,
@@ -144,7 +144,7 @@ impl CheckStatus {
 /// Who a connection authenticates as, as the provider's check request reported it.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
-pub struct Identity {
+pub(crate) struct Identity {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -156,12 +156,12 @@ pub struct Identity {
 
 impl Identity {
     /// The best short name for a person: label, else id.
-    pub fn display(&self) -> Option<&str> {
+    pub(crate) fn display(&self) -> Option<&str> {
         self.label.as_deref().or(self.id.as_deref())
     }
 
     /// "LABEL on INSTANCE", as far as known.
-    pub fn describe(&self) -> Option<String> {
+    pub(crate) fn describe(&self) -> Option<String> {
         let who = self.display()?;
         Some(match &self.instance {
             Some(i) => format!("{who} on {i}"),
@@ -170,7 +170,7 @@ impl Identity {
     }
 
     /// Whether two identities name different accounts (ids win over labels).
-    pub fn differs(&self, new: &Identity) -> bool {
+    pub(crate) fn differs(&self, new: &Identity) -> bool {
         match (&self.id, &new.id) {
             (Some(a), Some(b)) => a != b,
             _ => match (&self.label, &new.label) {

@@ -1,6 +1,7 @@
 //! Fresh credentials for a stored connection: its secrets, with an OAuth access token refreshed
 //! first when due (under a per-connection lock, the rotated refresh token saved before anything
-//! else), and revoking a grant at the provider.
+//! else); a connection made ready for use by `exec` and `request`; the token of `conn token`;
+//! and revoking a grant at the provider.
 
 use std::time::Duration;
 
@@ -10,8 +11,8 @@ use super::Base;
 use super::clients::load_client;
 use super::resolve;
 use crate::auth::error::{ErrorKind, OAuthError};
-use crate::auth::{Method, oauth1, oauth2 as flow};
-use crate::catalog::{ClientAuth, Provider};
+use crate::auth::{Authenticator, Method, oauth1, oauth2 as flow};
+use crate::catalog::{Catalog, ClientAuth, Provider};
 use crate::core::secret::{Secret, SecretBundle};
 use crate::core::time::{now_rfc3339, unix_rfc3339};
 use crate::store::fsio;
@@ -321,4 +322,58 @@ pub(crate) fn token(
             anyhow::bail!("the stored secrets of {name} have no {field}; run 'conn reauth {name}'")
         }
     }
+}
+
+/// A connection ready for use: its provider, fresh secrets and authenticator.
+#[derive(Debug)]
+pub(crate) struct Ready {
+    pub(crate) name: String,
+    pub(crate) conn: Connection,
+    pub(crate) provider: Provider,
+    pub(crate) secrets: SecretBundle,
+    pub(crate) auth: Box<dyn Authenticator>,
+    /// The provider's API base URL with the connection's values filled in.
+    pub(crate) base_url: String,
+}
+
+impl Ready {
+    /// Whether a 401 is worth one retry with a refreshed token.
+    pub(crate) fn refreshable(&self) -> bool {
+        resolve::method(&self.provider, &self.conn).is_ok_and(|m| m.refreshable())
+            && self.conn.oauth.is_some()
+    }
+
+    /// After a 401: refresh the access token now (unless another process already replaced
+    /// the rejected one) and rebuild the authenticator.
+    pub(crate) fn refresh_rejected(&mut self, base: &Base) -> Result<()> {
+        let secrets = refresh_rejected(base, &self.name, &self.conn, &self.provider, &self.secrets)
+            .map_err(|s| stale_error(&self.name, s))?;
+        self.auth = resolve::authenticator(&self.provider, &self.conn, &secrets)?;
+        self.secrets = secrets;
+        Ok(())
+    }
+}
+
+/// Loads what `conn` needs to use connection `name`.
+pub(crate) fn ready(
+    base: &Base,
+    catalog: &Catalog,
+    name: &str,
+    conn: &Connection,
+) -> Result<Ready> {
+    let provider = catalog.get(&conn.provider)?.clone();
+    let secrets = fresh_secrets(base, name, conn, &provider).map_err(|s| match s {
+        Stale::Other(e) => e.context(format!("could not read the secrets of {name}")),
+        s => stale_error(name, s),
+    })?;
+    let auth = resolve::authenticator(&provider, conn, &secrets)?;
+    let base_url = resolve::base_url(name, &provider, conn)?;
+    Ok(Ready {
+        name: name.to_string(),
+        conn: conn.clone(),
+        provider,
+        secrets,
+        auth,
+        base_url,
+    })
 }

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 
-use super::resolve::{self, is_sandbox};
-use super::{Ctx, find, recipe};
+use super::resolve::is_sandbox;
+use super::{Ctx, credentials, find, recipe};
 use crate::core::error::usage;
 use crate::core::secret::Secret;
 use crate::core::vocab::Environment;
@@ -78,7 +78,7 @@ pub(crate) fn prepare(ctx: &mut Ctx<'_>, opts: &ExecOptions) -> Result<Prepared>
                 "{name} is a production connection, and this is a sandbox run (--env sandbox)"
             );
         }
-        let ready = resolve::ready(ctx, &catalog, &name, conn)?;
+        let ready = credentials::ready(ctx, &catalog, &name, conn)?;
         let mut vars: BTreeMap<String, Secret<String>> = BTreeMap::new();
         // Inputs first, so a variable of conn's own is never shadowed by an input's name.
         for (k, v) in &ready.conn.inputs {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 
-use super::{Ctx, find, resolve};
+use super::{Ctx, credentials, find, resolve};
 use crate::auth::{Authenticator, scrub, scrub_bytes};
 use crate::core::error::usage;
 
@@ -50,7 +50,7 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &RequestOptions) -> Result<Answer> {
     let base = resolve::base_url(&opts.name, provider, conn)?;
     let url = target_url(&base, &opts.path, &opts.query)?;
     let headers = request_headers(&provider.api.headers, &opts.headers, &opts.body)?;
-    let mut ready = resolve::ready(ctx, &catalog, &opts.name, conn)?;
+    let mut ready = credentials::ready(ctx, &catalog, &opts.name, conn)?;
     let client = ctx.http(opts.timeout)?;
     let mut retried = false;
     loop {

@@ -1,16 +1,13 @@
 //! A connection's values, computed in one place: what `${...}` templates see (the provider's
-//! environment values, then the connection's inputs, captured ones included), the API base URL,
-//! and the authenticator; and a connection made ready for use by `exec` and `request` (fresh
-//! secrets, OAuth tokens refreshed first when due).
+//! environment values, then the connection's inputs, captured ones included), its auth table
+//! and method, the API base URL, and the authenticator.
 
 use std::collections::BTreeMap;
 
 use anyhow::{Result, anyhow, bail};
 
-use super::Base;
-use super::credentials::{self, Stale};
 use crate::auth::{self, Authenticator, Method};
-use crate::catalog::{AuthSpec, Catalog, Provider, template};
+use crate::catalog::{AuthSpec, Provider, template};
 use crate::core::secret::SecretBundle;
 use crate::core::vocab::Environment;
 use crate::store::metadata::Connection;
@@ -73,64 +70,4 @@ pub(crate) fn authenticator(
 /// Sandbox runs must not touch production data.
 pub(crate) fn is_sandbox(conn: &Connection) -> bool {
     conn.env == Environment::Sandbox
-}
-
-/// A connection ready for use: its provider, fresh secrets and authenticator.
-#[derive(Debug)]
-pub(crate) struct Ready {
-    pub(crate) name: String,
-    pub(crate) conn: Connection,
-    pub(crate) provider: Provider,
-    pub(crate) secrets: SecretBundle,
-    pub(crate) auth: Box<dyn Authenticator>,
-    /// The provider's API base URL with the connection's values filled in.
-    pub(crate) base_url: String,
-}
-
-impl Ready {
-    /// Whether a 401 is worth one retry with a refreshed token.
-    pub(crate) fn refreshable(&self) -> bool {
-        method(&self.provider, &self.conn).is_ok_and(|m| m.refreshable())
-            && self.conn.oauth.is_some()
-    }
-
-    /// After a 401: refresh the access token now (unless another process already replaced
-    /// the rejected one) and rebuild the authenticator.
-    pub(crate) fn refresh_rejected(&mut self, base: &Base) -> Result<()> {
-        let secrets = credentials::refresh_rejected(
-            base,
-            &self.name,
-            &self.conn,
-            &self.provider,
-            &self.secrets,
-        )
-        .map_err(|s| credentials::stale_error(&self.name, s))?;
-        self.auth = authenticator(&self.provider, &self.conn, &secrets)?;
-        self.secrets = secrets;
-        Ok(())
-    }
-}
-
-/// Loads what `conn` needs to use connection `name`.
-pub(crate) fn ready(
-    base: &Base,
-    catalog: &Catalog,
-    name: &str,
-    conn: &Connection,
-) -> Result<Ready> {
-    let provider = catalog.get(&conn.provider)?.clone();
-    let secrets = credentials::fresh_secrets(base, name, conn, &provider).map_err(|s| match s {
-        Stale::Other(e) => e.context(format!("could not read the secrets of {name}")),
-        s => credentials::stale_error(name, s),
-    })?;
-    let auth = authenticator(&provider, conn, &secrets)?;
-    let base_url = base_url(name, &provider, conn)?;
-    Ok(Ready {
-        name: name.to_string(),
-        conn: conn.clone(),
-        provider,
-        secrets,
-        auth,
-        base_url,
-    })
 }

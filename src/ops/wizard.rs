@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 
 use super::Ctx;
-use crate::catalog::{AuthSpec, Catalog, Input, Provider, template};
+use crate::auth;
+use crate::catalog::{AuthSpec, Catalog, Input, Provider};
 use crate::core::error::usage;
 use crate::core::ui::Question;
 use crate::core::vocab::{AuthMethod, Environment};
@@ -100,19 +101,14 @@ pub(crate) fn pick_env(
 
 /// The inputs that matter for `spec`: all of them except those only another method uses.
 fn relevant_inputs<'p>(provider: &'p Provider, spec: &AuthSpec) -> Vec<&'p Input> {
-    let mut other_only: Vec<String> = Vec::new();
-    for a in &provider.auth {
-        if let AuthSpec::ApiKey(k) = a
-            && a.method() != spec.method()
-        {
-            other_only.extend(template::names(&k.name));
-            other_only.extend(template::names(&k.prefix));
-        }
-    }
-    if let AuthSpec::ApiKey(k) = spec {
-        let mine: Vec<String> = [template::names(&k.name), template::names(&k.prefix)].concat();
-        other_only.retain(|n| !mine.contains(n));
-    }
+    let mut other_only: Vec<String> = provider
+        .auth
+        .iter()
+        .filter(|a| a.method() != spec.method())
+        .flat_map(|a| auth::method_of(a).own_inputs())
+        .collect();
+    let mine = auth::method_of(spec).own_inputs();
+    other_only.retain(|n| !mine.contains(n));
     provider
         .inputs
         .iter()

@@ -14,11 +14,11 @@ use crate::core::paths::Paths;
 const CURRENT_VERSION: u32 = 1;
 
 /// Role → connection name.
-pub type RoleMap = BTreeMap<String, String>;
+pub(crate) type RoleMap = BTreeMap<String, String>;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Bindings {
+pub(crate) struct Bindings {
     #[serde(default = "current_version")]
     pub version: u32,
     /// Recipe path → environment (`production`, `sandbox`) → role → connection.
@@ -41,19 +41,19 @@ impl Default for Bindings {
 
 impl Bindings {
     /// The bindings of one project in one environment.
-    pub fn of(&self, project: &str, env: &str) -> Option<&RoleMap> {
+    pub(crate) fn of(&self, project: &str, env: &str) -> Option<&RoleMap> {
         self.projects.get(project)?.get(env)
     }
 }
 
 #[derive(Debug, Clone)]
-pub struct BindingsStore {
+pub(crate) struct BindingsStore {
     file: PathBuf,
     lock: PathBuf,
 }
 
 impl BindingsStore {
-    pub fn new(paths: &Paths) -> Self {
+    pub(crate) fn new(paths: &Paths) -> Self {
         BindingsStore {
             file: paths.data_dir.join("bindings.toml"),
             lock: paths.data_dir.join(".bindings.lock"),
@@ -61,7 +61,7 @@ impl BindingsStore {
     }
 
     /// A missing file is no bindings; one that doesn't parse is an error with its position.
-    pub fn load(&self) -> Result<Bindings> {
+    pub(crate) fn load(&self) -> Result<Bindings> {
         let Some(bytes) = fsio::read_optional(&self.file)? else {
             return Ok(Bindings::default());
         };
@@ -88,7 +88,7 @@ impl BindingsStore {
     }
 
     /// Applies `change` to the latest contents under the lock, then writes atomically (0600).
-    pub fn update<T>(&self, change: impl FnOnce(&mut Bindings) -> Result<T>) -> Result<T> {
+    pub(crate) fn update<T>(&self, change: impl FnOnce(&mut Bindings) -> Result<T>) -> Result<T> {
         crate::core::interrupt::critical(|| {
             let _guard = fsio::lock_exclusive(&self.lock)?;
             let mut b = self.load()?;

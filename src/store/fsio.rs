@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 
 /// Creates `dir` (and missing parents) readable only by the user.
-pub fn ensure_private_dir(dir: &Path) -> Result<()> {
+pub(crate) fn ensure_private_dir(dir: &Path) -> Result<()> {
     if dir.is_dir() {
         return Ok(());
     }
@@ -25,7 +25,7 @@ pub fn ensure_private_dir(dir: &Path) -> Result<()> {
 
 /// Replaces `path` with `bytes` so that readers see the old file or the new one, never a mix:
 /// a 0600 temp file in the same directory, fsync, rename, fsync the directory.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().context("file has no parent directory")?;
     ensure_private_dir(dir)?;
     let mut tmp = tempfile::Builder::new()
@@ -46,11 +46,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// An exclusive advisory lock, held until dropped. Released by the OS if the process dies.
 #[derive(Debug)]
-pub struct LockGuard {
+pub(crate) struct LockGuard {
     _file: File,
 }
 
-pub fn lock_exclusive(lock_path: &Path) -> Result<LockGuard> {
+pub(crate) fn lock_exclusive(lock_path: &Path) -> Result<LockGuard> {
     if let Some(dir) = lock_path.parent() {
         ensure_private_dir(dir)?;
     }
@@ -67,7 +67,7 @@ pub fn lock_exclusive(lock_path: &Path) -> Result<LockGuard> {
 }
 
 /// Reads a file, `None` when it does not exist.
-pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
+pub(crate) fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
     match fs::read(path) {
         Ok(b) => Ok(Some(b)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),

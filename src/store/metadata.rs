@@ -10,15 +10,15 @@ use serde::{Deserialize, Serialize};
 
 use super::fsio;
 use crate::core::paths::Paths;
-pub use crate::core::vocab::Identity;
+pub(crate) use crate::core::vocab::Identity;
 use crate::core::vocab::{AuthMethod, CheckStatus, Environment, Grant, StoreKind};
 
 /// The format version this build reads and writes.
-pub const CURRENT_VERSION: u32 = 1;
+pub(crate) const CURRENT_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Metadata {
+pub(crate) struct Metadata {
     #[serde(default = "current_version")]
     pub version: u32,
     #[serde(default, skip_serializing_if = "Settings::is_empty")]
@@ -36,7 +36,7 @@ pub struct Metadata {
 /// A registered OAuth app (client id, and a client secret kept in the secret store).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct OAuthClient {
+pub(crate) struct OAuthClient {
     pub provider: String,
     pub client_id: String,
     /// Key of the client secret in the secret store; none for a public client.
@@ -53,7 +53,7 @@ pub struct OAuthClient {
 /// The OAuth side of a connection (tokens are in the secret store).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct OAuthState {
+pub(crate) struct OAuthState {
     /// Key into `clients`.
     pub client: String,
     /// `authorization_code`, `device_code`, `client_credentials`, or `oauth1`.
@@ -85,7 +85,7 @@ impl Default for Metadata {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// `keychain` or `file`: the secret store chosen once and then kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_store: Option<StoreKind>,
@@ -99,7 +99,7 @@ impl Settings {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct Connection {
+pub(crate) struct Connection {
     /// Stable key of the connection's secrets; survives renames.
     pub id: String,
     pub provider: String,
@@ -135,7 +135,7 @@ pub struct Connection {
 
 impl Connection {
     /// Whether `other` authenticates as the same account of the same app instance.
-    pub fn same_account(&self, other: &Connection) -> bool {
+    pub(crate) fn same_account(&self, other: &Connection) -> bool {
         let key = |c: &Connection| {
             c.identity.as_ref().and_then(|i| {
                 i.id.clone()
@@ -151,7 +151,7 @@ impl Connection {
 }
 
 /// Other connections that authenticate as the same account as `conn` (not `name` itself).
-pub fn same_account<'m>(
+pub(crate) fn same_account<'m>(
     meta: &'m Metadata,
     name: &str,
     conn: &Connection,
@@ -164,7 +164,7 @@ pub fn same_account<'m>(
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct LastCheck {
+pub(crate) struct LastCheck {
     pub status: CheckStatus,
     pub at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -172,26 +172,26 @@ pub struct LastCheck {
 }
 
 #[derive(Debug, Clone)]
-pub struct MetadataStore {
+pub(crate) struct MetadataStore {
     file: PathBuf,
     lock: PathBuf,
 }
 
 impl MetadataStore {
-    pub fn new(paths: &Paths) -> Self {
+    pub(crate) fn new(paths: &Paths) -> Self {
         MetadataStore {
             file: paths.connections_file(),
             lock: paths.connections_lock(),
         }
     }
 
-    pub fn path(&self) -> &std::path::Path {
+    pub(crate) fn path(&self) -> &std::path::Path {
         &self.file
     }
 
     /// Reads the file; a missing file is an empty store. A file that doesn't parse is an error
     /// naming path, line and column.
-    pub fn load(&self) -> Result<Metadata> {
+    pub(crate) fn load(&self) -> Result<Metadata> {
         let Some(bytes) = fsio::read_optional(&self.file)? else {
             return Ok(Metadata::default());
         };
@@ -230,7 +230,7 @@ impl MetadataStore {
 
     /// Applies `change` to the latest contents under the lock and writes the result atomically.
     /// If `change` fails, nothing is written.
-    pub fn update<T>(&self, change: impl FnOnce(&mut Metadata) -> Result<T>) -> Result<T> {
+    pub(crate) fn update<T>(&self, change: impl FnOnce(&mut Metadata) -> Result<T>) -> Result<T> {
         crate::core::interrupt::critical(|| self.update_now(change))
     }
 
@@ -290,7 +290,7 @@ fn migrate(meta: Metadata) -> Metadata {
 }
 
 /// Connection names are used in commands, env var prefixes and file names: keep them simple.
-pub fn validate_name(name: &str) -> Result<(), String> {
+pub(crate) fn validate_name(name: &str) -> Result<(), String> {
     let ok_start = name
         .chars()
         .next()

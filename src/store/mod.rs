@@ -1,7 +1,8 @@
-//! Persistence: connection metadata (TOML, no secrets), recipe bindings, and the secret stores.
+//! Persistence: connection metadata (TOML, no secrets), recipe bindings, the secret stores,
+//! and team stores on OpenBao / Vault.
 
-pub mod bindings;
-pub mod fsio;
-pub mod metadata;
-pub mod secrets;
-pub mod vault;
+pub(crate) mod bindings;
+pub(crate) mod fsio;
+pub(crate) mod metadata;
+pub(crate) mod secrets;
+pub(crate) mod vault;

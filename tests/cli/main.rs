@@ -1,4 +1,7 @@
 //! End-to-end tests of the `conn` binary in a sealed environment.
+// The harness reads its own environment (PATH, the D-Bus session) to seal conn's; its helpers
+// are `pub` for the test modules of this one binary.
+#![allow(clippy::disallowed_methods, unreachable_pub)]
 
 #[path = "../support/mod.rs"]
 mod support;

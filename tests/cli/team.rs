@@ -458,7 +458,6 @@ fn twelve_hosts_share_one_rotating_oauth_grant_without_ever_losing_it() {
         "the grant is still alive: no refresh token was ever spent twice"
     );
     assert!(!idp.active(first["refresh_token"].as_str().unwrap()));
-    eprintln!("12 hosts: {uses} uses, 0 failures, store v{v0} -> v{v1}");
 }
 
 #[test]

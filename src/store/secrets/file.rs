@@ -15,7 +15,7 @@ use crate::core::paths::Paths;
 use crate::store::fsio;
 
 #[derive(Debug, Clone)]
-pub struct FileStore {
+pub(crate) struct FileStore {
     file: PathBuf,
     lock: PathBuf,
     identity_file: PathBuf,
@@ -24,7 +24,7 @@ pub struct FileStore {
 }
 
 impl FileStore {
-    pub fn new(paths: &Paths, env: &Env) -> Self {
+    pub(crate) fn new(paths: &Paths, env: &Env) -> Self {
         FileStore {
             file: paths.secrets_file(),
             lock: paths.secrets_lock(),
@@ -36,7 +36,7 @@ impl FileStore {
     }
 
     /// Where the identity comes from, for `conn doctor`.
-    pub fn identity_source(&self) -> String {
+    pub(crate) fn identity_source(&self) -> String {
         if self.identity_env.is_some() {
             "CONN_AGE_IDENTITY".to_string()
         } else {

@@ -12,17 +12,17 @@ use crate::core::env::Env;
 
 /// The keychain service name under which every conn item is stored; the item's user is the
 /// connection id.
-pub const SERVICE: &str = "conn";
+pub(crate) const SERVICE: &str = "conn";
 const PROBE_USER: &str = "conn-probe";
 
 #[derive(Debug, Clone)]
-pub struct Keychain {
+pub(crate) struct Keychain {
     timeout: Duration,
 }
 
 impl Keychain {
     /// `CONN_KEYCHAIN_TIMEOUT` (seconds, default 10) bounds each keychain call.
-    pub fn new(env: &Env) -> Self {
+    pub(crate) fn new(env: &Env) -> Self {
         let secs = env
             .get("CONN_KEYCHAIN_TIMEOUT")
             .and_then(|v| v.parse::<f64>().ok())
@@ -34,7 +34,7 @@ impl Keychain {
     }
 
     /// Succeeds when the keychain answers a lookup (finding nothing counts as an answer).
-    pub fn probe(&self) -> Result<()> {
+    pub(crate) fn probe(&self) -> Result<()> {
         self.call(|| {
             let entry = keyring::Entry::new(SERVICE, PROBE_USER)?;
             match entry.get_password() {

@@ -1,18 +1,18 @@
 //! Where secrets live: one trait, two backends (OS keychain, age-encrypted file), and the rule
 //! that picks one. A connection's secrets are one bundle, written and read as a unit.
 
-pub mod file;
-pub mod keychain;
+pub(crate) mod file;
+pub(crate) mod keychain;
 
 use anyhow::Result;
 
 use crate::core::env::Env;
 use crate::core::error::usage;
 use crate::core::paths::Paths;
-pub use crate::core::secret::SecretBundle;
-pub use crate::core::vocab::StoreKind;
+pub(crate) use crate::core::secret::SecretBundle;
+pub(crate) use crate::core::vocab::StoreKind;
 
-pub trait SecretStore {
+pub(crate) trait SecretStore {
     /// A place a person can look, e.g. the keychain service name or the file path.
     fn location(&self) -> String;
     fn get(&self, id: &str) -> Result<Option<SecretBundle>>;
@@ -24,7 +24,7 @@ pub trait SecretStore {
 
 /// The store new secrets go to, and why it was chosen.
 #[derive(Debug, Clone)]
-pub struct Selection {
+pub(crate) struct Selection {
     pub kind: StoreKind,
     pub reason: String,
     /// True when nothing named a store and conn chose one itself; the caller saves the choice
@@ -34,7 +34,7 @@ pub struct Selection {
 
 /// `CONN_SECRET_STORE`, else the saved setting, else the keychain when it answers, else the
 /// encrypted file. Never plaintext.
-pub fn choose(env: &Env, saved: Option<StoreKind>) -> Result<Selection> {
+pub(crate) fn choose(env: &Env, saved: Option<StoreKind>) -> Result<Selection> {
     if let Some(v) = env.get("CONN_SECRET_STORE") {
         let kind = v
             .parse::<StoreKind>()
@@ -73,7 +73,7 @@ pub fn choose(env: &Env, saved: Option<StoreKind>) -> Result<Selection> {
 }
 
 /// Opens the backend of the given kind.
-pub fn open(kind: StoreKind, paths: &Paths, env: &Env) -> Box<dyn SecretStore> {
+pub(crate) fn open(kind: StoreKind, paths: &Paths, env: &Env) -> Box<dyn SecretStore> {
     match kind {
         StoreKind::Keychain => Box::new(keychain::Keychain::new(env)),
         StoreKind::File => Box::new(file::FileStore::new(paths, env)),

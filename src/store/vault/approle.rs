@@ -28,7 +28,7 @@ fn now() -> u64 {
 }
 
 /// The cache file for this server, namespace, AppRole mount and role.
-pub fn cache_file(
+pub(crate) fn cache_file(
     paths: &Paths,
     client: &Client,
     mount: &str,
@@ -53,7 +53,7 @@ pub fn cache_file(
 
 /// A token for the AppRole: the cached one while less than 2/3 of its lease has passed,
 /// else a new login (saved before use). Returns the token and a description of its source.
-pub fn token(
+pub(crate) fn token(
     paths: &Paths,
     client: &Client,
     mount: &str,

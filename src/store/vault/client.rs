@@ -24,20 +24,20 @@ const UPGRADE_WAIT: Duration = Duration::from_secs(10);
 
 /// One KV v2 entry as read: its version and data, and the server's clock at the read.
 #[derive(Debug, Clone)]
-pub struct Versioned {
+pub(crate) struct Versioned {
     /// The current version (`metadata.version`); 0 never occurs for an existing entry.
-    pub version: u64,
+    pub(crate) version: u64,
     /// The `data` object.
-    pub data: serde_json::Map<String, Value>,
+    pub(crate) data: serde_json::Map<String, Value>,
     /// `metadata.created_time` of this version (RFC 3339, server clock).
-    pub created_time: Option<SystemTime>,
+    pub(crate) created_time: Option<SystemTime>,
     /// The response's `Date` header (server clock, 1 s resolution).
-    pub server_now: Option<SystemTime>,
+    pub(crate) server_now: Option<SystemTime>,
 }
 
 impl Versioned {
     /// Age of this version on the server's own clock, so host clock skew does not matter.
-    pub fn age(&self) -> Option<Duration> {
+    pub(crate) fn age(&self) -> Option<Duration> {
         let (now, created) = (self.server_now?, self.created_time?);
         // The Date header is truncated to whole seconds; round the creation time the same way.
         Some(
@@ -50,34 +50,34 @@ impl Versioned {
 
 /// What `sys/health` says.
 #[derive(Debug, Clone)]
-pub struct Health {
-    pub initialized: bool,
-    pub sealed: bool,
-    pub standby: bool,
-    pub version: String,
+pub(crate) struct Health {
+    pub(crate) initialized: bool,
+    pub(crate) sealed: bool,
+    pub(crate) standby: bool,
+    pub(crate) version: String,
     /// `server_time_utc`, Unix seconds.
-    pub server_time: Option<u64>,
+    pub(crate) server_time: Option<u64>,
 }
 
 /// A KV mount found by `sys/internal/ui/mounts`.
 #[derive(Debug, Clone)]
-pub struct Mount {
+pub(crate) struct Mount {
     /// With a trailing slash, e.g. `secret/`.
-    pub path: String,
-    pub kind: String,
+    pub(crate) path: String,
+    pub(crate) kind: String,
     /// `"2"` for KV v2; `"1"` or empty for v1.
-    pub version: String,
+    pub(crate) version: String,
 }
 
 /// A Vault/OpenBao server, a namespace in it, and the token conn sends (if any).
-pub struct Client {
+pub(crate) struct Client {
     http: reqwest::blocking::Client,
     /// Without a trailing slash, e.g. `https://bao.example.com:8200`.
-    pub address: String,
-    pub namespace: Option<String>,
+    pub(crate) address: String,
+    pub(crate) namespace: Option<String>,
     token: Option<Secret<String>>,
     /// Where the token came from, for messages ("BAO_TOKEN", "~/.vault-token", ...).
-    pub token_source: String,
+    pub(crate) token_source: String,
 }
 
 impl std::fmt::Debug for Client {
@@ -94,7 +94,7 @@ impl std::fmt::Debug for Client {
 impl Client {
     /// A client for `address` (redirects off: a standby's 307 is reported, not followed with
     /// the token). `ca` is a PEM bundle to trust besides the system's roots.
-    pub fn new(
+    pub(crate) fn new(
         address: &str,
         namespace: Option<String>,
         ca: Option<&[u8]>,
@@ -119,7 +119,7 @@ impl Client {
         })
     }
 
-    pub fn set_token(&mut self, token: Option<Secret<String>>, source: impl Into<String>) {
+    pub(crate) fn set_token(&mut self, token: Option<Secret<String>>, source: impl Into<String>) {
         self.token = token;
         self.token_source = source.into();
     }
@@ -321,12 +321,12 @@ impl Client {
     }
 
     /// `auth/token/lookup-self`: the token's `data` (policies, ttl, expire_time, display_name…).
-    pub fn lookup_self(&self) -> VResult<Value> {
+    pub(crate) fn lookup_self(&self) -> VResult<Value> {
         self.lookup_self_raw()
     }
 
     /// `sys/health`, answering 200 even when sealed or uninitialized so the body is read.
-    pub fn health(&self) -> VResult<Health> {
+    pub(crate) fn health(&self) -> VResult<Health> {
         let (status, _, body) = self.send(&|| {
             self.request(
                 Method::GET,
@@ -348,7 +348,7 @@ impl Client {
 
     /// The mount serving `path` (e.g. `secret/conn/acme`), as the bao CLI discovers it. Works
     /// for limited tokens, where `sys/mounts` is forbidden.
-    pub fn mount_of(&self, path: &str) -> VResult<Mount> {
+    pub(crate) fn mount_of(&self, path: &str) -> VResult<Mount> {
         let p = format!("sys/internal/ui/mounts/{path}");
         let (status, _, body) = self.send(&|| self.request(Method::GET, &p))?;
         match status {
@@ -381,7 +381,7 @@ impl Client {
 
     /// Reads the latest version of a KV v2 entry at `data_path` (`<mount>/data/<key>`).
     /// `None` when there is none, or the latest is deleted or destroyed.
-    pub fn read(&self, data_path: &str) -> VResult<Option<Versioned>> {
+    pub(crate) fn read(&self, data_path: &str) -> VResult<Option<Versioned>> {
         let (status, date, body) = self.send(&|| self.request(Method::GET, data_path))?;
         match status {
             200 => {
@@ -403,7 +403,7 @@ impl Client {
 
     /// The current version of `data_path` including a soft-deleted latest one (0: none), for
     /// the `cas` of the next write.
-    pub fn current_version(&self, data_path: &str) -> VResult<u64> {
+    pub(crate) fn current_version(&self, data_path: &str) -> VResult<u64> {
         let (status, _, body) = self.send(&|| self.request(Method::GET, data_path))?;
         match status {
             200 => Ok(parse(&body)["data"]["metadata"]["version"]
@@ -420,7 +420,7 @@ impl Client {
 
     /// Writes a new version with check-and-set: `cas` 0 creates only; N updates version N only.
     /// A lost race is `Kind::CasMismatch`. Returns the new version.
-    pub fn write(&self, data_path: &str, data: &Value, cas: u64) -> VResult<u64> {
+    pub(crate) fn write(&self, data_path: &str, data: &Value, cas: u64) -> VResult<u64> {
         let body = json!({ "options": { "cas": cas }, "data": data });
         let (status, _, text) = self.send(&|| self.request(Method::POST, data_path).json(&body))?;
         match status {
@@ -435,7 +435,7 @@ impl Client {
     }
 
     /// Key names under `metadata_path` (folders end in `/`); an empty or missing folder is empty.
-    pub fn list(&self, metadata_path: &str) -> VResult<Vec<String>> {
+    pub(crate) fn list(&self, metadata_path: &str) -> VResult<Vec<String>> {
         let list = Method::from_bytes(b"LIST").expect("LIST is a valid method");
         let (status, _, body) = self.send(&|| self.request(list.clone(), metadata_path))?;
         match status {
@@ -453,7 +453,7 @@ impl Client {
     }
 
     /// Deletes every version and the metadata of a key (`DELETE <mount>/metadata/<key>`).
-    pub fn delete_all(&self, metadata_path: &str) -> VResult<()> {
+    pub(crate) fn delete_all(&self, metadata_path: &str) -> VResult<()> {
         let (status, _, body) = self.send(&|| self.request(Method::DELETE, metadata_path))?;
         match status {
             200 | 204 | 404 => Ok(()),
@@ -462,7 +462,7 @@ impl Client {
     }
 
     /// Sets per-key KV metadata (`max_versions`, `cas_required`, `custom_metadata`).
-    pub fn write_metadata(&self, metadata_path: &str, body: &Value) -> VResult<()> {
+    pub(crate) fn write_metadata(&self, metadata_path: &str, body: &Value) -> VResult<()> {
         let (status, _, text) =
             self.send(&|| self.request(Method::POST, metadata_path).json(body))?;
         match status {
@@ -472,7 +472,7 @@ impl Client {
     }
 
     /// `sys/capabilities-self`: the token's capabilities on each path (`["deny"]` when none).
-    pub fn capabilities(&self, paths: &[String]) -> VResult<BTreeMap<String, Vec<String>>> {
+    pub(crate) fn capabilities(&self, paths: &[String]) -> VResult<BTreeMap<String, Vec<String>>> {
         let body = json!({ "paths": paths });
         let (status, _, text) = self.send(&|| {
             self.request(Method::POST, "sys/capabilities-self")
@@ -501,7 +501,7 @@ impl Client {
 
     /// AppRole login (`auth/approle/login`, or `auth/<mount>/login`): the client token and its
     /// lease in seconds.
-    pub fn approle_login(
+    pub(crate) fn approle_login(
         &self,
         mount: &str,
         role_id: &str,

@@ -18,46 +18,46 @@ use crate::store::fsio;
 /// A team store as saved in connections.toml under `[teams.NAME]` (no secrets).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct TeamSettings {
+pub(crate) struct TeamSettings {
     /// e.g. `https://bao.example.com:8200`.
-    pub address: String,
+    pub(crate) address: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
+    pub(crate) namespace: Option<String>,
     /// The KV v2 mount, e.g. `secret`.
     #[serde(default = "default_mount")]
-    pub mount: String,
+    pub(crate) mount: String,
     /// The team's entries live under `<prefix>/<team>/`.
     #[serde(default = "default_prefix")]
-    pub prefix: String,
+    pub(crate) prefix: String,
     /// AppRole role_id for cron hosts (not a secret); the secret_id comes from the environment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role_id: Option<String>,
+    pub(crate) role_id: Option<String>,
 }
 
-pub fn default_mount() -> String {
+pub(crate) fn default_mount() -> String {
     "secret".into()
 }
 
-pub fn default_prefix() -> String {
+pub(crate) fn default_prefix() -> String {
     "conn".into()
 }
 
 /// Where each resolved value came from, for `conn doctor` and error messages.
 #[derive(Debug, Clone)]
-pub struct Resolved {
-    pub address: String,
-    pub address_source: String,
-    pub namespace: Option<String>,
-    pub namespace_source: Option<String>,
-    pub ca_file: Option<(PathBuf, String)>,
+pub(crate) struct Resolved {
+    pub(crate) address: String,
+    pub(crate) address_source: String,
+    pub(crate) namespace: Option<String>,
+    pub(crate) namespace_source: Option<String>,
+    pub(crate) ca_file: Option<(PathBuf, String)>,
 }
 
 /// Per-request timeout for Vault calls; conn fails fast when the store is down.
-pub const TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// `CONN_VAULT_ADDR` > settings > `BAO_ADDR` > `VAULT_ADDR`, and the same order for the
 /// namespace; the CA from `CONN_VAULT_CACERT` > `BAO_CACERT` > `VAULT_CACERT`.
-pub fn resolve(env: &Env, s: &TeamSettings) -> Result<Resolved> {
+pub(crate) fn resolve(env: &Env, s: &TeamSettings) -> Result<Resolved> {
     let pick = |conn: &str, saved: Option<&str>, bao: &str, vault: &str| {
         env.get(conn)
             .map(|v| (v.to_string(), conn.to_string()))
@@ -102,7 +102,7 @@ pub fn resolve(env: &Env, s: &TeamSettings) -> Result<Resolved> {
 
 /// An `http://` address is refused unless it is loopback: tokens would cross the network in
 /// clear text.
-pub fn check_address(address: &str) -> Result<()> {
+pub(crate) fn check_address(address: &str) -> Result<()> {
     let url = url::Url::parse(address)
         .with_context(|| format!("{address:?} is not a URL (e.g. https://bao.example.com:8200)"))?;
     match url.scheme() {
@@ -131,7 +131,7 @@ pub fn check_address(address: &str) -> Result<()> {
 /// (`CONN_VAULT_ROLE_ID` or the saved role_id, with `CONN_VAULT_SECRET_ID` or
 /// `CONN_VAULT_SECRET_ID_FILE`; the token is cached per host), the token helper of `~/.bao`
 /// then `~/.vault`, `~/.vault-token`.
-pub fn connect(env: &Env, paths: &Paths, s: &TeamSettings, r: &Resolved) -> Result<Client> {
+pub(crate) fn connect(env: &Env, paths: &Paths, s: &TeamSettings, r: &Resolved) -> Result<Client> {
     let ca = match &r.ca_file {
         Some((p, var)) => Some(
             std::fs::read(p)
@@ -208,7 +208,7 @@ pub fn connect(env: &Env, paths: &Paths, s: &TeamSettings, r: &Resolved) -> Resu
 
 /// Ambient credentials belong to the server `BAO_ADDR` (else `VAULT_ADDR`) names, or to any
 /// when neither is set.
-pub fn ambient_allowed(env: &Env, address: &str) -> bool {
+pub(crate) fn ambient_allowed(env: &Env, address: &str) -> bool {
     match env.get("BAO_ADDR").or(env.get("VAULT_ADDR")) {
         None => true,
         Some(a) => same_server(a, address),
@@ -253,7 +253,7 @@ fn run_helper(helper: &std::path::Path, address: &str) -> Result<Option<Secret<S
 }
 
 /// Makes sure the cache directory for AppRole tokens exists (0700).
-pub fn token_cache_dir(paths: &Paths) -> Result<PathBuf> {
+pub(crate) fn token_cache_dir(paths: &Paths) -> Result<PathBuf> {
     let d = paths.data_dir.join("vault-tokens");
     fsio::ensure_private_dir(&d)?;
     Ok(d)

@@ -9,14 +9,14 @@ use super::team::Team;
 
 /// One line of the report: what was checked, whether it is fine, and the detail.
 #[derive(Debug, Clone)]
-pub struct Finding {
-    pub check: String,
-    pub ok: bool,
-    pub detail: String,
+pub(crate) struct Finding {
+    pub(crate) check: String,
+    pub(crate) ok: bool,
+    pub(crate) detail: String,
 }
 
 /// Diagnoses `team`, stopping at the first failure that makes later checks meaningless.
-pub fn diagnose(team: &Team) -> Vec<Finding> {
+pub(crate) fn diagnose(team: &Team) -> Vec<Finding> {
     let mut out = Vec::new();
     let mut add = |what: &str, ok: bool, detail: String| {
         out.push(Finding {

@@ -5,7 +5,7 @@ use std::fmt;
 
 /// The class of a Vault failure; commands map it to exit codes and check statuses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// No TCP connection, or a timeout: the server is down or the address is wrong.
     Unreachable,
     /// The TLS handshake failed, usually an untrusted CA.
@@ -28,13 +28,13 @@ pub enum Kind {
 
 /// A classified Vault failure; `Display` is the message for a person.
 #[derive(Debug, Clone)]
-pub struct VaultError {
-    pub kind: Kind,
-    pub message: String,
+pub(crate) struct VaultError {
+    pub(crate) kind: Kind,
+    pub(crate) message: String,
 }
 
 impl VaultError {
-    pub fn new(kind: Kind, message: impl Into<String>) -> Self {
+    pub(crate) fn new(kind: Kind, message: impl Into<String>) -> Self {
         VaultError {
             kind,
             message: message.into(),
@@ -43,7 +43,7 @@ impl VaultError {
 
     /// Unreachable and sealed are temporary: the credential itself may be fine, so `check`
     /// reports UNKNOWN rather than a broken connection.
-    pub fn is_temporary(&self) -> bool {
+    pub(crate) fn is_temporary(&self) -> bool {
         matches!(
             self.kind,
             Kind::Unreachable | Kind::Sealed | Kind::Upgrading
@@ -60,7 +60,7 @@ impl fmt::Display for VaultError {
 impl std::error::Error for VaultError {}
 
 /// The `errors` array of a Vault error body, joined; the raw text when it is not JSON.
-pub fn errors_text(body: &str) -> String {
+pub(crate) fn errors_text(body: &str) -> String {
     match serde_json::from_str::<serde_json::Value>(body) {
         Ok(v) => match v.get("errors").and_then(|e| e.as_array()) {
             Some(a) => a
@@ -76,6 +76,6 @@ pub fn errors_text(body: &str) -> String {
 }
 
 /// The vault error in an anyhow chain, if any.
-pub fn find(e: &anyhow::Error) -> Option<&VaultError> {
+pub(crate) fn find(e: &anyhow::Error) -> Option<&VaultError> {
     e.chain().find_map(|c| c.downcast_ref::<VaultError>())
 }

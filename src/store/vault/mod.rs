@@ -1,12 +1,12 @@
 //! Team stores on OpenBao / HashiCorp Vault (KV v2): the HTTP client, configuration and token
 //! sources, AppRole token cache, and the team layout with the claim-before-refresh protocol.
 
-pub mod approle;
-pub mod client;
-pub mod config;
-pub mod diagnose;
-pub mod error;
-pub mod team;
+pub(crate) mod approle;
+pub(crate) mod client;
+pub(crate) mod config;
+pub(crate) mod diagnose;
+pub(crate) mod error;
+pub(crate) mod team;
 
-pub use config::TeamSettings;
-pub use team::Team;
+pub(crate) use config::TeamSettings;
+pub(crate) use team::Team;

@@ -19,37 +19,42 @@ use crate::store::metadata::{Connection, OAuthClient};
 use crate::store::secrets::{SecretStore, StoreKind};
 
 /// Reserved field of a secret bundle: who is refreshing it (`host:pid:nonce`).
-pub const CLAIM: &str = "conn:refresh_claim";
+pub(crate) const CLAIM: &str = "conn:refresh_claim";
 /// Reserved field: the refresh token was refused; every host stops spending it.
-pub const NEEDS_REAUTH: &str = "conn:needs_reauth";
+pub(crate) const NEEDS_REAUTH: &str = "conn:needs_reauth";
 /// A claim older than this (server clock) was left by a crashed host and may be taken over.
 /// Longer than conn's 30 s token-request timeout plus the writes.
-pub const CLAIM_TTL: Duration = Duration::from_secs(90);
+pub(crate) const CLAIM_TTL: Duration = Duration::from_secs(90);
 /// Attempts at a read-modify-write before "changed by someone else".
 const CAS_ATTEMPTS: usize = 5;
 
 /// Splits `acme/gh` into the team and the connection name.
-pub fn split_name(name: &str) -> Option<(&str, &str)> {
+pub(crate) fn split_name(name: &str) -> Option<(&str, &str)> {
     name.split_once('/')
 }
 
 /// One team store, connected.
 #[derive(Debug)]
-pub struct Team {
-    pub name: String,
-    pub client: Client,
-    pub resolved: Resolved,
+pub(crate) struct Team {
+    pub(crate) name: String,
+    pub(crate) client: Client,
+    pub(crate) resolved: Resolved,
     /// The KV v2 mount, without slashes.
-    pub mount: String,
+    pub(crate) mount: String,
     /// `<prefix>/<team>`.
-    pub root: String,
+    pub(crate) root: String,
     claim_ttl: Duration,
     may_update_secrets: OnceLock<bool>,
 }
 
 impl Team {
     /// Resolves the settings and the token (no request is made yet except an AppRole login).
-    pub fn open(name: &str, settings: &TeamSettings, env: &Env, paths: &Paths) -> Result<Team> {
+    pub(crate) fn open(
+        name: &str,
+        settings: &TeamSettings,
+        env: &Env,
+        paths: &Paths,
+    ) -> Result<Team> {
         let resolved = config::resolve(env, settings)?;
         let client = config::connect(env, paths, settings, &resolved)?;
         let claim_ttl = env
@@ -69,7 +74,7 @@ impl Team {
 
     /// Checks that the mount is KV version 2 (`sys/internal/ui/mounts`); version 1 is refused
     /// because it silently ignores check-and-set.
-    pub fn check_mount(&self) -> std::result::Result<String, VaultError> {
+    pub(crate) fn check_mount(&self) -> std::result::Result<String, VaultError> {
         let m = self
             .client
             .mount_of(&format!("{}/{}", self.mount, self.root))?;
@@ -113,17 +118,17 @@ impl Team {
     }
 
     /// `<mount>/data/<root>/<kind>/<key>`.
-    pub fn data_path(&self, kind: &str, key: &str) -> String {
+    pub(crate) fn data_path(&self, kind: &str, key: &str) -> String {
         format!("{}/data/{}/{kind}/{key}", self.mount, self.root)
     }
 
     /// `<mount>/metadata/<root>/<kind>/<key>`.
-    pub fn metadata_path(&self, kind: &str, key: &str) -> String {
+    pub(crate) fn metadata_path(&self, kind: &str, key: &str) -> String {
         format!("{}/metadata/{}/{kind}/{key}", self.mount, self.root)
     }
 
     /// Names of the team's connections (without the team prefix).
-    pub fn list_names(&self) -> std::result::Result<Vec<String>, VaultError> {
+    pub(crate) fn list_names(&self) -> std::result::Result<Vec<String>, VaultError> {
         let keys = self
             .client
             .list(&format!("{}/metadata/{}/meta", self.mount, self.root))?;
@@ -131,7 +136,7 @@ impl Team {
     }
 
     /// The record of `name` (without the team prefix), its `store` set to this team.
-    pub fn record(&self, name: &str) -> Result<Option<Connection>> {
+    pub(crate) fn record(&self, name: &str) -> Result<Option<Connection>> {
         let Some(v) = self.client.read(&self.data_path("meta", name))? else {
             return Ok(None);
         };
@@ -161,7 +166,7 @@ impl Team {
     }
 
     /// Creates the record (check-and-set 0: two admins creating one name get one winner).
-    pub fn create_record(&self, name: &str, conn: &Connection) -> Result<()> {
+    pub(crate) fn create_record(&self, name: &str, conn: &Connection) -> Result<()> {
         let value = serde_json::to_value(conn)?;
         match self.client.write(&self.data_path("meta", name), &value, 0) {
             Ok(_) => Ok(()),
@@ -176,7 +181,7 @@ impl Team {
     /// Read-modify-write of one entry with check-and-set: re-read and retry on a lost race,
     /// at most 5 times, then "changed by someone else; nothing was saved". `create` allows
     /// a missing entry to be created (as an empty object first given to `change`).
-    pub fn update_entry(
+    pub(crate) fn update_entry(
         &self,
         kind: &str,
         key: &str,
@@ -203,7 +208,7 @@ impl Team {
 
     /// The last check of `name` as recorded in `status/<name>` (none when missing or not
     /// readable).
-    pub fn status(&self, name: &str) -> Option<serde_json::Map<String, Value>> {
+    pub(crate) fn status(&self, name: &str) -> Option<serde_json::Map<String, Value>> {
         self.client
             .read(&self.data_path("status", name))
             .ok()
@@ -213,7 +218,7 @@ impl Team {
 
     /// Removes the record and purges the secrets (all versions), so no policy can resurrect
     /// them with a write.
-    pub fn remove(&self, name: &str, id: &str) -> Result<()> {
+    pub(crate) fn remove(&self, name: &str, id: &str) -> Result<()> {
         self.client
             .delete_all(&self.metadata_path("meta", name))
             .map_err(|e| self.explain(e, "delete connections"))?;
@@ -224,7 +229,7 @@ impl Team {
     }
 
     /// The OAuth client record `key` (`provider/client_id`).
-    pub fn client_record(&self, key: &str) -> Result<Option<OAuthClient>> {
+    pub(crate) fn client_record(&self, key: &str) -> Result<Option<OAuthClient>> {
         let Some(v) = self
             .client
             .read(&self.data_path("clients", &client_key(key)))?
@@ -237,7 +242,7 @@ impl Team {
     }
 
     /// All the team's OAuth client records, by `provider/client_id`.
-    pub fn client_records(&self) -> Result<std::collections::BTreeMap<String, OAuthClient>> {
+    pub(crate) fn client_records(&self) -> Result<std::collections::BTreeMap<String, OAuthClient>> {
         let keys = self
             .client
             .list(&format!("{}/metadata/{}/clients", self.mount, self.root))?;
@@ -253,7 +258,7 @@ impl Team {
     }
 
     /// Saves a client record; an existing one is replaced (an admin rotating the secret).
-    pub fn put_client_record(&self, key: &str, reg: &OAuthClient) -> Result<()> {
+    pub(crate) fn put_client_record(&self, key: &str, reg: &OAuthClient) -> Result<()> {
         let path = self.data_path("clients", &client_key(key));
         let v = self.client.current_version(&path)?;
         self.client
@@ -263,7 +268,7 @@ impl Team {
     }
 
     /// The capabilities this token has on each path.
-    pub fn capabilities(
+    pub(crate) fn capabilities(
         &self,
         paths: &[String],
     ) -> std::result::Result<std::collections::BTreeMap<String, Vec<String>>, VaultError> {
@@ -272,7 +277,7 @@ impl Team {
 
     /// Before a sign-in: may this token create the connection `name`? Says which policy is
     /// missing otherwise, so nobody signs in at a provider only to be refused at save time.
-    pub fn require_create(&self, name: &str) -> Result<()> {
+    pub(crate) fn require_create(&self, name: &str) -> Result<()> {
         let paths = vec![
             self.data_path("meta", name),
             self.data_path("secrets", "new"),
@@ -299,7 +304,7 @@ impl Team {
     }
 
     /// The token's policies, for messages ("?" when lookup-self fails).
-    pub fn policies(&self) -> String {
+    pub(crate) fn policies(&self) -> String {
         self.client
             .lookup_self()
             .ok()
@@ -315,7 +320,7 @@ impl Team {
     }
 
     /// Adds the missing policy to a denial: which role of the team would allow `action`.
-    pub fn explain(&self, e: VaultError, action: &str) -> VaultError {
+    pub(crate) fn explain(&self, e: VaultError, action: &str) -> VaultError {
         if e.kind != Kind::Denied {
             return e;
         }
@@ -334,7 +339,7 @@ impl Team {
     }
 
     /// The secret bundle of `id` for the `SecretStore` interface.
-    pub fn secrets(self: std::sync::Arc<Self>) -> Box<dyn SecretStore> {
+    pub(crate) fn secrets(self: std::sync::Arc<Self>) -> Box<dyn SecretStore> {
         Box::new(TeamSecrets(self))
     }
 
@@ -364,7 +369,7 @@ impl Team {
     /// the caller waits for the new one; a claim older
     /// than the claim TTL on the server's clock is taken over. A token without `update` on the
     /// secrets never refreshes.
-    pub fn refresh_claimed(
+    pub(crate) fn refresh_claimed(
         &self,
         conn_name: &str,
         id: &str,
@@ -477,7 +482,7 @@ impl Team {
 
 /// What a provider refresh gave, for [`Team::refresh_claimed`].
 #[derive(Debug)]
-pub enum Refresh {
+pub(crate) enum Refresh {
     Tokens(SecretBundle),
     /// The provider refused the refresh token (`invalid_grant`).
     NeedsReauth(String),
@@ -488,7 +493,7 @@ pub enum Refresh {
 
 /// Why [`Team::refresh_claimed`] gave no fresh secrets.
 #[derive(Debug)]
-pub enum ClaimError {
+pub(crate) enum ClaimError {
     /// The team store failed (down, sealed, denied…); see [`VaultError`] in the chain.
     Vault(anyhow::Error),
     Missing(String),
@@ -556,7 +561,7 @@ impl SecretStore for TeamSecrets {
 }
 
 /// The bundle without conn's reserved fields.
-pub fn bundle_of(data: &serde_json::Map<String, Value>) -> SecretBundle {
+pub(crate) fn bundle_of(data: &serde_json::Map<String, Value>) -> SecretBundle {
     let mut b = SecretBundle::new();
     for (k, v) in data {
         if k.starts_with("conn:") {
