@@ -477,6 +477,7 @@ pub(crate) struct ReauthOptions {
 /// has been obtained and checked; a different account than before is replaced only when the
 /// person says so (or `--yes`).
 pub(crate) fn replace(ctx: &mut Ctx<'_>, name: &str, mut opts: ReauthOptions) -> Result<Reauthed> {
+    not_in_team(name, "reauth")?;
     let meta = ctx.metadata().load()?;
     let conn = find(&meta, name)?.clone();
     let catalog = ctx.catalog();
@@ -732,6 +733,8 @@ fn remove_from_team(
 
 /// A new name, same settings; secrets are keyed by id and stay put.
 pub(crate) fn rename(ctx: &Base, old: &str, new: &str) -> Result<()> {
+    not_in_team(old, "rename")?;
+    not_in_team(new, "rename")?;
     validate_name(new).map_err(usage)?;
     ctx.metadata().update(|meta| {
         find(meta, old)?;
@@ -743,6 +746,17 @@ pub(crate) fn rename(ctx: &Base, old: &str, new: &str) -> Result<()> {
         meta.connections.insert(new.to_string(), conn);
         Ok(())
     })
+}
+
+/// `reauth` and `rename` of team connections are not built yet: say so instead of "no such
+/// connection".
+fn not_in_team(name: &str, what: &str) -> Result<()> {
+    if let Some((team, _)) = vault::team::split_name(name) {
+        bail!(
+            "conn {what} does not handle team connections yet; a team {team} admin can 'conn rm {name}' and 'conn new' it again"
+        );
+    }
+    Ok(())
 }
 
 /// Many apps keep one active grant per user (or a few): a new connection for an account that

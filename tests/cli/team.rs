@@ -203,6 +203,14 @@ fn a_team_connection_is_shared_with_every_host_and_keeps_secrets_out_of_records(
     assert_eq!(check.code, 0, "{check:#?}");
     assert!(check.stdout.contains("acme/gh"), "{check:#?}");
 
+    // Not built for team connections yet, and said so.
+    let re = admin.run(&["reauth", "acme/gh"]);
+    re.code(1);
+    assert!(
+        re.stderr.contains("does not handle team connections yet"),
+        "{re:#?}"
+    );
+
     // The same name again: one winner, a clear message.
     let again = create_team_key(&admin, "acme/gh", "team-key-0123456789abcdef");
     again.code(1);
