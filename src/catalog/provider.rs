@@ -494,7 +494,7 @@ impl Provider {
         let mut v = self
             .environments
             .get(env.as_str())
-            .or_else(|| self.environments.get("production"))
+            .or_else(|| self.environments.get(Environment::Production.as_str()))
             .cloned()
             .unwrap_or_default();
         // An optional input left empty keeps the environment's value (Salesforce's My Domain
@@ -689,7 +689,7 @@ fn validate(p: &Provider) -> std::result::Result<(), Invalid> {
         }
     }
     if !p.environments.is_empty() {
-        let Some(prod) = p.environments.get("production") else {
+        let Some(prod) = p.environments.get(Environment::Production.as_str()) else {
             return Err(invalid(
                 "environments",
                 "define [environments.production] (the default) when there are environments",

@@ -94,7 +94,7 @@ pub(crate) fn run(ctx: &Base) -> Result<Report> {
     }
     let kc = Keychain::new(&ctx.env).probe();
     let uses_keychain = saved_store == Some(StoreKind::Keychain)
-        || ctx.env.get("CONN_SECRET_STORE") == Some("keychain");
+        || ctx.env.get("CONN_SECRET_STORE") == Some(StoreKind::Keychain.as_str());
     add(
         "OS keychain",
         kc.is_ok() || !uses_keychain,

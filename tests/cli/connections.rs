@@ -13,22 +13,11 @@ fn api_key_connection_is_checked_saved_and_listed() {
     let env = TestEnv::new();
     env.write_provider("acme.toml", &acme_provider(&api.url));
 
-    let out = env.run_env(
-        &[
-            "new",
-            "prod",
-            "--provider",
-            "acme",
-            "--auth",
-            "api_key",
-            "--secret-env",
-            "K",
-            "--json",
-        ],
-        &[("K", "k-123456789")],
-    );
-    out.ok();
-    let created = out.json();
+    let created = env
+        .conn("new prod --provider acme --auth api_key --secret-env K --json")
+        .env("K", "k-123456789")
+        .ok()
+        .json();
     assert_eq!(created["name"], "prod");
     assert_eq!(created["identity"]["label"], "bot@acme.test");
     assert_eq!(created["check"]["status"], "ok");
@@ -39,21 +28,17 @@ fn api_key_connection_is_checked_saved_and_listed() {
     assert_eq!(reqs[0].header("Authorization"), Some("Bearer k-123456789"));
     assert!(reqs[0].header("User-Agent").unwrap().starts_with("conn/"));
 
-    let list = env.run(&["list", "--json"]);
-    list.ok();
-    let rows = list.json();
+    let rows = env.conn("list --json").ok().json();
     assert_eq!(rows[0]["name"], "prod");
     assert_eq!(rows[0]["provider"], "acme");
     assert_eq!(rows[0]["last_check"]["status"], "ok");
     assert_eq!(rows[0]["identity"]["id"], "7");
 
-    let human = env.run(&["list"]);
+    let human = env.conn("list").run();
     assert!(human.stdout.contains("bot@acme.test"), "{}", human.stdout);
     assert!(human.stdout.contains("ok ("), "{}", human.stdout);
 
-    let show = env.run(&["show", "prod", "--json"]);
-    show.ok();
-    let s = show.json();
+    let s = env.conn("show prod --json").ok().json();
     assert_eq!(s["auth"], "api_key");
     assert_eq!(s["store"], "file");
     assert!(s["secrets"]["api_key"].as_str().unwrap().contains("chars"));
@@ -69,21 +54,10 @@ fn basic_connection_sends_suffixed_user_and_token() {
     let api = FakeApi::expecting_auth(&expected, json!({"id": 9, "email": "me@acme.test"}));
     let env = TestEnv::new();
     env.write_provider("acme.toml", &acme_provider(&api.url));
-    let out = env.run_stdin(
-        &[
-            "new",
-            "zd",
-            "--provider",
-            "acme",
-            "--auth",
-            "basic",
-            "--username",
-            "me@acme.test",
-            "--secret-stdin",
-        ],
-        "tok-abcdef\n",
-    );
-    out.ok();
+    let out = env
+        .conn("new zd --provider acme --auth basic --username me@acme.test --secret-stdin")
+        .stdin("tok-abcdef\n")
+        .ok();
     assert!(out.stdout.contains("connected as me@acme.test"), "{out:?}");
     assert_eq!(
         api.requests()[0].header("Authorization"),
@@ -92,7 +66,7 @@ fn basic_connection_sends_suffixed_user_and_token() {
     let conns = env.connections();
     assert_eq!(conns["zd"]["username"].as_str(), Some("me@acme.test"));
     // And check uses the same credentials later.
-    env.run(&["check", "zd"]).ok();
+    env.conn("check zd").ok();
     assert_eq!(
         api.requests()[1].header("Authorization"),
         Some(expected.as_str())
@@ -127,11 +101,10 @@ identity = {{ label = "/user/name" }}
             api.url
         ),
     );
-    let out = env.run_env(
-        &["new", "q1", "--provider", "q", "--secret-env", "K"],
-        &[("K", "q-secret-99")],
-    );
-    out.ok();
+    let out = env
+        .conn("new q1 --provider q --secret-env K")
+        .env("K", "q-secret-99")
+        .ok();
     assert!(out.stdout.contains("connected as q"), "{out:?}");
     assert_eq!(api.requests()[0].url, "/v1/whoami?key=q-secret-99");
 }
@@ -143,31 +116,16 @@ fn generic_http_provider_with_custom_header() {
         _ => (403, r#"{"message":"nope"}"#.into()),
     });
     let env = TestEnv::new();
-    let base = format!("base_url={}/api", api.url);
-    let out = env.run_env(
-        &[
-            "new",
-            "gen",
-            "--provider",
-            "http",
-            "--auth",
-            "api_key",
-            "--set",
-            &base,
-            "--set",
-            "check_path=/me",
-            "--set",
-            "header=X-Api-Key",
-            "--set",
-            "prefix=",
-            "--set",
-            "identity_field=/login",
-            "--secret-env",
-            "K",
-        ],
-        &[("K", "xk-1")],
-    );
-    out.ok();
+    let out = env
+        .conn("new gen --provider http --auth api_key --set check_path=/me")
+        .arg("--set")
+        .arg(format!("base_url={}/api", api.url))
+        .arg("--set=header=X-Api-Key")
+        .arg("--set=prefix=")
+        .arg("--set=identity_field=/login")
+        .arg("--secret-env=K")
+        .env("K", "xk-1")
+        .ok();
     assert!(out.stdout.contains("connected as gen"), "{out:?}");
     assert_eq!(api.requests()[0].header("Authorization"), None);
 }
@@ -180,10 +138,10 @@ fn rename_keeps_secrets_and_rm_deletes_them() {
     new_acme(&env, "old", "rr-0001").ok();
     let id = env.id_of("old");
 
-    env.run(&["rename", "old", "new"]).ok();
+    env.conn("rename old new").ok();
     assert!(!env.connections().contains_key("old"));
     assert_eq!(env.id_of("new"), id);
-    env.run(&["check", "new"]).ok();
+    env.conn("check new").ok();
     assert_eq!(
         api.requests().last().unwrap().header("Authorization"),
         Some("Bearer rr-0001")
@@ -191,24 +149,22 @@ fn rename_keeps_secrets_and_rm_deletes_them() {
 
     // rename onto an existing name is refused
     new_acme(&env, "other", "rr-0001").ok();
-    let clash = env.run(&["rename", "new", "other"]);
-    clash.code(1);
+    let clash = env.conn("rename new other").code(1);
     assert!(clash.stderr.contains("already exists"), "{clash:?}");
 
     // rm with no terminal and no --yes refuses and says how
-    let no = env.run(&["rm", "new"]);
-    no.code(2);
+    let no = env.conn("rm new").code(2);
     assert!(no.stderr.contains("--yes"), "{no:?}");
     assert!(env.connections().contains_key("new"));
 
-    env.run(&["rm", "new", "--yes"]).ok();
+    env.conn("rm new --yes").ok();
     assert!(!env.connections().contains_key("new"));
     // The secret is gone from the encrypted file, as the standard age tool sees it.
     let plain = age_decrypt(&env);
     assert!(!plain.contains(&id), "{plain}");
     assert!(plain.contains(&env.id_of("other")));
 
-    env.run(&["rm", "nope", "--yes"]).code(1);
+    env.conn("rm nope --yes").code(1);
 }
 
 /// Decrypts secrets.age with the `age` command-line tool, as a user recovering secrets would.
@@ -231,19 +187,9 @@ pub fn age_decrypt(env: &TestEnv) -> String {
 #[test]
 fn secrets_can_be_recovered_with_the_age_tool() {
     let env = TestEnv::new();
-    env.run_env(
-        &[
-            "new",
-            "s",
-            "--provider",
-            "stripe",
-            "--secret-env",
-            "K",
-            "--no-check",
-        ],
-        &[("K", "sk_test_recover_me_123")],
-    )
-    .ok();
+    env.conn("new s --provider stripe --secret-env K --no-check")
+        .env("K", "sk_test_recover_me_123")
+        .ok();
     let plain = age_decrypt(&env);
     let doc: serde_json::Value = serde_json::from_str(&plain).unwrap();
     let id = env.id_of("s");
@@ -256,27 +202,15 @@ fn secrets_can_be_recovered_with_the_age_tool() {
 fn files_and_dirs_are_private() {
     use std::os::unix::fs::PermissionsExt;
     let env = TestEnv::new();
-    env.run_env(
-        &[
-            "new",
-            "s",
-            "--provider",
-            "stripe",
-            "--secret-env",
-            "K",
-            "--no-check",
-        ],
-        &[("K", "sk_x_1234")],
-    )
-    .ok();
+    env.conn("new s --provider stripe --secret-env K --no-check")
+        .env("K", "sk_x_1234")
+        .ok();
     let mode = |p: std::path::PathBuf| std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(env.home()), 0o700);
     for f in ["connections.toml", "secrets.age", "identity.txt"] {
         assert_eq!(mode(env.home().join(f)), 0o600, "{f}");
     }
-    let doctor = env.run(&["doctor", "--json"]);
-    doctor.ok();
-    let items = doctor.json()["items"].clone();
+    let items = env.conn("doctor --json").ok().json()["items"].clone();
     let store = items
         .as_array()
         .unwrap()

@@ -197,7 +197,7 @@ fn quickbooks_exec_and_request_reach_the_environments_host() {
 
 #[test]
 fn a_test_origin_other_than_a_loopback_ip_with_a_port_is_refused() {
-    let fake = fake();
+    let fake = fake().may_go_unused();
     let port = fake.url.rsplit(':').next().unwrap().to_string();
     let env = TestEnv::new();
     env.run_env(

@@ -23,5 +23,6 @@ mod recipe;
 mod request;
 mod robustness;
 mod secrecy;
+mod tables;
 mod team;
 mod wizard;

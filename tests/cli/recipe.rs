@@ -52,7 +52,9 @@ impl Project {
 
 /// Two providers, production and sandbox connections to each, and the project.
 fn project() -> Project {
-    let api = FakeApi::start(|_| (200, r#"{"id": 1, "email": "bot@acme.test"}"#.into()));
+    // Only a base URL for most recipe runs; `check --recipe` calls it.
+    let api =
+        FakeApi::start(|_| (200, r#"{"id": 1, "email": "bot@acme.test"}"#.into())).may_go_unused();
     let env = TestEnv::new();
     env.write_provider("acme.toml", &acme_provider(&api.url));
     env.write_provider(
