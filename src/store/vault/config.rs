@@ -258,3 +258,80 @@ pub(crate) fn token_cache_dir(paths: &Paths) -> Result<PathBuf> {
     fsio::ensure_private_dir(&d)?;
     Ok(d)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(address: &str, namespace: Option<&str>) -> TeamSettings {
+        TeamSettings {
+            address: address.into(),
+            namespace: namespace.map(str::to_string),
+            mount: default_mount(),
+            prefix: default_prefix(),
+            role_id: None,
+        }
+    }
+
+    #[test]
+    fn conn_variables_beat_settings_which_beat_bao_which_beat_vault() {
+        let all = [
+            ("CONN_VAULT_ADDR", "https://conn.example:8200"),
+            ("BAO_ADDR", "https://bao.example:8200"),
+            ("VAULT_ADDR", "https://vault.example:8200"),
+            ("CONN_VAULT_NAMESPACE", "conn-ns"),
+            ("BAO_NAMESPACE", "bao-ns"),
+            ("VAULT_NAMESPACE", "vault-ns"),
+        ];
+        let s = settings("https://saved.example:8200", Some("saved-ns"));
+        let r = resolve(&Env::from_pairs(&all), &s).unwrap();
+        assert_eq!(r.address, "https://conn.example:8200");
+        assert_eq!(r.namespace.as_deref(), Some("conn-ns"));
+        let r = resolve(&Env::from_pairs(&all[1..3]), &s).unwrap();
+        assert_eq!(r.address, "https://saved.example:8200");
+        assert_eq!(r.address_source, "the team store's settings");
+        let bao_and_vault = [all[1], all[2], all[4], all[5]];
+        let r = resolve(&Env::from_pairs(&bao_and_vault), &settings("", None)).unwrap();
+        assert_eq!(r.address, "https://bao.example:8200");
+        assert_eq!(r.namespace.as_deref(), Some("bao-ns"));
+        let r = resolve(&Env::from_pairs(&all[2..3]), &settings("", None)).unwrap();
+        assert_eq!(r.address_source, "VAULT_ADDR");
+        assert!(resolve(&Env::default(), &settings("", None)).is_err());
+    }
+
+    #[test]
+    fn tls_verification_is_never_turned_off() {
+        let env = Env::from_pairs(&[("BAO_SKIP_VERIFY", "true")]);
+        let err = resolve(&env, &settings("https://b.example:8200", None)).unwrap_err();
+        assert!(err.to_string().contains("never turns off TLS verification"));
+    }
+
+    #[test]
+    fn plain_http_only_to_loopback() {
+        assert!(check_address("https://bao.example.com:8200").is_ok());
+        assert!(check_address("http://127.0.0.1:8200").is_ok());
+        assert!(check_address("http://[::1]:8200").is_ok());
+        assert!(check_address("http://localhost:8241").is_ok());
+        assert!(check_address("http://bao.example.com:8200").is_err());
+        assert!(check_address("ftp://bao.example.com").is_err());
+    }
+
+    #[test]
+    fn ambient_tokens_belong_to_the_server_bao_addr_names() {
+        let addr = "http://127.0.0.1:8200";
+        assert!(ambient_allowed(&Env::default(), addr));
+        assert!(ambient_allowed(
+            &Env::from_pairs(&[("BAO_ADDR", "http://127.0.0.1:8200/")]),
+            addr
+        ));
+        assert!(!ambient_allowed(
+            &Env::from_pairs(&[("BAO_ADDR", "http://127.0.0.1:9999")]),
+            addr
+        ));
+        // BAO_ADDR wins over VAULT_ADDR, as in the bao CLI.
+        assert!(!ambient_allowed(
+            &Env::from_pairs(&[("BAO_ADDR", "http://10.0.0.1:8200"), ("VAULT_ADDR", addr)]),
+            addr
+        ));
+    }
+}
