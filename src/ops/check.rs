@@ -169,7 +169,7 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &CheckOptions) -> Result<CheckRun> {
     // The results matter more than recording them: a failed save is a warning.
     let save_error = save_results(ctx, &meta, &reports)
         .err()
-        .map(|e| format!("could not save the results in connections.toml: {e:#}"));
+        .map(|e| format!("could not save the results: {e:#}"));
     let worst = reports
         .iter()
         .map(|r| r.outcome.status.severity())

@@ -904,3 +904,53 @@ fn a_recipe_role_can_be_bound_to_a_team_connection() {
     let check = user.env.run_in(&project, &["check", "--recipe"], &tok);
     assert_eq!(check.code, 0, "{check:#?}");
 }
+
+/// A stand-in for Vault that loses every check-and-set race on `status/gh`: a state the real
+/// server produces only under a storm of concurrent writers.
+#[test]
+fn an_edit_that_keeps_losing_its_cas_race_gives_up_and_says_nothing_was_saved() {
+    let api = FakeApi::expecting_auth("Bearer k-0123456789abcdef", json!({"id": 1}));
+    let record = json!({"id": "c01", "provider": "acme", "auth": "api_key", "env": "production",
+        "store": "vault", "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"});
+    let vault = FakeApi::start(move |s| {
+        let ok = |data: serde_json::Value, version: u64| {
+            json!({"data": {"data": data, "metadata": {"version": version}}}).to_string()
+        };
+        match (s.method.as_str(), s.url.as_str()) {
+            (_, u) if u.starts_with("/v1/sys/internal/ui/mounts/") => (
+                200,
+                json!({"data": {"path": "secret/", "type": "kv", "options": {"version": "2"}}})
+                    .to_string(),
+            ),
+            ("GET", "/v1/secret/data/conn/acme/meta/gh") => (200, ok(record.clone(), 1)),
+            ("GET", "/v1/secret/data/conn/acme/secrets/c01") => {
+                (200, ok(json!({"api_key": "k-0123456789abcdef"}), 1))
+            }
+            ("GET", "/v1/secret/data/conn/acme/status/gh") => (200, ok(json!({}), 3)),
+            ("POST", "/v1/secret/data/conn/acme/status/gh") => (
+                400,
+                r#"{"errors":["check-and-set parameter did not match the current version"]}"#
+                    .into(),
+            ),
+            _ => (404, r#"{"errors":[]}"#.into()),
+        }
+    });
+    let env = TestEnv::new();
+    env.write_provider("acme.toml", &acme_provider(&api.url));
+    let tok = [("CONN_VAULT_TOKEN", "s.test")];
+    env.run_env(&["store", "add", "acme", "--vault-addr", &vault.url], &tok)
+        .ok();
+    let out = env.run_env(&["check", "acme/gh"], &tok);
+    assert_eq!(out.code, 0, "the check itself passed: {out:#?}");
+    assert!(
+        out.stderr
+            .contains("acme/gh was changed by someone else meanwhile; nothing was saved"),
+        "{out:#?}"
+    );
+    let writes = vault
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.url.ends_with("/status/gh"))
+        .count();
+    assert_eq!(writes, 5, "retried, then gave up");
+}
