@@ -30,7 +30,8 @@ pub(crate) mod wizard;
 
 use std::time::Duration;
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result, bail};
 
@@ -49,6 +50,9 @@ use crate::store::vault::{self, Team};
 pub(crate) struct Base {
     pub(crate) env: Env,
     pub(crate) paths: Paths,
+    /// Team stores opened so far by this process, by name: one HTTP client and one token
+    /// (one AppRole cache read) per team, however many connections a command touches.
+    teams: Arc<Mutex<BTreeMap<String, Arc<Team>>>>,
 }
 
 /// What every command gets: the base, and a way to talk to the user.
@@ -83,7 +87,11 @@ impl<'a> Ctx<'a> {
             paths.source
         );
         Ok(Ctx {
-            base: Base { env, paths },
+            base: Base {
+                env,
+                paths,
+                teams: Arc::default(),
+            },
             ui,
         })
     }
@@ -132,18 +140,19 @@ impl Base {
 
     /// The team store `team`, connected (no request made yet, except an AppRole login).
     pub(crate) fn team(&self, team: &str) -> Result<Arc<Team>> {
+        let mut open = self.teams.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(t) = open.get(team) {
+            return Ok(t.clone());
+        }
         let meta = self.metadata().load()?;
         let settings = meta.teams.get(team).with_context(|| {
             format!(
                 "no team store named {team:?}; add it with 'conn store add {team} --vault-addr URL' (see 'conn store list')"
             )
         })?;
-        Ok(Arc::new(Team::open(
-            team,
-            settings,
-            &self.env,
-            &self.paths,
-        )?))
+        let t = Arc::new(Team::open(team, settings, &self.env, &self.paths)?);
+        open.insert(team.to_string(), t.clone());
+        Ok(t)
     }
 
     /// connections.toml with the team connections among `names` (`team/name`) added under

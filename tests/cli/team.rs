@@ -444,7 +444,6 @@ fn twelve_hosts_share_one_rotating_oauth_grant_without_ever_losing_it() {
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    let uses: u32 = results.iter().map(|r| r.0).sum();
     let failures: Vec<&String> = results.iter().flat_map(|r| &r.1).collect();
     assert!(
         failures.is_empty(),
@@ -452,7 +451,13 @@ fn twelve_hosts_share_one_rotating_oauth_grant_without_ever_losing_it() {
         failures.len(),
         &failures[..failures.len().min(3)]
     );
-    assert!(uses >= 24, "every host made several calls ({uses})");
+    // Every use refreshes here (2 s tokens are always within the 60 s refresh margin), so the
+    // refreshes are serialized across all hosts; how many fit in 15 s depends on the machine.
+    assert!(
+        results.iter().all(|r| r.0 >= 1),
+        "every host made calls: {:?}",
+        results.iter().map(|r| r.0).collect::<Vec<_>>()
+    );
     let (v1, now) = stored_secrets(&bao, "idp");
     // Every refresh is a claim version plus a token version.
     assert!(v1 >= v0 + 4, "refreshes happened: v{v0} -> v{v1}");
