@@ -51,22 +51,27 @@ impl ApiKey {
 }
 
 impl ApiKey {
-    /// `placement = "basic"`: the base64 of `user:password` as sent.
-    fn basic_credentials(&self) -> Option<Secret<String>> {
-        use base64::Engine;
+    /// `placement = "basic"`: the `user:password` pair the Basic credentials encode.
+    fn basic_pair(&self) -> Option<Secret<String>> {
         if self.placement != Placement::Basic {
             return None;
         }
-        let pair = zeroize::Zeroizing::new(match &self.basic_user {
+        Some(Secret::new(match &self.basic_user {
             Some(u) => format!("{u}:{}", self.key.expose()),
             None => format!(
                 "{}:{}",
                 self.key.expose(),
                 self.basic_password.as_deref().unwrap_or("")
             ),
-        });
+        }))
+    }
+
+    /// `placement = "basic"`: the base64 of `user:password` as sent.
+    fn basic_credentials(&self) -> Option<Secret<String>> {
+        use base64::Engine;
+        let pair = self.basic_pair()?;
         Some(Secret::new(
-            base64::engine::general_purpose::STANDARD.encode(pair.as_bytes()),
+            base64::engine::general_purpose::STANDARD.encode(pair.expose().as_bytes()),
         ))
     }
 }
@@ -99,12 +104,14 @@ impl Authenticator for ApiKey {
     }
 
     fn secret_values(&self) -> Vec<Secret<String>> {
-        // The key as typed, and as it travels in a query string.
-        let encoded: String =
-            url::form_urlencoded::byte_serialize(self.key.expose().as_bytes()).collect();
-        let mut out = vec![self.key.clone(), Secret::new(encoded)];
-        if let Some(b64) = self.basic_credentials() {
-            out.push(b64);
+        // The key; `core::scrub` matches it in every encoding (a query string's included).
+        let mut out = vec![self.key.clone()];
+        if let Some(pair) = self.basic_pair() {
+            out.extend(
+                crate::core::scrub::base64_forms(pair.expose())
+                    .into_iter()
+                    .map(Secret::new),
+            );
         }
         out
     }

@@ -38,12 +38,16 @@ impl Authenticator for Basic {
     }
 
     fn secret_values(&self) -> Vec<Secret<String>> {
-        use base64::Engine;
+        // The password, and the base64 of `user:password` in each alphabet; `core::scrub`
+        // matches each in every other encoding.
         let pair = zeroize::Zeroizing::new(format!("{}:{}", self.username, self.password.expose()));
-        vec![
-            self.password.clone(),
-            Secret::new(base64::engine::general_purpose::STANDARD.encode(pair.as_bytes())),
-        ]
+        let mut out = vec![self.password.clone()];
+        out.extend(
+            crate::core::scrub::base64_forms(&pair)
+                .into_iter()
+                .map(Secret::new),
+        );
+        out
     }
 
     fn env_vars(&self) -> Vec<(&'static str, Secret<String>)> {

@@ -174,11 +174,8 @@ fn judge(params: &BTreeMap<String, String>, expect: Expect<'_>) -> Verdict {
     // key may end the flow with an error, and only a matching one may carry a result.
     let (key, value) = expect.key();
     let key_ok = params.get(key).map(String::as_str) == Some(value);
-    // OAuth 1.0a has no standard error redirect; several providers send `denied=<token>`.
     let denied = match expect {
-        Expect::OAuth1 { token } => params
-            .get("denied")
-            .map(|d| (d == token, "access_denied".to_string())),
+        Expect::OAuth1 { token } => oauth1_denial(params, token),
         Expect::OAuth2 { .. } => None,
     };
     let error = params
@@ -193,13 +190,15 @@ fn judge(params: &BTreeMap<String, String>, expect: Expect<'_>) -> Verdict {
             .get("error_description")
             .map(|d| format!(": {d}"))
             .unwrap_or_default();
-        let kind = if err == "access_denied" {
-            ErrorKind::Denied
-        } else {
-            ErrorKind::Server
-        };
+        if err.starts_with("access_denied") {
+            return Verdict::Done(Err(OAuthError::new(
+                ErrorKind::Denied,
+                format!("the sign-in was denied at the provider: it answered {err}{desc}; nothing was saved"),
+            )
+            .into()));
+        }
         return Verdict::Done(Err(OAuthError::new(
-            kind,
+            ErrorKind::Server,
             format!("the authorization server answered {err}{desc}; nothing was saved"),
         )
         .into()));
@@ -220,6 +219,45 @@ fn judge(params: &BTreeMap<String, String>, expect: Expect<'_>) -> Verdict {
     Verdict::Done(Ok(Redirect {
         params: params.clone(),
     }))
+}
+
+/// OAuth 1.0a has no standard error redirect (RFC 5849 2.2 leaves a refusal to the provider).
+/// The forms providers use, each a denial (nothing saved, the flow ends at once):
+/// - `denied=<temporary token>`: X/Twitter's authorize page after Cancel (an example redirect
+///   is quoted in <https://github.com/parse-community/Parse-SDK-iOS-OSX/issues/1566>);
+/// - `oauth_problem=user_refused`: the OAuth Problem Reporting extension
+///   (<https://oauth.pbworks.com/w/page/12238543/ProblemReporting>: "the User refused to
+///   permit the Consumer to access the Protected Resources"; also in Yahoo's OAuth error
+///   guide, <https://developer.yahoo.com/oauth/guide/oauth-errors.html>). LinkedIn's and
+///   XING's OAuth 1.0a pages sent the person back with it and no token (passport-linkedin
+///   and passport-xing document `callback?oauth_problem=user_refused`);
+/// - `oauth_problem=permission_denied`: the same extension and Yahoo's guide (the consumer
+///   may not have access); Adobe Commerce lists it among its OAuth errors
+///   (<https://adobedocs.github.io/commerce-webapi/commerce/webapi/get-started/authentication/oauth-errors.html>).
+///
+/// Any other `oauth_problem` on the callback also ends the flow, as the provider's error. A
+/// redirect that names another temporary token (in `denied` or `oauth_token`) belongs to
+/// another flow and is refused like any forged one; the `oauth_problem` forms come without a
+/// token from these providers, so a redirect without one is taken as theirs.
+/// Returns whether the redirect is this flow's, and the error code to report.
+fn oauth1_denial(params: &BTreeMap<String, String>, token: &str) -> Option<(bool, String)> {
+    if let Some(d) = params.get("denied") {
+        return Some((d == token, "access_denied".to_string()));
+    }
+    let problem = params.get("oauth_problem")?;
+    let ours = params.get("oauth_token").is_none_or(|t| t == token);
+    // Outside text reaches the terminal only as a short lower-case word, the extension's form.
+    let code = match problem.as_str() {
+        "user_refused" | "permission_denied" => "access_denied (oauth_problem={problem})",
+        p if !p.is_empty()
+            && p.len() <= 40
+            && p.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') =>
+        {
+            "oauth_problem={problem}"
+        }
+        _ => "an unreadable oauth_problem",
+    };
+    Some((ours, code.replace("{problem}", problem)))
 }
 
 fn html(status: u16, body: String) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
@@ -245,4 +283,46 @@ fn parse_pasted(line: &str, path: &str) -> Option<BTreeMap<String, String>> {
         return None;
     }
     Some(parse_query(url.query().unwrap_or("")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(s: &str) -> BTreeMap<String, String> {
+        parse_query(s)
+    }
+
+    #[test]
+    fn oauth1_denials_are_recognised_and_tied_to_the_flow() {
+        let t = "tmp123";
+        let d = |s: &str| oauth1_denial(&q(s), t);
+        assert_eq!(d("denied=tmp123"), Some((true, "access_denied".into())));
+        assert_eq!(d("denied=other").map(|x| x.0), Some(false));
+        assert_eq!(
+            d("oauth_problem=user_refused"),
+            Some((true, "access_denied (oauth_problem=user_refused)".into()))
+        );
+        assert_eq!(
+            d("oauth_token=tmp123&oauth_problem=permission_denied"),
+            Some((
+                true,
+                "access_denied (oauth_problem=permission_denied)".into()
+            ))
+        );
+        assert_eq!(
+            d("oauth_token=x&oauth_problem=user_refused").map(|x| x.0),
+            Some(false)
+        );
+        assert_eq!(
+            d("oauth_problem=token_expired"),
+            Some((true, "oauth_problem=token_expired".into()))
+        );
+        // Terminal control characters or long text are not repeated.
+        assert_eq!(
+            d("oauth_problem=%1b%5D0%3Bpwned%07"),
+            Some((true, "an unreadable oauth_problem".into()))
+        );
+        assert_eq!(d("oauth_token=tmp123&oauth_verifier=v"), None);
+    }
 }

@@ -18,6 +18,9 @@ pub(crate) enum ErrorKind {
     BadResponse,
     /// No answer from the person in time.
     Timeout,
+    /// The provider's definition or the connection lacks what the step needs (a template
+    /// value, a valid endpoint URL, stored tokens).
+    Misconfigured,
 }
 
 #[derive(Debug)]

@@ -21,14 +21,17 @@ use reqwest::blocking::RequestBuilder;
 use crate::catalog::provider::PickSpec;
 use crate::catalog::{AuthSpec, ClientAuth};
 use crate::core::http::Http;
+use crate::core::scrub::Scrubber;
 use crate::core::secret::{Secret, SecretBundle};
 use crate::core::ui::Ui;
 use crate::core::vocab::Grant;
 /// Adds a connection's credentials to an outgoing request.
 pub(crate) trait Authenticator: Debug {
     fn apply(&self, req: RequestBuilder) -> RequestBuilder;
-    /// Every form in which this authenticator sends a secret (raw, and as encoded on the
-    /// wire), so callers can scrub them from any text that came back from a server.
+    /// Every secret this authenticator sends, raw, plus the values it sends that are not a
+    /// per-character encoding of one (the base64 of Basic's `user:password`, a PLAINTEXT
+    /// OAuth 1.0a signature), so callers can scrub them, in every encoding
+    /// (`core::scrub`), from any text that came back from a server.
     fn secret_values(&self) -> Vec<Secret<String>>;
     /// The credentials as environment variables for `conn exec`, by name suffix
     /// (`AUTHORIZATION`, `TOKEN`, `API_KEY`, ...); the caller adds the prefix. The default is
@@ -188,9 +191,9 @@ pub(crate) trait Method {
         false
     }
 
-    /// New tokens for `bundle` (by refresh token, or by asking again for client credentials),
-    /// as the bundle to store; `Ok(None)` when the method has nothing to refresh. Errors carry
-    /// an `error::OAuthError` when the provider refused or could not be reached.
+    /// New tokens for `bundle` (by refresh token, or by asking again for client credentials);
+    /// `Ok(None)` when the method has nothing to refresh. The error's kind says whether the
+    /// grant is gone (`InvalidGrant`) or the provider could not be reached (`Unreachable`).
     fn refresh(
         &self,
         _http: &Http,
@@ -199,7 +202,7 @@ pub(crate) trait Method {
         _bundle: &SecretBundle,
         _grant: Grant,
         _scopes: &[String],
-    ) -> Result<Option<oauth2::Tokens>> {
+    ) -> Result<Option<oauth2::Tokens>, error::OAuthError> {
         Ok(None)
     }
 
@@ -241,33 +244,14 @@ pub(crate) fn missing(field: &str) -> anyhow::Error {
     anyhow::anyhow!("the stored secrets have no '{field}' (the secret store entry is incomplete)")
 }
 
-/// `text` with every form of the authenticator's credentials replaced by `(redacted)`.
-pub(crate) fn scrub(text: &str, auth: &dyn Authenticator) -> String {
-    String::from_utf8_lossy(&scrub_bytes(text.as_bytes(), auth)).into_owned()
+/// A scrubber for every form of the authenticator's credentials (see `core::scrub`); build it
+/// once for a response and use it for each of its parts.
+pub(crate) fn scrubber(auth: &dyn Authenticator) -> Scrubber {
+    let values = auth.secret_values();
+    Scrubber::new(values.iter().map(|s| s.expose().as_str()))
 }
 
-/// `bytes` with every form of the authenticator's credentials replaced by `(redacted)`; for
-/// response bodies, which need not be text.
-pub(crate) fn scrub_bytes(bytes: &[u8], auth: &dyn Authenticator) -> Vec<u8> {
-    let mut out = bytes.to_vec();
-    for s in auth.secret_values() {
-        let needle = s.expose().as_bytes();
-        // Short values would match ordinary text; no real credential is that short.
-        if needle.len() < 4 {
-            continue;
-        }
-        let mut next = Vec::with_capacity(out.len());
-        let mut i = 0;
-        while i < out.len() {
-            if out[i..].starts_with(needle) {
-                next.extend_from_slice(b"(redacted)");
-                i += needle.len();
-            } else {
-                next.push(out[i]);
-                i += 1;
-            }
-        }
-        out = next;
-    }
-    out
+/// `text` with every form of the authenticator's credentials replaced by `(redacted)`.
+pub(crate) fn scrub(text: &str, auth: &dyn Authenticator) -> String {
+    scrubber(auth).scrub_str(text)
 }

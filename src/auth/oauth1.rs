@@ -20,6 +20,7 @@ use crate::catalog::provider::SignatureMethod;
 use crate::catalog::{ClientAuth, OAuth1Spec, template};
 use crate::core::error::usage;
 use crate::core::http::Http;
+use crate::core::scrub::Scrubber;
 use crate::core::secret::{Secret, SecretBundle};
 use crate::core::vocab::Grant;
 
@@ -318,19 +319,35 @@ impl Authenticator for Signer {
     }
 
     fn secret_values(&self) -> Vec<Secret<String>> {
-        let mut out = vec![self.token.clone(), self.token_secret.clone()];
-        if self.consumer.method != SignatureMethod::RsaSha1 {
-            out.push(self.consumer.secret.clone());
-        }
-        // As they appear in the header and in a PLAINTEXT signature.
-        for s in [&self.token, &self.token_secret, &self.consumer.secret] {
-            let e = encode(s.expose());
-            if &e != s.expose() {
-                out.push(Secret::new(e));
-            }
-        }
-        out
+        secrets_of(
+            &self.consumer,
+            Some(TokenRef {
+                token: self.token.expose(),
+                secret: self.token_secret.expose(),
+            }),
+        )
     }
+}
+
+/// The secrets a request signed with `consumer` and `token` carries or is signed with, for
+/// scrubbing (`core::scrub` adds every encoding): the token and its secret, the consumer
+/// secret (not an RSA key: it never leaves this computer), and the signing key
+/// `enc(consumer secret)&enc(token secret)`, which PLAINTEXT sends as the signature.
+pub(crate) fn secrets_of(consumer: &Consumer, token: Option<TokenRef<'_>>) -> Vec<Secret<String>> {
+    let mut out = Vec::new();
+    if let Some(t) = token {
+        out.push(Secret::new(t.token.to_string()));
+        out.push(Secret::new(t.secret.to_string()));
+    }
+    if consumer.method != SignatureMethod::RsaSha1 {
+        out.push(consumer.secret.clone());
+        out.push(Secret::new(format!(
+            "{}&{}",
+            encode(consumer.secret.expose()),
+            encode(token.map_or("", |t| t.secret))
+        )));
+    }
+    out
 }
 
 /// Token credentials from the last step of the flow.
@@ -539,15 +556,9 @@ fn token_request(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let body = resp.text().unwrap_or_default();
-    let mut body = body.clone();
-    for s in [consumer.secret.expose().as_str()]
-        .into_iter()
-        .chain(token.map(|t| t.secret))
-    {
-        if s.len() >= 4 {
-            body = body.replace(s, "(redacted)");
-        }
-    }
+    // An error page may echo what was sent, in any encoding.
+    let sent = secrets_of(consumer, token);
+    let body = Scrubber::new(sent.iter().map(|s| s.expose().as_str())).scrub_str(&body);
     if !(200..300).contains(&status) {
         return Err(rejection(step, status, &body, date.as_deref()).into());
     }

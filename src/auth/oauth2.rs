@@ -27,6 +27,7 @@ use crate::catalog::provider::PickSpec;
 use crate::catalog::{ClientAuth, OAuth2Spec, template};
 use crate::core::error::usage;
 use crate::core::http::Http;
+use crate::core::scrub::Scrubber;
 use crate::core::secret::{Secret, SecretBundle};
 use crate::core::vocab::Grant;
 
@@ -50,6 +51,32 @@ pub(crate) struct Client {
     pub id: String,
     pub secret: Option<Secret<String>>,
     pub auth: ClientAuth,
+}
+
+impl Client {
+    /// A scrubber for what a token request sends: the client secret (also in the Basic
+    /// credentials, RFC 6749 2.3.1: id and secret form-encoded, then base64) and `token`.
+    fn scrubber(&self, token: Option<&Secret<String>>) -> Scrubber {
+        let mut values: Vec<String> = token.map(|t| t.expose().clone()).into_iter().collect();
+        if let Some(s) = &self.secret {
+            let enc =
+                |v: &str| url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
+            values.push(s.expose().clone());
+            values.extend(crate::core::scrub::base64_forms(&format!(
+                "{}:{}",
+                enc(&self.id),
+                enc(s.expose())
+            )));
+            values.extend(crate::core::scrub::base64_forms(&format!(
+                "{}:{}",
+                self.id,
+                s.expose()
+            )));
+        }
+        let scrubber = Scrubber::new(values.iter().map(String::as_str));
+        values.iter_mut().for_each(zeroize::Zeroize::zeroize);
+        scrubber
+    }
 }
 
 /// Tokens as stored in a connection's secret bundle.
@@ -204,6 +231,7 @@ fn is_error_body(bytes: &[u8]) -> bool {
 fn token_error<RE: std::error::Error + 'static, T: oauth2::ErrorResponse + 'static>(
     what: &str,
     e: oauth2::RequestTokenError<RE, T>,
+    sent: &Scrubber,
 ) -> OAuthError {
     use oauth2::RequestTokenError as E;
     match e {
@@ -224,9 +252,12 @@ fn token_error<RE: std::error::Error + 'static, T: oauth2::ErrorResponse + 'stat
                 "access_denied" | "expired_token" => ErrorKind::Denied,
                 _ => ErrorKind::Server,
             };
+            // The server's own words may echo the client secret or refresh token it was sent.
             OAuthError::new(
                 kind,
-                format!("{what}: the authorization server answered {code}{desc}"),
+                sent.scrub_str(&format!(
+                    "{what}: the authorization server answered {code}{desc}"
+                )),
             )
         }
         E::Request(re) => OAuthError::new(ErrorKind::Unreachable, format!("{what}: {re}")),
@@ -314,12 +345,16 @@ pub(crate) fn endpoints(
     http: &Http,
     spec: &OAuth2Spec,
     inputs: &BTreeMap<String, String>,
-) -> Result<Endpoints> {
-    let fill = |t: &Option<String>| -> Result<Option<String>> {
+) -> Result<Endpoints, OAuthError> {
+    let fill = |t: &Option<String>| -> Result<Option<String>, OAuthError> {
         t.as_deref()
             .map(|t| {
-                template::expand(t, inputs)
-                    .map_err(|n| anyhow!("the connection has no value for input '{n}'"))
+                template::expand(t, inputs).map_err(|n| {
+                    OAuthError::new(
+                        ErrorKind::Misconfigured,
+                        format!("the connection has no value for input '{n}'"),
+                    )
+                })
             })
             .transpose()
             .map(|o| o.filter(|s| !s.is_empty()))
@@ -348,19 +383,24 @@ pub(crate) fn endpoints(
         }
     }
     if ep.token.is_empty() {
-        bail!(
-            "the provider has no token endpoint (token_url, or issuer metadata with token_endpoint)"
-        );
+        return Err(OAuthError::new(
+            ErrorKind::Misconfigured,
+            "the provider has no token endpoint (token_url, or issuer metadata with token_endpoint)",
+        ));
     }
     Ok(ep)
 }
 
 /// RFC 8414 metadata, falling back to OpenID Connect discovery. Metadata whose `issuer` is not
 /// the one asked for is refused (RFC 8414 section 3.3), since it could send tokens elsewhere.
-pub(crate) fn discover(http: &Http, issuer: &str) -> Result<serde_json::Value> {
+pub(crate) fn discover(http: &Http, issuer: &str) -> Result<serde_json::Value, OAuthError> {
     let base = issuer.trim_end_matches('/');
-    let parsed =
-        url::Url::parse(base).with_context(|| format!("issuer {issuer:?} is not a URL"))?;
+    let parsed = url::Url::parse(base).map_err(|e| {
+        OAuthError::new(
+            ErrorKind::Misconfigured,
+            format!("issuer {issuer:?} is not a URL: {e}"),
+        )
+    })?;
     let origin = parsed.origin().ascii_serialization();
     let path = parsed.path().trim_end_matches('/');
     let candidates = [
@@ -379,26 +419,34 @@ pub(crate) fn discover(http: &Http, issuer: &str) -> Result<serde_json::Value> {
                         "could not fetch the issuer's metadata: {}",
                         transport_text(&e.without_url())
                     ),
-                )
-                .into());
+                ));
             }
         };
         if !resp.status().is_success() {
             last = format!("HTTP {} from {url}", resp.status().as_u16());
             continue;
         }
-        let meta: serde_json::Value = resp
-            .json()
-            .with_context(|| format!("the metadata at {url} is not JSON"))?;
+        let meta: serde_json::Value = resp.json().map_err(|e| {
+            OAuthError::new(
+                ErrorKind::BadResponse,
+                format!("the metadata at {url} is not JSON: {}", transport_text(&e)),
+            )
+        })?;
         let got = meta.get("issuer").and_then(|v| v.as_str()).unwrap_or("");
         if got.trim_end_matches('/') != base {
-            bail!(
-                "refusing the metadata at {url}: its issuer is {got:?}, not {issuer:?} (RFC 8414 requires them to match)"
-            );
+            return Err(OAuthError::new(
+                ErrorKind::BadResponse,
+                format!(
+                    "refusing the metadata at {url}: its issuer is {got:?}, not {issuer:?} (RFC 8414 requires them to match)"
+                ),
+            ));
         }
         return Ok(meta);
     }
-    bail!("no authorization server metadata for issuer {issuer} ({last})")
+    Err(OAuthError::new(
+        ErrorKind::BadResponse,
+        format!("no authorization server metadata for issuer {issuer} ({last})"),
+    ))
 }
 
 /// The parameters of one browser sign-in.
@@ -468,9 +516,13 @@ pub(crate) fn authorization_code(
     for (k, v) in &flow.spec.token_params {
         exchange = exchange.add_extra_param(k.as_str(), v.as_str());
     }
-    let resp = exchange
-        .request(&http_fn(http))
-        .map_err(|e| token_error("exchanging the authorization code", e))?;
+    let resp = exchange.request(&http_fn(http)).map_err(|e| {
+        token_error(
+            "exchanging the authorization code",
+            e,
+            &client.scrubber(None),
+        )
+    })?;
     Ok((tokens_from(&resp, flow.scopes), redirect.params))
 }
 
@@ -515,7 +567,7 @@ pub(crate) fn device(
     }
     let details: oauth2::StandardDeviceAuthorizationResponse = req
         .request(&f)
-        .map_err(|e| token_error("starting the device sign-in", e))?;
+        .map_err(|e| token_error("starting the device sign-in", e, &client.scrubber(None)))?;
     show(&DevicePrompt {
         user_code: details.user_code().secret().clone(),
         verification_uri: details.verification_uri().to_string(),
@@ -531,7 +583,7 @@ pub(crate) fn device(
             std::thread::sleep,
             Some(timeout.min(details.expires_in())),
         )
-        .map_err(|e| token_error("waiting for the device sign-in", e))?;
+        .map_err(|e| token_error("waiting for the device sign-in", e, &client.scrubber(None)))?;
     Ok(tokens_from(&resp, scopes))
 }
 
@@ -542,9 +594,15 @@ pub(crate) fn client_credentials(
     client: &Client,
     spec: &OAuth2Spec,
     scopes: &[String],
-) -> Result<Tokens> {
+) -> Result<Tokens, OAuthError> {
+    let token_url = TokenUrl::new(ep.token.clone()).map_err(|e| {
+        OAuthError::new(
+            ErrorKind::Misconfigured,
+            format!("the provider's token_url is not a valid URL: {e}"),
+        )
+    })?;
     let mut c = OClient::new(ClientId::new(client.id.clone()))
-        .set_token_uri(TokenUrl::new(ep.token.clone()).map_err(url_err("token_url"))?)
+        .set_token_uri(token_url)
         .set_auth_type(auth_type(client));
     if let Some(s) = &client.secret {
         c = c.set_client_secret(ClientSecret::new(s.expose().clone()));
@@ -556,9 +614,13 @@ pub(crate) fn client_credentials(
     for (k, v) in &spec.token_params {
         req = req.add_extra_param(k.as_str(), v.as_str());
     }
-    let resp = req
-        .request(&http_fn(http))
-        .map_err(|e| token_error("requesting a client credentials token", e))?;
+    let resp = req.request(&http_fn(http)).map_err(|e| {
+        token_error(
+            "requesting a client credentials token",
+            e,
+            &client.scrubber(None),
+        )
+    })?;
     Ok(tokens_from(&resp, scopes))
 }
 
@@ -581,7 +643,13 @@ pub(crate) fn refresh(
     let resp = c
         .exchange_refresh_token(&rt)
         .request(&http_fn(http))
-        .map_err(|e| token_error("refreshing the access token", e))?;
+        .map_err(|e| {
+            token_error(
+                "refreshing the access token",
+                e,
+                &client.scrubber(Some(refresh_token)),
+            )
+        })?;
     let mut t = tokens_from(&resp, scopes);
     if t.refresh_token.is_none() {
         t.refresh_token = Some(refresh_token.clone());
@@ -637,6 +705,8 @@ pub(crate) fn revoke(http: &Http, ep: &Endpoints, client: &Client, tokens: &Toke
             .get("error")
             .and_then(|v| v.as_str())
             .unwrap_or("error");
+        // The server's word may echo the token or client secret it was sent.
+        let code = client.scrubber(Some(token)).scrub_str(code);
         bail!(
             "the revocation endpoint answered HTTP {}: {code}",
             status.as_u16()
@@ -778,9 +848,11 @@ impl Method for OAuth2Spec {
         bundle: &SecretBundle,
         grant: Grant,
         scopes: &[String],
-    ) -> Result<Option<Tokens>> {
+    ) -> Result<Option<Tokens>, OAuthError> {
         let ep = endpoints(http, self, values)?;
-        let old = stored(bundle).ok_or_else(|| anyhow!("the stored tokens are incomplete"))?;
+        let old = stored(bundle).ok_or_else(|| {
+            OAuthError::new(ErrorKind::Misconfigured, "the stored tokens are incomplete")
+        })?;
         let tokens = match (&old.refresh_token, grant) {
             (Some(rt), _) => refresh(http, &ep, client, rt, scopes)?,
             // Client credentials have no refresh token: ask for a new token the same way.
@@ -791,8 +863,7 @@ impl Method for OAuth2Spec {
                 return Err(OAuthError::new(
                     ErrorKind::InvalidGrant,
                     "the access token expired and the provider gave no refresh token",
-                )
-                .into());
+                ));
             }
         };
         Ok(Some(tokens))

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::auth::{Authenticator, scrub};
+use crate::auth::Authenticator;
 use crate::catalog::{Provider, template};
 use crate::core::http::Http;
 use crate::core::vocab::AuthMethod;
@@ -213,11 +213,12 @@ pub(crate) fn run(
         log::debug!("HTTP {status} in {elapsed}ms");
     }
     let latency_ms = Some(elapsed);
+    let scrubber = crate::auth::scrubber(auth);
     let mut outcome = match result {
         Ok((status, body, (retry_after, expiry, date))) => {
             // Scrub before anything reads the body, so no cut-off or re-encoding can hide a
             // credential the server echoed back.
-            let body = scrub(&String::from_utf8_lossy(&body), auth);
+            let body = String::from_utf8_lossy(&scrubber.scrub_body(&body)).into_owned();
             let mut o = classify::response(target, status, body.as_bytes(), retry_after.as_deref());
             o.expires_at = expiry;
             if target.method == AuthMethod::OAuth1
@@ -234,7 +235,7 @@ pub(crate) fn run(
         Err(e) => classify::transport(target, &e.without_url()),
     };
     outcome.latency_ms = latency_ms;
-    outcome.message = scrub(&outcome.message, auth);
+    outcome.message = scrubber.scrub_str(&outcome.message);
     outcome
 }
 

@@ -116,6 +116,9 @@ impl Report for Request {
             o.out.write_all(&a.body)?;
         }
         o.out.flush()?;
+        if let Some(n) = &a.notice {
+            writeln!(o.err, "conn: {n}")?;
+        }
         Ok(request::exit_code(a.status))
     }
 }

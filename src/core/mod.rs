@@ -6,6 +6,7 @@ pub(crate) mod error;
 pub(crate) mod http;
 pub(crate) mod interrupt;
 pub(crate) mod paths;
+pub(crate) mod scrub;
 pub(crate) mod secret;
 pub(crate) mod time;
 pub(crate) mod ui;

@@ -203,18 +203,6 @@ fn check_one(
             );
         }
     };
-    if let Err(e) = base.secrets_of(conn) {
-        if crate::store::vault::error::find(&e).is_some_and(|v| v.is_temporary()) {
-            return Outcome::local(CheckStatus::Unreachable, format!("{e:#}"), None);
-        }
-        return Outcome::local(
-            CheckStatus::Error,
-            format!("{e:#}"),
-            Some(format!(
-                "fix the 'store' line of [connections.{name}] in connections.toml ('keychain' or 'file')"
-            )),
-        );
-    }
     let secrets = match credentials::fresh_secrets(base, name, conn, provider) {
         Ok(s) => s,
         Err(Stale::Other(e)) => {

@@ -277,11 +277,11 @@ fn with_consumer(
     Ok(bundle)
 }
 
-fn classify_err(e: anyhow::Error) -> Stale {
-    match e.downcast_ref::<OAuthError>().map(|o| o.kind) {
-        Some(ErrorKind::InvalidGrant) => Stale::NeedsReauth(format!("{e:#}")),
-        Some(ErrorKind::Unreachable) => Stale::Unreachable(format!("{e:#}")),
-        _ => Stale::Other(e),
+fn classify_err(e: OAuthError) -> Stale {
+    match e.kind {
+        ErrorKind::InvalidGrant => Stale::NeedsReauth(e.message),
+        ErrorKind::Unreachable => Stale::Unreachable(e.message),
+        _ => Stale::Other(e.into()),
     }
 }
 

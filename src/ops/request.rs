@@ -9,8 +9,9 @@ use anyhow::{Context, Result};
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 
 use super::{Ctx, credentials, find, resolve};
-use crate::auth::{Authenticator, scrub, scrub_bytes};
+use crate::auth::{Authenticator, scrub};
 use crate::core::error::usage;
+use crate::core::vocab::AuthMethod;
 
 #[derive(Debug, Default)]
 pub(crate) struct RequestOptions {
@@ -33,6 +34,9 @@ pub(crate) struct Answer {
     pub(crate) reason: String,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) body: Vec<u8>,
+    /// What conn has to say about the answer, for stderr: an OAuth 1.0a provider refused the
+    /// request's timestamp, and this computer's clock against the server's `Date` shows why.
+    pub(crate) notice: Option<String>,
 }
 
 pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &RequestOptions) -> Result<Answer> {
@@ -86,26 +90,55 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &RequestOptions) -> Result<Answer> {
             ready.refresh_rejected(ctx)?;
             continue;
         }
-        let auth = ready.auth.as_ref();
+        let scrubber = crate::auth::scrubber(ready.auth.as_ref());
         let headers: Vec<(String, String)> = resp
             .headers()
             .iter()
             .map(|(k, v)| {
-                let v = scrub(&String::from_utf8_lossy(v.as_bytes()), auth);
+                let v = scrubber.scrub_str(&String::from_utf8_lossy(v.as_bytes()));
                 log::debug!("< {k}: {v}");
                 (k.to_string(), v)
             })
             .collect();
         let version = format!("{:?}", resp.version());
+        let date = resp
+            .headers()
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let body = resp.bytes().context("could not read the response")?;
+        let body = scrubber.scrub_body(&body);
+        let notice = clock_notice(&ready, status.as_u16(), &body, date.as_deref());
         return Ok(Answer {
             version,
             status: status.as_u16(),
             reason: status.canonical_reason().unwrap_or("").to_string(),
             headers,
-            body: scrub_bytes(&body, auth),
+            body,
+            notice,
         });
     }
+}
+
+/// An OAuth 1.0a request refused for its timestamp or nonce: the clocks compared, as `check` and
+/// `new` do (the provider's answer itself still goes to stdout).
+fn clock_notice(
+    ready: &credentials::Ready,
+    status: u16,
+    body: &[u8],
+    date: Option<&str>,
+) -> Option<String> {
+    use crate::auth::oauth1;
+    let body = String::from_utf8_lossy(body);
+    if ready.conn.auth != AuthMethod::OAuth1 || !oauth1::is_clock_problem(status, &body) {
+        return None;
+    }
+    log::debug!(
+        "HTTP {status}: the provider refused the OAuth 1.0a timestamp/nonce; oauth_timestamp was this computer's time ({} s since 1970), the server's Date header is {}",
+        oauth1::timestamp(),
+        date.unwrap_or("absent")
+    );
+    Some(oauth1::clock_message(date))
 }
 
 /// The base URL and `path`; a full URL is accepted only under the base URL (a `next` link

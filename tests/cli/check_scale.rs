@@ -32,14 +32,12 @@ fn checks_run_concurrently_but_never_flood_one_host() {
     for i in 0..12 {
         add_acme(&env, &format!("c{i:02}"), "k");
     }
-    let start = Instant::now();
-    let out = env.run(&["check", "--per-host", "3", "--concurrency", "12", "--json"]);
-    let took = start.elapsed();
+    let out = env.conn("check --per-host 3 --concurrency 12 --json").run();
     out.ok();
     assert_eq!(out.json().as_array().unwrap().len(), 12);
+    // Exactly 3 in flight at the peak: concurrent (more than one), never more than the limit.
+    // Wall time is the benchmark's business (bench/), not a test's: it flakes on a loaded host.
     assert_eq!(max.load(Ordering::SeqCst), 3, "the per-host limit");
-    // 12 requests, 3 at a time, 300 ms each: about 1.2 s, far from the 3.6 s of one at a time.
-    assert!(took < Duration::from_millis(3000), "{took:?}");
     // Results come back in name order.
     let names: Vec<String> = out
         .json()
@@ -67,7 +65,7 @@ fn rate_limits_are_retried_after_retry_after() {
     let env = TestEnv::new();
     env.write_provider("acme.toml", &acme_provider(&api.url));
     add_acme(&env, "r", "k");
-    env.run(&["check", "r"]).ok();
+    env.conn("check r").ok();
     let reqs = api.requests();
     assert_eq!(reqs.len(), 2);
     let gap = reqs[1].at.max(reqs[0].at) - reqs[1].at.min(reqs[0].at);
@@ -86,7 +84,7 @@ fn the_deadline_bounds_the_run() {
         add_acme(&env, &format!("d{i}"), "k");
     }
     let start = Instant::now();
-    let out = env.run(&["check", "--per-host", "1", "--deadline", "2", "--json"]);
+    let out = env.conn("check --per-host 1 --deadline 2 --json").run();
     let took = start.elapsed();
     out.code(3);
     let rows = out.json();
@@ -115,7 +113,7 @@ fn prometheus_output_parses_with_the_reference_parser() {
     env.write_provider("acme.toml", &acme_provider(&api.url));
     add_acme(&env, "good", "good");
     add_acme(&env, "bad", "bad");
-    let out = env.run(&["check", "--format", "prometheus"]);
+    let out = env.conn("check --format prometheus").run();
     out.code(2);
     let parsed = std::process::Command::new("python3")
         .arg("-c")
@@ -220,7 +218,7 @@ fn concurrent_check_new_and_rm_lose_nothing() {
         assert!(!conns.contains_key(&format!("old{i}")), "old{i} came back");
     }
     assert_eq!(conns.len(), 10);
-    env.run(&["check"]).ok();
+    env.conn("check").ok();
 }
 
 #[test]
@@ -269,7 +267,7 @@ fn slack_style_ok_false_answers_are_classified() {
         )
         .ok();
     }
-    let out = env.run(&["check", "--json"]);
+    let out = env.conn("check --json").run();
     out.code(2);
     let by: std::collections::HashMap<String, serde_json::Value> = out
         .json()
@@ -315,27 +313,15 @@ fn a_key_that_expires_soon_is_a_warning() {
         "github.toml",
         &builtin.replace("https://api.github.com", &api.url),
     );
-    env.run_env(
-        &[
-            "new",
-            "gh",
-            "--provider",
-            "github",
-            "--auth",
-            "api_key",
-            "--secret-env",
-            "K",
-            "--no-check",
-        ],
-        &[("K", "ghp_x")],
-    )
-    .ok();
-    let out = env.run(&["check", "gh", "--json"]);
+    env.conn("new gh --provider github --auth api_key --secret-env K --no-check")
+        .env("K", "ghp_x")
+        .ok();
+    let out = env.conn("check gh --json").run();
     out.code(1);
     let r = out.json()[0].clone();
     assert_eq!(r["status"], "expiring", "{r}");
     assert!(r["expires_at"].as_str().unwrap().ends_with('Z'));
     assert!(r["hint"].as_str().unwrap().contains("conn reauth gh"));
     // Outside the warning window it is simply OK.
-    env.run(&["check", "gh", "--warn-expiring", "1d"]).ok();
+    env.conn("check gh --warn-expiring 1d").ok();
 }

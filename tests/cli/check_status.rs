@@ -79,7 +79,7 @@ fn each_failure_is_classified_with_a_hint_and_exit_code() {
     assert!(r["hint"].as_str().unwrap().contains("permissions"), "{r}");
 
     // All at once: the worst wins (CRITICAL over UNKNOWN), every connection is reported.
-    let all = env.run(&["check", "--json"]);
+    let all = env.conn("check --json").run();
     all.code(2);
     assert_eq!(all.json().as_array().unwrap().len(), cases.len());
     // Results are saved in metadata.
@@ -117,7 +117,7 @@ fn unreachable_host_is_unknown_not_critical() {
         &acme_provider(&format!("http://127.0.0.1:{port}")),
     );
     add_acme(&env, "down", "good");
-    let out = env.run(&["check", "down"]);
+    let out = env.conn("check down").run();
     out.code(3);
     assert!(out.stdout.contains("unreachable"), "{out:?}");
     assert!(out.stdout.contains("could not connect"), "{out:?}");
@@ -142,12 +142,12 @@ fn missing_secret_is_reported_as_such() {
 fn quiet_prints_nothing_when_all_ok_and_only_problems_otherwise() {
     let (env, _api) = env_with_behaviours();
     add_acme(&env, "fine", "good");
-    let out = env.run(&["check", "--quiet"]);
+    let out = env.conn("check --quiet").run();
     out.ok();
     assert_eq!(out.stdout, "");
     assert_eq!(out.stderr, "");
     add_acme(&env, "bad", "revoked");
-    let out = env.run(&["check", "--quiet"]);
+    let out = env.conn("check --quiet").run();
     out.code(2);
     assert!(out.stdout.contains("bad"), "{out:?}");
     assert!(!out.stdout.contains("fine"), "{out:?}");
@@ -158,7 +158,7 @@ fn human_output_has_identity_and_hint() {
     let (env, _api) = env_with_behaviours();
     add_acme(&env, "fine", "good");
     add_acme(&env, "bad", "revoked");
-    let out = env.run(&["check"]);
+    let out = env.conn("check").run();
     out.code(2);
     assert!(out.stdout.contains("ok@acme.test"), "{out:?}");
     assert!(out.stdout.contains("bad: likely cause"), "{out:?}");
@@ -167,7 +167,7 @@ fn human_output_has_identity_and_hint() {
 #[test]
 fn check_of_unknown_name_is_unknown_state() {
     let env = TestEnv::new();
-    let out = env.run(&["check", "nothing"]);
+    let out = env.conn("check nothing").run();
     out.code(3);
     assert!(out.stderr.contains("no connection named"), "{out:?}");
 }
@@ -175,19 +175,10 @@ fn check_of_unknown_name_is_unknown_state() {
 #[test]
 fn failed_check_in_new_saves_nothing_without_a_terminal() {
     let (env, _api) = env_with_behaviours();
-    let out = env.run_env(
-        &[
-            "new",
-            "x",
-            "--provider",
-            "acme",
-            "--auth",
-            "api_key",
-            "--secret-env",
-            "K",
-        ],
-        &[("K", "revoked")],
-    );
+    let out = env
+        .conn("new x --provider acme --auth api_key --secret-env K")
+        .env("K", "revoked")
+        .run();
     out.code(1);
     assert!(out.stderr.contains("invalid_credentials"), "{out:?}");
     assert!(out.stderr.contains("Nothing was saved"), "{out:?}");
@@ -207,7 +198,7 @@ fn timeout_is_unreachable() {
     let env = TestEnv::new();
     env.write_provider("acme.toml", &acme_provider(&api.url));
     add_acme(&env, "slow", "good");
-    let out = env.run(&["check", "slow", "--timeout", "1", "--json"]);
+    let out = env.conn("check slow --timeout 1 --json").run();
     out.code(3);
     let r = out.json()[0].clone();
     assert_eq!(r["status"], "unreachable");
@@ -240,20 +231,10 @@ identity = {{ id = "/id" }}
             api.url
         ),
     );
-    env.run_env(
-        &[
-            "new",
-            "h",
-            "--provider",
-            "hdr",
-            "--secret-env",
-            "K",
-            "--no-check",
-        ],
-        &[("K", "hdr-key-1")],
-    )
-    .ok();
-    let out = env.run(&["check", "h", "--json"]);
+    env.conn("new h --provider hdr --secret-env K --no-check")
+        .env("K", "hdr-key-1")
+        .ok();
+    let out = env.conn("check h --json").run();
     out.code(3);
     let r = out.json()[0].clone();
     assert_eq!(r["status"], "error");
@@ -277,7 +258,7 @@ fn same_origin_redirects_are_followed_with_credentials() {
     let env = TestEnv::new();
     env.write_provider("acme.toml", &acme_provider(&api.url));
     add_acme(&env, "moved", "key-good");
-    let out = env.run(&["check", "moved"]);
+    let out = env.conn("check moved").run();
     out.ok();
     assert!(out.stdout.contains("moved@acme.test"), "{out:?}");
 }
@@ -298,35 +279,15 @@ fn a_second_connection_for_the_same_account_is_warned_and_blamed_later() {
     });
     let env = TestEnv::new();
     env.write_provider("acme.toml", &acme_provider(&api.url));
-    env.run_env(
-        &[
-            "new",
-            "first",
-            "--provider",
-            "acme",
-            "--auth",
-            "api_key",
-            "--secret-env",
-            "K",
-        ],
-        &[("K", "key-first")],
-    )
-    .ok();
+    env.conn("new first --provider acme --auth api_key --secret-env K")
+        .env("K", "key-first")
+        .ok();
     std::thread::sleep(std::time::Duration::from_millis(1100));
     *accepted.lock().unwrap() = vec!["Bearer key-second".to_string()];
-    let second = env.run_env(
-        &[
-            "new",
-            "second",
-            "--provider",
-            "acme",
-            "--auth",
-            "api_key",
-            "--secret-env",
-            "K",
-        ],
-        &[("K", "key-second")],
-    );
+    let second = env
+        .conn("new second --provider acme --auth api_key --secret-env K")
+        .env("K", "key-second")
+        .run();
     second.ok();
     assert!(
         second
@@ -339,7 +300,7 @@ fn a_second_connection_for_the_same_account_is_warned_and_blamed_later() {
         "{second:?}"
     );
 
-    let out = env.run(&["check", "first", "--json"]);
+    let out = env.conn("check first --json").run();
     out.code(2);
     let r = out.json()[0].clone();
     assert_eq!(r["status"], "invalid_credentials");
@@ -355,7 +316,7 @@ fn a_second_connection_for_the_same_account_is_warned_and_blamed_later() {
         "{r}"
     );
     // A connection for another account is not blamed.
-    env.run(&["check", "second"]).ok();
+    env.conn("check second").ok();
 }
 
 #[test]
@@ -371,22 +332,11 @@ fn failures_of_personal_accounts_suggest_an_integration_user() {
     });
     let env = TestEnv::new();
     env.write_provider("acme.toml", &acme_provider(&api.url));
-    env.run_env(
-        &[
-            "new",
-            "jane",
-            "--provider",
-            "acme",
-            "--auth",
-            "api_key",
-            "--secret-env",
-            "K",
-        ],
-        &[("K", "k")],
-    )
-    .ok();
+    env.conn("new jane --provider acme --auth api_key --secret-env K")
+        .env("K", "k")
+        .ok();
     ok.store(false, std::sync::atomic::Ordering::SeqCst);
-    let out = env.run(&["check", "jane", "--json"]);
+    let out = env.conn("check jane --json").run();
     out.code(2);
     let hint = out.json()[0]["hint"].as_str().unwrap().to_string();
     let (user, creds, reauth) = (

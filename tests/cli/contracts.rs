@@ -425,7 +425,7 @@ fn run_case(provider: &Value, case: &toml::Table) -> Result<(), String> {
             ));
         }
     }
-    let shown = env.run(&["show", "c", "--json"]);
+    let shown = env.conn("show c --json").run();
     let conn = &shown.json();
     if let Some(e) = env_name
         && conn["env"] != e
@@ -544,7 +544,7 @@ fn check_oauth2(
 #[test]
 fn every_builtin_provider_passes_its_contract() {
     let env = TestEnv::new();
-    let list = env.run(&["providers", "list", "--json"]);
+    let list = env.conn("providers list --json").run();
     list.ok();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/contracts");
     let mut failures = Vec::new();

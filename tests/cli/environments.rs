@@ -55,144 +55,109 @@ fn env_with(fake: &FakeApi) -> TestEnv {
     env
 }
 
-/// `conn exec NAME -- sh -c 'printf %s "$C_BASE_URL"'` prints the base URL it exported.
-fn exported_base_url(env: &TestEnv, name: &str) -> String {
-    let out = env.run(&[
-        "exec",
-        &format!("{name}=C"),
-        "--",
-        "sh",
-        "-c",
-        "printf %s \"$C_BASE_URL\"",
-    ]);
-    out.ok();
-    out.stdout
+/// One provider's connection, made with `new` (plus `--env ENV`) in each environment.
+struct Case<'a> {
+    new: &'a str,
+    vars: &'a [(&'a str, &'a str)],
+    /// (environment, its API host)
+    hosts: [(&'a str, &'a str); 2],
+    /// What follows the host in the base URL.
+    base_path: String,
+    /// What `conn request` is given, and the path the fake sees under the host.
+    path: String,
+    seen_path: String,
+    /// The Authorization header the API gets.
+    auth: String,
 }
 
-/// `conn request NAME PATH`: the host and path the fake saw, and the credentials sent.
-fn requested(env: &TestEnv, fake: &FakeApi, name: &str, path: &str) -> (String, String, String) {
-    let out = env.run(&["request", name, path]);
-    out.ok();
-    let v = out.json();
-    let seen = fake.requests().into_iter().last().unwrap();
-    (
-        v["host"].as_str().unwrap().to_string(),
-        v["path"].as_str().unwrap().to_string(),
-        seen.header("Authorization").unwrap_or_default().to_string(),
-    )
-}
-
-#[test]
-fn square_exec_and_request_reach_the_environments_host() {
-    for (environment, host) in [
-        ("production", "connect.squareup.com"),
-        ("sandbox", "connect.squareupsandbox.com"),
-    ] {
+/// In each environment `conn exec` exports the base URL on that environment's host, and
+/// `conn request` reaches that host with the connection's credentials. `made` checks what the
+/// fake saw while the connection was made.
+fn reaches_each_environments_host(c: Case<'_>, made: &dyn Fn(&FakeApi, &str)) {
+    for (environment, host) in c.hosts {
         let fake = fake();
         let env = env_with(&fake);
-        env.run_env(
-            &[
-                "new",
-                "sq",
-                "--provider",
-                "square",
-                "--env",
-                environment,
-                "--auth",
-                "api_key",
-                "--secret-env",
-                "K",
-                "--no-check",
-            ],
-            &[("K", KEY)],
-        )
-        .ok();
-        assert_eq!(exported_base_url(&env, "sq"), format!("https://{host}"));
-        let (h, p, auth) = requested(&env, &fake, "sq", "/v2/merchants/me");
-        assert_eq!((h.as_str(), p.as_str()), (host, "/v2/merchants/me"));
-        assert_eq!(auth, format!("Bearer {KEY}"));
+        let mut cmd = env.conn(c.new).arg("--env").arg(environment);
+        for (k, v) in c.vars {
+            cmd = cmd.env(k, *v);
+        }
+        cmd.ok();
+        made(&fake, host);
+        let out = env
+            .conn("exec c -- sh -c")
+            .arg("printf %s \"$C_BASE_URL\"")
+            .ok();
+        let base = format!("https://{host}{}", c.base_path);
+        assert_eq!(out.stdout, base, "{environment}");
+        let answer = env.conn("request c").arg(&c.path).ok().json();
+        assert_eq!(answer["host"], host, "{environment}");
+        assert_eq!(answer["path"], c.seen_path.as_str(), "{environment}");
+        let seen = fake.requests().into_iter().last().unwrap();
+        assert_eq!(
+            seen.header("Authorization"),
+            Some(c.auth.as_str()),
+            "{environment}"
+        );
     }
 }
 
 #[test]
+fn square_exec_and_request_reach_the_environments_host() {
+    let case = Case {
+        new: "new c --provider square --auth api_key --secret-env K --no-check",
+        vars: &[("K", KEY)],
+        hosts: [
+            ("production", "connect.squareup.com"),
+            ("sandbox", "connect.squareupsandbox.com"),
+        ],
+        base_path: String::new(),
+        path: "/v2/merchants/me".into(),
+        seen_path: "/v2/merchants/me".into(),
+        auth: format!("Bearer {KEY}"),
+    };
+    reaches_each_environments_host(case, &|_, _| {});
+}
+
+#[test]
 fn paypal_exec_and_request_reach_the_environments_host() {
-    for (environment, host) in [
-        ("production", "api-m.paypal.com"),
-        ("sandbox", "api-m.sandbox.paypal.com"),
-    ] {
-        let fake = fake();
-        let env = env_with(&fake);
-        env.run_env(
-            &[
-                "new",
-                "pp",
-                "--provider",
-                "paypal",
-                "--env",
-                environment,
-                "--client-id",
-                "app",
-                "--client-secret-env",
-                "CS",
-                "--grant",
-                "client_credentials",
-                "--no-check",
-            ],
-            &[("CS", "paypal-client-secret")],
-        )
-        .ok();
+    let case = Case {
+        new: "new c --provider paypal --client-id app --client-secret-env CS --grant client_credentials --no-check",
+        vars: &[("CS", "paypal-client-secret")],
+        hosts: [
+            ("production", "api-m.paypal.com"),
+            ("sandbox", "api-m.sandbox.paypal.com"),
+        ],
+        base_path: String::new(),
+        path: "/v1/notifications/webhooks".into(),
+        seen_path: "/v1/notifications/webhooks".into(),
+        auth: format!("Bearer {TOKEN}"),
+    };
+    // The client credentials token comes from the environment's host too.
+    reaches_each_environments_host(case, &|fake, host| {
         let token = fake.requests().into_iter().next().unwrap();
         assert!(
             token.url.starts_with(&format!("/{host}/v1/oauth2/token")),
             "token request went to {}",
             token.url
         );
-        assert_eq!(exported_base_url(&env, "pp"), format!("https://{host}"));
-        let (h, p, auth) = requested(&env, &fake, "pp", "/v1/notifications/webhooks");
-        assert_eq!(
-            (h.as_str(), p.as_str()),
-            (host, "/v1/notifications/webhooks")
-        );
-        assert_eq!(auth, format!("Bearer {TOKEN}"));
-    }
+    });
 }
 
 #[test]
 fn quickbooks_exec_and_request_reach_the_environments_host() {
-    for (environment, host) in [
-        ("production", "quickbooks.api.intuit.com"),
-        ("sandbox", "sandbox-quickbooks.api.intuit.com"),
-    ] {
-        let fake = fake();
-        let env = env_with(&fake);
-        env.run_env(
-            &[
-                "new",
-                "qb",
-                "--provider",
-                "quickbooks",
-                "--env",
-                environment,
-                "--client-id",
-                "app",
-                "--client-secret-env",
-                "CS",
-                "--no-check",
-                "--timeout",
-                "20",
-            ],
-            &[("CS", "intuit-client-secret")],
-        )
-        .ok();
-        assert_eq!(
-            exported_base_url(&env, "qb"),
-            format!("https://{host}/v3/company/{REALM}")
-        );
-        let (h, p, auth) = requested(&env, &fake, "qb", &format!("/companyinfo/{REALM}"));
-        assert_eq!(h, host);
-        assert_eq!(p, format!("/v3/company/{REALM}/companyinfo/{REALM}"));
-        assert_eq!(auth, format!("Bearer {TOKEN}"));
-    }
+    let case = Case {
+        new: "new c --provider quickbooks --client-id app --client-secret-env CS --no-check --timeout 20",
+        vars: &[("CS", "intuit-client-secret")],
+        hosts: [
+            ("production", "quickbooks.api.intuit.com"),
+            ("sandbox", "sandbox-quickbooks.api.intuit.com"),
+        ],
+        base_path: format!("/v3/company/{REALM}"),
+        path: format!("/companyinfo/{REALM}"),
+        seen_path: format!("/v3/company/{REALM}/companyinfo/{REALM}"),
+        auth: format!("Bearer {TOKEN}"),
+    };
+    reaches_each_environments_host(case, &|_, _| {});
 }
 
 #[test]
@@ -200,21 +165,9 @@ fn a_test_origin_other_than_a_loopback_ip_with_a_port_is_refused() {
     let fake = fake().may_go_unused();
     let port = fake.url.rsplit(':').next().unwrap().to_string();
     let env = TestEnv::new();
-    env.run_env(
-        &[
-            "new",
-            "sq",
-            "--provider",
-            "square",
-            "--auth",
-            "api_key",
-            "--secret-env",
-            "K",
-            "--no-check",
-        ],
-        &[("K", KEY)],
-    )
-    .ok();
+    env.conn("new sq --provider square --auth api_key --secret-env K --no-check")
+        .env("K", KEY)
+        .ok();
     for origin in [
         format!("http://127.0.0.1:1@127.0.0.2:{port}"),
         format!("http://localhost:{port}"),

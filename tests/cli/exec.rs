@@ -50,7 +50,7 @@ fn api_key_and_basic_connections_export_their_credentials() {
         PASSWORD,
     )
     .ok();
-    let out = env.run(&["exec", "acme-key", "desk=HD", "--", "env"]);
+    let out = env.conn("exec acme-key desk=HD -- env").run();
     out.ok();
     let k = vars(&out, "ACME_KEY");
     assert_eq!(k["ACME_KEY_API_KEY"], KEY);
@@ -80,30 +80,8 @@ fn api_key_and_basic_connections_export_their_credentials() {
 #[test]
 fn custom_header_keys_and_instance_inputs_are_exported() {
     let env = TestEnv::new();
-    env.run_env(
-        &[
-            "new",
-            "billing",
-            "--provider",
-            "http",
-            "--auth",
-            "api_key",
-            "--set",
-            "base_url=https://api.example.test/v2",
-            "--set",
-            "check_path=/me",
-            "--set",
-            "header=X-Api-Key",
-            "--set",
-            "prefix=",
-            "--secret-env",
-            "K",
-            "--no-check",
-        ],
-        &[("K", KEY)],
-    )
-    .ok();
-    let out = env.run(&["-v", "exec", "billing", "--", "env"]);
+    env.conn("new billing --provider http --auth api_key --set base_url=https://api.example.test/v2 --set check_path=/me --set header=X-Api-Key --set prefix= --secret-env K --no-check").env("K", KEY).ok();
+    let out = env.conn("-v exec billing -- env").run();
     out.ok();
     let v = vars(&out, "BILLING");
     assert_eq!(v["BILLING_API_KEY"], KEY);
@@ -139,7 +117,7 @@ fn oauth2_tokens_are_refreshed_before_the_command_runs() {
     });
     let env = env_for(&api, "");
     env.run_env(NEW, &[("CS", "s")]).ok();
-    let out = env.run(&["exec", "x", "--", "env"]);
+    let out = env.conn("exec x -- env").run();
     out.ok();
     let v = vars(&out, "X");
     assert_eq!(v["X_TOKEN"], "at-2");
@@ -153,17 +131,15 @@ fn the_exit_code_is_the_commands() {
     let (_api, env) = acme_env();
     env.run(&["exec", "acme-key", "--", "sh", "-c", "exit 42"])
         .code(42);
-    env.run(&["exec", "acme-key", "--", "true"]).ok();
-    let missing = env.run(&["exec", "acme-key", "--", "no-such-command-xyz"]);
+    env.conn("exec acme-key -- true").ok();
+    let missing = env.conn("exec acme-key -- no-such-command-xyz").run();
     missing.code(127);
     assert!(missing.stderr.contains("command not found"), "{missing:?}");
     // conn's own failures are not confused with the command's: usage 2, failure 1.
-    env.run(&["exec", "acme-key"]).code(2);
-    env.run(&["exec", "nope", "--", "true"]).code(1);
-    env.run(&["exec", "acme-key", "acme-key=OTHER", "--", "true"])
-        .ok();
-    env.run(&["exec", "acme-key", "acme-key", "--", "true"])
-        .code(2);
+    env.conn("exec acme-key").code(2);
+    env.conn("exec nope -- true").code(1);
+    env.conn("exec acme-key acme-key=OTHER -- true").ok();
+    env.conn("exec acme-key acme-key -- true").code(2);
 }
 
 /// Starts `conn exec acme-key -- sh -c SCRIPT` and waits for its "ready" line.
@@ -237,7 +213,7 @@ fn the_command_starts_with_default_signal_handling() {
     // Rust ignores SIGPIPE in conn itself; a command must not inherit that (`yes | head`
     // would then spin on EPIPE), nor a blocked signal mask.
     let (_api, env) = acme_env();
-    let out = env.run(&["exec", "acme-key", "--", "cat", "/proc/self/status"]);
+    let out = env.conn("exec acme-key -- cat /proc/self/status").run();
     out.ok();
     let field = |name: &str| {
         let line = out

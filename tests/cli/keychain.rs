@@ -39,13 +39,13 @@ fn keychain_holds_the_secret_and_rm_deletes_it() {
     assert_eq!(v["api_key"], "kc-key-31337");
     assert!(!env.home().join("secrets.age").exists());
 
-    env.run(&["check", "kc"]).ok();
+    env.conn("check kc").ok();
     assert_eq!(
         api.requests().last().unwrap().header("Authorization"),
         Some("Bearer kc-key-31337")
     );
 
-    env.run(&["rm", "kc", "--yes"]).ok();
+    env.conn("rm kc --yes").ok();
     let (found, _) = secret_tool(&["lookup", "service", "conn", "username", &id]);
     assert!(!found, "the keychain item survived rm");
 }
@@ -58,7 +58,7 @@ fn secret_removed_from_keychain_is_secret_missing() {
     new_acme(&env, "kc2", "kc-2").ok();
     let id = env.id_of("kc2");
     assert!(secret_tool(&["clear", "service", "conn", "username", &id]).0);
-    let out = env.run(&["check", "kc2", "--json"]);
+    let out = env.conn("check kc2 --json").run();
     out.code(2);
     assert_eq!(out.json()[0]["status"], "secret_missing");
 }
@@ -87,21 +87,13 @@ fn automatic_choice_prefers_the_keychain_and_says_so_once() {
         env.read_connections()
             .contains("secret_store = \"keychain\"")
     );
-    let second = env.run_env(
-        &[
-            "new",
-            "b",
-            "--provider",
-            "stripe",
-            "--secret-env",
-            "K",
-            "--no-check",
-        ],
-        &[("K", "sk_auto_2")],
-    );
+    let second = env
+        .conn("new b --provider stripe --secret-env K --no-check")
+        .env("K", "sk_auto_2")
+        .run();
     second.ok();
     assert!(!second.stderr.contains("note:"), "told twice: {second:?}");
-    let doctor = env.run(&["doctor"]);
+    let doctor = env.conn("doctor").run();
     assert!(
         doctor.stdout.contains("keychain — saved setting"),
         "{doctor:?}"
@@ -111,18 +103,10 @@ fn automatic_choice_prefers_the_keychain_and_says_so_once() {
 #[test]
 fn no_keychain_falls_back_to_the_encrypted_file_and_says_why() {
     let env = TestEnv::build(None, false);
-    let out = env.run_env(
-        &[
-            "new",
-            "a",
-            "--provider",
-            "stripe",
-            "--secret-env",
-            "K",
-            "--no-check",
-        ],
-        &[("K", "sk_auto_f")],
-    );
+    let out = env
+        .conn("new a --provider stripe --secret-env K --no-check")
+        .env("K", "sk_auto_f")
+        .run();
     out.ok();
     assert!(out.stderr.contains("file store"), "{out:?}");
     assert!(out.stderr.contains("not reachable"), "{out:?}");
@@ -147,22 +131,12 @@ fn a_hung_keychain_times_out_with_advice() {
     let env = TestEnv::build(Some("keychain"), false);
     let bus = format!("unix:path={}", sock.display());
     let start = std::time::Instant::now();
-    let out = env.run_env(
-        &[
-            "new",
-            "a",
-            "--provider",
-            "stripe",
-            "--secret-env",
-            "K",
-            "--no-check",
-        ],
-        &[
-            ("K", "sk_hang"),
-            ("DBUS_SESSION_BUS_ADDRESS", &bus),
-            ("CONN_KEYCHAIN_TIMEOUT", "1"),
-        ],
-    );
+    let out = env
+        .conn("new a --provider stripe --secret-env K --no-check")
+        .env("K", "sk_hang")
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus)
+        .env("CONN_KEYCHAIN_TIMEOUT", "1")
+        .run();
     out.code(1);
     assert!(out.stderr.contains("did not answer within 1s"), "{out:?}");
     assert!(out.stderr.contains("CONN_SECRET_STORE=file"), "{out:?}");

@@ -82,12 +82,12 @@ fn three_legged_sign_in_then_signed_check_and_token() {
 
     // Every later request is signed again, with a fresh nonce the server accepts.
     for _ in 0..2 {
-        let out = env.run(&["check", "trello", "--json"]);
+        let out = env.conn("check trello --json").run();
         out.ok();
         assert_eq!(out.json()[0]["status"], "ok", "{out:?}");
     }
     assert_eq!(server.state()["resource_ok"].as_array().unwrap().len(), 3);
-    let token = env.run(&["token", "trello"]);
+    let token = env.conn("token trello").run();
     token.ok();
     assert_eq!(
         token.stdout.trim(),
@@ -96,7 +96,7 @@ fn three_legged_sign_in_then_signed_check_and_token() {
 
     // A token the provider revoked is a credentials problem, not a clock or network one.
     server.control(serde_json::json!({"revoke": true}));
-    let out = env.run(&["check", "trello", "--json"]);
+    let out = env.conn("check trello --json").run();
     out.code(2);
     assert_eq!(out.json()[0]["status"], "invalid_credentials");
 }
@@ -125,7 +125,7 @@ fn every_signature_method_is_accepted_by_the_server() {
         };
         out.ok();
         assert_eq!(out.json()["check"]["status"], "ok", "{method}: {out:?}");
-        env.run(&["check", "t"]).ok();
+        env.conn("check t").ok();
         if method == "RSA-SHA1" {
             // The key's contents went to the secret store, not the path into the metadata.
             let toml = env.read_connections();
@@ -239,7 +239,7 @@ fn a_skewed_clock_is_shown_against_the_server_date() {
     server.control(serde_json::json!({"skew": 0}));
     new_hmac(&env, "t", &[]).ok();
     server.control(serde_json::json!({"skew": -7200}));
-    let out = env.run(&["check", "t", "--json"]);
+    let out = env.conn("check t --json").run();
     // A clock problem is not the credentials' fault: UNKNOWN, not CRITICAL.
     out.code(3);
     let r = &out.json()[0];
@@ -320,7 +320,7 @@ fn request_signs_query_form_body_and_non_ascii_and_exec_exports_the_parts() {
     let env = env_for(&server, "HMAC-SHA1", "approve");
     new_hmac(&env, "trello", &[]).ok();
 
-    let out = env.run(&["request", "trello", "/members/me"]);
+    let out = env.conn("request trello /members/me").run();
     out.ok();
     assert!(out.stdout.contains("\"alice\""), "{out:?}");
 
@@ -380,4 +380,106 @@ fn request_signs_query_form_body_and_non_ascii_and_exec_exports_the_parts() {
             OAuth1Server::CONSUMER_SECRET.len()
         )
     );
+}
+
+#[test]
+fn request_shows_a_skewed_clock_against_the_server_date() {
+    let server = OAuth1Server::start();
+    let env = env_for(&server, "HMAC-SHA1", "approve");
+    new_hmac(&env, "t", &[]).ok();
+    // The provider's clock runs an hour ahead: oauthlib refuses the timestamp.
+    server.control(serde_json::json!({"skew": 3600}));
+    let out = env.run(&["request", "t", "/members/me"]);
+    // 401 keeps request's exit code for a 4xx, and the provider's answer still goes to stdout.
+    out.code(4);
+    assert!(out.stdout.contains("oauth_problem=Timestamp"), "{out:?}");
+    assert!(out.stderr.contains("This computer's clock says"), "{out:?}");
+    assert!(out.stderr.contains("the server's Date says"), "{out:?}");
+    assert!(out.stderr.contains("1h behind the server"), "{out:?}");
+    assert!(!out.stderr.contains("debug:"), "{out:?}");
+    // -v adds what was sent and what came back.
+    let out = env.run(&["-v", "request", "t", "/members/me"]);
+    out.code(4);
+    assert!(out.stderr.contains("1h behind the server"), "{out:?}");
+    assert!(
+        out.stderr
+            .contains("oauth_timestamp was this computer's time"),
+        "{out:?}"
+    );
+    assert!(
+        out.stderr.contains("the server's Date header is"),
+        "{out:?}"
+    );
+    // Other refusals say nothing about clocks.
+    server.control(serde_json::json!({"skew": 0, "revoke": true}));
+    let out = env.run(&["request", "t", "/members/me"]);
+    out.code(4);
+    assert!(!out.stderr.contains("clock"), "{out:?}");
+}
+
+/// The page the scripted browser was shown at the callback. conn may exit before the browser
+/// has written it down, so it is waited for.
+fn browser_page(path: &std::path::Path) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        match std::fs::read_to_string(path) {
+            Ok(p) if !p.is_empty() => return p,
+            _ if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            r => panic!("the browser wrote no page to {}: {r:?}", path.display()),
+        }
+    }
+}
+
+#[test]
+fn each_documented_denial_form_ends_the_sign_in_at_once() {
+    let server = OAuth1Server::start();
+    for form in ["user_refused", "permission_denied", "denied"] {
+        server.control(serde_json::json!({"deny_with": form}));
+        let mut env = env_for(&server, "HMAC-SHA1", "deny");
+        std::fs::create_dir_all(env.home()).unwrap();
+        let page = env.home().join("page.html");
+        env.extra_env
+            .push(("CONN_TEST_BROWSER_PAGE".into(), path_str(&page).to_string()));
+        let started = std::time::Instant::now();
+        let out = new_hmac(&env, "t", &["--timeout", "30"]);
+        out.code(1);
+        // At once, not at the timeout.
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(15),
+            "{form}: {out:?}"
+        );
+        assert!(
+            out.stderr
+                .contains("the sign-in was denied at the provider"),
+            "{form}: {out:?}"
+        );
+        assert!(out.stderr.contains("nothing was saved"), "{form}: {out:?}");
+        if form != "denied" {
+            assert!(
+                out.stderr.contains(&format!("oauth_problem={form}")),
+                "{form}: {out:?}"
+            );
+        }
+        assert!(!env.connections().contains_key("t"), "{form}");
+        let page = browser_page(&page);
+        assert!(page.contains("the sign-in was denied"), "{form}: {page}");
+        assert!(!page.contains("mismatch"), "{form}: {page}");
+    }
+    assert_eq!(server.state()["access_tokens"], 0);
+
+    // A refusal that names another sign-in's token is not this one's: refused like a forged
+    // redirect, and the sign-in goes on waiting.
+    server.control(serde_json::json!({"deny_with": "other-token"}));
+    let mut env = env_for(&server, "HMAC-SHA1", "deny");
+    std::fs::create_dir_all(env.home()).unwrap();
+    let page = env.home().join("page.html");
+    env.extra_env
+        .push(("CONN_TEST_BROWSER_PAGE".into(), path_str(&page).to_string()));
+    let out = new_hmac(&env, "t", &["--timeout", "3"]);
+    out.code(1);
+    assert!(out.stderr.contains("within 3s"), "{out:?}");
+    let page = browser_page(&page);
+    assert!(page.contains("oauth_token mismatch"), "{page}");
 }

@@ -68,11 +68,11 @@ fn browser_sign_in_with_pkce_creates_a_working_connection() {
     }
 
     // conn token prints exactly the token, and the API accepts it.
-    let tok = env.run(&["token", "work"]);
+    let tok = env.conn("token work").run();
     tok.ok();
     assert_eq!(tok.stdout, format!("{at}\n"));
-    env.run(&["check", "work"]).ok();
-    let show = env.run(&["show", "work"]);
+    env.conn("check work").ok();
+    let show = env.conn("show work").run();
     assert!(show.stdout.contains("api:read"), "{show:?}");
     assert!(!show.stdout.contains(&at));
 
@@ -93,7 +93,7 @@ fn browser_sign_in_with_pkce_creates_a_working_connection() {
     }
 
     // The client registration is reused: no client flags needed the second time.
-    let again = env.run(&["new", "work2", "--provider", "idp", "--json"]);
+    let again = env.conn("new work2 --provider idp --json").run();
     again.ok();
     assert_eq!(
         env.connections()["work2"]["oauth"]["client"].as_str(),
@@ -112,7 +112,7 @@ fn refresh_rotates_and_never_spends_a_refresh_token_twice() {
         .as_str()
         .unwrap()
         .to_string();
-    let t1 = env.run(&["token", "rot"]);
+    let t1 = env.conn("token rot").run();
     t1.ok();
     let second_rt = env.secrets_of("rot")["refresh_token"]
         .as_str()
@@ -143,7 +143,7 @@ fn refresh_rotates_and_never_spends_a_refresh_token_twice() {
         }
     }
     // Had any refresh token been reused, the grant would be revoked and this would fail.
-    let last = env.run(&["check", "rot", "--json"]);
+    let last = env.conn("check rot --json").run();
     last.ok();
     let rt_now = env.secrets_of("rot")["refresh_token"]
         .as_str()
@@ -167,30 +167,30 @@ fn a_revoked_grant_means_needs_reauth_and_reauth_fixes_it() {
         .unwrap()
         .to_string();
     idp.revoke(&rt);
-    let out = env.run(&["check", "rv", "--json"]);
+    let out = env.conn("check rv --json").run();
     out.code(2);
     let r = out.json()[0].clone();
     assert_eq!(r["status"], "needs_reauth", "{r}");
     assert!(r["hint"].as_str().unwrap().contains("conn reauth rv"));
-    let tok = env.run(&["token", "rv"]);
+    let tok = env.conn("token rv").run();
     tok.code(1);
     assert!(tok.stderr.contains("conn reauth rv"), "{tok:?}");
     assert_eq!(tok.stdout, "");
 
     // Same account again: no question asked.
-    env.run(&["reauth", "rv"]).ok();
-    env.run(&["check", "rv"]).ok();
+    env.conn("reauth rv").ok();
+    env.conn("check rv").ok();
 
     // Another account: refused without a terminal unless --yes, old credentials kept.
     let before = env.secrets_of("rv");
-    let other = env.run_env(&["reauth", "rv"], &[("CONN_TEST_USER", "bob")]);
+    let other = env.conn("reauth rv").env("CONN_TEST_USER", "bob").run();
     other.code(2);
     assert!(other.stderr.contains("--yes"), "{other:?}");
     assert_eq!(env.secrets_of("rv"), before);
-    let yes = env.run_env(
-        &["reauth", "rv", "--yes", "--json"],
-        &[("CONN_TEST_USER", "bob")],
-    );
+    let yes = env
+        .conn("reauth rv --yes --json")
+        .env("CONN_TEST_USER", "bob")
+        .run();
     yes.ok();
     assert_eq!(yes.json()["identity"]["label"], "bob@example.test");
     assert_eq!(
@@ -203,19 +203,10 @@ fn a_revoked_grant_means_needs_reauth_and_reauth_fixes_it() {
 fn device_flow_with_a_public_client() {
     let idp = Oidc::start(3600);
     let env = env_for(&idp);
-    let out = env.run_env(
-        &[
-            "new",
-            "dev",
-            "--provider",
-            "idp",
-            "--device",
-            "--client-id",
-            "conn-public",
-            "--json",
-        ],
-        &[("CONN_TEST_BROWSER", "device")],
-    );
+    let out = env
+        .conn("new dev --provider idp --device --client-id conn-public --json")
+        .env("CONN_TEST_BROWSER", "device")
+        .run();
     out.ok();
     assert!(out.stderr.contains("enter the code"), "{out:?}");
     assert_eq!(out.json()["identity"]["label"], "alice@example.test");
@@ -233,18 +224,10 @@ fn device_flow_with_a_public_client() {
 fn device_flow_denied_saves_nothing() {
     let idp = Oidc::start(3600);
     let env = env_for(&idp);
-    let out = env.run_env(
-        &[
-            "new",
-            "dev",
-            "--provider",
-            "idp",
-            "--device",
-            "--client-id",
-            "conn-public",
-        ],
-        &[("CONN_TEST_BROWSER", "device-deny")],
-    );
+    let out = env
+        .conn("new dev --provider idp --device --client-id conn-public")
+        .env("CONN_TEST_BROWSER", "device-deny")
+        .run();
     out.code(1);
     assert!(out.stderr.contains("access_denied"), "{out:?}");
     assert!(env.connections().is_empty());
@@ -254,26 +237,9 @@ fn device_flow_denied_saves_nothing() {
 fn client_credentials_connection() {
     let idp = Oidc::start(3600);
     let env = env_for(&idp);
-    let out = env.run_env(
-        &[
-            "new",
-            "m2m",
-            "--provider",
-            "idp",
-            "--grant",
-            "client_credentials",
-            "--client-id",
-            "conn-cli",
-            "--client-secret-env",
-            "CS",
-            "--scopes",
-            "api:read",
-            "--no-check",
-        ],
-        &[("CS", "conn-cli-secret")],
-    );
+    let out = env.conn("new m2m --provider idp --grant client_credentials --client-id conn-cli --client-secret-env CS --scopes api:read --no-check").env("CS", "conn-cli-secret").run();
     out.ok();
-    let tok = env.run(&["token", "m2m"]);
+    let tok = env.conn("token m2m").run();
     tok.ok();
     assert!(idp.active(tok.stdout.trim()));
     assert!(env.secrets_of("m2m").get("refresh_token").is_none());
@@ -293,11 +259,11 @@ fn rm_revokes_the_grant_unless_keep_remote() {
         .as_str()
         .unwrap()
         .to_string();
-    let out = env.run(&["rm", "a", "--yes"]);
+    let out = env.conn("rm a --yes").run();
     out.ok();
     assert!(out.stdout.contains("revoked"), "{out:?}");
     assert!(!idp.active(&rt_a));
-    env.run(&["rm", "b", "--yes", "--keep-remote"]).ok();
+    env.conn("rm b --yes --keep-remote").ok();
     assert!(idp.active(&rt_b));
 }
 
@@ -311,21 +277,11 @@ fn denied_or_abandoned_sign_in_saves_nothing() {
     assert!(env.connections().is_empty());
 
     let start = std::time::Instant::now();
-    let out = env.run_env(
-        &[
-            "new",
-            "y",
-            "--provider",
-            "idp",
-            "--client-id",
-            "conn-cli",
-            "--client-secret-env",
-            "CS",
-            "--timeout",
-            "3",
-        ],
-        &[("CS", "conn-cli-secret"), ("CONN_TEST_BROWSER", "ignore")],
-    );
+    let out = env
+        .conn("new y --provider idp --client-id conn-cli --client-secret-env CS --timeout 3")
+        .env("CS", "conn-cli-secret")
+        .env("CONN_TEST_BROWSER", "ignore")
+        .run();
     out.code(1);
     assert!(
         out.stderr.contains("no sign-in came back within 3s"),
@@ -398,6 +354,6 @@ fn the_generic_oauth2_provider_discovers_endpoints_from_an_issuer() {
         .as_str()
         .unwrap()
         .to_string();
-    env.run(&["rm", "gen", "--yes"]).ok();
+    env.conn("rm gen --yes").ok();
     assert!(!idp.active(&rt));
 }

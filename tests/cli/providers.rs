@@ -5,7 +5,7 @@ use crate::support::*;
 #[test]
 fn list_shows_builtins_and_marks_user_overrides() {
     let env = TestEnv::new();
-    let out = env.run(&["providers", "list", "--json"]);
+    let out = env.conn("providers list --json").run();
     out.ok();
     let ids: Vec<String> = out
         .json()
@@ -22,7 +22,7 @@ fn list_shows_builtins_and_marks_user_overrides() {
         &acme_provider("http://127.0.0.1:1").replace("\"acme\"", "\"github\""),
     );
     env.write_provider("acme.toml", &acme_provider("http://127.0.0.1:1"));
-    let out = env.run(&["providers", "list"]);
+    let out = env.conn("providers list").run();
     out.ok();
     let gh = out
         .stdout
@@ -37,12 +37,12 @@ fn list_shows_builtins_and_marks_user_overrides() {
 #[test]
 fn show_tells_how_to_set_up_the_app() {
     let env = TestEnv::new();
-    let out = env.run(&["providers", "show", "zendesk"]);
+    let out = env.conn("providers show zendesk").run();
     out.ok();
     assert!(out.stdout.contains("subdomain"), "{out:?}");
     assert!(out.stdout.contains("API token"), "{out:?}");
     assert!(out.stdout.contains("developer.zendesk.com"), "{out:?}");
-    let gh = env.run(&["providers", "show", "github"]);
+    let gh = env.conn("providers show github").run();
     assert!(
         gh.stdout
             .contains("redirect URI to register: http://127.0.0.1/callback"),
@@ -53,7 +53,7 @@ fn show_tells_how_to_set_up_the_app() {
             .contains("grants: authorization_code, device_code"),
         "{gh:?}"
     );
-    let j = env.run(&["providers", "show", "github", "--json"]).json();
+    let j = env.conn("providers show github --json").run().json();
     assert_eq!(j["check"]["path"], "/user");
     assert_eq!(j["auth"][0]["method"], "api_key");
 }
@@ -85,7 +85,7 @@ fn validate_reports_file_line_and_field_and_bad_user_files_are_skipped() {
     assert!(out.stderr.contains("identity_requird"), "{out:?}");
 
     // Other commands keep working, with a warning naming the bad file.
-    let out = env.run(&["providers", "list"]);
+    let out = env.conn("providers list").run();
     out.ok();
     assert!(out.stderr.contains("bad.toml"), "{out:?}");
     assert!(out.stdout.contains("acme"));
@@ -224,7 +224,7 @@ fn extends_builds_on_a_builtin_and_environments_pick_hosts() {
         "id = \"zendesk-eu\"\nextends = \"zendesk\"\ndisplay_name = \"Zendesk (EU)\"\n\n[check]\npath = \"/api/v2/users/me.json?eu=1\"\n",
     );
     env.run(&["providers", "validate", path_str(&f)]).ok();
-    let shown = env.run(&["providers", "show", "zendesk-eu", "--json"]);
+    let shown = env.conn("providers show zendesk-eu --json").run();
     shown.ok();
     let p = shown.json();
     assert_eq!(p["check"]["path"], "/api/v2/users/me.json?eu=1");
@@ -240,37 +240,17 @@ fn extends_builds_on_a_builtin_and_environments_pick_hosts() {
         "sb.toml",
         &format!("id = \"sb\"\ndisplay_name = \"SB\"\n\n[environments.production]\nhost = \"127.0.0.1:1\"\n[environments.sandbox]\nhost = \"127.0.0.1:{port}\"\n\n[[auth]]\n{KEY}\n\n[api]\nbase_url = \"http://${{host}}\"\n\n[check]\npath = \"/me\"\nidentity = {{ id = \"/id\", label = \"/email\" }}\n"),
     );
-    let out = env.run_env(
-        &[
-            "new",
-            "s1",
-            "--provider",
-            "sb",
-            "--env",
-            "sandbox",
-            "--secret-env",
-            "K",
-            "--json",
-        ],
-        &[("K", "k-123456")],
-    );
+    let out = env
+        .conn("new s1 --provider sb --env sandbox --secret-env K --json")
+        .env("K", "k-123456")
+        .run();
     out.ok();
     assert_eq!(out.json()["identity"]["label"], "s@p.test");
     assert_eq!(out.json()["identity"]["instance"], "127.0.0.1");
-    env.run_env(
-        &[
-            "new",
-            "p1",
-            "--provider",
-            "sb",
-            "--secret-env",
-            "K",
-            "--no-check",
-        ],
-        &[("K", "k-123456")],
-    )
-    .ok();
-    let list = env.run(&["list", "--env", "sandbox", "--json"]);
+    env.conn("new p1 --provider sb --secret-env K --no-check")
+        .env("K", "k-123456")
+        .ok();
+    let list = env.conn("list --env sandbox --json").run();
     let names: Vec<String> = list
         .json()
         .as_array()
@@ -279,7 +259,7 @@ fn extends_builds_on_a_builtin_and_environments_pick_hosts() {
         .map(|r| r["name"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(names, ["s1"]);
-    let out = env.run(&["list"]);
+    let out = env.conn("list").run();
     assert!(out.stdout.contains("s@p.test on 127.0.0.1"), "{out:?}");
 }
 
@@ -294,10 +274,10 @@ fn a_2xx_the_check_does_not_expect_is_an_error() {
             minimal("", KEY).replace("https://api.p.test", &api.url)
         ),
     );
-    let out = env.run_env(
-        &["new", "x", "--provider", "p", "--secret-env", "K", "--json"],
-        &[("K", "k-123456")],
-    );
+    let out = env
+        .conn("new x --provider p --secret-env K --json")
+        .env("K", "k-123456")
+        .run();
     out.code(1);
     assert!(
         out.stderr.contains("HTTP 202: the check expects [200]"),

@@ -61,36 +61,10 @@ fn the_worked_example_copies_customers_without_handling_a_secret() {
             zendesk.url
         ),
     );
-    env.run_env(
-        &[
-            "new",
-            "stripe-live",
-            "--provider",
-            "stripe",
-            "--secret-env",
-            "S",
-            "--no-check",
-        ],
-        &[("S", "sk_test_EXAMPLE")],
-    )
-    .ok();
-    env.run_env(
-        &[
-            "new",
-            "zendesk-acme",
-            "--provider",
-            "zendesk",
-            "--set",
-            "subdomain=acme",
-            "--username",
-            "agent@acme.test",
-            "--secret-env",
-            "S",
-            "--no-check",
-        ],
-        &[("S", "zd-TOKEN")],
-    )
-    .ok();
+    env.conn("new stripe-live --provider stripe --secret-env S --no-check")
+        .env("S", "sk_test_EXAMPLE")
+        .ok();
+    env.conn("new zendesk-acme --provider zendesk --set subdomain=acme --username agent@acme.test --secret-env S --no-check").env("S", "zd-TOKEN").ok();
     let project = env.dir.path().join("sync");
     std::fs::create_dir_all(&project).unwrap();
     // The README's recipe; its secondary role plays the same Zendesk here.

@@ -25,9 +25,9 @@ struct Project {
 }
 
 impl Project {
-    /// conn.toml in `<tmp>/project`, run from `<tmp>/project/scripts`.
-    fn run(&self, args: &[&str]) -> Out {
-        self.env.run_in(&self.dir.join("scripts"), args, &[])
+    /// `conn ARGS` with conn.toml in `<tmp>/project`, run from `<tmp>/project/scripts`.
+    fn conn(&self, args: &str) -> Conn<'_> {
+        self.env.conn(args).dir(&self.dir.join("scripts"))
     }
 
     fn run_env(&self, args: &[&str], vars: &[(&str, &str)]) -> Out {
@@ -103,14 +103,14 @@ fn bind_all(p: &Project) {
         ("crm_archive", "crm-old"),
         ("helpdesk", "desk-prod"),
     ] {
-        p.run(&["bind", role, name]).ok();
+        p.conn("bind").arg(role).arg(name).ok();
     }
     for (role, name) in [
         ("crm", "crm-sb"),
         ("crm_archive", "crm-sb"),
         ("helpdesk", "desk-sb"),
     ] {
-        p.run(&["bind", role, name, "--env", "sandbox"]).ok();
+        p.conn("bind --env sandbox").arg(role).arg(name).ok();
     }
 }
 
@@ -175,14 +175,14 @@ fn a_bad_recipe_is_rejected_with_its_line() {
             (&["exec", "--", "true"], 1),
             (&["check", "--recipe"], 3),
         ] {
-            let out = p.run(args);
+            let out = p.conn(&args.join(" ")).run();
             out.code(code);
             assert!(out.stderr.contains(at), "{text}: {args:?}: {out:?}");
             assert!(out.stderr.contains(what), "{text}: {args:?}: {out:?}");
         }
     }
     std::fs::remove_file(p.dir.join("conn.toml")).unwrap();
-    let out = p.run(&["exec", "--", "true"]);
+    let out = p.conn("exec -- true").run();
     out.code(1);
     assert!(out.stderr.contains("no conn.toml"), "{out:?}");
 }
@@ -209,7 +209,7 @@ fn bound_roles_are_exported_with_the_role_as_prefix() {
         stored.contains(&canonical.display().to_string()),
         "{stored}"
     );
-    let listing = p.run(&["bind"]);
+    let listing = p.conn("bind").run();
     listing.ok();
     assert!(
         listing
@@ -218,7 +218,7 @@ fn bound_roles_are_exported_with_the_role_as_prefix() {
         "{listing:?}"
     );
     // Rebinding says what it replaced.
-    let out = p.run(&["bind", "crm", "unrelated"]);
+    let out = p.conn("bind crm unrelated").run();
     out.ok();
     assert!(out.stdout.contains("(was crm-prod)"), "{out:?}");
 }
@@ -241,8 +241,8 @@ fn the_same_project_through_a_symlink_has_the_same_bindings_and_another_has_none
 #[test]
 fn an_unbound_role_fails_with_the_command_that_binds_it() {
     let p = project();
-    p.run(&["bind", "crm", "crm-prod"]).ok();
-    let out = p.run(&["exec", "--", "true"]);
+    p.conn("bind crm crm-prod").ok();
+    let out = p.conn("exec -- true").run();
     out.code(1);
     assert!(
         out.stderr.contains(
@@ -256,7 +256,7 @@ fn an_unbound_role_fails_with_the_command_that_binds_it() {
     );
     assert!(out.stderr.contains("desk-prod, desk-sb"), "{out:?}");
     // Sandbox: only sandbox connections are suggested.
-    let out = p.run(&["exec", "--env", "sandbox", "--", "true"]);
+    let out = p.conn("exec --env sandbox -- true").run();
     out.code(1);
     assert!(
         out.stderr
@@ -292,22 +292,21 @@ fn bind_and_env_overrides_swap_a_connection_for_one_run() {
     );
     assert_eq!(crm(p.exported(&[], &[])), "key-of-crm-prod");
     // A role the recipe doesn't have is a usage error, with a suggestion.
-    let out = p.run(&["exec", "--bind", "cmr=crm-old", "--", "true"]);
+    let out = p.conn("exec --bind cmr=crm-old -- true").run();
     out.code(2);
     assert!(out.stderr.contains("did you mean crm"), "{out:?}");
     // A connection of another provider can't play the role.
-    let out = p.run(&["exec", "--bind", "crm=desk-prod", "--", "true"]);
+    let out = p.conn("exec --bind crm=desk-prod -- true").run();
     out.code(1);
     assert!(
         out.stderr
             .contains("role crm needs a acme connection, and desk-prod is a desk connection"),
         "{out:?}"
     );
-    let out = p.run(&["bind", "helpdesk", "crm-prod"]);
+    let out = p.conn("bind helpdesk crm-prod").run();
     out.code(1);
     // --bind is for recipe runs.
-    p.run(&["exec", "crm-prod", "--bind", "crm=crm-old", "--", "true"])
-        .code(2);
+    p.conn("exec crm-prod --bind crm=crm-old -- true").code(2);
 }
 
 #[test]
@@ -319,7 +318,7 @@ fn a_sandbox_run_uses_sandbox_bindings_and_refuses_production_connections() {
     assert_eq!(v["CRM_ARCHIVE_API_KEY"], "key-of-crm-sb");
     assert_eq!(v["HELPDESK_API_KEY"], "key-of-desk-sb");
     // Production connections can't be bound for sandbox, nor swapped in at run time.
-    let out = p.run(&["bind", "crm", "crm-prod", "--env", "sandbox"]);
+    let out = p.conn("bind crm crm-prod --env sandbox").run();
     out.code(1);
     assert!(
         out.stderr.contains("crm-prod is a production connection"),
@@ -359,14 +358,14 @@ fn a_sandbox_run_uses_sandbox_bindings_and_refuses_production_connections() {
         toml.replace("env = \"sandbox\"", "env = \"\""),
     )
     .unwrap();
-    p.run(&["exec", "--env", "sandbox", "--", "true"]).code(1);
+    p.conn("exec --env sandbox -- true").code(1);
 }
 
 #[test]
 fn check_recipe_checks_just_the_recipes_connections() {
     let p = project();
     bind_all(&p);
-    let out = p.run(&["check", "--recipe", "--json"]);
+    let out = p.conn("check --recipe --json").run();
     out.ok();
     let mut names: Vec<String> = out
         .json()
@@ -377,7 +376,7 @@ fn check_recipe_checks_just_the_recipes_connections() {
         .collect();
     names.sort();
     assert_eq!(names, ["crm-old", "crm-prod", "desk-prod"]);
-    let out = p.run(&["check", "--recipe", "--env", "sandbox", "--json"]);
+    let out = p.conn("check --recipe --env sandbox --json").run();
     out.ok();
     assert_eq!(
         out.json().as_array().unwrap().len(),
@@ -390,7 +389,7 @@ fn check_recipe_checks_just_the_recipes_connections() {
         format!("{RECIPE}\n[roles.new_one]\nprovider = \"desk\"\nsecondary = true\n"),
     )
     .unwrap();
-    let out = p.run(&["check", "--recipe"]);
+    let out = p.conn("check --recipe").run();
     out.code(3);
     assert!(out.stderr.contains("conn bind new_one"), "{out:?}");
 }

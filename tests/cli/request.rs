@@ -66,7 +66,7 @@ fn method_path_query_and_headers_are_sent_and_the_body_comes_back_raw() {
         Some(format!("Bearer {KEY}").as_str())
     );
     // An explicit method, lower case is fine.
-    env.run(&["request", "k", "delete", "/items"]).ok();
+    env.conn("request k delete /items").ok();
     assert_eq!(api.requests()[1].method, "DELETE");
 }
 
@@ -103,10 +103,10 @@ fn each_body_source_is_sent_as_given() {
         Some("application/x-www-form-urlencoded")
     );
     // @- reads standard input.
-    let out = env.run_stdin(
-        &["request", "k", "PATCH", "/echo", "-d", "@-"],
-        "from stdin\n",
-    );
+    let out = env
+        .conn("request k PATCH /echo -d @-")
+        .stdin("from stdin\n")
+        .run();
     out.ok();
     let r = &api.requests()[2];
     assert_eq!(
@@ -115,15 +115,14 @@ fn each_body_source_is_sent_as_given() {
     );
     assert_eq!(out.stdout, "from stdin\n");
     // A file that isn't there is conn's failure, before anything is sent.
-    env.run(&["request", "k", "/echo", "-d", "@/no/such/file"])
-        .code(1);
+    env.conn("request k /echo -d @/no/such/file").code(1);
     assert_eq!(api.requests().len(), 3);
 }
 
 #[test]
 fn include_prints_status_and_headers_to_stderr() {
     let (_api, env) = api_env();
-    let out = env.run(&["request", "k", "-i", "/echo", "-d", "[]"]);
+    let out = env.conn("request k -i /echo -d []").run();
     out.ok();
     assert!(out.stderr.starts_with("HTTP/1.1 201"), "{out:?}");
     assert!(
@@ -136,20 +135,20 @@ fn include_prints_status_and_headers_to_stderr() {
 #[test]
 fn http_errors_set_the_exit_code_and_still_print_the_body() {
     let (_api, env) = api_env();
-    let out = env.run(&["request", "k", "/missing"]);
+    let out = env.conn("request k /missing").run();
     out.code(4);
     assert_eq!(out.stdout, r#"{"error":"not found"}"#);
-    env.run(&["request", "k", "/boom"]).code(5);
+    env.conn("request k /boom").code(5);
     // An API key that is rejected is not retried: there is nothing to refresh.
     let (api, env) = api_env();
-    env.run(&["request", "k", "/denied"]).code(4);
+    env.conn("request k /denied").code(4);
     assert_eq!(api.requests().len(), 1);
 }
 
 #[test]
 fn credentials_go_only_to_the_connections_api() {
     let (api, env) = api_env();
-    let out = env.run(&["request", "k", "https://elsewhere.example/items"]);
+    let out = env.conn("request k https://elsewhere.example/items").run();
     out.code(2);
     assert!(
         out.stderr.contains("not under the connection's base URL"),
@@ -165,14 +164,14 @@ fn credentials_go_only_to_the_connections_api() {
         "Authorization: Bearer other",
     ]);
     out.code(2);
-    env.run(&["request", "nope", "/items"]).code(1);
+    env.conn("request nope /items").code(1);
     assert_eq!(api.requests().len(), 1);
 }
 
 #[test]
 fn secrets_are_scrubbed_from_the_output_and_the_verbose_log() {
     let (_api, env) = api_env();
-    let out = env.run(&["-v", "request", "k", "-i", "/leak", "--query", "x=1"]);
+    let out = env.conn("-v request k -i /leak --query x=1").run();
     out.ok();
     assert!(out.stdout.contains("Bearer (redacted)"), "{out:?}");
     assert!(
@@ -197,20 +196,10 @@ fn a_key_in_the_query_string_is_scrubbed_from_the_log() {
             api.url
         ),
     );
-    env.run_env(
-        &[
-            "new",
-            "q",
-            "--provider",
-            "q",
-            "--secret-env",
-            "K",
-            "--no-check",
-        ],
-        &[("K", QKEY)],
-    )
-    .ok();
-    let out = env.run(&["-v", "request", "q", "/things"]);
+    env.conn("new q --provider q --secret-env K --no-check")
+        .env("K", QKEY)
+        .ok();
+    let out = env.conn("-v request q /things").run();
     out.ok();
     let encoded: String = url::form_urlencoded::byte_serialize(QKEY.as_bytes()).collect();
     assert!(api.requests()[0].url.contains(&encoded), "the key was sent");
@@ -264,7 +253,7 @@ fn an_oauth_401_is_retried_once_after_a_refresh() {
     let env = env_for(&api, "");
     env.run_env(NEW, &[("CS", "s")]).ok();
     // at-1 has an hour left, so only the API's 401 says it is no good.
-    let out = env.run(&["-v", "request", "x", "/data"]);
+    let out = env.conn("-v request x /data").run();
     out.ok();
     assert_eq!(out.stdout, r#"{"ok":true}"#);
     let data: Vec<String> = api
@@ -284,11 +273,11 @@ fn an_oauth_401_is_retried_once_after_a_refresh() {
         "{out:?}"
     );
     // The next request uses the new token straight away.
-    env.run(&["request", "x", "/data"]).ok();
+    env.conn("request x /data").ok();
     assert_eq!(refreshes.load(Ordering::SeqCst), 1);
     // A 401 that a fresh token doesn't cure is reported after one retry, not looped on.
     let before = api.requests().len();
-    let out = env.run(&["request", "x", "/never"]);
+    let out = env.conn("request x /never").run();
     out.code(4);
     assert_eq!(refreshes.load(Ordering::SeqCst), 2);
     let never = api.requests()[before..]

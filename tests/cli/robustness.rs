@@ -74,32 +74,20 @@ fn invalid_values_are_usage_errors() {
     ]);
     out.code(2);
     assert!(out.stderr.contains("subdomain"), "{out:?}");
-    let out = env.run(&[
-        "new",
-        "a",
-        "--provider",
-        "zendesk",
-        "--auth",
-        "basic",
-        "--set",
-        "tenant=x",
-    ]);
+    let out = env
+        .conn("new a --provider zendesk --auth basic --set tenant=x")
+        .run();
     out.code(2);
     assert!(out.stderr.contains("its inputs are: subdomain"), "{out:?}");
     let out = env.run(&["new", "bad name", "--provider", "stripe"]);
     out.code(2);
     assert!(out.stderr.contains("invalid connection name"), "{out:?}");
-    let out = env.run(&["new", "a", "--provider", "stripe", "--auth", "basic"]);
+    let out = env.conn("new a --provider stripe --auth basic").run();
     out.code(2);
     assert!(out.stderr.contains("supports: api_key"), "{out:?}");
-    let out = env.run(&[
-        "new",
-        "a",
-        "--provider",
-        "stripe",
-        "--secret-env",
-        "UNSET_VAR",
-    ]);
+    let out = env
+        .conn("new a --provider stripe --secret-env UNSET_VAR")
+        .run();
     out.code(2);
     assert!(out.stderr.contains("UNSET_VAR"), "{out:?}");
 }
@@ -107,10 +95,10 @@ fn invalid_values_are_usage_errors() {
 #[test]
 fn unknown_provider_lists_closest_ids() {
     let env = TestEnv::new();
-    let out = env.run(&["new", "a", "--provider", "zendsk"]);
+    let out = env.conn("new a --provider zendsk").run();
     out.code(2);
     assert!(out.stderr.contains("did you mean zendesk"), "{out:?}");
-    let out = env.run(&["providers", "show", "strpe"]);
+    let out = env.conn("providers show strpe").run();
     out.code(1);
     assert!(out.stderr.contains("stripe"), "{out:?}");
 }
@@ -132,7 +120,9 @@ fn secrets_on_argv_are_refused_with_the_alternatives() {
         assert!(!out.all().contains("sk_live_leak"), "{flag}: {out:?}");
     }
     // --secret=VALUE form too
-    let out = env.run(&["new", "a", "--provider", "stripe", "--secret=sk_live_leak"]);
+    let out = env
+        .conn("new a --provider stripe --secret=sk_live_leak")
+        .run();
     out.code(2);
     assert!(!env.connections_toml().exists());
 }
@@ -158,19 +148,9 @@ fn duplicate_names_are_refused() {
 #[test]
 fn broken_connections_file_is_reported_and_never_rewritten() {
     let env = TestEnv::new();
-    env.run_env(
-        &[
-            "new",
-            "a",
-            "--provider",
-            "stripe",
-            "--secret-env",
-            "K",
-            "--no-check",
-        ],
-        &[("K", "sk_1")],
-    )
-    .ok();
+    env.conn("new a --provider stripe --secret-env K --no-check")
+        .env("K", "sk_1")
+        .ok();
     let mut text = env.read_connections();
     text.push_str("\n[connections.b\nprovider = \"x\"\n");
     std::fs::write(env.connections_toml(), &text).unwrap();
@@ -208,7 +188,7 @@ fn broken_connections_file_is_reported_and_never_rewritten() {
         );
     }
     // The check, being a monitoring command, says UNKNOWN.
-    env.run(&["check"]).code(3);
+    env.conn("check").code(3);
 }
 
 #[test]
@@ -256,9 +236,9 @@ fn twenty_concurrent_news_all_land() {
 #[test]
 fn usage_errors_exit_2_and_help_exits_0() {
     let env = TestEnv::new();
-    env.run(&["frobnicate"]).code(2);
-    let help = env.run(&["check", "--help"]);
+    env.conn("frobnicate").code(2);
+    let help = env.conn("check --help").run();
     help.ok();
     assert!(help.stdout.contains("3 UNKNOWN"), "{help:?}");
-    env.run(&["new", "--env", "staging"]).code(2);
+    env.conn("new --env staging").code(2);
 }

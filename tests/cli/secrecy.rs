@@ -141,20 +141,10 @@ fn a_query_string_key_echoed_back_encoded_is_redacted() {
             api.url
         ),
     );
-    env.run_env(
-        &[
-            "new",
-            "q",
-            "--provider",
-            "q",
-            "--secret-env",
-            "K",
-            "--no-check",
-        ],
-        &[("K", QKEY)],
-    )
-    .ok();
-    let out = env.run(&["-v", "check", "q"]);
+    env.conn("new q --provider q --secret-env K --no-check")
+        .env("K", QKEY)
+        .ok();
+    let out = env.conn("-v check q").run();
     out.code(2);
     let encoded: String = url::form_urlencoded::byte_serialize(QKEY.as_bytes()).collect();
     assert!(

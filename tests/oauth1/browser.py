@@ -12,6 +12,7 @@ the loopback callback as a browser would. CONN_TEST_BROWSER selects what the per
   oob           press Allow and print the verification code shown on the page to stdout
   ignore        do nothing
 CONN_TEST_BROWSER_LOG: a file that gets one "STATUS URL" line per callback request.
+CONN_TEST_BROWSER_PAGE: a file that gets the page the last callback request showed.
 """
 import os
 import re
@@ -91,6 +92,11 @@ def main():
         log(s, fav)
     s, _, body = fetch(location)
     log(s, location)
+    page = os.environ.get("CONN_TEST_BROWSER_PAGE")
+    if page:
+        with open(page + ".tmp", "w") as f:
+            f.write(body)
+        os.replace(page + ".tmp", page)
 
 
 if __name__ == "__main__":

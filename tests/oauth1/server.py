@@ -12,17 +12,28 @@ Endpoints (Trello-like paths):
   POST /1/OAuthAuthorizeToken      Allow: oauthlib AuthorizationEndpoint redirects to the
                                    callback with oauth_token + oauth_verifier (or, for oob,
                                    shows the verifier); Deny: redirect with denied=TOKEN
+                                   (or another form, see /_control)
   POST /1/OAuthGetAccessToken      token credentials (oauthlib AccessTokenEndpoint)
   ANY  /1/members/me               a protected resource (oauthlib ResourceEndpoint): 200 with
                                    the member, or 401 with oauth_problem / error_description
+  ANY  /1/echo[.json]              a protected resource that echoes what it was sent in every
+                                   encoding (tests/support/echo.py), and the consumer and
+                                   token secrets it knows, as a careless API might; its first
+                                   line (or "valid") says whether oauthlib accepted the request
   GET  /_state                     JSON: what the server saw (for assertions)
-  POST /_control                   JSON body {"skew": SECONDS, "revoke": true}: shift this
-                                   server's clock (and its Date header), revoke all tokens
+  POST /_control                   JSON body {"skew": SECONDS, "revoke": true, "deny_with": FORM}:
+                                   shift this server's clock (and its Date header), revoke all
+                                   tokens, choose how Deny redirects: "denied" (denied=TOKEN,
+                                   the default), an oauth_problem value ("user_refused",
+                                   "permission_denied": oauth_problem=VALUE without a token),
+                                   or "other-token" (user_refused naming another token)
 
 Consumers: key "conntestconsumerkey0001" with secret "conn-test-consumer-secret" (HMAC-SHA1,
-HMAC-SHA256, PLAINTEXT), and "connrsaconsumerkey00001" whose RSA key pair is generated at
-start; the private key is written to $RSA_KEY_OUT (or a temporary file), named in the first
-line, for the test to give conn.
+HMAC-SHA256, PLAINTEXT), "connreservedconsumer001" whose secret is full of characters that
+need encoding (RESERVED_SECRET), and "connrsaconsumerkey00001" whose RSA key pair is generated
+at start; the private key is written to $RSA_KEY_OUT (or a temporary file), named in the first
+line, for the test to give conn. Token secrets issued to the last two end in
+TOKEN_SECRET_SUFFIX, so they too need encoding.
 """
 
 import email.utils
@@ -37,6 +48,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import echo  # noqa: E402  (tests/support/echo.py)
 from oauthlib.oauth1 import (
     AccessTokenEndpoint,
     AuthorizationEndpoint,
@@ -49,9 +62,14 @@ from oauthlib.oauth1.rfc5849.endpoints import base as oauth_base
 
 LOCK = threading.Lock()
 SKEW = [0]
+DENY_WITH = ["denied"]
 CONSUMER = "conntestconsumerkey0001"
 RSA_CONSUMER = "connrsaconsumerkey00001"
-SECRETS = {CONSUMER: "conn-test-consumer-secret", RSA_CONSUMER: ""}
+RESERVED_CONSUMER = "connreservedconsumer001"
+RESERVED_SECRET = "cs4+Plain&Secret/Value%7E \u00e9\u20ac\U0001F600:=~"
+TOKEN_SECRET_SUFFIX = "+&/%=~: \u00e9\u20ac"
+SECRETS = {CONSUMER: "conn-test-consumer-secret", RSA_CONSUMER: "",
+           RESERVED_CONSUMER: RESERVED_SECRET}
 REQUEST_TOKENS = {}  # token -> dict(secret, client, redirect, verifier)
 ACCESS_TOKENS = {}  # token -> dict(secret, client)
 NONCES = set()
@@ -77,6 +95,23 @@ class SkewedTime:
 
 
 oauth_base.time = SkewedTime
+
+
+def denial(token):
+    """The callback query of a refusal, in the form providers use (see /_control)."""
+    form = DENY_WITH[0]
+    if form == "denied":  # X/Twitter: the temporary token
+        return f"denied={token}"
+    if form == "other-token":  # names some other sign-in's token
+        return "oauth_token=someoneelsestoken000000&oauth_problem=user_refused"
+    return "oauth_problem=" + urllib.parse.quote(form)  # LinkedIn, XING: no token
+
+
+def reserve(token, request):
+    """oauthlib issues letters and digits; these consumers get secrets that need encoding.
+    The endpoint serializes `token` after this call, so the client receives the change."""
+    if request.client_key in (RESERVED_CONSUMER, RSA_CONSUMER):
+        token["oauth_token_secret"] += TOKEN_SECRET_SUFFIX
 
 
 class Validator(RequestValidator):
@@ -116,6 +151,7 @@ class Validator(RequestValidator):
             return True
 
     def save_request_token(self, token, request):
+        reserve(token, request)
         with LOCK:
             REQUEST_TOKENS[token["oauth_token"]] = {
                 "secret": token["oauth_token_secret"], "client": request.client_key,
@@ -156,6 +192,7 @@ class Validator(RequestValidator):
             REQUEST_TOKENS.pop(request_token, None)
 
     def save_access_token(self, token, request):
+        reserve(token, request)
         with LOCK:
             ACCESS_TOKENS[token["oauth_token"]] = {
                 "secret": token["oauth_token_secret"], "client": request.client_key}
@@ -249,7 +286,7 @@ class Handler(BaseHTTPRequestHandler):
                 if redirect == "oob":
                     return self.send(200, "<p>You denied access.</p>", ctype="text/html")
                 sep = "&" if "?" in redirect else "?"
-                return self.send(302, "", {"Location": f"{redirect}{sep}denied={token}"})
+                return self.send(302, "", {"Location": f"{redirect}{sep}{denial(token)}"})
             uri = self.uri().split("?")[0] + "?oauth_token=" + urllib.parse.quote(token)
             h, b, s = AUTHORIZE.create_authorization_response(uri, "GET", None, None, [])
             if s == 200:  # oob: show the verifier for the person to type in
@@ -284,6 +321,19 @@ class Handler(BaseHTTPRequestHandler):
             SEEN["resource_rejected"].append(problem)
             self.send(401, "oauth_problem=" + urllib.parse.quote(problem),
                       {"WWW-Authenticate": 'OAuth realm="test"'})
+        elif path in ("/1/echo", "/1/echo.json"):
+            ok, req = RESOURCE.validate_protected_resource_request(self.uri(), method, body, headers)
+            vals = echo.values(self.headers, self.path, body)
+            token = ACCESS_TOKENS.get(getattr(req, "resource_owner_key", None) or "")
+            if token:
+                vals["server-token-secret"] = token["secret"]
+                vals["server-consumer-secret"] = SECRETS.get(token["client"], "")
+            e = echo.echo(vals)
+            h = echo.headers_for(vals)
+            if path.endswith(".json"):
+                return self.send(200, '{"valid": %s, "echo": %s}' % (json.dumps(ok), echo.as_json(e)),
+                                 h, "application/json")
+            self.send(200, f"valid: {ok}\n" + echo.as_text(e), h, "text/plain; charset=utf-8")
         elif path == "/_state":
             with LOCK:
                 self.send(200, json.dumps({**SEEN, "access_tokens": len(ACCESS_TOKENS)}),
@@ -295,6 +345,8 @@ class Handler(BaseHTTPRequestHandler):
                     SKEW[0] = c["skew"]
                 if c.get("revoke"):
                     ACCESS_TOKENS.clear()
+                if "deny_with" in c:
+                    DENY_WITH[0] = c["deny_with"]
             self.send(200, "{}", ctype="application/json")
         else:
             self.send(404, "not found")

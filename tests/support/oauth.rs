@@ -110,7 +110,7 @@ impl Drop for Oidc {
 }
 
 /// The first line a test server prints on stdout (where it listens), if it comes in time.
-fn first_line(child: &mut std::process::Child, wait: Duration) -> Option<String> {
+pub fn first_line(child: &mut std::process::Child, wait: Duration) -> Option<String> {
     use std::io::BufRead;
     let stdout = child.stdout.take()?;
     let (tx, rx) = std::sync::mpsc::channel();
