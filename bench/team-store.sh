@@ -37,7 +37,7 @@ done
 
 # The user and admin policies of docs/vault-policies/ and a bench user holding both.
 for role in admin user; do
-  python3 - "$role" <<'PY' | curl -fs -o /dev/null -X PUT -H 'X-Vault-Token: root' --data @- "$BAO_ADDR/v1/sys/policies/acl/conn-acme-$1"
+  python3 - "$role" <<'PY' | curl -fs -o /dev/null -X PUT -H 'X-Vault-Token: root' --data @- "$BAO_ADDR/v1/sys/policies/acl/conn-acme-$role"
 import json, sys
 print(json.dumps({"policy": open(f"docs/vault-policies/conn-acme-{sys.argv[1]}.hcl").read()}))
 PY
@@ -62,7 +62,7 @@ class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
 s = S(("127.0.0.1", 0), H); print(s.server_address[1], flush=True); s.serve_forever()
 PY
 pids+=($!)
-sleep 0.5
+for _ in $(seq 100); do [ -s "$work/api.port" ] && break; sleep 0.1; done
 api=http://127.0.0.1:$(cat "$work/api.port")
 
 export CONN_HOME=$work/home CONN_SECRET_STORE=file
