@@ -81,7 +81,7 @@ path = "/me"
 identity = { id = "/id", label = "/email" }
 TOML
 "$CONN" store add acme --vault-addr "$BAO_ADDR" >/dev/null
-KEY=bench-key-0123456789 "$CONN" new acme/x --provider acme --secret-env KEY --no-check >/dev/null 2>&1
+KEY=bench-key-0123456789 "$CONN" new acme/x --provider acme --secret-env KEY --no-check >/dev/null
 KEY=bench-key-0123456789 "$CONN" new local-x --provider acme --secret-env KEY --no-check >/dev/null 2>&1
 id=$(curl -fs -H "X-Vault-Token: $BAO_TOKEN" "$BAO_ADDR/v1/secret/data/conn/acme/meta/x" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["data"]["id"])')
 
