@@ -959,3 +959,21 @@ fn an_edit_that_keeps_losing_its_cas_race_gives_up_and_says_nothing_was_saved() 
         .count();
     assert_eq!(writes, 5, "retried, then gave up");
 }
+
+#[test]
+fn an_admin_who_is_also_a_user_may_still_create() {
+    // Vault takes the most specific matching path across all of a token's policies; the admin
+    // policy must not lose to the user policy's read-only meta/* for a token holding both.
+    let bao = Bao::start();
+    bao.seed_team("acme");
+    bao.ok(
+        "POST",
+        "auth/userpass/users/acme-both",
+        json!({"password": "pw-both", "token_policies": ["conn-acme-admin", "conn-acme-user"]}),
+    );
+    let token = bao.login("acme", "both");
+    let api = FakeApi::expecting_auth("Bearer k-0123456789abcdef", json!({"id": 1}));
+    let host = Host::new(&bao, "acme", &token, &api.url);
+    create_team_key(&host, "acme/gh", "k-0123456789abcdef").ok();
+    host.run(&["rm", "acme/gh", "--yes", "--keep-remote"]).ok();
+}
