@@ -1,5 +1,5 @@
-//! API key auth: the key in a header (with an optional prefix such as `Bearer `) or in a query
-//! parameter.
+//! API key auth: the key in a header (with an optional prefix such as `Bearer `), in a query
+//! parameter, in HTTP Basic, or as the first segment of the URL path (Telegram's `bot<token>`).
 
 use std::collections::BTreeMap;
 
@@ -76,6 +76,22 @@ impl ApiKey {
     }
 }
 
+/// Inserts `segment` as the first segment of `url`'s path (after any the test origin added).
+fn in_path(url: &mut url::Url, segment: &str) {
+    let skip = crate::core::http::routed_segments(url);
+    let rest: Vec<String> = url
+        .path_segments()
+        .map(|s| s.map(str::to_string).collect())
+        .unwrap_or_default();
+    if let Ok(mut path) = url.path_segments_mut() {
+        path.clear();
+        let (head, tail) = rest.split_at(skip.min(rest.len()));
+        path.extend(head);
+        path.push(segment);
+        path.extend(tail.iter().filter(|s| !s.is_empty() || tail.len() > 1));
+    }
+}
+
 impl Authenticator for ApiKey {
     fn apply(&self, req: RequestBuilder) -> RequestBuilder {
         match self.placement {
@@ -100,6 +116,29 @@ impl Authenticator for ApiKey {
                 Some(user) => req.basic_auth(user, Some(self.key.expose())),
                 None => req.basic_auth(self.key.expose(), self.basic_password.as_deref()),
             },
+            Placement::Path => {
+                let (client, built) = req.build_split();
+                match built {
+                    Ok(mut request) => {
+                        let segment = zeroize::Zeroizing::new(format!(
+                            "{}{}",
+                            self.prefix,
+                            self.key.expose()
+                        ));
+                        in_path(request.url_mut(), &segment);
+                        RequestBuilder::from_parts(client, request)
+                    }
+                    // The request could not be built, so it can't carry the key either: send
+                    // nowhere (port 0 refuses at once, on this machine) and fail as unreachable.
+                    Err(_) => RequestBuilder::from_parts(
+                        client,
+                        reqwest::blocking::Request::new(
+                            reqwest::Method::GET,
+                            "http://127.0.0.1:0/".parse().expect("static URL"),
+                        ),
+                    ),
+                }
+            }
         }
     }
 
@@ -159,5 +198,39 @@ impl Method for ApiKeySpec {
     ) -> Result<Box<dyn Authenticator>> {
         let key = secrets.get(FIELD).ok_or_else(|| super::missing(FIELD))?;
         Ok(Box::new(ApiKey::new(self, values, key.clone())?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_path_key_becomes_the_first_segment() {
+        for (url, want) in [
+            (
+                "https://api.telegram.org/getMe",
+                "https://api.telegram.org/bot1:AB/getMe",
+            ),
+            (
+                "https://api.telegram.org/",
+                "https://api.telegram.org/bot1:AB",
+            ),
+            ("https://h.test/a/b?x=1", "https://h.test/bot1:AB/a/b?x=1"),
+        ] {
+            let mut u = url::Url::parse(url).unwrap();
+            in_path(&mut u, "bot1:AB");
+            assert_eq!(u.as_str(), want);
+        }
+    }
+
+    #[test]
+    fn a_path_key_is_scrubbed_as_encoded() {
+        let spec: ApiKeySpec = toml::from_str("placement = \"path\"\nprefix = \"bot\"").unwrap();
+        let k = ApiKey::new(&spec, &BTreeMap::new(), Secret::new("1:a b".into())).unwrap();
+        // The key as it stands in a URL path: the space percent-encoded.
+        let out = crate::auth::scrub("GET /bot1:a%20b/getMe failed", &k);
+        assert!(!out.contains("a%20b"), "{out}");
+        assert!(out.contains("(redacted)"), "{out}");
     }
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow};
 
 use super::error::{ErrorKind, OAuthError};
+use crate::catalog::provider::RedirectHost;
 
 /// The redirect a flow waits for: which parameter ties it to this flow, and what it carries.
 #[derive(Debug, Clone, Copy)]
@@ -47,6 +48,8 @@ pub(crate) struct Callback {
     server: tiny_http::Server,
     port: u16,
     path: String,
+    /// The host name the redirect URI uses; the server listens on 127.0.0.1 whatever it is.
+    host: RedirectHost,
 }
 
 impl std::fmt::Debug for Callback {
@@ -91,11 +94,21 @@ impl Callback {
             server,
             port,
             path: path.to_string(),
+            host: RedirectHost::default(),
         })
     }
 
+    /// The redirect URI names `host` (a provider that registers `localhost`); the server
+    /// still listens on 127.0.0.1 only, where browsers send `localhost` too.
+    pub(crate) fn with_host(mut self, host: RedirectHost) -> Self {
+        self.host = host;
+        self
+    }
+
+    /// The redirect URI the sign-in sends: `http://HOST:PORT/PATH`, the same one
+    /// `conn providers show` tells to register (with the port when the provider fixes one).
     pub(crate) fn redirect_uri(&self) -> String {
-        format!("http://127.0.0.1:{}{}", self.port, self.path)
+        crate::catalog::provider::redirect_uri(self.host, Some(self.port), &self.path)
     }
 
     /// Waits for the redirect that belongs to this flow (`expect`). Requests for other paths

@@ -18,7 +18,7 @@ use std::time::Duration;
 use anyhow::Result;
 use reqwest::blocking::RequestBuilder;
 
-use crate::catalog::provider::PickSpec;
+use crate::catalog::provider::{PickSpec, RedirectHost};
 use crate::catalog::{AuthSpec, ClientAuth};
 use crate::core::http::Http;
 use crate::core::scrub::Scrubber;
@@ -73,7 +73,8 @@ pub(crate) struct SecretField {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ClientNeeds<'a> {
     pub(crate) registration_url: Option<&'a str>,
-    pub(crate) redirect_path: &'a str,
+    /// Host, fixed port and path of the redirect URI to register.
+    pub(crate) redirect: (RedirectHost, Option<u16>, &'a str),
     pub(crate) auth: ClientAuth,
     pub(crate) kind: ClientKind,
 }

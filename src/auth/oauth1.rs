@@ -416,7 +416,9 @@ pub(crate) fn three_legged(
     let callback = if flow.oob {
         None
     } else {
-        Some(Callback::bind(flow.port, &flow.spec.redirect_path)?)
+        Some(
+            Callback::bind(flow.port, &flow.spec.redirect_path)?.with_host(flow.spec.redirect_host),
+        )
     };
     let callback_uri = callback
         .as_ref()
@@ -673,7 +675,7 @@ impl Method for OAuth1Spec {
     fn client_needs(&self) -> Option<ClientNeeds<'_>> {
         Some(ClientNeeds {
             registration_url: self.app_registration_url.as_deref(),
-            redirect_path: &self.redirect_path,
+            redirect: (self.redirect_host, self.redirect_port, &self.redirect_path),
             auth: ClientAuth::default(),
             kind: if self.signature_method == SignatureMethod::RsaSha1 {
                 ClientKind::OAuth1Rsa

@@ -474,7 +474,8 @@ pub(crate) fn authorization_code(
         .authorize
         .as_deref()
         .context("the provider has no authorization endpoint")?;
-    let callback = Callback::bind(flow.port, &flow.spec.redirect_path)?;
+    let callback =
+        Callback::bind(flow.port, &flow.spec.redirect_path)?.with_host(flow.spec.redirect_host);
     let mut c = OClient::new(ClientId::new(client.id.clone()))
         .set_auth_uri(AuthUrl::new(authorize.to_string()).map_err(url_err("authorize_url"))?)
         .set_token_uri(TokenUrl::new(ep.token.clone()).map_err(url_err("token_url"))?)
@@ -752,7 +753,7 @@ impl Method for OAuth2Spec {
     fn client_needs(&self) -> Option<ClientNeeds<'_>> {
         Some(ClientNeeds {
             registration_url: self.app_registration_url.as_deref(),
-            redirect_path: &self.redirect_path,
+            redirect: (self.redirect_host, self.redirect_port, &self.redirect_path),
             auth: self.client_auth,
             kind: ClientKind::OAuth2,
         })

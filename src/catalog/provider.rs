@@ -36,6 +36,14 @@ pub(crate) struct Provider {
     pub check: CheckSpec,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lifecycle: Option<Lifecycle>,
+    /// `false`: the entry as a whole was not confirmed against a source.
+    #[serde(default = "default_true", skip_serializing_if = "is_true")]
+    pub verified: bool,
+    /// Values not confirmed against a source, by field path (`auth.oauth2.device_url`,
+    /// `check.path`, `environments.production.api_host`, `inputs.dc.pattern`): why not.
+    /// `conn providers show` lists them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unverified: BTreeMap<String, String>,
 }
 
 /// An instance parameter (subdomain, base URL, ...), asked by the wizard or given with `--set`.
@@ -210,7 +218,23 @@ pub(crate) struct OAuth2Spec {
     pub authorize_params: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub token_params: BTreeMap<String, String>,
-    /// A fixed loopback port, for providers that need the exact registered redirect URI.
+    /// Where refreshes go when not to `token_url` (Figma's `/v1/oauth/refresh`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_url: Option<String>,
+    /// Sent on a refresh (`grant_type=refresh_token`) besides the standard parameters, as
+    /// `token_params` are on the code exchange (Zendesk's `expires_in`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub refresh_params: BTreeMap<String, String>,
+    /// JSON pointer to the object holding the token fields in the token response, when it is
+    /// not the top level (Slack's user token under `/authed_user`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_path: Option<String>,
+    /// The host of the loopback redirect URI: `127.0.0.1` (RFC 8252 section 7.3, the
+    /// default) or `localhost`, for providers whose loopback exception names `localhost`.
+    #[serde(default, skip_serializing_if = "RedirectHost::is_default")]
+    pub redirect_host: RedirectHost,
+    /// A fixed loopback port, for providers that match the registered redirect URI exactly
+    /// (port included). Without it the provider must accept any loopback port.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redirect_port: Option<u16>,
     #[serde(default = "default_redirect_path")]
@@ -218,6 +242,13 @@ pub(crate) struct OAuth2Spec {
     /// Where to register the OAuth app, shown by `conn providers show`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_registration_url: Option<String>,
+    /// The environments this method works in (empty: all); `conn new` refuses it in others
+    /// with `environments_note`, the reason (Square's production OAuth needs an HTTPS
+    /// redirect a loopback sign-in cannot receive).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub environments: Vec<Environment>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environments_note: Option<String>,
     /// After sign-in, the person picks one of the sites the grant covers (Atlassian's
     /// accessible resources).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -289,6 +320,8 @@ pub(crate) struct OAuth1Spec {
     /// The `realm` of the Authorization header, where the provider wants one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub realm: Option<String>,
+    #[serde(default, skip_serializing_if = "RedirectHost::is_default")]
+    pub redirect_host: RedirectHost,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redirect_port: Option<u16>,
     #[serde(default = "default_redirect_path")]
@@ -296,6 +329,55 @@ pub(crate) struct OAuth1Spec {
     /// Where to register the consumer (OAuth app), shown by `conn providers show`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_registration_url: Option<String>,
+}
+
+/// The host name of a loopback redirect URI. The callback server always listens on
+/// 127.0.0.1; `localhost` only changes the URI the provider sees (browsers resolve it there).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub(crate) enum RedirectHost {
+    #[default]
+    #[serde(rename = "127.0.0.1")]
+    Ipv4Loopback,
+    #[serde(rename = "localhost")]
+    Localhost,
+}
+
+impl RedirectHost {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            RedirectHost::Ipv4Loopback => "127.0.0.1",
+            RedirectHost::Localhost => "localhost",
+        }
+    }
+
+    fn is_default(&self) -> bool {
+        *self == RedirectHost::default()
+    }
+}
+
+/// The one redirect URI to register for a loopback sign-in: `http://HOST[:PORT]PATH`. Without
+/// a fixed port the provider accepts any (RFC 8252 section 7.3) and the URI has none.
+pub(crate) fn redirect_uri(host: RedirectHost, port: Option<u16>, path: &str) -> String {
+    let port = port.map(|p| format!(":{p}")).unwrap_or_default();
+    format!("http://{}{port}{path}", host.as_str())
+}
+
+impl OAuth2Spec {
+    /// The redirect URI to register at the provider (`conn providers show`).
+    pub(crate) fn redirect_uri(&self) -> String {
+        redirect_uri(self.redirect_host, self.redirect_port, &self.redirect_path)
+    }
+}
+
+impl OAuth1Spec {
+    /// The callback URL to register at the provider (`conn providers show`).
+    pub(crate) fn redirect_uri(&self) -> String {
+        redirect_uri(self.redirect_host, self.redirect_port, &self.redirect_path)
+    }
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 fn default_grants() -> Vec<Grant> {
@@ -323,6 +405,9 @@ pub(crate) enum Placement {
     /// HTTP Basic: the key as the user name (Freshdesk), or as the password of a fixed user
     /// name (Mailgun's `api`).
     Basic,
+    /// The first segment of the request path, after the base URL's host: `prefix` + key
+    /// (Telegram's `https://api.telegram.org/bot<token>/getMe`).
+    Path,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -334,7 +419,7 @@ pub(crate) struct ApiKeySpec {
     pub help: Option<String>,
     #[serde(default)]
     pub placement: Placement,
-    /// Header name or query parameter name (not used with `placement = "basic"`).
+    /// Header name or query parameter name (not used with `placement = "basic"` or `"path"`).
     #[serde(default)]
     pub name: String,
     /// `placement = "basic"`: a fixed user name; the key is the password.
@@ -450,6 +535,17 @@ pub(crate) struct Lifecycle {
     /// Access tokens have no expiry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tokens_never_expire: Option<bool>,
+    /// Seconds an access token lives when the token response does not say (`expires_in`
+    /// absent): Salesforce's default session is 7200.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token_lifetime: Option<u64>,
+    /// Days after sign-in when the grant ends however often it is refreshed (Intuit's
+    /// five-year limit: 1825); a new sign-in is then needed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_grant_days: Option<u32>,
+    /// Days an API key or token lives at most from its creation (Atlassian API tokens: 365).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_max_days: Option<u32>,
 }
 
 /// The categories the wizard groups providers by.
@@ -476,6 +572,41 @@ pub(crate) const CATEGORIES: &[&str] = &[
 ];
 
 impl Provider {
+    /// `Err(reason)` when `spec` is not offered in environment `env`.
+    pub(crate) fn method_in_env(&self, spec: &AuthSpec, env: Environment) -> Result<(), String> {
+        let AuthSpec::OAuth2(o) = spec else {
+            return Ok(());
+        };
+        if o.environments.is_empty() || o.environments.contains(&env) {
+            return Ok(());
+        }
+        let others: Vec<&str> = self
+            .auth
+            .iter()
+            .filter(|a| a.method() != spec.method())
+            .map(|a| a.method().as_str())
+            .collect();
+        Err(format!(
+            "{}: --auth {} works only with --env {}{}{}",
+            self.display_name,
+            spec.method(),
+            o.environments
+                .iter()
+                .map(|e| e.as_str())
+                .collect::<Vec<_>>()
+                .join("|"),
+            o.environments_note
+                .as_deref()
+                .map(|n| format!(": {n}"))
+                .unwrap_or_default(),
+            if others.is_empty() {
+                String::new()
+            } else {
+                format!(" (in {env}, use --auth {})", others.join("|"))
+            }
+        ))
+    }
+
     pub(crate) fn auth(&self, method: AuthMethod) -> Option<&AuthSpec> {
         self.auth.iter().find(|a| a.method() == method)
     }
@@ -764,7 +895,9 @@ fn validate(p: &Provider) -> std::result::Result<(), Invalid> {
         if let AuthSpec::ApiKey(k) = a {
             check_templates(&format!("auth[{i}].name"), &k.name, &names)?;
             check_templates(&format!("auth[{i}].prefix"), &k.prefix, &names)?;
-            if k.placement != Placement::Basic && k.name.trim().is_empty() {
+            if !matches!(k.placement, Placement::Basic | Placement::Path)
+                && k.name.trim().is_empty()
+            {
                 return Err(invalid(
                     format!("auth[{i}].name"),
                     "must not be empty",
@@ -774,11 +907,15 @@ fn validate(p: &Provider) -> std::result::Result<(), Invalid> {
         }
     }
     check_url("api.base_url", &p.api.base_url, &names)?;
+    validate_unverified(p)?;
     check_templates("check.path", &p.check.path, &names)?;
-    if !(p.check.path.starts_with('/') || p.check.path.starts_with("${")) {
+    if p.check.path.starts_with("https://") {
+        // Absolute: the who-am-I endpoint is on another host of the same vendor.
+        check_url("check.path", &p.check.path, &names)?;
+    } else if !(p.check.path.starts_with('/') || p.check.path.starts_with("${")) {
         return Err(invalid(
             "check.path",
-            "must start with '/'",
+            "must start with '/' (or be an https URL)",
             Some(&p.check.path),
         ));
     }
@@ -838,6 +975,7 @@ fn validate_oauth2(
         ("token_url", &o.token_url),
         ("device_url", &o.device_url),
         ("revocation_url", &o.revocation_url),
+        ("refresh_url", &o.refresh_url),
     ];
     for (field, url) in urls {
         if let Some(u) = url {
@@ -886,6 +1024,42 @@ fn validate_oauth2(
             "must start with '/'",
             Some(&o.redirect_path),
         ));
+    }
+    if o.redirect_port == Some(0) {
+        return Err(invalid(
+            format!("auth[{i}].redirect_port"),
+            "must be a port number from 1 to 65535 (leave it out for any port)",
+            Some("redirect_port"),
+        ));
+    }
+    if let Some(ptr) = &o.token_path
+        && !ptr.starts_with('/')
+    {
+        return Err(invalid(
+            format!("auth[{i}].token_path"),
+            "must be a JSON pointer such as /authed_user",
+            Some(ptr),
+        ));
+    }
+    for (k, v) in o.token_params.iter().chain(&o.refresh_params) {
+        if k.is_empty()
+            || ["grant_type", "code", "refresh_token", "code_verifier"].contains(&k.as_str())
+        {
+            return Err(invalid(
+                format!("auth[{i}]"),
+                format!("{k:?}: conn sends this parameter itself; name only extra ones"),
+                Some(k),
+            ));
+        }
+        if v.contains("${") {
+            return Err(invalid(
+                format!("auth[{i}]"),
+                format!(
+                    "{k:?}: token and refresh parameters are sent as written; ${{...}} is not filled in"
+                ),
+                Some(k),
+            ));
+        }
     }
     if let Some(pick) = &o.pick {
         check_url(&format!("auth[{i}].pick.url"), &pick.url, names)?;
@@ -936,6 +1110,56 @@ fn validate_oauth1(
         ));
     }
     Ok(())
+}
+
+/// Each `unverified` key names a value the definition has: `auth.METHOD.FIELD`,
+/// `inputs.NAME.FIELD`, else a path of keys (`check.path`, `environments.sandbox.api_host`).
+fn validate_unverified(p: &Provider) -> std::result::Result<(), Invalid> {
+    if p.unverified.is_empty() {
+        return Ok(());
+    }
+    let doc = serde_json::to_value(p).unwrap_or_default();
+    for (path, why) in &p.unverified {
+        if why.trim().is_empty() {
+            return Err(invalid(
+                format!("unverified.{path}"),
+                "say why the value could not be confirmed",
+                Some(path),
+            ));
+        }
+        if lookup(&doc, path).is_none() {
+            return Err(invalid(
+                format!("unverified.{path}"),
+                "names no value of this provider (auth.METHOD.FIELD, inputs.NAME.FIELD, check.path, ...)",
+                Some(path),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The value at a dotted field path of a provider's JSON form (see `Provider::unverified`).
+pub(crate) fn lookup<'a>(doc: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
+    let mut parts = path.split('.');
+    let head = parts.next()?;
+    let mut at = match head {
+        "auth" | "inputs" => {
+            let (key, want) = if head == "auth" {
+                ("method", parts.next()?)
+            } else {
+                ("name", parts.next()?)
+            };
+            doc.get(head)?
+                .as_array()?
+                .iter()
+                .find(|e| e.get(key).and_then(|v| v.as_str()) == Some(want))?
+        }
+        _ => doc.get(head)?,
+    };
+    for part in parts {
+        at = at.get(part)?;
+    }
+    Some(at)
 }
 
 /// A URL field: its templates name inputs, and with placeholders filled it is http(s).

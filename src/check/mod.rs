@@ -3,6 +3,7 @@
 
 pub(crate) mod classify;
 pub(crate) mod limit;
+pub(crate) mod schedule;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -90,7 +91,13 @@ pub(crate) fn run(
             );
         }
     };
-    let url = client.route(&format!("{}{}", base.trim_end_matches('/'), path));
+    // An absolute check URL (an API whose host has no who-am-I endpoint) is used as it is.
+    let joined = if path.starts_with("https://") {
+        path
+    } else {
+        format!("{}{}", base.trim_end_matches('/'), path)
+    };
+    let url = client.route(&joined);
     let url = match reqwest::Url::parse(&url) {
         Ok(u) => u,
         Err(e) => {
@@ -109,11 +116,7 @@ pub(crate) fn run(
         url.origin().ascii_serialization(),
         url.path()
     );
-    let host = format!(
-        "{}:{}",
-        url.host_str().unwrap_or(""),
-        url.port_or_known_default().unwrap_or(0)
-    );
+    let host = host_key(&url);
     let build = || {
         let mut req = client.request(method.clone(), url.as_str());
         // JSON unless the provider asks for its own media type (PagerDuty's versioned one).
@@ -237,6 +240,25 @@ pub(crate) fn run(
     outcome.latency_ms = latency_ms;
     outcome.message = scrubber.scrub_str(&outcome.message);
     outcome
+}
+
+/// `host:port`: what the per-host limit counts and the run's queues are keyed by.
+fn host_key(url: &reqwest::Url) -> String {
+    format!(
+        "{}:{}",
+        url.host_str().unwrap_or(""),
+        url.port_or_known_default().unwrap_or(0)
+    )
+}
+
+/// The `host:port` the check of `target` is sent to, for scheduling; `None` when the URL can't
+/// be built (the check then fails without a request).
+pub(crate) fn host_of(client: &Http, target: Target<'_>) -> Option<String> {
+    let p = target.provider;
+    let base = template::expand(&p.api.base_url, target.values).ok()?;
+    let path = template::expand(&p.check.path, target.values).ok()?;
+    let url = client.route(&format!("{}{}", base.trim_end_matches('/'), path));
+    reqwest::Url::parse(&url).ok().map(|u| host_key(&u))
 }
 
 /// Builds the authenticator from the connection's secrets and runs the check.

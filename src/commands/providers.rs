@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 use super::{Done, Out, Report, table};
-use crate::catalog::provider::SignatureMethod;
+use crate::catalog::provider::{Grant, SignatureMethod, lookup};
 use crate::catalog::{AuthSpec, Provider};
 use crate::ops::Ctx;
 use crate::ops::providers::{self, Listed};
@@ -65,16 +65,27 @@ impl Report for List {
             .list
             .iter()
             .map(|p| {
+                let envs = if p.environments.is_empty() {
+                    "production".to_string()
+                } else {
+                    p.environments.join(",")
+                };
+                let source = if p.verified {
+                    p.source.clone()
+                } else {
+                    format!("{} (unconfirmed values)", p.source)
+                };
                 vec![
                     p.id.clone(),
                     p.display_name.clone(),
                     p.methods.join(","),
+                    envs,
                     p.categories.join(","),
-                    p.source.clone(),
+                    source,
                 ]
             })
             .collect();
-        let headers = ["ID", "NAME", "AUTH", "CATEGORIES", "SOURCE"];
+        let headers = ["ID", "NAME", "AUTH", "ENVIRONMENTS", "CATEGORIES", "SOURCE"];
         write!(o.out, "{}", table(&headers, &body))?;
         Ok(0)
     }
@@ -142,14 +153,30 @@ impl Report for Show {
                 writeln!(w, "  {:<16}{h}", "")?;
             }
             if let AuthSpec::OAuth2(x) = a {
-                let port = x.redirect_port.map(|p| format!(":{p}")).unwrap_or_default();
-                writeln!(
-                    w,
-                    "  {:<16}redirect URI to register: http://127.0.0.1{port}{}",
-                    "", x.redirect_path
-                )?;
+                if x.grants.contains(&Grant::AuthorizationCode) {
+                    writeln!(
+                        w,
+                        "  {:<16}redirect URI to register: {}{}",
+                        "",
+                        x.redirect_uri(),
+                        any_port(x.redirect_port)
+                    )?;
+                }
                 if !x.scopes.is_empty() {
                     writeln!(w, "  {:<16}scopes: {}", "", x.scopes.join(" "))?;
+                }
+                if !x.environments.is_empty() {
+                    let envs: Vec<&str> = x.environments.iter().map(|e| e.as_str()).collect();
+                    writeln!(
+                        w,
+                        "  {:<16}only with --env {}{}",
+                        "",
+                        envs.join("|"),
+                        x.environments_note
+                            .as_deref()
+                            .map(|n| format!(": {n}"))
+                            .unwrap_or_default()
+                    )?;
                 }
                 let grants: Vec<&str> = x.grants.iter().map(|g| g.as_str()).collect();
                 writeln!(w, "  {:<16}grants: {}", "", grants.join(", "))?;
@@ -158,12 +185,12 @@ impl Report for Show {
                 }
             }
             if let AuthSpec::OAuth1(x) = a {
-                let port = x.redirect_port.map(|p| format!(":{p}")).unwrap_or_default();
                 writeln!(
                     w,
-                    "  {:<16}callback URL to register: http://127.0.0.1{port}{}{}",
+                    "  {:<16}callback URL to register: {}{}{}",
                     "",
-                    x.redirect_path,
+                    x.redirect_uri(),
+                    any_port(x.redirect_port),
                     if x.oob {
                         " (or none: --no-browser uses a typed-in code)"
                     } else {
@@ -193,6 +220,33 @@ impl Report for Show {
                 writeln!(w, "  {name:<16}{}", v.join(", "))?;
             }
         }
+        if !p.verified || !p.unverified.is_empty() {
+            writeln!(
+                w,
+                "\nunconfirmed (not checked against a source; verify before relying on them):"
+            )?;
+            if !p.verified {
+                writeln!(w, "  {:<16}the whole entry", "*")?;
+            }
+            let doc = serde_json::to_value(p).unwrap_or_default();
+            for (field, why) in &p.unverified {
+                let value = lookup(&doc, field)
+                    .map(|v| v.to_string())
+                    .unwrap_or_default();
+                writeln!(w, "  {field} = {value}")?;
+                writeln!(w, "  {:<16}{why}", "")?;
+            }
+        }
         Ok(0)
+    }
+}
+
+/// After a redirect URI without a port: the sign-in adds a free one, which the provider
+/// ignores for loopback URIs (RFC 8252 section 7.3).
+fn any_port(port: Option<u16>) -> &'static str {
+    if port.is_none() {
+        " (any port: the sign-in adds a free one)"
+    } else {
+        ""
     }
 }

@@ -91,6 +91,21 @@ impl Http {
     }
 }
 
+/// How many leading path segments of `url` the test seam added: 1 for a routed URL
+/// (`http://<loopback IP>:PORT/<original host>/...`, whose first segment is a host name), else
+/// 0. For code that edits a request's path after routing (an API key in the path), so it edits
+/// the original path. Real APIs are never on a loopback IP, so nothing else is affected.
+pub(crate) fn routed_segments(url: &url::Url) -> usize {
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        _ => false,
+    };
+    let first = url.path_segments().and_then(|mut s| s.next()).unwrap_or("");
+    let host_like = first.contains('.') && url::Host::parse(first).is_ok();
+    usize::from(url.scheme() == "http" && loopback && host_like)
+}
+
 /// The origin `CONN_TEST_ORIGIN` names: `http://` and a loopback IP literal with a port,
 /// exactly, with nothing else (no user info, path, query).
 fn test_origin(value: &str) -> Result<String> {

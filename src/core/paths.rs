@@ -48,10 +48,17 @@ impl Paths {
         self.config_dir.join("providers")
     }
 
+    /// The file store: one age file per secret bundle, `<id>.age`.
+    pub(crate) fn secrets_dir(&self) -> PathBuf {
+        self.data_dir.join("secrets")
+    }
+
+    /// The file store's earlier layout, every bundle in one file; migrated into `secrets_dir`.
     pub(crate) fn secrets_file(&self) -> PathBuf {
         self.data_dir.join("secrets.age")
     }
 
+    /// Held while the single `secrets_file` is migrated.
     pub(crate) fn secrets_lock(&self) -> PathBuf {
         self.data_dir.join(".secrets.lock")
     }

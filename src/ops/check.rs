@@ -1,9 +1,7 @@
-//! Checking connections: health checks run concurrently (a global limit, a per-host limit, a
-//! deadline for the run), results explained (expiring, invalidated by a newer sign-in, a
+//! Checking connections: health checks run concurrently (a global limit, a queue per host with
+//! a per-host limit, a deadline for the run), results explained (expiring, invalidated by a newer sign-in, a
 //! personal account) and saved in one metadata update.
 
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -12,6 +10,7 @@ use serde::Serialize;
 use super::credentials::{self, Stale};
 use super::{Base, Ctx, find, recipe, resolve, sign_in};
 use crate::catalog::Catalog;
+use crate::check::schedule::Spread;
 use crate::check::{self, CheckStatus, HostLimiter, Limits, Outcome, Severity, Target};
 use crate::core::http::Http;
 use crate::core::time::now_rfc3339;
@@ -45,6 +44,9 @@ pub(crate) struct Report {
     /// Unix seconds of the last successful check, this one included.
     #[serde(skip)]
     pub(crate) last_success: Option<u64>,
+    /// The access token was refreshed for this check; saved with the results.
+    #[serde(skip)]
+    pub(crate) refreshed: Option<credentials::Refreshed>,
 }
 
 #[derive(Debug, Serialize)]
@@ -82,7 +84,11 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &CheckOptions) -> Result<CheckRun> {
         }
         names
     };
-    let catalog = ctx.catalog();
+    let ids: std::collections::BTreeSet<&str> = selected
+        .iter()
+        .map(|n| meta.connections[n].provider.as_str())
+        .collect();
+    let catalog = ctx.catalog_for(&ids.into_iter().collect::<Vec<_>>());
     let client = ctx.http(opts.timeout)?;
     let hosts = HostLimiter::new(opts.per_host);
     let limits = Limits {
@@ -90,43 +96,59 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &CheckOptions) -> Result<CheckRun> {
         deadline: Some(Instant::now() + opts.deadline),
         timeout: Some(opts.timeout),
     };
-    // Workers take the next connection from a shared index; results land in their slots, so
-    // the report keeps the order of the names.
-    let next = AtomicUsize::new(0);
-    let slots: Vec<Mutex<Option<Outcome>>> = selected.iter().map(|_| Mutex::new(None)).collect();
+    let token_http = ctx.http_no_redirects(Duration::from_secs(30))?;
+    let run = credentials::Run {
+        meta: &meta,
+        http: &token_http,
+    };
+    // A queue per host: a host that never answers holds only its own --per-host slots.
+    let hosts: Vec<String> = selected
+        .iter()
+        .map(|name| {
+            let conn = &meta.connections[name];
+            let Ok(provider) = catalog.get(&conn.provider) else {
+                return String::new();
+            };
+            check::host_of(
+                &client,
+                Target {
+                    name,
+                    provider,
+                    method: conn.auth,
+                    values: &resolve::values(provider, conn),
+                },
+            )
+            .unwrap_or_default()
+        })
+        .collect();
     let base: &Base = ctx;
-    let workers = opts.concurrency.clamp(1, selected.len().max(1));
-    std::thread::scope(|s| {
-        for _ in 0..workers {
-            s.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(name) = selected.get(i) else { break };
-                    let conn = &meta.connections[name];
-                    let outcome = check_one(
-                        base,
-                        &catalog,
-                        &client,
-                        name,
-                        conn,
-                        limits,
-                        opts.warn_expiring,
-                    );
-                    *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome);
-                }
-            });
-        }
+    let spread = Spread {
+        workers: opts.concurrency,
+        per_host: opts.per_host,
+        deadline: limits.deadline,
+    };
+    let outcomes = check::schedule::by_host(&hosts, spread, |i| {
+        let name = &selected[i];
+        let mut refreshed = None;
+        let outcome = check_one(
+            base,
+            &catalog,
+            &client,
+            run,
+            name,
+            &meta.connections[name],
+            limits,
+            opts.warn_expiring,
+            &mut refreshed,
+        );
+        (outcome, refreshed)
     });
     let now = now_rfc3339();
     let mut reports: Vec<Report> = selected
         .iter()
-        .zip(slots)
-        .map(|(name, slot)| {
+        .zip(outcomes)
+        .map(|(name, (mut outcome, refreshed))| {
             let conn = &meta.connections[name];
-            let mut outcome = slot
-                .into_inner()
-                .unwrap_or_else(|e| e.into_inner())
-                .unwrap_or_else(|| Outcome::local(CheckStatus::Error, "not checked", None));
             explain_invalidation(&meta, name, conn, &mut outcome);
             suggest_integration_user(conn, &mut outcome);
             let last_success = if outcome.status == CheckStatus::Ok {
@@ -144,9 +166,17 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &CheckOptions) -> Result<CheckRun> {
                 outcome,
                 checked_at: now.clone(),
                 last_success,
+                refreshed,
             }
         })
         .collect();
+    // Only the ids are needed from here on; the save loads the file afresh, and two copies of a
+    // big store's metadata at once would double the run's peak memory.
+    let ids: Vec<String> = reports
+        .iter()
+        .map(|r| meta.connections[&r.name].id.clone())
+        .collect();
+    drop(meta);
     // A team store that can't be read says nothing about its connections: UNKNOWN.
     for (team, e) in failed_teams {
         let temporary = crate::store::vault::error::find(&e).is_some_and(|v| v.is_temporary());
@@ -164,10 +194,11 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &CheckOptions) -> Result<CheckRun> {
             ),
             checked_at: now.clone(),
             last_success: None,
+            refreshed: None,
         });
     }
     // The results matter more than recording them: a failed save is a warning.
-    let save_error = save_results(ctx, &meta, &reports)
+    let save_error = save_results(ctx, &ids, &reports)
         .err()
         .map(|e| format!("could not save the results: {e:#}"));
     let worst = reports
@@ -183,14 +214,18 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &CheckOptions) -> Result<CheckRun> {
 }
 
 /// One connection: fresh credentials (refreshing under its lock when due), then the request.
+/// What a refresh learned goes to `refreshed`, for the run's one metadata update.
+#[allow(clippy::too_many_arguments)]
 fn check_one(
     base: &Base,
     catalog: &Catalog,
     client: &Http,
+    run: credentials::Run<'_>,
     name: &str,
     conn: &Connection,
     limits: Limits<'_>,
     warn_expiring: Duration,
+    refreshed: &mut Option<credentials::Refreshed>,
 ) -> Outcome {
     log::debug!("checking {name} ({})", conn.provider);
     let provider = match catalog.get(&conn.provider) {
@@ -203,8 +238,11 @@ fn check_one(
             );
         }
     };
-    let secrets = match credentials::fresh_secrets(base, name, conn, provider) {
-        Ok(s) => s,
+    let secrets = match credentials::fresh_secrets_in_run(base, name, conn, provider, run) {
+        Ok((s, r)) => {
+            *refreshed = r;
+            s
+        }
         Err(Stale::Other(e)) => {
             return Outcome::local(
                 CheckStatus::Error,
@@ -361,20 +399,18 @@ fn suggest_integration_user(conn: &Connection, outcome: &mut Outcome) {
 
 /// One metadata update at the end, applied to connections that still exist as they were
 /// (same id), merged with whatever other processes changed meanwhile.
-fn save_results(ctx: &Base, before: &Metadata, reports: &[Report]) -> Result<()> {
+/// `ids[i]` is the id `reports[i]`'s connection had when the run began.
+fn save_results(ctx: &Base, ids: &[String], reports: &[Report]) -> Result<()> {
     if reports.is_empty() {
         return Ok(());
     }
     let team_result = save_team_results(ctx, reports);
     ctx.metadata().update(|meta| {
-        for r in reports {
-            let Some(old_id) = before.connections.get(&r.name).map(|c| c.id.clone()) else {
-                continue;
-            };
+        for (r, old_id) in reports.iter().zip(ids) {
             let Some(conn) = meta.connections.get_mut(&r.name) else {
                 continue;
             };
-            if conn.id != old_id {
+            if conn.id != *old_id {
                 continue;
             }
             conn.last_check = Some(LastCheck {
@@ -384,6 +420,9 @@ fn save_results(ctx: &Base, before: &Metadata, reports: &[Report]) -> Result<()>
             });
             if r.outcome.status == CheckStatus::Ok {
                 conn.last_success = Some(r.checked_at.clone());
+            }
+            if let (Some(refreshed), Some(state)) = (&r.refreshed, conn.oauth.as_mut()) {
+                refreshed.apply(state);
             }
             if let Some(found) = &r.outcome.identity {
                 conn.identity = Some(found.clone());

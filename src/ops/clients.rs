@@ -147,9 +147,15 @@ pub(crate) fn choose_client(
 
 fn ask_client_id(ctx: &mut Ctx<'_>, needs: ClientNeeds<'_>) -> Result<String> {
     let help = needs.registration_url.map(|u| {
+        let (host, port, path) = needs.redirect;
         format!(
-            "Register an OAuth app at {u}; its redirect URI is http://127.0.0.1{} (any port unless the provider fixes one).",
-            needs.redirect_path
+            "Register an OAuth app at {u}; its redirect URI is {}{}.",
+            crate::catalog::provider::redirect_uri(host, port, path),
+            if port.is_none() {
+                " (the provider accepts any port)"
+            } else {
+                ""
+            }
         )
     });
     let label = match needs.kind {

@@ -13,10 +13,11 @@ use super::resolve;
 use crate::auth::error::{ErrorKind, OAuthError};
 use crate::auth::{Authenticator, Method, oauth1, oauth2 as flow};
 use crate::catalog::{Catalog, ClientAuth, Provider};
+use crate::core::http::Http;
 use crate::core::secret::{Secret, SecretBundle};
 use crate::core::time::{now_rfc3339, unix_rfc3339};
 use crate::store::fsio;
-use crate::store::metadata::{Connection, OAuthState};
+use crate::store::metadata::{Connection, Metadata, OAuthClient, OAuthState};
 use crate::store::vault::team::{ClaimError, Refresh};
 
 /// Refresh when the access token has less than this left, in seconds.
@@ -44,9 +45,54 @@ pub(crate) fn fresh_secrets(
     conn: &Connection,
     provider: &Provider,
 ) -> std::result::Result<SecretBundle, Stale> {
-    refresh_when(ctx, name, conn, provider, &|m, b| {
-        m.refresh_due(b, REFRESH_MARGIN_SECS)
-    })
+    refresh_when(ctx, name, conn, provider, &is_due, None).map(|(b, _)| b)
+}
+
+fn is_due(m: &dyn Method, b: &SecretBundle) -> bool {
+    m.refresh_due(b, REFRESH_MARGIN_SECS)
+}
+
+/// What a run over many connections (`conn check`) shares between their refreshes, so a
+/// refresh costs its token request and its own secret write and nothing that grows with the
+/// store: the metadata already loaded, one HTTP client for token endpoints (no redirects).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Run<'a> {
+    pub(crate) meta: &'a Metadata,
+    pub(crate) http: &'a Http,
+}
+
+/// What a refresh inside a [`Run`] learned, for the run to save in its one metadata update.
+#[derive(Debug, Clone)]
+pub(crate) struct Refreshed {
+    /// RFC 3339.
+    pub(crate) expires_at: Option<String>,
+    /// RFC 3339.
+    pub(crate) refreshed_at: String,
+    /// Empty when the token response named none.
+    pub(crate) scopes: Vec<String>,
+}
+
+impl Refreshed {
+    /// Records the refresh in the connection's metadata.
+    pub(crate) fn apply(&self, state: &mut OAuthState) {
+        state.expires_at = self.expires_at.clone();
+        state.refreshed_at = Some(self.refreshed_at.clone());
+        if !self.scopes.is_empty() {
+            state.scopes = self.scopes.clone();
+        }
+    }
+}
+
+/// `fresh_secrets` inside a run: refreshed tokens are saved in the secret store as always (the
+/// rotated refresh token first), but recording the refresh in the metadata is left to the run.
+pub(crate) fn fresh_secrets_in_run(
+    ctx: &Base,
+    name: &str,
+    conn: &Connection,
+    provider: &Provider,
+    run: Run<'_>,
+) -> std::result::Result<(SecretBundle, Option<Refreshed>), Stale> {
+    refresh_when(ctx, name, conn, provider, &is_due, Some(run))
 }
 
 /// After the API rejected `rejected` (401), the connection's secrets with a new access token:
@@ -63,9 +109,8 @@ pub(crate) fn refresh_rejected(
     let still_rejected = |b: &SecretBundle| b.get(flow::ACCESS_TOKEN) == rejected.as_ref();
     // A stored token that is due anyway is refreshed too: another process's (or host's) new
     // token may itself be close to expiry.
-    refresh_when(ctx, name, conn, provider, &|m, b| {
-        still_rejected(b) || m.refresh_due(b, REFRESH_MARGIN_SECS)
-    })
+    let due = |m: &dyn Method, b: &SecretBundle| still_rejected(b) || is_due(m, b);
+    refresh_when(ctx, name, conn, provider, &due, None).map(|(b, _)| b)
 }
 
 /// The error a command reports when the credentials could not be made fresh.
@@ -85,13 +130,15 @@ pub(crate) fn stale_error(name: &str, stale: Stale) -> anyhow::Error {
 }
 
 /// The connection's secrets, refreshed first (under the connection's lock) when `due` says so.
+/// Outside a run the refresh is recorded in the metadata here; inside one it is returned.
 fn refresh_when(
     ctx: &Base,
     name: &str,
     conn: &Connection,
     provider: &Provider,
     due: &dyn Fn(&dyn Method, &SecretBundle) -> bool,
-) -> std::result::Result<SecretBundle, Stale> {
+    run: Option<Run<'_>>,
+) -> std::result::Result<(SecretBundle, Option<Refreshed>), Stale> {
     let store = ctx.secrets_of(conn).map_err(vault_stale)?;
     let read = || -> std::result::Result<SecretBundle, Stale> {
         store.get(&conn.id).map_err(vault_stale)?.ok_or_else(|| {
@@ -103,16 +150,21 @@ fn refresh_when(
     };
     let bundle = read()?;
     let (Ok(method), Some(state)) = (resolve::method(provider, conn), &conn.oauth) else {
-        return Ok(bundle);
+        return Ok((bundle, None));
     };
+    let loaded = std::cell::OnceCell::new();
+    let meta = || metadata_of(ctx, run, &loaded);
     if method.signs_with_client() {
-        return with_consumer(ctx, conn, state, bundle).map_err(Stale::Other);
+        return with_consumer(ctx, conn, meta().map_err(Stale::Other)?, state, bundle)
+            .map(|b| (b, None))
+            .map_err(Stale::Other);
     }
     if !due(method, &bundle) {
-        return Ok(bundle);
+        return Ok((bundle, None));
     }
     if let Some(team) = &conn.team {
-        return refresh_in_team(ctx, team, name, conn, provider, method, state, due);
+        return refresh_in_team(ctx, team, name, conn, provider, method, state, due)
+            .map(|b| (b, None));
     }
     let lock = ctx
         .paths
@@ -123,57 +175,124 @@ fn refresh_when(
     let bundle = read()?;
     if !due(method, &bundle) {
         log::debug!("{name}: another process refreshed the token meanwhile");
-        return Ok(bundle);
+        return Ok((bundle, None));
     }
-    let Some(tokens) = provider_refresh(ctx, name, conn, provider, method, state, &bundle)? else {
-        return Ok(bundle);
+    let client = saved_client(ctx, conn, meta().map_err(Stale::Other)?, method, state)
+        .map_err(Stale::Other)?;
+    let own;
+    let http = match run {
+        Some(r) => r.http,
+        None => {
+            own = ctx
+                .http_no_redirects(Duration::from_secs(30))
+                .map_err(Stale::Other)?;
+            &own
+        }
+    };
+    log::debug!("{name}: refreshing the access token");
+    let tokens = match method.refresh(
+        http,
+        &resolve::values(provider, conn),
+        &client,
+        &bundle,
+        state.grant,
+        &state.scopes,
+    ) {
+        Ok(Some(t)) => t,
+        Ok(None) => return Ok((bundle, None)),
+        Err(e) => return Err(classify_err(e)),
     };
     let mut next = bundle.clone();
     tokens.write_to(&mut next);
     // The rotated refresh token is saved before the new access token is used anywhere.
     crate::core::interrupt::critical(|| store.put(&conn.id, &next)).map_err(Stale::Other)?;
+    let refreshed = Refreshed {
+        expires_at: tokens.expires_at.map(unix_rfc3339),
+        refreshed_at: now_rfc3339(),
+        scopes: tokens.scopes.clone(),
+    };
+    if run.is_some() {
+        return Ok((next, Some(refreshed)));
+    }
     let _ = ctx.metadata().update(|m| {
         if let Some(c) = m.connections.get_mut(name)
             && c.id == conn.id
             && let Some(o) = c.oauth.as_mut()
         {
-            o.expires_at = tokens.expires_at.map(unix_rfc3339);
-            o.refreshed_at = Some(now_rfc3339());
-            if !tokens.scopes.is_empty() {
-                o.scopes = tokens.scopes.clone();
-            }
+            refreshed.apply(o);
         }
         Ok(())
     });
-    Ok(next)
+    Ok((next, None))
 }
 
-/// One refresh at the provider with the stored refresh token (`None`: the method has none to
-/// do). The caller holds whatever makes it the only one spending that token.
-fn provider_refresh(
+/// The run's metadata, else the file's, loaded once into `loaded` when first needed.
+fn metadata_of<'a>(
     ctx: &Base,
-    name: &str,
+    run: Option<Run<'a>>,
+    loaded: &'a std::cell::OnceCell<Metadata>,
+) -> Result<&'a Metadata> {
+    if let Some(r) = run {
+        return Ok(r.meta);
+    }
+    if loaded.get().is_none() {
+        let _ = loaded.set(ctx.metadata().load()?);
+    }
+    Ok(loaded.get().expect("just set"))
+}
+
+/// The OAuth client a connection signed in with, secret included.
+fn saved_client(
+    ctx: &Base,
     conn: &Connection,
-    provider: &Provider,
+    meta: &Metadata,
     method: &dyn Method,
     state: &OAuthState,
-    bundle: &SecretBundle,
-) -> std::result::Result<Option<flow::Tokens>, Stale> {
-    let client = saved_client(ctx, conn, method, state).map_err(Stale::Other)?;
-    let http = ctx
-        .http_no_redirects(Duration::from_secs(30))
-        .map_err(Stale::Other)?;
-    log::debug!("{name}: refreshing the access token");
-    method
-        .refresh(
-            &http,
-            &resolve::values(provider, conn),
-            &client,
-            bundle,
-            state.grant,
-            &state.scopes,
+) -> Result<flow::Client> {
+    let reg = registration(ctx, conn, meta, &state.client)?.with_context(|| {
+        format!(
+            "the OAuth client {} of this connection is not saved",
+            state.client
         )
-        .map_err(classify_err)
+    })?;
+    let auth = method.client_needs().map(|n| n.auth).unwrap_or_default();
+    load_client(ctx, &reg, auth)
+}
+
+/// The client registration `key`: in the team store for a team connection, else in `meta`.
+fn registration(
+    ctx: &Base,
+    conn: &Connection,
+    meta: &Metadata,
+    key: &str,
+) -> Result<Option<OAuthClient>> {
+    match &conn.team {
+        Some(_) => ctx.client_of(conn, key),
+        None => Ok(meta.clients.get(key).cloned()),
+    }
+}
+
+/// An OAuth 1.0a connection's bundle with its consumer's key and secret added, as signing
+/// needs them (they are stored once, with the client registration).
+fn with_consumer(
+    ctx: &Base,
+    conn: &Connection,
+    meta: &Metadata,
+    state: &OAuthState,
+    mut bundle: SecretBundle,
+) -> Result<SecretBundle> {
+    let reg = registration(ctx, conn, meta, &state.client)?.with_context(|| {
+        format!(
+            "the OAuth consumer {} of this connection is not saved",
+            state.client
+        )
+    })?;
+    let client = load_client(ctx, &reg, ClientAuth::default())?;
+    bundle.insert(oauth1::CONSUMER_KEY, Secret::new(client.id));
+    if let Some(s) = client.secret {
+        bundle.insert(oauth1::CONSUMER_SECRET, s);
+    }
+    Ok(bundle)
 }
 
 /// While another host holds the refresh claim, an access token with at least this many seconds
@@ -205,19 +324,39 @@ fn refresh_in_team(
     let usable = |b: &SecretBundle| !method.refresh_due(b, CLAIM_USABLE_SECS);
     let valid = |b: &SecretBundle| !method.refresh_due(b, 1);
     let due = |b: &SecretBundle| due(method, b);
-    let mut refresh =
-        |b: &SecretBundle| match provider_refresh(ctx, name, conn, provider, method, state, b) {
+    let mut refresh = |b: &SecretBundle| {
+        let meta = Metadata::default();
+        let client = match saved_client(ctx, conn, &meta, method, state) {
+            Ok(c) => c,
+            Err(e) => return Refresh::Failed(e),
+        };
+        let http = match ctx.http_no_redirects(Duration::from_secs(30)) {
+            Ok(h) => h,
+            Err(e) => return Refresh::Failed(e),
+        };
+        log::debug!("{name}: refreshing the access token (team {team}, claim held)");
+        match method.refresh(
+            &http,
+            &resolve::values(provider, conn),
+            &client,
+            b,
+            state.grant,
+            &state.scopes,
+        ) {
             Ok(Some(tokens)) => {
                 let mut next = SecretBundle::new();
                 tokens.write_to(&mut next);
                 Refresh::Tokens(next)
             }
             Ok(None) => Refresh::Tokens(SecretBundle::new()),
-            Err(Stale::NeedsReauth(why)) => Refresh::NeedsReauth(why),
-            Err(Stale::Unreachable(why)) => Refresh::Unreachable(why),
-            Err(Stale::Missing(why)) => Refresh::Failed(anyhow!(why)),
-            Err(Stale::Other(e)) => Refresh::Failed(e),
-        };
+            Err(e) => match classify_err(e) {
+                Stale::NeedsReauth(why) => Refresh::NeedsReauth(why),
+                Stale::Unreachable(why) => Refresh::Unreachable(why),
+                Stale::Missing(why) => Refresh::Failed(anyhow!(why)),
+                Stale::Other(e) => Refresh::Failed(e),
+            },
+        }
+    };
     t.refresh_claimed(name, &conn.id, &due, &usable, &valid, &mut refresh)
         .map_err(|e| match e {
             ClaimError::Vault(e) => vault_stale(e),
@@ -236,45 +375,6 @@ pub(crate) fn vault_stale(e: anyhow::Error) -> Stale {
         Some(v) if v.is_temporary() => Stale::Unreachable(format!("{e:#}")),
         _ => Stale::Other(e),
     }
-}
-
-/// The OAuth client a connection signed in with, secret included.
-fn saved_client(
-    ctx: &Base,
-    conn: &Connection,
-    method: &dyn Method,
-    state: &OAuthState,
-) -> Result<flow::Client> {
-    let reg = ctx.client_of(conn, &state.client)?.with_context(|| {
-        format!(
-            "the OAuth client {} of this connection is not saved",
-            state.client
-        )
-    })?;
-    let auth = method.client_needs().map(|n| n.auth).unwrap_or_default();
-    load_client(ctx, &reg, auth)
-}
-
-/// An OAuth 1.0a connection's bundle with its consumer's key and secret added, as signing
-/// needs them (they are stored once, with the client registration).
-fn with_consumer(
-    ctx: &Base,
-    conn: &Connection,
-    state: &OAuthState,
-    mut bundle: SecretBundle,
-) -> Result<SecretBundle> {
-    let reg = ctx.client_of(conn, &state.client)?.with_context(|| {
-        format!(
-            "the OAuth consumer {} of this connection is not saved",
-            state.client
-        )
-    })?;
-    let client = load_client(ctx, &reg, ClientAuth::default())?;
-    bundle.insert(oauth1::CONSUMER_KEY, Secret::new(client.id));
-    if let Some(s) = client.secret {
-        bundle.insert(oauth1::CONSUMER_SECRET, s);
-    }
-    Ok(bundle)
 }
 
 fn classify_err(e: OAuthError) -> Stale {
@@ -297,8 +397,9 @@ pub(crate) fn revoke(
         return Ok(false);
     };
     let http = ctx.http_no_redirects(Duration::from_secs(30))?;
+    let meta = ctx.metadata().load()?;
     let client = || -> Result<flow::Client> {
-        saved_client(ctx, conn, method, state)
+        saved_client(ctx, conn, &meta, method, state)
             .map_err(|_| anyhow!("the connection's OAuth client is not saved"))
     };
     method.revoke(&http, &resolve::values(provider, conn), &client, bundle)

@@ -6,7 +6,11 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::Base;
-use crate::store::secrets::{self, StoreKind, file::FileStore, keychain::Keychain};
+use crate::store::secrets::{
+    self, StoreKind,
+    file::{FileStore, Layout},
+    keychain::Keychain,
+};
 
 #[derive(Debug, Serialize)]
 pub(crate) struct Item {
@@ -104,14 +108,35 @@ pub(crate) fn run(ctx: &Base) -> Result<Report> {
         },
     );
     let fs = FileStore::new(&ctx.paths, &ctx.env);
+    if let Some((ok, d)) = permissions(fs.dir(), 0o700) {
+        add("file permissions", ok, d);
+    }
+    let (layout_ok, layout) = match fs.layout() {
+        Ok(Layout::Empty) => (
+            true,
+            format!(
+                "no secrets yet; one file per connection in {}",
+                fs.dir().display()
+            ),
+        ),
+        Ok(Layout::PerConnection { files }) => (
+            true,
+            format!("one file per connection: {files} in {}", fs.dir().display()),
+        ),
+        Ok(Layout::Single) => (
+            true,
+            format!(
+                "the single file {} of earlier versions; the next command that uses the file store moves it to one file per connection in {}",
+                ctx.paths.secrets_file().display(),
+                fs.dir().display()
+            ),
+        ),
+        Err(e) => (false, format!("{e:#}")),
+    };
     add(
         "file store",
-        true,
-        format!(
-            "{} (identity: {})",
-            ctx.paths.secrets_file().display(),
-            fs.identity_source()
-        ),
+        layout_ok,
+        format!("{layout} (identity: {})", fs.identity_source()),
     );
     let (catalog, warnings) = crate::catalog::Catalog::load(&ctx.paths.providers_dir());
     add(

@@ -68,8 +68,13 @@ pub(crate) fn prepare(ctx: &mut Ctx<'_>, opts: &ExecOptions) -> Result<Prepared>
         }
     }
     let names: Vec<&str> = pairs.iter().map(|(_, n)| n.as_str()).collect();
+    // One local connection (the usual case) is read without parsing the others.
     let meta = ctx.view(&names)?;
-    let catalog = ctx.catalog();
+    let ids: Vec<&str> = pairs
+        .iter()
+        .filter_map(|(_, n)| meta.connections.get(n).map(|c| c.provider.as_str()))
+        .collect();
+    let catalog = ctx.catalog_for(&ids);
     let mut out = Prepared::default();
     for (prefix, name) in pairs {
         let conn = find(&meta, &name)?;

@@ -125,6 +125,7 @@ pub(crate) fn create(ctx: &mut Ctx<'_>, mut opts: NewOptions) -> Result<Created>
                 .join(", ")
         )));
     }
+    provider.method_in_env(spec, env).map_err(usage)?;
     let inputs = collect_inputs(ctx, provider, spec, &opts.sets, opts.yes)?;
     let name = match opts.name.clone() {
         Some(n) => n,

@@ -104,6 +104,16 @@ impl<'a> Ctx<'a> {
         }
         catalog
     }
+
+    /// The catalog as far as the providers `ids` go (the others may be missing), for commands
+    /// about given connections: parsing every built-in was most of `conn token`'s own time.
+    pub(crate) fn catalog_for(&mut self, ids: &[&str]) -> Catalog {
+        let (catalog, warnings) = Catalog::load_only(&self.base.paths.providers_dir(), ids);
+        for w in warnings {
+            self.ui.notice(&format!("warning: {w}"));
+        }
+        catalog
+    }
 }
 
 impl Base {
@@ -158,7 +168,11 @@ impl Base {
     /// connections.toml with the team connections among `names` (`team/name`) added under
     /// their full names, so commands treat them like local ones.
     pub(crate) fn view(&self, names: &[&str]) -> Result<Metadata> {
-        let mut meta = self.metadata().load()?;
+        // One local connection (the usual case) is read without parsing the others.
+        let mut meta = match names {
+            [one] if vault::team::split_name(one).is_none() => self.metadata().load_one(one)?,
+            _ => self.metadata().load()?,
+        };
         for name in names {
             let Some((team, short)) = vault::team::split_name(name) else {
                 continue;

@@ -13,7 +13,14 @@ pub(crate) struct Listed {
     pub(crate) id: String,
     pub(crate) display_name: String,
     pub(crate) methods: Vec<&'static str>,
+    /// The environments it has hosts for (`production`, `sandbox`); empty: one, production.
+    pub(crate) environments: Vec<String>,
     pub(crate) categories: Vec<String>,
+    /// `false` when the entry, or any value in it, is not confirmed against a source.
+    pub(crate) verified: bool,
+    /// The field paths of the unconfirmed values (`"*"`: the whole entry).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) unverified: Vec<String>,
     /// `built-in`, `user` or `user (overrides built-in)`.
     pub(crate) source: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -36,11 +43,19 @@ pub(crate) fn list(ctx: &mut Ctx<'_>) -> Result<Vec<Listed>> {
                     Some(path.display().to_string()),
                 ),
             };
+            let p = &e.provider;
+            let mut unverified: Vec<String> = p.unverified.keys().cloned().collect();
+            if !p.verified {
+                unverified.insert(0, "*".into());
+            }
             Listed {
-                id: e.provider.id.clone(),
-                display_name: e.provider.display_name.clone(),
-                methods: e.provider.methods(),
-                categories: e.provider.categories.clone(),
+                id: p.id.clone(),
+                display_name: p.display_name.clone(),
+                methods: p.methods(),
+                environments: p.environments.keys().cloned().collect(),
+                categories: p.categories.clone(),
+                verified: unverified.is_empty(),
+                unverified,
                 source,
                 path,
             }
@@ -53,6 +68,15 @@ pub(crate) fn show(ctx: &mut Ctx<'_>, id: &str) -> Result<Provider> {
     Ok(catalog.get(id)?.clone())
 }
 
+/// Loading rules plus what a definition to share needs: `docs`, the page its values come
+/// from (a private file without one still loads).
 pub(crate) fn validate(file: &Path) -> Result<Provider> {
-    provider::parse_file(file)
+    let p = provider::parse_file(file)?;
+    if p.docs.as_deref().is_none_or(|d| d.trim().is_empty()) {
+        anyhow::bail!(
+            "{}:1: docs: required: the vendor page these values were taken from",
+            file.display()
+        );
+    }
+    Ok(p)
 }

@@ -48,7 +48,7 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &RequestOptions) -> Result<Answer> {
     };
     let meta = ctx.view(&[opts.name.as_str()])?;
     let conn = find(&meta, &opts.name)?;
-    let catalog = ctx.catalog();
+    let catalog = ctx.catalog_for(&[&conn.provider]);
     // Everything the user said is checked before a token is refreshed or a secret read.
     let provider = catalog.get(&conn.provider)?;
     let base = resolve::base_url(&opts.name, provider, conn)?;

@@ -26,6 +26,17 @@ pub(crate) fn ensure_private_dir(dir: &Path) -> Result<()> {
 /// Replaces `path` with `bytes` so that readers see the old file or the new one, never a mix:
 /// a 0600 temp file in the same directory, fsync, rename, fsync the directory.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    replace_synced(path, bytes)?;
+    if let Some(dir) = path.parent() {
+        sync_dir(dir);
+    }
+    Ok(())
+}
+
+/// `write_atomic` without the directory fsync, for writing many files in one directory and
+/// syncing it once afterwards (`sync_dir`): each file is the old one or the new one, and the
+/// renames are durable after the directory's sync.
+pub(crate) fn replace_synced(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().context("file has no parent directory")?;
     ensure_private_dir(dir)?;
     let mut tmp = tempfile::Builder::new()
@@ -37,11 +48,17 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     tmp.as_file().sync_all()?;
     tmp.persist(path)
         .with_context(|| format!("could not replace {}", path.display()))?;
+    Ok(())
+}
+
+/// Makes renames and removals in `dir` durable (best effort; not available on every platform).
+pub(crate) fn sync_dir(dir: &Path) {
     #[cfg(unix)]
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
     }
-    Ok(())
+    #[cfg(not(unix))]
+    let _ = dir;
 }
 
 /// An exclusive advisory lock, held until dropped. Released by the OS if the process dies.

@@ -228,6 +228,24 @@ impl MetadataStore {
         Ok(migrate(meta))
     }
 
+    /// Like `load`, but only connection `name` (with the settings and OAuth clients) needs to be
+    /// there: its tables are cut out of the file and parsed alone when the file has conn's own
+    /// layout, so the cost does not grow with the number of connections. Otherwise, or when
+    /// there is no such connection (the caller's error then suggests close names), `load`.
+    pub(crate) fn load_one(&self, name: &str) -> Result<Metadata> {
+        let Some(bytes) = fsio::read_optional(&self.file)? else {
+            return Ok(Metadata::default());
+        };
+        let part = std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|text| super::metadata_slice::slice(text, name));
+        match part.map(|p| toml::from_str::<Metadata>(&p)) {
+            Some(Ok(meta)) if meta.version <= CURRENT_VERSION => Ok(migrate(meta)),
+            // Errors are reported by the whole file's parse, with its line numbers.
+            _ => self.load(),
+        }
+    }
+
     /// Applies `change` to the latest contents under the lock and writes the result atomically.
     /// If `change` fails, nothing is written.
     pub(crate) fn update<T>(&self, change: impl FnOnce(&mut Metadata) -> Result<T>) -> Result<T> {
@@ -266,7 +284,17 @@ impl MetadataStore {
     }
 
     fn write_cache(&self, hash: u64, meta: &Metadata) {
-        let doc = serde_json::json!({ "source_hash": format!("{hash:016x}"), "meta": meta });
+        // Serialized straight from `meta`: a `json!` value would first copy every connection
+        // into a tree, the largest allocation of a check run over a big store.
+        #[derive(Serialize)]
+        struct Cached<'a> {
+            source_hash: String,
+            meta: &'a Metadata,
+        }
+        let doc = Cached {
+            source_hash: format!("{hash:016x}"),
+            meta,
+        };
         if let Ok(bytes) = serde_json::to_vec(&doc) {
             // Best effort: without the cache conn is only slower.
             let _ = fsio::write_atomic(&self.cache_path(), &bytes);
@@ -376,6 +404,32 @@ mod tests {
         let m = s.load().unwrap();
         assert!(m.connections.contains_key("renamed"));
         assert!(!m.connections.contains_key("c7"));
+    }
+
+    #[test]
+    fn load_one_reads_the_same_connection_as_load() {
+        let (_d, s) = store();
+        let text = "version = 1\n\n[connections.a]\nid = \"1\"\nprovider = \"http\"\nauth = \"api_key\"\nenv = \"production\"\nstore = \"file\"\ncreated_at = \"2026-01-01T00:00:00Z\"\nupdated_at = \"2026-01-01T00:00:00Z\"\n\n[connections.a.inputs]\nbase_url = \"http://a\"\n";
+        let b = text
+            .replace("version = 1\n", "")
+            .replace("connections.a", "connections.b");
+        let both = format!("{text}{b}");
+        std::fs::write(s.path(), &both).unwrap();
+        let one = s.load_one("b").unwrap();
+        assert_eq!(one.connections.len(), 1);
+        assert_eq!(one.connections["b"], s.load().unwrap().connections["b"]);
+        // Not there: the whole file, for the caller's suggestions.
+        assert_eq!(s.load_one("c").unwrap().connections.len(), 2);
+        // A layout conn does not write: the whole file too.
+        std::fs::write(
+            s.path(),
+            format!("{both}\n[connections]\nc = {{ id = \"3\" }}\n"),
+        )
+        .unwrap();
+        assert!(
+            s.load_one("b").is_err(),
+            "the whole file is parsed and its error reported"
+        );
     }
 
     #[test]

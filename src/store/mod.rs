@@ -4,5 +4,6 @@
 pub(crate) mod bindings;
 pub(crate) mod fsio;
 pub(crate) mod metadata;
+pub(crate) mod metadata_slice;
 pub(crate) mod secrets;
 pub(crate) mod vault;

@@ -325,3 +325,71 @@ fn a_key_that_expires_soon_is_a_warning() {
     // Outside the warning window it is simply OK.
     env.conn("check gh --warn-expiring 1d").ok();
 }
+
+#[test]
+fn a_hung_host_delays_only_its_own_connections() {
+    // A host that accepts connections and never answers.
+    let hung = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hung_url = format!("http://{}", hung.local_addr().unwrap());
+    let held = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = held.clone();
+    std::thread::spawn(move || {
+        for s in hung.incoming().flatten() {
+            keep.lock().unwrap().push(s);
+        }
+    });
+    let (api, _) = slow_api(Duration::from_millis(50));
+    let env = TestEnv::new();
+    env.write_provider("acme.toml", &acme_provider(&api.url));
+    env.write_provider(
+        "hung.toml",
+        &acme_provider(&hung_url).replace("id = \"acme\"", "id = \"hung\""),
+    );
+    // The hung host's connections come first in name order, where workers used to start.
+    for i in 0..8 {
+        env.run_env(
+            &[
+                "new",
+                &format!("a{i}"),
+                "--provider",
+                "hung",
+                "--auth",
+                "api_key",
+                "--secret-env",
+                "K",
+                "--no-check",
+            ],
+            &[("K", "k")],
+        )
+        .ok();
+    }
+    for i in 0..30 {
+        add_acme(&env, &format!("h{i:02}"), "k");
+    }
+    let out = env.run(&[
+        "check",
+        "--concurrency",
+        "4",
+        "--per-host",
+        "2",
+        "--deadline",
+        "4",
+        "--json",
+    ]);
+    out.code(3);
+    let rows = out.json();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 38);
+    for r in rows {
+        let name = r["name"].as_str().unwrap();
+        if name.starts_with('h') {
+            assert_eq!(r["status"], "ok", "a healthy host's connection: {r}");
+        } else {
+            assert_eq!(r["status"], "unreachable", "{r}");
+        }
+    }
+    assert!(
+        !held.lock().unwrap().is_empty(),
+        "the hung host was reached"
+    );
+}

@@ -128,7 +128,7 @@ fn missing_secret_is_reported_as_such() {
     let (env, _api) = env_with_behaviours();
     add_acme(&env, "gone", "good");
     // Someone deletes the encrypted secrets behind conn's back.
-    std::fs::remove_file(env.home().join("secrets.age")).unwrap();
+    std::fs::remove_dir_all(env.secrets_dir()).unwrap();
     let (code, r) = status_of(&env, "gone");
     assert_eq!(r["status"], "secret_missing");
     assert_eq!(code, 2);
@@ -184,8 +184,7 @@ fn failed_check_in_new_saves_nothing_without_a_terminal() {
     assert!(out.stderr.contains("Nothing was saved"), "{out:?}");
     assert!(env.connections().is_empty());
     assert!(
-        !env.home().join("secrets.age").exists()
-            || !super::connections::age_decrypt(&env).contains("revoked")
+        !env.secrets_dir().exists() || !super::connections::age_decrypt(&env).contains("revoked")
     );
 }
 

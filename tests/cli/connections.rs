@@ -167,21 +167,10 @@ fn rename_keeps_secrets_and_rm_deletes_them() {
     env.conn("rm nope --yes").code(1);
 }
 
-/// Decrypts secrets.age with the `age` command-line tool, as a user recovering secrets would.
+/// Every bundle of the file store, decrypted with the `age` command-line tool, as one JSON
+/// text: what a user recovering secrets would see.
 pub fn age_decrypt(env: &TestEnv) -> String {
-    let out = std::process::Command::new("age")
-        .arg("-d")
-        .arg("-i")
-        .arg(env.home().join("identity.txt"))
-        .arg(env.home().join("secrets.age"))
-        .output()
-        .expect("the age tool is installed by tests/run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    serde_json::Value::Object(env.all_secrets()).to_string()
 }
 
 #[test]
@@ -190,11 +179,12 @@ fn secrets_can_be_recovered_with_the_age_tool() {
     env.conn("new s --provider stripe --secret-env K --no-check")
         .env("K", "sk_test_recover_me_123")
         .ok();
-    let plain = age_decrypt(&env);
-    let doc: serde_json::Value = serde_json::from_str(&plain).unwrap();
     let id = env.id_of("s");
-    assert_eq!(doc["connections"][&id]["api_key"], "sk_test_recover_me_123");
-    let raw = std::fs::read(env.home().join("secrets.age")).unwrap();
+    let file = env.secrets_dir().join(format!("{id}.age"));
+    let doc = env.age_decrypt_file(&file);
+    assert_eq!(doc["id"], id.as_str());
+    assert_eq!(doc["secrets"]["api_key"], "sk_test_recover_me_123");
+    let raw = std::fs::read(&file).unwrap();
     assert!(!String::from_utf8_lossy(&raw).contains("recover_me"));
 }
 
@@ -207,9 +197,12 @@ fn files_and_dirs_are_private() {
         .ok();
     let mode = |p: std::path::PathBuf| std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(env.home()), 0o700);
-    for f in ["connections.toml", "secrets.age", "identity.txt"] {
+    for f in ["connections.toml", "identity.txt"] {
         assert_eq!(mode(env.home().join(f)), 0o600, "{f}");
     }
+    assert_eq!(mode(env.secrets_dir()), 0o700);
+    let file = env.secrets_dir().join(format!("{}.age", env.id_of("s")));
+    assert_eq!(mode(file), 0o600);
     let items = env.conn("doctor --json").ok().json()["items"].clone();
     let store = items
         .as_array()

@@ -125,6 +125,16 @@ fn run_case(provider: &Value, case: &toml::Table) -> Result<(), String> {
         .map(|v| serde_json::to_value(v).unwrap())
         .and_then(|v| v.as_object().cloned())
         .unwrap_or_default();
+    // Token fields the provider leaves out (Shopify sends no token_type).
+    let token_omit: Vec<String> = case
+        .get("token_omit")
+        .and_then(|v| v.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
     let callback_extra = table_str("callback");
     // Captured inputs, as conn will have them.
     for input in provider["inputs"].as_array().cloned().unwrap_or_default() {
@@ -204,6 +214,9 @@ fn run_case(provider: &Value, case: &toml::Table) -> Result<(), String> {
             });
             for (k, v) in &fake_token_extra {
                 t[k] = v.clone();
+            }
+            for k in &token_omit {
+                t.as_object_mut().unwrap().remove(k);
             }
             return (200, json, t.to_string());
         }
@@ -295,6 +308,10 @@ fn run_case(provider: &Value, case: &toml::Table) -> Result<(), String> {
                 "contract-client".into(),
                 "--client-secret-env".into(),
                 "CS".into(),
+                // Any free port: the cases run in parallel, and a fixed redirect port would
+                // collide. The redirect URI's host and path are still checked.
+                "--port".into(),
+                "0".into(),
             ]);
             let grants = spec["grants"].as_array().cloned().unwrap_or_default();
             if method == "oauth2" && !grants.iter().any(|g| g == "authorization_code") {
@@ -315,11 +332,18 @@ fn run_case(provider: &Value, case: &toml::Table) -> Result<(), String> {
         case["host"].as_str().unwrap().to_string(),
         case["path"].as_str().unwrap().to_string(),
     );
+    // An API key in the path (Telegram's /bot<token>/getMe) is the first segment.
+    let key_segment = (method == "api_key" && spec["placement"] == "path")
+        .then(|| format!("/{}{KEY}", spec["prefix"].as_str().unwrap_or("")));
     let check = seen
         .iter()
         .rev()
         .find(|s| {
             let (h, p, _) = split(s);
+            let p = match &key_segment {
+                Some(k) => p.strip_prefix(k.as_str()).unwrap_or("").to_string(),
+                None => p,
+            };
             (h, p) == want
         })
         .ok_or(format!(
@@ -348,6 +372,8 @@ fn run_case(provider: &Value, case: &toml::Table) -> Result<(), String> {
             let got = match spec["placement"].as_str().unwrap_or("header") {
                 "header" => check.header(&name).map(str::to_string),
                 "query" => q.get(&name).cloned(),
+                // Found above as the first path segment.
+                "path" => Some(format!("{prefix}{KEY}")),
                 _ => auth_header.clone(),
             };
             let expected = match spec["placement"].as_str().unwrap_or("header") {
@@ -523,6 +549,16 @@ fn check_oauth2(
     if q.get("client_id").map(String::as_str) != Some("contract-client") {
         return Err("authorization without client_id".into());
     }
+    // The redirect URI names the provider's redirect host and path (the port is free here).
+    let redirect = url::Url::parse(q.get("redirect_uri").ok_or("no redirect_uri")?)
+        .map_err(|e| format!("redirect_uri: {e}"))?;
+    let want_host = spec["redirect_host"].as_str().unwrap_or("127.0.0.1");
+    let want_path = spec["redirect_path"].as_str().unwrap_or("/callback");
+    if (redirect.host_str(), redirect.path()) != (Some(want_host), want_path) {
+        return Err(format!(
+            "redirect_uri {redirect}, expected host {want_host} path {want_path}"
+        ));
+    }
     if pkce != (q.get("code_challenge_method").map(String::as_str) == Some("S256")) {
         return Err("code_challenge_method".into());
     }
@@ -576,6 +612,15 @@ fn every_builtin_provider_passes_its_contract() {
             }
         }
         for case in list {
+            // A case the code can't pass yet says why; it is reported, not run.
+            if let Some(why) = case.get("pending").and_then(|v| v.as_str()) {
+                // Shown in the test's output so a pending case is never forgotten.
+                #[allow(clippy::print_stderr)]
+                {
+                    eprintln!("pending contract case {id} [{}]: {why}", case["auth"]);
+                }
+                continue;
+            }
             jobs.push((provider.clone(), case.as_table().unwrap().clone()));
         }
     }
@@ -603,7 +648,7 @@ fn every_builtin_provider_passes_its_contract() {
     });
     let failures = failures.into_inner().unwrap();
     let cases = jobs.len();
-    assert!(cases >= 70, "only {cases} contract cases ran");
+    assert!(cases >= 110, "only {cases} contract cases ran");
     assert!(
         failures.is_empty(),
         "{} failures:\n{}",

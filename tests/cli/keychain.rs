@@ -37,7 +37,7 @@ fn keychain_holds_the_secret_and_rm_deletes_it() {
     assert!(found);
     let v: serde_json::Value = serde_json::from_str(&value).unwrap();
     assert_eq!(v["api_key"], "kc-key-31337");
-    assert!(!env.home().join("secrets.age").exists());
+    assert!(!env.secrets_dir().exists());
 
     env.conn("check kc").ok();
     assert_eq!(
@@ -111,7 +111,8 @@ fn no_keychain_falls_back_to_the_encrypted_file_and_says_why() {
     assert!(out.stderr.contains("file store"), "{out:?}");
     assert!(out.stderr.contains("not reachable"), "{out:?}");
     assert!(env.read_connections().contains("secret_store = \"file\""));
-    let raw = std::fs::read(env.home().join("secrets.age")).unwrap();
+    let file = env.secrets_dir().join(format!("{}.age", env.id_of("a")));
+    let raw = std::fs::read(file).unwrap();
     assert!(raw.starts_with(b"age-encryption.org/v1"));
     assert!(!String::from_utf8_lossy(&raw).contains("sk_auto_f"));
 }

@@ -188,6 +188,45 @@ fn a_refresh_without_a_new_refresh_token_keeps_the_old_one() {
 }
 
 #[test]
+fn a_check_that_refreshes_saves_the_new_tokens_and_records_the_refresh() {
+    let api = fake_as(|s| {
+        match s.form("grant_type").as_deref() {
+        Some("authorization_code") => (
+            200,
+            r#"{"access_token":"at-1","refresh_token":"rt-1","token_type":"bearer","expires_in":1}"#.into(),
+        ),
+        Some("refresh_token") if s.form("refresh_token").as_deref() == Some("rt-1") => (
+            200,
+            r#"{"access_token":"at-2","refresh_token":"rt-2","token_type":"bearer","expires_in":3600,"scope":"read write"}"#.into(),
+        ),
+        _ => (400, r#"{"error":"invalid_grant"}"#.into()),
+    }
+    });
+    let env = env_for(&api, "");
+    env.run_env(NEW, &[("CS", "s")]).ok();
+    assert!(
+        env.connections()["x"]["oauth"]
+            .get("refreshed_at")
+            .is_none()
+    );
+    let out = env.run(&["check", "x", "--json"]);
+    out.ok();
+    let secrets = env.secrets_of("x");
+    assert_eq!(secrets["refresh_token"], "rt-2");
+    assert_eq!(secrets["access_token"], "at-2");
+    let oauth = env.connections()["x"]["oauth"].clone();
+    assert!(oauth["refreshed_at"].as_str().is_some(), "{oauth}");
+    assert_eq!(oauth["scopes"].as_array().unwrap().len(), 2, "{oauth}");
+    assert_eq!(
+        api.requests()
+            .iter()
+            .filter(|r| r.form("grant_type").as_deref() == Some("refresh_token"))
+            .count(),
+        1
+    );
+}
+
+#[test]
 fn refresh_trouble_at_the_server_is_unreachable_not_needs_reauth() {
     let api = fake_as(|s| {
         match s.form("grant_type").as_deref() {
@@ -366,4 +405,40 @@ fn a_failed_revocation_is_a_warning_and_the_connection_is_still_removed() {
     assert_eq!(r.form("token").as_deref(), Some("rt-1"));
     assert_eq!(r.form("token_type_hint").as_deref(), Some("refresh_token"));
     assert!(r.header("Authorization").unwrap().starts_with("Basic "));
+}
+
+#[test]
+fn the_sign_in_sends_the_one_redirect_uri_that_providers_show_says_to_register() {
+    // A provider that registers `localhost` with a fixed port: `providers show` names one URI,
+    // and the authorization and token requests carry exactly that one.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let api = fake_as(good_token);
+    let env = env_for(
+        &api,
+        &format!("redirect_host = \"localhost\"\nredirect_port = {port}\n"),
+    );
+    let want = format!("http://localhost:{port}/callback");
+    let shown = env.run(&["providers", "show", "fake"]);
+    shown.ok();
+    let lines: Vec<&str> = shown
+        .stdout
+        .lines()
+        .filter(|l| l.contains("redirect URI to register"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{shown:?}");
+    assert!(lines[0].trim_end().ends_with(&want), "{shown:?}");
+    env.run_env(NEW, &[("CS", "s3cret")]).ok();
+    let token_req = api
+        .requests()
+        .into_iter()
+        .find(|r| r.url == "/token")
+        .unwrap();
+    assert_eq!(
+        token_req.form("redirect_uri").as_deref(),
+        Some(want.as_str())
+    );
 }

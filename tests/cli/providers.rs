@@ -70,7 +70,7 @@ fn validate_reports_file_line_and_field_and_bad_user_files_are_skipped() {
     );
     let out = env.run(&["providers", "validate", path_str(&bad)]);
     out.code(1);
-    assert!(out.stderr.contains("bad.toml:18: api.base_url"), "{out:?}");
+    assert!(out.stderr.contains("bad.toml:19: api.base_url"), "{out:?}");
     assert!(out.stderr.contains("${tenant}"), "{out:?}");
 
     let typo = env.write_provider(
@@ -81,7 +81,7 @@ fn validate_reports_file_line_and_field_and_bad_user_files_are_skipped() {
     );
     let out = env.run(&["providers", "validate", path_str(&typo)]);
     out.code(1);
-    assert!(out.stderr.contains("typo.toml:23:"), "{out:?}");
+    assert!(out.stderr.contains("typo.toml:24:"), "{out:?}");
     assert!(out.stderr.contains("identity_requird"), "{out:?}");
 
     // Other commands keep working, with a warning naming the bad file.
@@ -203,6 +203,46 @@ fn each_validation_error_names_its_line_and_field() {
             format!("{}expect_status = [404]\n", minimal("", KEY)),
             "check.expect_status: 404: only 2xx",
         ),
+        (
+            minimal(
+                "[unverified]\n\"auth.oauth2.token_url\" = \"not in the docs\"\n",
+                KEY,
+            ),
+            "p.toml:4: unverified.auth.oauth2.token_url: names no value of this provider",
+        ),
+        (
+            minimal("[unverified]\n\"check.path\" = \"\"\n", KEY),
+            "unverified.check.path: say why",
+        ),
+        (
+            minimal(
+                "",
+                "method = \"oauth2\"\nauthorize_url = \"https://p.test/a\"\ntoken_url = \"https://p.test/t\"\ntoken_path = \"authed_user\"",
+            ),
+            "p.toml:8: auth[0].token_path: must be a JSON pointer",
+        ),
+        (
+            minimal(
+                "",
+                "method = \"oauth2\"\nauthorize_url = \"https://p.test/a\"\ntoken_url = \"https://p.test/t\"\nrefresh_params = { grant_type = \"x\" }",
+            ),
+            "conn sends this parameter itself",
+        ),
+        (
+            minimal(
+                "",
+                "method = \"oauth2\"\nauthorize_url = \"https://p.test/a\"\ntoken_url = \"https://p.test/t\"\nredirect_host = \"example.com\"",
+            ),
+            "unknown variant `example.com`",
+        ),
+        (
+            minimal(
+                "",
+                "method = \"oauth2\"\nauthorize_url = \"https://p.test/a\"\ntoken_url = \"https://p.test/t\"\nredirect_port = 0",
+            ),
+            "auth[0].redirect_port: must be a port number",
+        ),
+        (minimal("", KEY), "p.toml:1: docs: required"),
     ];
     let mut failed = Vec::new();
     for (i, (text, want)) in cases.iter().enumerate() {
@@ -282,5 +322,107 @@ fn a_2xx_the_check_does_not_expect_is_an_error() {
     assert!(
         out.stderr.contains("HTTP 202: the check expects [200]"),
         "{out:?}"
+    );
+}
+
+#[test]
+fn list_shows_methods_environments_and_what_is_unconfirmed() {
+    let env = TestEnv::new();
+    env.write_provider(
+        "unsure.toml",
+        "id = \"unsure\"\ndisplay_name = \"Unsure\"\ndocs = \"https://unsure.test/docs\"\n\n[[auth]]\nmethod = \"api_key\"\nname = \"X-Key\"\n\n[api]\nbase_url = \"https://api.unsure.test\"\n\n[check]\npath = \"/v9/me\"\n\n[unverified]\n\"check.path\" = \"the docs show no who-am-I endpoint\"\n",
+    );
+    let out = env.run(&["providers", "list"]);
+    out.ok();
+    let header = out.stdout.lines().next().unwrap();
+    assert!(
+        header.contains("AUTH") && header.contains("ENVIRONMENTS"),
+        "{out:?}"
+    );
+    let row = |id: &str| {
+        out.stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("{id} ")))
+            .unwrap_or_else(|| panic!("{id} not listed: {out:?}"))
+            .to_string()
+    };
+    let square = row("square");
+    assert!(square.contains("api_key,oauth2"), "{square}");
+    assert!(square.contains("production,sandbox"), "{square}");
+    assert!(row("github").contains(" production "), "{out:?}");
+    assert!(row("unsure").contains("unconfirmed"), "{out:?}");
+
+    let list = env.run(&["providers", "list", "--json"]).json();
+    let get = |id: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    let sq = get("square");
+    assert_eq!(
+        sq["environments"],
+        serde_json::json!(["production", "sandbox"])
+    );
+    assert_eq!(sq["methods"], serde_json::json!(["api_key", "oauth2"]));
+    assert_eq!(get("unsure")["verified"], false);
+    assert_eq!(
+        get("unsure")["unverified"],
+        serde_json::json!(["check.path"])
+    );
+    assert_eq!(get("stripe")["verified"], true);
+
+    let shown = env.run(&["providers", "show", "unsure"]);
+    shown.ok();
+    assert!(shown.stdout.contains("unconfirmed"), "{shown:?}");
+    assert!(
+        shown.stdout.contains("check.path = \"/v9/me\""),
+        "{shown:?}"
+    );
+    assert!(
+        shown.stdout.contains("the docs show no who-am-I endpoint"),
+        "{shown:?}"
+    );
+    // (Every built-in names its source: catalog::tests::every_builtin_file_is_compiled_in.)
+}
+
+#[test]
+fn a_method_offered_only_in_the_sandbox_is_refused_in_production_with_the_reason() {
+    // Square takes an http://localhost redirect only for sandbox applications.
+    let env = TestEnv::new();
+    let out = env.run_env(
+        &[
+            "new",
+            "sq",
+            "--provider",
+            "square",
+            "--auth",
+            "oauth2",
+            "--env",
+            "production",
+            "--client-id",
+            "c",
+            "--client-secret-env",
+            "CS",
+        ],
+        &[("CS", "s")],
+    );
+    out.code(2);
+    assert!(out.stderr.contains("only with --env sandbox"), "{out:?}");
+    assert!(out.stderr.contains("HTTPS redirect"), "{out:?}");
+    assert!(out.stderr.contains("--auth api_key"), "{out:?}");
+    assert!(env.connections().is_empty());
+    let shown = env.run(&["providers", "show", "square"]);
+    assert!(
+        shown.stdout.contains("only with --env sandbox"),
+        "{shown:?}"
+    );
+    assert!(
+        shown
+            .stdout
+            .contains("redirect URI to register: http://localhost:8765/callback"),
+        "{shown:?}"
     );
 }

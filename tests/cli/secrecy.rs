@@ -161,3 +161,55 @@ fn a_query_string_key_echoed_back_encoded_is_redacted() {
     );
     assert!(!env.read_connections().contains(&encoded));
 }
+
+#[test]
+fn a_key_in_the_url_path_is_sent_there_and_redacted_everywhere() {
+    // Telegram's placement: https://api.telegram.org/bot<token>/getMe. The fake echoes the path
+    // it was asked for; conn must send the key there and never show it.
+    const PKEY: &str = "7012345678:AAH-path key";
+    let api = FakeApi::start(|s| {
+        if s.url.starts_with("/bot7012345678:AAH-path%20key/getMe") {
+            (
+                401,
+                serde_json::json!({"ok": false, "error_code": 401, "description": format!("Unauthorized: {}", s.url)}).to_string(),
+            )
+        } else {
+            (404, r#"{"ok": false}"#.into())
+        }
+    });
+    let env = TestEnv::new();
+    env.write_provider(
+        "tg.toml",
+        &format!(
+            "id = \"tg\"\ndisplay_name = \"TG\"\n[[auth]]\nmethod = \"api_key\"\nplacement = \"path\"\nprefix = \"bot\"\n[api]\nbase_url = \"{}\"\n[check]\npath = \"/getMe\"\nsuccess = {{ pointer = \"/ok\", equals = true }}\nerror = \"/description\"\n",
+            api.url
+        ),
+    );
+    env.run_env(
+        &[
+            "new",
+            "tg",
+            "--provider",
+            "tg",
+            "--secret-env",
+            "K",
+            "--no-check",
+        ],
+        &[("K", PKEY)],
+    )
+    .ok();
+    let out = env.run(&["-v", "check", "tg"]);
+    out.code(2);
+    assert_eq!(api.requests()[0].url, "/bot7012345678:AAH-path%20key/getMe");
+    assert!(
+        out.stdout.contains("Unauthorized: /bot(redacted)/getMe"),
+        "{out:?}"
+    );
+    let req = env.run(&["-v", "request", "tg", "/getMe"]);
+    req.code(4);
+    assert!(req.stdout.contains("(redacted)"), "{req:?}");
+    for o in [&out, &req] {
+        assert!(!o.all().contains("AAH-path"), "{o:?}");
+    }
+    assert!(!env.read_connections().contains("AAH-path"));
+}

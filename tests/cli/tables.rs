@@ -87,7 +87,7 @@ auth            api_key
 env             production
 connected as    ann@acme.test (id 42)
 instance        127.0.0.1
-secret store    $CONN_HOME/secrets.age
+secret store    $CONN_HOME/secrets
 secret api_key  ••••••••cdef (23 chars)
 created         TIME
 updated         TIME

@@ -140,7 +140,7 @@ fn ctrl_c_in_the_wizard_saves_nothing() {
         "{status:?}"
     );
     assert!(env.connections().is_empty());
-    assert!(!env.home().join("secrets.age").exists());
+    assert!(env.all_secrets().is_empty());
 }
 
 #[test]

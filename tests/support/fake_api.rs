@@ -196,6 +196,7 @@ pub fn acme_provider(base_url: &str) -> String {
     format!(
         r#"id = "acme"
 display_name = "Acme API"
+docs = "https://developer.acme.test/auth"
 categories = ["test"]
 
 [[auth]]

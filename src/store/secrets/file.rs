@@ -1,6 +1,12 @@
-//! The encrypted file store: all bundles in one age-encrypted JSON file (`secrets.age`),
-//! encrypted to an X25519 identity kept in a 0600 file or given in `CONN_AGE_IDENTITY`.
-//! Recover by hand with `age -d -i identity.txt secrets.age`.
+//! The encrypted file store: one age file per secret bundle, `secrets/<id>.age`, each holding
+//! `{"version":1,"id":ID,"secrets":{FIELD:VALUE}}`, encrypted to an X25519 identity kept in a
+//! 0600 file or given in `CONN_AGE_IDENTITY`. Reading or changing one connection touches only
+//! its own file, under its own lock (`secrets/.locks/<id>.lock`), so cost does not grow with the
+//! number of connections. Recover by hand with `age -d -i identity.txt secrets/<id>.age`.
+//!
+//! The earlier layout kept every bundle in one `secrets.age`; the first use of the store by a
+//! newer conn migrates it (see [`FileStore::migrate`]), keeping the old file until every bundle
+//! was read back from the new files.
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -14,20 +20,37 @@ use crate::core::env::Env;
 use crate::core::paths::Paths;
 use crate::store::fsio;
 
+/// The format of one bundle file.
+const FORMAT_VERSION: u64 = 1;
+
 #[derive(Debug, Clone)]
 pub(crate) struct FileStore {
-    file: PathBuf,
-    lock: PathBuf,
+    dir: PathBuf,
+    /// The single file of the earlier layout, and the lock its migration runs under.
+    legacy: PathBuf,
+    legacy_lock: PathBuf,
     identity_file: PathBuf,
     /// The identity's text when it comes from `CONN_AGE_IDENTITY`.
     identity_env: Option<Zeroizing<String>>,
 }
 
+/// What `conn doctor` says about the store's files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Layout {
+    /// Nothing stored yet.
+    Empty,
+    /// One file per bundle; `files` of them.
+    PerConnection { files: usize },
+    /// The single `secrets.age` of earlier versions, migrated on the next use.
+    Single,
+}
+
 impl FileStore {
     pub(crate) fn new(paths: &Paths, env: &Env) -> Self {
         FileStore {
-            file: paths.secrets_file(),
-            lock: paths.secrets_lock(),
+            dir: paths.secrets_dir(),
+            legacy: paths.secrets_file(),
+            legacy_lock: paths.secrets_lock(),
             identity_file: paths.identity_file(env),
             identity_env: env
                 .get("CONN_AGE_IDENTITY")
@@ -44,13 +67,71 @@ impl FileStore {
         }
     }
 
-    /// Loads the identity; creates a new one (0600) only when there is no secrets file yet,
-    /// so a wrong path never silently orphans existing secrets.
+    /// The directory of bundle files.
+    pub(crate) fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+
+    /// Which layout is on disk (counts the bundle files: for `conn doctor`, not hot paths).
+    pub(crate) fn layout(&self) -> Result<Layout> {
+        if self.legacy.exists() {
+            return Ok(Layout::Single);
+        }
+        let files = self.bundle_files()?.len();
+        Ok(if files == 0 {
+            Layout::Empty
+        } else {
+            Layout::PerConnection { files }
+        })
+    }
+
+    fn bundle_files(&self) -> Result<Vec<PathBuf>> {
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => {
+                return Err(e).with_context(|| format!("could not list {}", self.dir.display()));
+            }
+        };
+        let mut files = Vec::new();
+        for e in entries {
+            let p = e?.path();
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if name.ends_with(".age") && !name.starts_with('.') {
+                files.push(p);
+            }
+        }
+        Ok(files)
+    }
+
+    fn path_of(&self, id: &str) -> Result<PathBuf> {
+        Ok(self.dir.join(format!("{}.age", checked_id(id)?)))
+    }
+
+    fn lock_of(&self, id: &str) -> Result<PathBuf> {
+        Ok(self
+            .dir
+            .join(".locks")
+            .join(format!("{}.lock", checked_id(id)?)))
+    }
+
+    /// Loads the identity; creates a new one (0600) only when nothing is stored yet, so a
+    /// wrong path never silently orphans existing secrets. Creation runs under the store's
+    /// lock and looks again once it holds it: processes starting on an empty store at once
+    /// must all encrypt to the one identity that ends up in the file.
     fn identity(&self, create: bool) -> Result<age::x25519::Identity> {
         if let Some(text) = &self.identity_env {
             return parse_identity(text)
                 .context("CONN_AGE_IDENTITY does not hold an age identity (AGE-SECRET-KEY-1...)");
         }
+        if create && !self.identity_file.exists() {
+            let _guard = fsio::lock_exclusive(&self.legacy_lock)?;
+            return self.identity_now(true);
+        }
+        self.identity_now(false)
+    }
+
+    fn identity_now(&self, create: bool) -> Result<age::x25519::Identity> {
         match fsio::read_optional(&self.identity_file)? {
             Some(bytes) => {
                 let text =
@@ -62,7 +143,12 @@ impl FileStore {
                     )
                 })
             }
-            None if create && !self.file.exists() => {
+            None if self.legacy.exists() || !self.bundle_files()?.is_empty() => bail!(
+                "the identity file {} is missing, so the secrets in {} cannot be decrypted; restore it, or point CONN_AGE_IDENTITY_FILE / CONN_AGE_IDENTITY at it",
+                self.identity_file.display(),
+                self.dir.display()
+            ),
+            None if create => {
                 let id = age::x25519::Identity::generate();
                 let text = Zeroizing::new(format!(
                     "# conn secret store key; created {}\n# public key: {}\n{}\n",
@@ -73,62 +159,139 @@ impl FileStore {
                 fsio::write_atomic(&self.identity_file, text.as_bytes())?;
                 Ok(id)
             }
-            None if self.file.exists() => bail!(
-                "the identity file {} is missing, so {} cannot be decrypted; restore it, or point CONN_AGE_IDENTITY_FILE / CONN_AGE_IDENTITY at it",
-                self.identity_file.display(),
-                self.file.display()
-            ),
             None => bail!("no identity yet at {}", self.identity_file.display()),
         }
     }
 
-    fn read_all(
+    fn read_entry(
         &self,
         identity: &age::x25519::Identity,
-    ) -> Result<serde_json::Map<String, serde_json::Value>> {
-        let Some(cipher) = fsio::read_optional(&self.file)? else {
-            return Ok(serde_json::Map::new());
+        id: &str,
+    ) -> Result<Option<SecretBundle>> {
+        let path = self.path_of(id)?;
+        let Some(cipher) = fsio::read_optional(&path)? else {
+            return Ok(None);
         };
         let plain = Zeroizing::new(age::decrypt(identity, &cipher).map_err(|e| {
             anyhow!(
                 "could not decrypt {} with the identity from {}: {e}",
-                self.file.display(),
+                path.display(),
+                self.identity_source()
+            )
+        })?);
+        let doc: serde_json::Value = serde_json::from_slice(&plain)
+            .with_context(|| format!("the decrypted {} is not JSON", path.display()))?;
+        if doc.get("id").and_then(|v| v.as_str()) != Some(id) {
+            bail!(
+                "{} holds the secrets of another id (copied or renamed by hand?); move it back or away",
+                path.display()
+            );
+        }
+        match doc.get("secrets") {
+            Some(v) => SecretBundle::from_json_value(v).map(Some),
+            None => bail!("the decrypted {} has no 'secrets' object", path.display()),
+        }
+    }
+
+    /// Encrypts and replaces `id`'s file. The caller holds `id`'s lock and syncs the directory.
+    fn write_entry(
+        &self,
+        identity: &age::x25519::Identity,
+        id: &str,
+        bundle: &SecretBundle,
+    ) -> Result<()> {
+        let doc = serde_json::json!({
+            "version": FORMAT_VERSION,
+            "id": id,
+            "secrets": bundle.to_json_value(),
+        });
+        let plain = Zeroizing::new(serde_json::to_vec(&doc)?);
+        let cipher = age::encrypt(&identity.to_public(), &plain)
+            .map_err(|e| anyhow!("could not encrypt the secrets of {id}: {e}"))?;
+        fsio::replace_synced(&self.path_of(id)?, &cipher)
+    }
+
+    /// Moves the bundles of the single `secrets.age` into one file each, when that file exists.
+    ///
+    /// Safe to interrupt at any point: each bundle file is written atomically (and under the
+    /// bundle's lock), and `secrets.age` is removed only after every bundle was read back from
+    /// its new file and found equal. A run after an interruption starts again from
+    /// `secrets.age`, rewriting bundles with the same contents. Other conn processes wait on the
+    /// migration lock, so nothing writes the new layout while `secrets.age` still exists.
+    pub(crate) fn migrate(&self) -> Result<()> {
+        if !self.legacy.exists() {
+            return Ok(());
+        }
+        crate::core::interrupt::critical(|| self.migrate_now())
+    }
+
+    fn migrate_now(&self) -> Result<()> {
+        let _guard = fsio::lock_exclusive(&self.legacy_lock)?;
+        let Some(cipher) = fsio::read_optional(&self.legacy)? else {
+            // Another process finished it while this one waited.
+            return Ok(());
+        };
+        let identity = self.identity(false)?;
+        let plain = Zeroizing::new(age::decrypt(&identity, &cipher).map_err(|e| {
+            anyhow!(
+                "could not decrypt {} with the identity from {}: {e}",
+                self.legacy.display(),
                 self.identity_source()
             )
         })?);
         let doc: serde_json::Value =
-            serde_json::from_slice(&plain).context("the decrypted secrets file is not JSON")?;
-        match doc.get("connections") {
-            Some(serde_json::Value::Object(m)) => Ok(m.clone()),
-            _ => bail!("the decrypted secrets file has no 'connections' object"),
+            serde_json::from_slice(&plain).context("the decrypted secrets.age is not JSON")?;
+        let Some(serde_json::Value::Object(all)) = doc.get("connections") else {
+            bail!("the decrypted secrets.age has no 'connections' object");
+        };
+        log::debug!(
+            "moving {} secret bundle(s) from {} into {}",
+            all.len(),
+            self.legacy.display(),
+            self.dir.display()
+        );
+        let mut bundles = Vec::with_capacity(all.len());
+        for (id, v) in all {
+            let bundle = SecretBundle::from_json_value(v)
+                .with_context(|| format!("bundle {id} in secrets.age"))?;
+            bundles.push((id.as_str(), bundle));
         }
-    }
-
-    fn write_all(
-        &self,
-        identity: &age::x25519::Identity,
-        all: serde_json::Map<String, serde_json::Value>,
-    ) -> Result<()> {
-        let doc = serde_json::json!({ "version": 1, "connections": all });
-        let plain = Zeroizing::new(serde_json::to_vec(&doc)?);
-        let cipher = age::encrypt(&identity.to_public(), &plain)
-            .map_err(|e| anyhow!("could not encrypt the secrets file: {e}"))?;
-        fsio::write_atomic(&self.file, &cipher)
-    }
-
-    fn modify(
-        &self,
-        f: impl FnOnce(&mut serde_json::Map<String, serde_json::Value>) -> bool,
-    ) -> Result<bool> {
-        let _guard = fsio::lock_exclusive(&self.lock)?;
-        let identity = self.identity(true)?;
-        let mut all = self.read_all(&identity)?;
-        let changed = f(&mut all);
-        if changed {
-            self.write_all(&identity, all)?;
+        for (id, bundle) in &bundles {
+            let _lock = fsio::lock_exclusive(&self.lock_of(id)?)?;
+            self.write_entry(&identity, id, bundle)?;
         }
-        Ok(changed)
+        fsio::sync_dir(&self.dir);
+        for (id, bundle) in &bundles {
+            let back = self.read_entry(&identity, id)?;
+            if back.as_ref() != Some(bundle) {
+                bail!(
+                    "moving secrets.age into {}: the bundle {id} did not read back the same; secrets.age is kept",
+                    self.dir.display()
+                );
+            }
+        }
+        std::fs::remove_file(&self.legacy)
+            .with_context(|| format!("could not remove {}", self.legacy.display()))?;
+        if let Some(d) = self.legacy.parent() {
+            fsio::sync_dir(d);
+        }
+        Ok(())
     }
+}
+
+/// Bundle ids become file names: conn makes them from hex digits and `client-`; anything else
+/// (a path separator, a leading dot) is refused rather than escaped.
+fn checked_id(id: &str) -> Result<&str> {
+    let ok = !id.is_empty()
+        && id.len() <= 128
+        && !id.starts_with('.')
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if !ok {
+        bail!("{id:?} cannot name a secret bundle file");
+    }
+    Ok(id)
 }
 
 fn parse_identity(text: &str) -> Result<age::x25519::Identity> {
@@ -142,31 +305,47 @@ fn parse_identity(text: &str) -> Result<age::x25519::Identity> {
 
 impl SecretStore for FileStore {
     fn location(&self) -> String {
-        self.file.display().to_string()
+        self.dir.display().to_string()
     }
 
     fn get(&self, id: &str) -> Result<Option<SecretBundle>> {
-        if !self.file.exists() {
+        self.migrate()?;
+        // No file, no identity needed: an absent bundle is cheap to report.
+        if !self.path_of(id)?.exists() {
             return Ok(None);
         }
         let identity = self.identity(false)?;
-        let all = self.read_all(&identity)?;
-        all.get(id).map(SecretBundle::from_json_value).transpose()
+        self.read_entry(&identity, id)
     }
 
     fn put(&self, id: &str, bundle: &SecretBundle) -> Result<()> {
-        self.modify(|all| {
-            all.insert(id.to_string(), bundle.to_json_value());
-            true
-        })?;
-        Ok(())
+        self.migrate()?;
+        crate::core::interrupt::critical(|| {
+            let identity = self.identity(true)?;
+            let _lock = fsio::lock_exclusive(&self.lock_of(id)?)?;
+            self.write_entry(&identity, id, bundle)?;
+            fsio::sync_dir(&self.dir);
+            Ok(())
+        })
     }
 
     fn delete(&self, id: &str) -> Result<bool> {
-        if !self.file.exists() {
+        self.migrate()?;
+        let path = self.path_of(id)?;
+        if !path.exists() {
             return Ok(false);
         }
-        self.modify(|all| all.remove(id).is_some())
+        crate::core::interrupt::critical(|| {
+            let _lock = fsio::lock_exclusive(&self.lock_of(id)?)?;
+            match std::fs::remove_file(&path) {
+                Ok(()) => {
+                    fsio::sync_dir(&self.dir);
+                    Ok(true)
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+                Err(e) => Err(e).with_context(|| format!("could not remove {}", path.display())),
+            }
+        })
     }
 }
 
@@ -175,24 +354,74 @@ mod tests {
     use super::*;
     use crate::core::secret::Secret;
 
-    #[test]
-    fn round_trip_and_no_plaintext_on_disk() {
-        let dir = tempfile::tempdir().unwrap();
-        let paths = Paths {
-            config_dir: dir.path().join("cfg"),
-            data_dir: dir.path().join("data"),
+    fn paths(dir: &std::path::Path) -> Paths {
+        Paths {
+            config_dir: dir.join("cfg"),
+            data_dir: dir.join("data"),
             source: "test",
-        };
+        }
+    }
+
+    #[test]
+    fn round_trip_one_file_each_and_no_plaintext_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = paths(dir.path());
         let store = FileStore::new(&paths, &Env::default());
+        assert_eq!(store.layout().unwrap(), Layout::Empty);
         let mut b = SecretBundle::new();
         b.insert("api_key", Secret::new("sk_live_TOPSECRET_123".into()));
         store.put("c1", &b).unwrap();
+        store.put("c2", &b).unwrap();
         assert_eq!(store.get("c1").unwrap().unwrap(), b);
-        assert!(store.get("c2").unwrap().is_none());
-        let raw = std::fs::read(paths.secrets_file()).unwrap();
+        assert!(store.get("c3").unwrap().is_none());
+        assert_eq!(store.layout().unwrap(), Layout::PerConnection { files: 2 });
+        let raw = std::fs::read(paths.secrets_dir().join("c1.age")).unwrap();
         assert!(!String::from_utf8_lossy(&raw).contains("TOPSECRET"));
         assert!(raw.starts_with(b"age-encryption.org/v1"));
         assert!(store.delete("c1").unwrap());
+        assert!(!store.delete("c1").unwrap());
         assert!(store.get("c1").unwrap().is_none());
+        assert_eq!(store.get("c2").unwrap().unwrap(), b);
+    }
+
+    #[test]
+    fn ids_that_are_not_file_names_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::new(&paths(dir.path()), &Env::default());
+        for bad in ["../x", ".hidden", "a/b", ""] {
+            assert!(store.put(bad, &SecretBundle::new()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_single_file_is_migrated_and_removed_only_after() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = paths(dir.path());
+        let store = FileStore::new(&paths, &Env::default());
+        // An identity, and a secrets.age as earlier versions wrote it.
+        store.put("seed", &SecretBundle::new()).unwrap();
+        store.delete("seed").unwrap();
+        let identity = store.identity(false).unwrap();
+        let doc = serde_json::json!({"version": 1, "connections": {
+            "a1": {"api_key": "key-a"}, "client-b2": {"client_secret": "cs-b"}
+        }});
+        let cipher =
+            age::encrypt(&identity.to_public(), &serde_json::to_vec(&doc).unwrap()).unwrap();
+        std::fs::write(paths.secrets_file(), cipher).unwrap();
+        assert_eq!(store.layout().unwrap(), Layout::Single);
+        let got = store.get("client-b2").unwrap().unwrap();
+        assert_eq!(got.get("client_secret").unwrap().expose(), "cs-b");
+        assert!(!paths.secrets_file().exists());
+        assert_eq!(
+            store
+                .get("a1")
+                .unwrap()
+                .unwrap()
+                .get("api_key")
+                .unwrap()
+                .expose(),
+            "key-a"
+        );
+        assert_eq!(store.layout().unwrap(), Layout::PerConnection { files: 2 });
     }
 }
