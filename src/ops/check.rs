@@ -74,7 +74,7 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &CheckOptions) -> Result<CheckRun> {
         ctx.view_all()?
     } else {
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        (ctx.view(&refs)?, Vec::new())
+        (ctx.view_whole(&refs)?, Vec::new())
     };
     let selected: Vec<String> = if all {
         meta.connections.keys().cloned().collect()

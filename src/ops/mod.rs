@@ -169,10 +169,21 @@ impl Base {
     /// their full names, so commands treat them like local ones.
     pub(crate) fn view(&self, names: &[&str]) -> Result<Metadata> {
         // One local connection (the usual case) is read without parsing the others.
-        let mut meta = match names {
+        let meta = match names {
             [one] if vault::team::split_name(one).is_none() => self.metadata().load_one(one)?,
             _ => self.metadata().load()?,
         };
+        self.add_team_connections(meta, names)
+    }
+
+    /// `view` with every local connection loaded, for what compares connections (check's
+    /// "invalidated by a newer connection").
+    pub(crate) fn view_whole(&self, names: &[&str]) -> Result<Metadata> {
+        let meta = self.metadata().load()?;
+        self.add_team_connections(meta, names)
+    }
+
+    fn add_team_connections(&self, mut meta: Metadata, names: &[&str]) -> Result<Metadata> {
         for name in names {
             let Some((team, short)) = vault::team::split_name(name) else {
                 continue;

@@ -128,8 +128,9 @@ pub(crate) fn resolve(
         })
         .collect();
     // Team connections (team/name) are read from their team stores.
+    // Every local connection: an unbound role's error lists the candidates.
     let names: Vec<&str> = chosen.iter().filter_map(|(_, n)| n.as_deref()).collect();
-    let meta = ctx.view(&names)?;
+    let meta = ctx.view_whole(&names)?;
     let mut cast = Vec::new();
     let mut problems = Vec::new();
     for (role, name) in chosen {

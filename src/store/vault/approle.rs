@@ -48,7 +48,9 @@ pub(crate) fn cache_file(
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    Ok(super::config::token_cache_dir(paths)?.join(format!("approle-{hex}.json")))
+    let dir = paths.data_dir.join("vault-tokens");
+    fsio::ensure_private_dir(&dir)?;
+    Ok(dir.join(format!("approle-{hex}.json")))
 }
 
 /// A token for the AppRole: the cached one while less than 2/3 of its lease has passed,

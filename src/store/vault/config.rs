@@ -13,7 +13,6 @@ use super::client::Client;
 use crate::core::env::Env;
 use crate::core::paths::Paths;
 use crate::core::secret::Secret;
-use crate::store::fsio;
 
 /// A team store as saved in connections.toml under `[teams.NAME]` (no secrets).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -250,13 +249,6 @@ fn run_helper(helper: &std::path::Path, address: &str) -> Result<Option<Secret<S
     }
     let t = String::from_utf8_lossy(&out.stdout).trim().to_string();
     Ok((!t.is_empty()).then(|| Secret::new(t)))
-}
-
-/// Makes sure the cache directory for AppRole tokens exists (0700).
-pub(crate) fn token_cache_dir(paths: &Paths) -> Result<PathBuf> {
-    let d = paths.data_dir.join("vault-tokens");
-    fsio::ensure_private_dir(&d)?;
-    Ok(d)
 }
 
 #[cfg(test)]
