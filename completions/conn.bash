@@ -28,9 +28,6 @@ _conn() {
             conn,doctor)
                 cmd="conn__subcmd__doctor"
                 ;;
-            conn,edit)
-                cmd="conn__subcmd__edit"
-                ;;
             conn,exec)
                 cmd="conn__subcmd__exec"
                 ;;
@@ -61,6 +58,9 @@ _conn() {
             conn,show)
                 cmd="conn__subcmd__show"
                 ;;
+            conn,store)
+                cmd="conn__subcmd__store"
+                ;;
             conn,token)
                 cmd="conn__subcmd__token"
                 ;;
@@ -75,9 +75,6 @@ _conn() {
                 ;;
             conn__subcmd__help,doctor)
                 cmd="conn__subcmd__help__subcmd__doctor"
-                ;;
-            conn__subcmd__help,edit)
-                cmd="conn__subcmd__help__subcmd__edit"
                 ;;
             conn__subcmd__help,exec)
                 cmd="conn__subcmd__help__subcmd__exec"
@@ -109,6 +106,9 @@ _conn() {
             conn__subcmd__help,show)
                 cmd="conn__subcmd__help__subcmd__show"
                 ;;
+            conn__subcmd__help,store)
+                cmd="conn__subcmd__help__subcmd__store"
+                ;;
             conn__subcmd__help,token)
                 cmd="conn__subcmd__help__subcmd__token"
                 ;;
@@ -120,6 +120,15 @@ _conn() {
                 ;;
             conn__subcmd__help__subcmd__providers,validate)
                 cmd="conn__subcmd__help__subcmd__providers__subcmd__validate"
+                ;;
+            conn__subcmd__help__subcmd__store,add)
+                cmd="conn__subcmd__help__subcmd__store__subcmd__add"
+                ;;
+            conn__subcmd__help__subcmd__store,list)
+                cmd="conn__subcmd__help__subcmd__store__subcmd__list"
+                ;;
+            conn__subcmd__help__subcmd__store,rm)
+                cmd="conn__subcmd__help__subcmd__store__subcmd__rm"
                 ;;
             conn__subcmd__providers,help)
                 cmd="conn__subcmd__providers__subcmd__help"
@@ -145,6 +154,30 @@ _conn() {
             conn__subcmd__providers__subcmd__help,validate)
                 cmd="conn__subcmd__providers__subcmd__help__subcmd__validate"
                 ;;
+            conn__subcmd__store,add)
+                cmd="conn__subcmd__store__subcmd__add"
+                ;;
+            conn__subcmd__store,help)
+                cmd="conn__subcmd__store__subcmd__help"
+                ;;
+            conn__subcmd__store,list)
+                cmd="conn__subcmd__store__subcmd__list"
+                ;;
+            conn__subcmd__store,rm)
+                cmd="conn__subcmd__store__subcmd__rm"
+                ;;
+            conn__subcmd__store__subcmd__help,add)
+                cmd="conn__subcmd__store__subcmd__help__subcmd__add"
+                ;;
+            conn__subcmd__store__subcmd__help,help)
+                cmd="conn__subcmd__store__subcmd__help__subcmd__help"
+                ;;
+            conn__subcmd__store__subcmd__help,list)
+                cmd="conn__subcmd__store__subcmd__help__subcmd__list"
+                ;;
+            conn__subcmd__store__subcmd__help,rm)
+                cmd="conn__subcmd__store__subcmd__help__subcmd__rm"
+                ;;
             *)
                 ;;
         esac
@@ -152,7 +185,7 @@ _conn() {
 
     case "${cmd}" in
         conn)
-            opts="-v -h -V --verbose --help --version new list show check edit reauth token exec request bind rename rm providers completions doctor help"
+            opts="-v -h -V --verbose --help --version new list show check reauth token exec request bind rename rm providers store completions doctor help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -184,7 +217,7 @@ _conn() {
             return 0
             ;;
         conn__subcmd__check)
-            opts="-q -o -v -h -V --recipe --env --json --quiet --timeout --concurrency --per-host --deadline --warn-expiring --format --output --verbose --help --version"
+            opts="-q -v -h -V --recipe --env --json --quiet --timeout --concurrency --per-host --deadline --warn-expiring --format --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -216,14 +249,6 @@ _conn() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "human json prometheus" -- "${cur}"))
-                    return 0
-                    ;;
-                --output)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -o)
-                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -261,28 +286,6 @@ _conn() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        conn__subcmd__edit)
-            opts="-y -v -h -V --set --no-check --yes --timeout --json --verbose --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --set)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
         conn__subcmd__exec)
             opts="-v -h -V --bind --env --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -306,7 +309,7 @@ _conn() {
             return 0
             ;;
         conn__subcmd__help)
-            opts="new list show check edit reauth token exec request bind rename rm providers completions doctor help"
+            opts="new list show check reauth token exec request bind rename rm providers store completions doctor help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -362,20 +365,6 @@ _conn() {
             return 0
             ;;
         conn__subcmd__help__subcmd__doctor)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        conn__subcmd__help__subcmd__edit)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -571,6 +560,62 @@ _conn() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        conn__subcmd__help__subcmd__store)
+            opts="add list rm"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conn__subcmd__help__subcmd__store__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conn__subcmd__help__subcmd__store__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conn__subcmd__help__subcmd__store__subcmd__rm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         conn__subcmd__help__subcmd__token)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -597,7 +642,7 @@ _conn() {
                     return 0
                     ;;
                 --env)
-                    COMPREPLY=($(compgen -W "production sandbox" -- "${cur}"))
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -904,7 +949,7 @@ _conn() {
             return 0
             ;;
         conn__subcmd__request)
-            opts="-H -d -i -v -h -V --header --data --query --include --timeout --verbose --help --version"
+            opts="-H -d -q -i -v -h -V --header --data --query --include --timeout --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -927,6 +972,10 @@ _conn() {
                     return 0
                     ;;
                 --query)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -q)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -958,6 +1007,152 @@ _conn() {
         conn__subcmd__show)
             opts="-v -h -V --json --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conn__subcmd__store)
+            opts="-v -h -V --verbose --help --version add list rm help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conn__subcmd__store__subcmd__add)
+            opts="-v -h -V --vault-addr --namespace --mount --prefix --role-id --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --vault-addr)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mount)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --role-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conn__subcmd__store__subcmd__help)
+            opts="add list rm help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conn__subcmd__store__subcmd__help__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conn__subcmd__store__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conn__subcmd__store__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conn__subcmd__store__subcmd__help__subcmd__rm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conn__subcmd__store__subcmd__list)
+            opts="-v -h -V --json --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conn__subcmd__store__subcmd__rm)
+            opts="-v -h -V --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
