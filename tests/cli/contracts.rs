@@ -510,7 +510,7 @@ fn run_case(provider: &Value, case: &toml::Table) -> Result<(), String> {
     let code_grant = seen
         .iter()
         .any(|s| s.form("grant_type").as_deref() == Some("authorization_code"));
-    if method == "oauth2" && code_grant && due_soon {
+    if method == "oauth2" && code_grant && (due_soon || never_expire) {
         let refresh_token = (!token_omit.iter().any(|k| k == "refresh_token"))
             .then(|| text(token_json.get("refresh_token")).unwrap_or_else(|| REFRESH.to_string()));
         let step = Refresh {
