@@ -141,11 +141,13 @@ fn run_case(provider: &Value, case: &toml::Table) -> Result<(), String> {
     // The refresh the next command makes. A case that leaves `expires_in` to the fake gets a
     // sign-in token with 30 s left, so `conn token` right after is due to refresh (or, for a
     // provider whose tokens never expire, must not).
-    let due_soon = !case
-        .get("token_response")
-        .and_then(|t| t.get("expires_in"))
-        .is_some()
-        && !token_omit.iter().any(|k| k == "expires_in");
+    // `due = true`: the case's own answer has a token due (one under `token_path`, Slack's).
+    let due_soon = case.get("due").and_then(|v| v.as_bool()) == Some(true)
+        || (!case
+            .get("token_response")
+            .and_then(|t| t.get("expires_in"))
+            .is_some()
+            && !token_omit.iter().any(|k| k == "expires_in"));
     let never_expire = provider["lifecycle"]["tokens_never_expire"] == true;
     // The provider's refresh answer: the case's (the vendor's real shape), else a standard one
     // with a new refresh token when the provider rotates them.
@@ -511,8 +513,15 @@ fn run_case(provider: &Value, case: &toml::Table) -> Result<(), String> {
         .iter()
         .any(|s| s.form("grant_type").as_deref() == Some("authorization_code"));
     if method == "oauth2" && code_grant && (due_soon || never_expire) {
-        let refresh_token = (!token_omit.iter().any(|k| k == "refresh_token"))
-            .then(|| text(token_json.get("refresh_token")).unwrap_or_else(|| REFRESH.to_string()));
+        // Where the token sits (`token_path`), else the top level with the fake's default.
+        let nested = spec["token_path"].as_str().and_then(|p| {
+            text(Value::Object(token_json.clone()).pointer(&format!("{p}/refresh_token")))
+        });
+        let refresh_token = nested.or_else(|| {
+            (!token_omit.iter().any(|k| k == "refresh_token")).then(|| {
+                text(token_json.get("refresh_token")).unwrap_or_else(|| REFRESH.to_string())
+            })
+        });
         let step = Refresh {
             spec: &spec,
             values: &values,
