@@ -143,10 +143,10 @@ fn run_case(provider: &Value, case: &toml::Table) -> Result<(), String> {
     // provider whose tokens never expire, must not).
     // `due = true`: the case's own answer has a token due (one under `token_path`, Slack's).
     let due_soon = case.get("due").and_then(|v| v.as_bool()) == Some(true)
-        || (!case
+        || (case
             .get("token_response")
             .and_then(|t| t.get("expires_in"))
-            .is_some()
+            .is_none()
             && !token_omit.iter().any(|k| k == "expires_in"));
     let never_expire = provider["lifecycle"]["tokens_never_expire"] == true;
     // The provider's refresh answer: the case's (the vendor's real shape), else a standard one
