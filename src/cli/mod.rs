@@ -4,6 +4,7 @@
 
 mod child;
 mod logger;
+mod plain;
 mod prompter;
 mod term;
 
@@ -104,12 +105,24 @@ fn dispatch(cli: Cli) -> Result<u8> {
     let env = Env::from_process();
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     let browser = env.get("BROWSER").map(str::to_string);
+    // A terminal that can't move the cursor (an Emacs shell says TERM=dumb) gets plain line
+    // prompts; dialoguer's redrawing would show up there as escape codes.
+    let dumb = match env.get("TERM") {
+        Some("dumb") | Some("unknown") => true,
+        // Windows consoles set no TERM and do understand escape codes.
+        None => cfg!(unix),
+        Some(_) => false,
+    };
     let mut terminal;
+    let mut plain;
     let mut script = prompter::ScriptUi {
         browser: browser.clone(),
     };
-    prompter::handle_interrupts(interactive);
-    let ui: &mut dyn Ui = if interactive {
+    prompter::handle_interrupts(interactive && !dumb);
+    let ui: &mut dyn Ui = if interactive && dumb {
+        plain = plain::PlainUi { browser };
+        &mut plain
+    } else if interactive {
         terminal = prompter::TerminalUi::new(env.get("NO_COLOR").is_none(), browser);
         &mut terminal
     } else {

@@ -53,6 +53,18 @@ pub(super) fn handle_interrupts(terminal: bool) {
     });
 }
 
+/// `text` cut to fit in `width` columns with room for dialoguer's marker ("❯ "), ending in
+/// "…" when cut.
+fn fit(text: &str, width: usize) -> String {
+    let room = width.saturating_sub(4).max(10);
+    if text.chars().count() <= room {
+        return text.to_string();
+    }
+    let mut s: String = text.chars().take(room - 1).collect();
+    s.push('…');
+    s
+}
+
 /// Ctrl-C and Esc end the wizard with nothing saved.
 fn map_err(e: dialoguer::Error) -> anyhow::Error {
     let dialoguer::Error::IO(io) = e;
@@ -91,10 +103,13 @@ impl Ui for TerminalUi {
 
     fn select(&mut self, q: &Question<'_>, items: &[String], default: usize) -> Result<usize> {
         self.show_help(q);
-        let items: Vec<String> = items.iter().map(|i| one_line(i).into_owned()).collect();
+        // A row wider than the terminal wraps, and dialoguer, counting rows, would leave the
+        // wrapped part of old rows on screen when it redraws (seen at 40 columns).
+        let width = usize::from(console::Term::stderr().size().1);
+        let fitted: Vec<String> = items.iter().map(|i| fit(&one_line(i), width)).collect();
         dialoguer::FuzzySelect::with_theme(self.theme.as_ref())
-            .with_prompt(one_line(q.prompt))
-            .items(&items)
+            .with_prompt(fit(&one_line(q.prompt), width))
+            .items(&fitted)
             .default(default)
             .interact_opt()
             .map_err(map_err)?
@@ -123,7 +138,7 @@ impl Ui for TerminalUi {
     }
 }
 
-fn show_and_open(browser: Option<&str>, url: &str, open: bool) {
+pub(super) fn show_and_open(browser: Option<&str>, url: &str, open: bool) {
     eprintln!("Open this URL to sign in:\n\n  {}\n", one_line(url));
     if open {
         if let Err(e) = open_in_browser(browser, url) {

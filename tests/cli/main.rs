@@ -35,5 +35,8 @@ mod robustness;
 mod rotation;
 mod scrub;
 mod secrecy;
+mod secret_input;
+mod state;
 mod tables;
+mod tls_proxy;
 mod wizard;
