@@ -31,6 +31,7 @@ Register-ArgumentCompleter -Native -CommandName 'conn' -ScriptBlock {
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List connections with their last check')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one connection; secrets are always masked')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Check that connections work and who they are connected as')
+            [CompletionResult]::new('edit', 'edit', [CompletionResultType]::ParameterValue, 'Change a connection''s settings (base URL, check path, ...), keeping its secrets')
             [CompletionResult]::new('reauth', 'reauth', [CompletionResultType]::ParameterValue, 'Sign in again for an existing connection, keeping its name and settings')
             [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Print a valid access token (refreshed if due) or key, for scripts')
             [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a command with connections'' credentials in its environment (never on its argv)')
@@ -80,7 +81,7 @@ Register-ArgumentCompleter -Native -CommandName 'conn' -ScriptBlock {
             break
         }
         'conn;list' {
-            [CompletionResult]::new('--provider', '--provider', [CompletionResultType]::ParameterName, 'Only connections to this provider')
+            [CompletionResult]::new('--provider', '--provider', [CompletionResultType]::ParameterName, 'Only connections to this provider (a provider id: a typo is an error, not an empty list)')
             [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'Only connections with this environment tag')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print diagnostics on stderr (never secrets)')
@@ -109,10 +110,27 @@ Register-ArgumentCompleter -Native -CommandName 'conn' -ScriptBlock {
             [CompletionResult]::new('--deadline', '--deadline', [CompletionResultType]::ParameterName, 'Seconds for the whole run; checks not started by then are reported unreachable')
             [CompletionResult]::new('--warn-expiring', '--warn-expiring', [CompletionResultType]::ParameterName, 'Warn (exit 1) when a credential expires within this, e.g. 14d, 36h')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format (--json is short for --format json)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'With --format prometheus: replace FILE atomically (temp file, fsync, rename; mode 0644 so a collector running as another user can read it) instead of printing')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'With --format prometheus: replace FILE atomically (temp file, fsync, rename; mode 0644 so a collector running as another user can read it) instead of printing')
             [CompletionResult]::new('--recipe', '--recipe', [CompletionResultType]::ParameterName, 'Check the connections of this project''s recipe (conn.toml), as bound')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing when every connection is OK (for cron)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing when every connection is OK (for cron)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print diagnostics on stderr (never secrets)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print diagnostics on stderr (never secrets)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'conn;edit' {
+            [CompletionResult]::new('--set', '--set', [CompletionResultType]::ParameterName, 'A setting to change, e.g. base_url=https://api.example.com/v2 (repeatable; an empty VALUE clears an optional one)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for the check request')
+            [CompletionResult]::new('--no-check', '--no-check', [CompletionResultType]::ParameterName, 'Save without checking the connection first')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Save even when the check fails')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Save even when the check fails')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the result as JSON')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print diagnostics on stderr (never secrets)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print diagnostics on stderr (never secrets)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
@@ -176,7 +194,6 @@ Register-ArgumentCompleter -Native -CommandName 'conn' -ScriptBlock {
             [CompletionResult]::new('--header', '--header', [CompletionResultType]::ParameterName, 'A request header, ''Name: value'' (repeatable)')
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The body: text, @FILE, or @- for standard input')
             [CompletionResult]::new('--data', '--data', [CompletionResultType]::ParameterName, 'The body: text, @FILE, or @- for standard input')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'A query parameter, KEY=VALUE (repeatable; URL-encoded by conn)')
             [CompletionResult]::new('--query', '--query', [CompletionResultType]::ParameterName, 'A query parameter, KEY=VALUE (repeatable; URL-encoded by conn)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for the answer')
             [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Print the status line and the response headers to stderr')
@@ -306,6 +323,7 @@ Register-ArgumentCompleter -Native -CommandName 'conn' -ScriptBlock {
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List connections with their last check')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one connection; secrets are always masked')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Check that connections work and who they are connected as')
+            [CompletionResult]::new('edit', 'edit', [CompletionResultType]::ParameterValue, 'Change a connection''s settings (base URL, check path, ...), keeping its secrets')
             [CompletionResult]::new('reauth', 'reauth', [CompletionResultType]::ParameterValue, 'Sign in again for an existing connection, keeping its name and settings')
             [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Print a valid access token (refreshed if due) or key, for scripts')
             [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a command with connections'' credentials in its environment (never on its argv)')
@@ -329,6 +347,9 @@ Register-ArgumentCompleter -Native -CommandName 'conn' -ScriptBlock {
             break
         }
         'conn;help;check' {
+            break
+        }
+        'conn;help;edit' {
             break
         }
         'conn;help;reauth' {

@@ -28,6 +28,7 @@ set edit:completion:arg-completer[conn] = {|@words|
             cand list 'List connections with their last check'
             cand show 'Show one connection; secrets are always masked'
             cand check 'Check that connections work and who they are connected as'
+            cand edit 'Change a connection''s settings (base URL, check path, ...), keeping its secrets'
             cand reauth 'Sign in again for an existing connection, keeping its name and settings'
             cand token 'Print a valid access token (refreshed if due) or key, for scripts'
             cand exec 'Run a command with connections'' credentials in its environment (never on its argv)'
@@ -75,7 +76,7 @@ set edit:completion:arg-completer[conn] = {|@words|
             cand --version 'Print version'
         }
         &'conn;list'= {
-            cand --provider 'Only connections to this provider'
+            cand --provider 'Only connections to this provider (a provider id: a typo is an error, not an empty list)'
             cand --env 'Only connections with this environment tag'
             cand --json 'Print JSON'
             cand -v 'Print diagnostics on stderr (never secrets)'
@@ -102,10 +103,26 @@ set edit:completion:arg-completer[conn] = {|@words|
             cand --deadline 'Seconds for the whole run; checks not started by then are reported unreachable'
             cand --warn-expiring 'Warn (exit 1) when a credential expires within this, e.g. 14d, 36h'
             cand --format 'Output format (--json is short for --format json)'
+            cand -o 'With --format prometheus: replace FILE atomically (temp file, fsync, rename; mode 0644 so a collector running as another user can read it) instead of printing'
+            cand --output 'With --format prometheus: replace FILE atomically (temp file, fsync, rename; mode 0644 so a collector running as another user can read it) instead of printing'
             cand --recipe 'Check the connections of this project''s recipe (conn.toml), as bound'
             cand --json 'Print JSON'
             cand -q 'Print nothing when every connection is OK (for cron)'
             cand --quiet 'Print nothing when every connection is OK (for cron)'
+            cand -v 'Print diagnostics on stderr (never secrets)'
+            cand --verbose 'Print diagnostics on stderr (never secrets)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'conn;edit'= {
+            cand --set 'A setting to change, e.g. base_url=https://api.example.com/v2 (repeatable; an empty VALUE clears an optional one)'
+            cand --timeout 'Seconds to wait for the check request'
+            cand --no-check 'Save without checking the connection first'
+            cand -y 'Save even when the check fails'
+            cand --yes 'Save even when the check fails'
+            cand --json 'Print the result as JSON'
             cand -v 'Print diagnostics on stderr (never secrets)'
             cand --verbose 'Print diagnostics on stderr (never secrets)'
             cand -h 'Print help'
@@ -165,7 +182,6 @@ set edit:completion:arg-completer[conn] = {|@words|
             cand --header 'A request header, ''Name: value'' (repeatable)'
             cand -d 'The body: text, @FILE, or @- for standard input'
             cand --data 'The body: text, @FILE, or @- for standard input'
-            cand -q 'A query parameter, KEY=VALUE (repeatable; URL-encoded by conn)'
             cand --query 'A query parameter, KEY=VALUE (repeatable; URL-encoded by conn)'
             cand --timeout 'Seconds to wait for the answer'
             cand -i 'Print the status line and the response headers to stderr'
@@ -280,6 +296,7 @@ set edit:completion:arg-completer[conn] = {|@words|
             cand list 'List connections with their last check'
             cand show 'Show one connection; secrets are always masked'
             cand check 'Check that connections work and who they are connected as'
+            cand edit 'Change a connection''s settings (base URL, check path, ...), keeping its secrets'
             cand reauth 'Sign in again for an existing connection, keeping its name and settings'
             cand token 'Print a valid access token (refreshed if due) or key, for scripts'
             cand exec 'Run a command with connections'' credentials in its environment (never on its argv)'
@@ -299,6 +316,8 @@ set edit:completion:arg-completer[conn] = {|@words|
         &'conn;help;show'= {
         }
         &'conn;help;check'= {
+        }
+        &'conn;help;edit'= {
         }
         &'conn;help;reauth'= {
         }

@@ -113,10 +113,13 @@ pub(crate) fn parse(
             ),
         );
     }
-    // One primary role per provider; the others must say they are secondary.
+    // One primary role per provider; the others must say they are secondary. A generic
+    // provider whose base URL is an input (`http`, `oauth2`) is exempt: two roles of it are
+    // usually two different APIs, not two instances of one app.
+    let generic = |p: &str| catalog.get(p).is_ok_and(|p| p.base_url_is_input());
     let mut primary: BTreeMap<&str, &str> = BTreeMap::new();
     for (name, (role, line)) in &roles {
-        if role.secondary {
+        if role.secondary || generic(&role.provider) {
             continue;
         }
         if let Some(first) = primary.insert(&role.provider, name) {
@@ -130,7 +133,10 @@ pub(crate) fn parse(
         }
     }
     for (name, (role, line)) in &roles {
-        if role.secondary && !primary.contains_key(role.provider.as_str()) {
+        if role.secondary
+            && !generic(&role.provider)
+            && !primary.contains_key(role.provider.as_str())
+        {
             return Err((
                 *line,
                 format!(
@@ -210,6 +216,22 @@ mod tests {
         assert_eq!(line, 3, "{msg}");
         let (_, msg) = parse_err("[roles.Bad-Name]\nprovider = \"github\"\n");
         assert!(msg.contains("lowercase"), "{msg}");
+    }
+
+    #[test]
+    fn generic_providers_take_several_primary_roles() {
+        let r = parse(
+            "[roles.billing]\nprovider = \"http\"\n[roles.crm]\nprovider = \"http\"\n",
+            &Catalog::builtin(),
+        )
+        .unwrap();
+        assert!(!r["crm"].secondary);
+        assert!(Catalog::builtin().get("http").unwrap().base_url_is_input());
+        let generic = |id: &str| Catalog::builtin().get(id).unwrap().base_url_is_input();
+        assert!(generic("oauth2"));
+        assert!(!generic("zendesk"));
+        // One app that may live on another host (GitHub Enterprise) is still one app.
+        assert!(!generic("github"));
     }
 
     #[test]

@@ -573,6 +573,22 @@ pub(crate) const CATEGORIES: &[&str] = &[
 ];
 
 impl Provider {
+    /// Whether the API's base URL is wholly one input the user must give, with no default
+    /// (`base_url = "${base_url}"`, as in the generic `http` and `oauth2` providers): then each
+    /// connection may be a different app, so the provider id alone does not say which app a
+    /// connection is. (GitHub's `${api_url}` has a default: it is one app, maybe on another
+    /// host.)
+    pub(crate) fn base_url_is_input(&self) -> bool {
+        let url = self.api.base_url.trim();
+        url.strip_prefix("${")
+            .and_then(|r| r.strip_suffix('}'))
+            .is_some_and(|name| {
+                self.inputs
+                    .iter()
+                    .any(|i| i.name == name && i.capture.is_none() && i.default.is_none())
+            })
+    }
+
     /// `Err(reason)` when `spec` is not offered in environment `env`.
     pub(crate) fn method_in_env(&self, spec: &AuthSpec, env: Environment) -> Result<(), String> {
         let AuthSpec::OAuth2(o) = spec else {

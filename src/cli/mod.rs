@@ -56,6 +56,9 @@ enum Command {
     /// Check that connections work and who they are connected as
     #[command(after_help = commands::check::AFTER_HELP)]
     Check(commands::check::Args),
+    /// Change a connection's settings (base URL, check path, ...), keeping its secrets
+    #[command(after_help = commands::edit::AFTER_HELP)]
+    Edit(commands::edit::Args),
     /// Sign in again for an existing connection, keeping its name and settings
     Reauth(Box<commands::reauth::Args>),
     /// Print a valid access token (refreshed if due) or key, for scripts
@@ -101,9 +104,21 @@ pub fn run(cli: Cli) -> u8 {
     }
 }
 
+/// Whether `err` comes from writing to a pipe whose reader has closed it.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .map(std::io::Error::kind)
+            .or_else(|| {
+                e.downcast_ref::<serde_json::Error>()
+                    .and_then(serde_json::Error::io_error_kind)
+            })
+            == Some(std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 fn dispatch(cli: Cli) -> Result<u8> {
     let env = Env::from_process();
-    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     let browser = env.get("BROWSER").map(str::to_string);
     // A terminal that can't move the cursor (an Emacs shell says TERM=dumb) gets plain line
     // prompts; dialoguer's redrawing would show up there as escape codes.
@@ -113,20 +128,22 @@ fn dispatch(cli: Cli) -> Result<u8> {
         None => cfg!(unix),
         Some(_) => false,
     };
-    let mut terminal;
+    // Prompts need a person: stdin a terminal, and a terminal to draw on (/dev/tty, whatever
+    // stderr is redirected to).
+    let mut terminal = prompter::TerminalUi::open(env.get("NO_COLOR").is_none(), browser.clone());
     let mut plain;
     let mut script = prompter::ScriptUi {
         browser: browser.clone(),
+        ..Default::default()
     };
-    prompter::handle_interrupts(interactive && !dumb);
-    let ui: &mut dyn Ui = if interactive && dumb {
-        plain = plain::PlainUi { browser };
-        &mut plain
-    } else if interactive {
-        terminal = prompter::TerminalUi::new(env.get("NO_COLOR").is_none(), browser);
-        &mut terminal
-    } else {
-        &mut script
+    prompter::handle_interrupts(terminal.is_some() && !dumb);
+    let ui: &mut dyn Ui = match terminal.as_mut() {
+        Some(_) if dumb => {
+            plain = plain::PlainUi { browser };
+            &mut plain
+        }
+        Some(t) => t,
+        None => &mut script,
     };
     // These two need no config dirs, so they work where there is no home directory.
     let done = match cli.command {
@@ -142,6 +159,7 @@ fn dispatch(cli: Cli) -> Result<u8> {
                 Command::List(a) => commands::list::run(ctx, a)?,
                 Command::Show(a) => commands::show::run(ctx, a)?,
                 Command::Check(a) => commands::check::run(ctx, a)?,
+                Command::Edit(a) => commands::edit::run(ctx, a)?,
                 Command::Reauth(a) => commands::reauth::run(ctx, *a)?,
                 Command::Token(a) => commands::token::run(ctx, a)?,
                 Command::Exec(a) => commands::exec::run(ctx, a)?,
@@ -169,11 +187,18 @@ fn dispatch(cli: Cli) -> Result<u8> {
                 escaped = term::Escaping::new(std::io::stdout().lock());
                 &mut escaped
             };
-            r.render(&mut Out {
+            let rendered = r.render(&mut Out {
                 out,
                 err: &mut err,
                 terminal,
-            })
+            });
+            match rendered {
+                // The reader went away (`conn providers list --json | head -1`): it has what
+                // it wanted, so end quietly with success, as ripgrep does. Only the writing
+                // of the result counts: a broken connection to an API is still an error.
+                Err(e) if is_broken_pipe(&e) => Ok(0),
+                other => other,
+            }
         }
         Done::Exec { command, vars } => child::run(&command, &vars),
     }

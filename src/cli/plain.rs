@@ -131,7 +131,9 @@ impl Ui for PlainUi {
     }
 
     fn open_url(&mut self, url: &str, open: bool) {
-        super::prompter::show_and_open(self.browser.as_deref(), url, open);
+        super::prompter::show_and_open(self.browser.as_deref(), url, open, &mut |m| {
+            eprintln!("{m}")
+        });
     }
 
     fn pasted_lines(&mut self) -> Option<std::sync::mpsc::Receiver<String>> {

@@ -1,7 +1,10 @@
 //! The two `Ui`s: dialoguer prompts on a terminal, and a scripted one that never waits and
 //! names the flag that would have answered.
 
+use std::io::IsTerminal;
+
 use anyhow::Result;
+use dialoguer::console::Term;
 use dialoguer::theme::{ColorfulTheme, SimpleTheme, Theme};
 
 use crate::core::error::{Exit, cancelled, usage};
@@ -9,10 +12,12 @@ use crate::core::secret::Secret;
 use crate::core::text::{multi_line, one_line};
 use crate::core::ui::{Question, Ui, Validator};
 
-/// Prompts on the terminal (stderr), so stdout stays clean for `--json`.
+/// Prompts on the terminal itself (`/dev/tty` on Unix), not on stdout or stderr: stdout stays
+/// clean for `--json`, and `conn new 2>log` still asks on the screen.
 pub(super) struct TerminalUi {
     theme: Box<dyn Theme>,
     browser: Option<String>,
+    term: Term,
 }
 
 impl std::fmt::Debug for TerminalUi {
@@ -22,20 +27,53 @@ impl std::fmt::Debug for TerminalUi {
 }
 
 impl TerminalUi {
-    pub(super) fn new(color: bool, browser: Option<String>) -> Self {
+    /// The prompts of a person at a terminal: `None` when stdin is not a terminal (a script,
+    /// a pipe) or there is no terminal to draw on (cron, CI).
+    pub(super) fn open(color: bool, browser: Option<String>) -> Option<Self> {
+        if !std::io::stdin().is_terminal() {
+            return None;
+        }
+        let term = terminal()?;
         let theme: Box<dyn Theme> = if color {
             Box::new(ColorfulTheme::default())
         } else {
             Box::new(SimpleTheme)
         };
-        TerminalUi { theme, browser }
+        Some(TerminalUi {
+            theme,
+            browser,
+            term,
+        })
+    }
+
+    fn say(&self, msg: &str) {
+        let _ = self.term.write_line(msg);
     }
 
     fn show_help(&self, q: &Question<'_>) {
         if let Some(h) = q.help {
-            eprintln!("  {}", multi_line(h));
+            self.say(&format!("  {}", multi_line(h)));
         }
     }
+}
+
+/// The controlling terminal, opened for reading and writing, whatever stdout and stderr are.
+#[cfg(unix)]
+fn terminal() -> Option<Term> {
+    let tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .ok()?;
+    let read = tty.try_clone().ok()?;
+    let term = Term::read_write_pair(read, tty);
+    term.is_term().then_some(term)
+}
+
+/// Elsewhere, stderr when it is a terminal.
+#[cfg(not(unix))]
+fn terminal() -> Option<Term> {
+    std::io::stderr().is_terminal().then(Term::stderr)
 }
 
 /// Ctrl-C: outside a save, show the cursor again (selects hide it), say that nothing was saved,
@@ -89,14 +127,14 @@ impl Ui for TerminalUi {
         if let Some(d) = q.default {
             input = input.default(d.to_string()).show_default(!d.is_empty());
         }
-        input.interact_text().map_err(map_err)
+        input.interact_text_on(&self.term).map_err(map_err)
     }
 
     fn secret(&mut self, q: &Question<'_>) -> Result<Secret<String>> {
         self.show_help(q);
         dialoguer::Password::with_theme(self.theme.as_ref())
             .with_prompt(format!("{} (hidden)", one_line(q.prompt)))
-            .interact()
+            .interact_on(&self.term)
             .map(Secret::new)
             .map_err(map_err)
     }
@@ -105,13 +143,13 @@ impl Ui for TerminalUi {
         self.show_help(q);
         // A row wider than the terminal wraps, and dialoguer, counting rows, would leave the
         // wrapped part of old rows on screen when it redraws (seen at 40 columns).
-        let width = usize::from(console::Term::stderr().size().1);
+        let width = usize::from(self.term.size().1);
         let fitted: Vec<String> = items.iter().map(|i| fit(&one_line(i), width)).collect();
         dialoguer::FuzzySelect::with_theme(self.theme.as_ref())
             .with_prompt(fit(&one_line(q.prompt), width))
             .items(&fitted)
             .default(default)
-            .interact_opt()
+            .interact_on_opt(&self.term)
             .map_err(map_err)?
             .ok_or_else(cancelled)
     }
@@ -120,17 +158,20 @@ impl Ui for TerminalUi {
         dialoguer::Confirm::with_theme(self.theme.as_ref())
             .with_prompt(one_line(q.prompt))
             .default(default)
-            .interact_opt()
+            .interact_on_opt(&self.term)
             .map_err(map_err)?
             .ok_or_else(cancelled)
     }
 
     fn notice(&mut self, msg: &str) {
-        eprintln!("{}", multi_line(msg));
+        self.say(&multi_line(msg));
     }
 
     fn open_url(&mut self, url: &str, open: bool) {
-        show_and_open(self.browser.as_deref(), url, open);
+        let term = self.term.clone();
+        show_and_open(self.browser.as_deref(), url, open, &mut |m| {
+            let _ = term.write_line(m);
+        });
     }
 
     fn pasted_lines(&mut self) -> Option<std::sync::mpsc::Receiver<String>> {
@@ -138,18 +179,26 @@ impl Ui for TerminalUi {
     }
 }
 
-pub(super) fn show_and_open(browser: Option<&str>, url: &str, open: bool) {
-    eprintln!("Open this URL to sign in:\n\n  {}\n", one_line(url));
+pub(super) fn show_and_open(
+    browser: Option<&str>,
+    url: &str,
+    open: bool,
+    say: &mut dyn FnMut(&str),
+) {
+    say(&format!(
+        "Open this URL to sign in:\n\n  {}\n",
+        one_line(url)
+    ));
     if open {
         if let Err(e) = open_in_browser(browser, url) {
-            eprintln!(
+            say(&format!(
                 "(could not start a browser: {}; open the URL by hand)",
                 one_line(&e.to_string())
-            );
+            ));
         }
     } else {
-        eprintln!(
-            "After signing in, paste the URL your browser was sent to here, or let it reach this machine."
+        say(
+            "After signing in, paste the URL your browser was sent to here, or let it reach this machine.",
         );
     }
 }
@@ -158,6 +207,24 @@ pub(super) fn show_and_open(browser: Option<&str>, url: &str, open: bool) {
 #[derive(Debug, Default)]
 pub(super) struct ScriptUi {
     pub browser: Option<String>,
+    /// Collecting missing answers instead of failing at the first (`defer_missing`).
+    pub deferring: bool,
+    /// The questions that could not be asked, each as its error message, in order.
+    pub missing: Vec<(String, String)>,
+}
+
+impl ScriptUi {
+    /// Notes a missing answer while deferring; otherwise it is the error.
+    fn note(&mut self, q: &Question<'_>) -> Result<()> {
+        if !self.deferring {
+            return Err(missing(q));
+        }
+        let flag = q.flag.to_string();
+        if !self.missing.iter().any(|(f, _)| f == &flag) {
+            self.missing.push((flag, format!("{:#}", missing(q))));
+        }
+        Ok(())
+    }
 }
 
 impl Ui for ScriptUi {
@@ -168,16 +235,36 @@ impl Ui for ScriptUi {
     fn input(&mut self, q: &Question<'_>, validate: Validator<'_>) -> Result<String> {
         match q.default {
             Some(d) if validate(d).is_ok() => Ok(d.to_string()),
-            _ => Err(missing(q)),
+            _ => self.note(q).map(|()| String::new()),
         }
     }
 
     fn secret(&mut self, q: &Question<'_>) -> Result<Secret<String>> {
-        Err(missing(q))
+        self.note(q).map(|()| Secret::new(String::new()))
     }
 
-    fn select(&mut self, q: &Question<'_>, _items: &[String], _default: usize) -> Result<usize> {
-        Err(missing(q))
+    fn select(&mut self, q: &Question<'_>, _items: &[String], default: usize) -> Result<usize> {
+        self.note(q).map(|()| default)
+    }
+
+    fn defer_missing(&mut self) {
+        self.deferring = true;
+    }
+
+    fn missing_answers(&mut self) -> Result<()> {
+        self.deferring = false;
+        match std::mem::take(&mut self.missing).as_slice() {
+            [] => Ok(()),
+            [(_, one)] => Err(usage(one.clone())),
+            all => Err(usage(format!(
+                "{} answers are needed and there is no terminal to ask on; pass all of: {}",
+                all.len(),
+                all.iter()
+                    .map(|(f, _)| f.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
     }
 
     fn confirm(&mut self, _q: &Question<'_>, default: bool) -> Result<bool> {
@@ -189,7 +276,9 @@ impl Ui for ScriptUi {
     }
 
     fn open_url(&mut self, url: &str, open: bool) {
-        show_and_open(self.browser.as_deref(), url, open);
+        show_and_open(self.browser.as_deref(), url, open, &mut |m| {
+            eprintln!("{m}")
+        });
     }
 
     fn pasted_lines(&mut self) -> Option<std::sync::mpsc::Receiver<String>> {

@@ -85,11 +85,15 @@ impl Report for Roles {
             return super::json(o, l);
         }
         writeln!(o.out, "Recipe: {}", l.recipe)?;
-        let dash = |x: &Option<String>| x.clone().unwrap_or_else(|| "-".into());
         let rows: Vec<Vec<String>> = l
             .roles
             .iter()
             .map(|r| {
+                let dash = |x: &Option<String>| match x {
+                    None => "-".to_string(),
+                    Some(n) if r.missing.contains(n) => format!("{n} (missing)"),
+                    Some(n) => n.clone(),
+                };
                 vec![
                     r.role.clone(),
                     if r.secondary {
@@ -104,6 +108,15 @@ impl Report for Roles {
             .collect();
         let headers = ["ROLE", "PROVIDER", "PRODUCTION", "SANDBOX"];
         write!(o.out, "{}", table(&headers, &rows))?;
+        for r in l.roles.iter().filter(|r| !r.missing.is_empty()) {
+            writeln!(
+                o.err,
+                "warning: role {} is bound to {}, which no longer exists; bind another with 'conn bind {} NAME'",
+                r.role,
+                r.missing.join(" and "),
+                r.role
+            )?;
+        }
         Ok(0)
     }
 }

@@ -2,24 +2,26 @@
 //! monitoring-plugin exit codes (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN). A check that can't
 //! run at all is UNKNOWN (3) to a monitoring system, not 1.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use super::{Done, Out, Report, environment, table};
 use crate::check::CheckStatus;
-use crate::core::error::{Error, Exit};
+use crate::core::error::{Error, Exit, usage};
 use crate::core::vocab::Environment;
 use crate::ops::Ctx;
 use crate::ops::check::{self, CheckOptions, CheckRun};
+use crate::store::fsio;
 
 pub(crate) const AFTER_HELP: &str = "\
 Exit codes follow the monitoring-plugin convention: 0 all OK, 1 WARNING, 2 CRITICAL (a
 connection needs new credentials or lacks permission), 3 UNKNOWN (unreachable, error).
 Cron example (mails only problems):
   */15 * * * *  conn check --quiet
-For node_exporter's textfile collector:
-  conn check --format prometheus > /var/lib/node_exporter/conn.prom.tmp && mv ...";
+For node_exporter's textfile collector (replaced atomically, exit 0 whenever it was written):
+  */5 * * * *  conn check --format prometheus --output /var/lib/node_exporter/conn.prom";
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -55,6 +57,10 @@ pub(crate) struct Args {
     /// Output format (--json is short for --format json)
     #[arg(long, value_name = "FORMAT", value_parser = ["human", "json", "prometheus"], conflicts_with = "json")]
     format: Option<String>,
+    /// With --format prometheus: replace FILE atomically (temp file, fsync, rename; mode 0644
+    /// so a collector running as another user can read it) instead of printing
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
 }
 
 /// How `conn check` reports.
@@ -80,11 +86,17 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, a: Args) -> Result<Done> {
         (_, Some("prometheus")) => Format::Prometheus,
         _ => Format::Human,
     };
+    if a.output.is_some() && format != Format::Prometheus {
+        return Err(usage(
+            "--output FILE writes metrics: use it with --format prometheus",
+        ));
+    }
     let run = check::run(ctx, &opts).map_err(|e| Error::with_exit(e, Exit::Unknown))?;
     Done::report(Check {
         run,
         format,
         quiet: a.quiet,
+        output: a.output,
     })
 }
 
@@ -92,7 +104,12 @@ struct Check {
     run: CheckRun,
     format: Format,
     quiet: bool,
+    output: Option<PathBuf>,
 }
+
+/// Mode of a metrics file: readable by the collector, which often runs as another user. It
+/// holds names, providers and statuses, never a secret.
+const METRICS_MODE: u32 = 0o644;
 
 impl Report for Check {
     fn render(&self, o: &mut Out<'_>) -> Result<u8> {
@@ -101,10 +118,19 @@ impl Report for Check {
         if let Some(e) = &run.save_error {
             writeln!(o.err, "warning: {e}")?;
         }
-        // Metrics are written whole every time: a textfile collector wants the full set.
+        // Metrics are written whole every time: a textfile collector wants the full set. The
+        // statuses are in the metrics, so writing them is success (0): a cron line such as
+        // `conn check --format prometheus --output f` must not stop updating the file exactly
+        // when a connection breaks. Only not being able to write them is an error (UNKNOWN).
         if self.format == Format::Prometheus {
-            write!(o.out, "{}", prometheus(run))?;
-            return Ok(code);
+            let metrics = prometheus(run);
+            match &self.output {
+                Some(path) => fsio::write_atomic_shared(path, metrics.as_bytes(), METRICS_MODE)
+                    .with_context(|| format!("could not write the metrics to {}", path.display()))
+                    .map_err(|e| Error::with_exit(e, Exit::Unknown))?,
+                None => write!(o.out, "{metrics}")?,
+            }
+            return Ok(0);
         }
         if self.quiet && code == 0 {
             return Ok(code);

@@ -41,16 +41,22 @@ pub(crate) struct Args {
     /// Environment of the run: sandbox uses sandbox bindings and refuses production connections
     #[arg(long, value_name = "ENV", default_value = "production", value_parser = environment())]
     env: Environment,
-    /// The command and its arguments, after --
-    #[arg(last = true, required = true, value_name = "COMMAND")]
+    /// The command and its arguments, after -- (without --, the command starts at the first
+    /// word that is not a connection name)
+    #[arg(last = true, value_name = "COMMAND")]
     command: Vec<std::ffi::OsString>,
 }
 
 pub(crate) fn run(ctx: &mut Ctx<'_>, a: Args) -> Result<Done> {
+    let (targets, command) = if a.command.is_empty() {
+        exec::split_command(ctx, &a.targets)?
+    } else {
+        (a.targets, a.command)
+    };
     let prepared = exec::prepare(
         ctx,
         &ExecOptions {
-            targets: a.targets,
+            targets,
             binds: a.binds,
             env: a.env,
         },
@@ -71,7 +77,7 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, a: Args) -> Result<Done> {
         return Err(cancelled());
     }
     Ok(Done::Exec {
-        command: a.command,
+        command,
         vars: prepared.vars,
     })
 }

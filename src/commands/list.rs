@@ -2,25 +2,26 @@
 
 use anyhow::Result;
 
-use super::{Done, Out, Report, table};
+use super::{Done, Out, Report, environment, table};
+use crate::core::vocab::Environment;
 use crate::ops::Ctx;
 use crate::ops::inspect::{self, Row};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Only connections to this provider
+    /// Only connections to this provider (a provider id: a typo is an error, not an empty list)
     #[arg(long, value_name = "ID")]
     provider: Option<String>,
     /// Only connections with this environment tag
-    #[arg(long, value_name = "ENV")]
-    env: Option<String>,
+    #[arg(long, value_name = "ENV", value_parser = environment())]
+    env: Option<Environment>,
     /// Print JSON
     #[arg(long)]
     json: bool,
 }
 
 pub(crate) fn run(ctx: &mut Ctx<'_>, a: Args) -> Result<Done> {
-    let rows = inspect::list(ctx, a.provider.as_deref(), a.env.as_deref())?;
+    let rows = inspect::list(ctx, a.provider.as_deref(), a.env)?;
     Done::report(List { rows, json: a.json })
 }
 

@@ -8,6 +8,7 @@ pub(crate) mod bind;
 pub(crate) mod check;
 pub(crate) mod completions;
 pub(crate) mod doctor;
+pub(crate) mod edit;
 pub(crate) mod exec;
 pub(crate) mod list;
 pub(crate) mod new;

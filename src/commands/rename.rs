@@ -4,6 +4,7 @@ use anyhow::Result;
 
 use super::{Done, Out, Report};
 use crate::ops::{Ctx, lifecycle};
+use crate::store::bindings::Binding;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -12,15 +13,28 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(ctx: &mut Ctx<'_>, a: Args) -> Result<Done> {
-    lifecycle::rename(ctx, &a.old, &a.new)?;
-    Done::report(Renamed(a))
+    let moved = lifecycle::rename(ctx, &a.old, &a.new)?;
+    Done::report(Renamed { args: a, moved })
 }
 
-struct Renamed(Args);
+struct Renamed {
+    args: Args,
+    /// The recipe bindings that now name the new name.
+    moved: Vec<Binding>,
+}
 
 impl Report for Renamed {
     fn render(&self, o: &mut Out<'_>) -> Result<u8> {
-        writeln!(o.out, "Renamed '{}' to '{}'.", self.0.old, self.0.new)?;
+        let a = &self.args;
+        writeln!(o.out, "Renamed '{}' to '{}'.", a.old, a.new)?;
+        for b in &self.moved {
+            writeln!(
+                o.out,
+                "  {} is now played by '{}'",
+                lifecycle::describe(b),
+                a.new
+            )?;
+        }
         Ok(0)
     }
 }

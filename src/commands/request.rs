@@ -37,7 +37,9 @@ pub(crate) struct Args {
     #[arg(short = 'd', long = "data", value_name = "DATA")]
     data: Option<String>,
     /// A query parameter, KEY=VALUE (repeatable; URL-encoded by conn)
-    #[arg(long = "query", short = 'q', value_name = "KEY=VALUE")]
+    // `-q` means --quiet across conn; `-q KEY=VALUE` still works here, unlisted, for scripts
+    // written before that rule.
+    #[arg(long = "query", short_alias = 'q', value_name = "KEY=VALUE")]
     query: Vec<String>,
     /// Print the status line and the response headers to stderr
     #[arg(short = 'i', long = "include")]

@@ -39,6 +39,19 @@ impl Report for Rm {
                 ""
             };
             writeln!(o.out, "Removed connection '{}'{revoked}.", r.name)?;
+            for b in &r.unbound {
+                writeln!(
+                    o.out,
+                    "  unbound {} (bind another: conn bind {} NAME{})",
+                    lifecycle::describe(b),
+                    b.role,
+                    if b.env == "production" {
+                        ""
+                    } else {
+                        " --env sandbox"
+                    }
+                )?;
+            }
         } else {
             writeln!(o.err, "Kept connection '{}'.", r.name)?;
         }

@@ -57,6 +57,16 @@ pub(crate) trait Ui {
     /// (`BROWSER`, else the platform's opener). Failing to open is not an error: the URL
     /// was shown.
     fn open_url(&mut self, url: &str, open: bool);
+    /// From now on, an answer that can't be asked for (no terminal) is noted and a placeholder
+    /// returned (a select's default, an empty text), so that one run can name every flag that
+    /// is missing; `missing_answers` then reports them all. Call it after the choice that
+    /// decides which questions follow (the provider).
+    fn defer_missing(&mut self) {}
+    /// Fails with every answer noted since `defer_missing` (a usage error naming each flag);
+    /// Ok when none was missing. Called before anything uses an answer.
+    fn missing_answers(&mut self) -> Result<()> {
+        Ok(())
+    }
     /// Lines the person types or pastes (e.g. a redirect URL from a browser on another
     /// machine), delivered while conn waits for something else.
     fn pasted_lines(&mut self) -> Option<std::sync::mpsc::Receiver<String>>;

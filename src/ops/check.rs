@@ -2,6 +2,7 @@
 //! a per-host limit, a deadline for the run), results explained (expiring, invalidated by a newer sign-in, a
 //! personal account) and saved in one metadata update.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::Result;
@@ -138,12 +139,18 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &CheckOptions) -> Result<CheckRun> {
         (outcome, refreshed)
     });
     let now = now_rfc3339();
+    // What this run found, for judging whether a newer connection works.
+    let found: BTreeMap<&str, CheckStatus> = selected
+        .iter()
+        .zip(&outcomes)
+        .map(|(n, (o, _))| (n.as_str(), o.status))
+        .collect();
     let reports: Vec<Report> = selected
         .iter()
         .zip(outcomes)
         .map(|(name, (mut outcome, refreshed))| {
             let conn = &meta.connections[name];
-            explain_invalidation(&meta, name, conn, &mut outcome);
+            explain_invalidation(&meta, name, conn, &found, &mut outcome);
             suggest_integration_user(conn, &mut outcome);
             let last_success = if outcome.status == CheckStatus::Ok {
                 Some(crate::auth::oauth2::now())
@@ -363,8 +370,17 @@ fn expiring(
 }
 
 /// When credentials stopped working and another connection signed in as the same account
-/// after this one last worked, that sign-in most likely replaced this grant.
-fn explain_invalidation(meta: &Metadata, name: &str, conn: &Connection, outcome: &mut Outcome) {
+/// after this one last worked, that sign-in most likely replaced this grant, but only if that
+/// newer connection works: checked OK in this run, or (not checked now) its last check was
+/// OK. When both fail, something else (a revoked app, a server that lost its grants) is the
+/// likelier cause, and blaming the newer one would send the person to delete a connection.
+fn explain_invalidation(
+    meta: &Metadata,
+    name: &str,
+    conn: &Connection,
+    found: &BTreeMap<&str, CheckStatus>,
+    outcome: &mut Outcome,
+) {
     if !matches!(
         outcome.status,
         CheckStatus::InvalidCredentials | CheckStatus::NeedsReauth
@@ -380,6 +396,13 @@ fn explain_invalidation(meta: &Metadata, name: &str, conn: &Connection, outcome:
     let Some(worked) = time(worked) else { return };
     let newer = crate::store::metadata::same_account(meta, name, conn)
         .into_iter()
+        .filter(|(n, c)| {
+            let status = found
+                .get(n.as_str())
+                .copied()
+                .or_else(|| c.last_check.as_ref().map(|l| l.status));
+            matches!(status, Some(CheckStatus::Ok | CheckStatus::Expiring))
+        })
         .filter_map(|(n, c)| {
             let at = c.authorized_at.as_deref().unwrap_or(&c.created_at);
             time(at)

@@ -214,6 +214,7 @@ fn ask_client_secret(ctx: &mut Ctx<'_>, needs: ClientNeeds<'_>) -> Result<Option
                         .map_err(|e| format!("{e:#}"))
                 },
             )?;
+            ctx.ui.missing_answers()?;
             Ok(Some(read_private_key(std::path::Path::new(path.trim()))?))
         }
     }

@@ -4,11 +4,12 @@
 //! project's recipe says which connections, by role. Running the command is `cli`'s job.
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 
 use anyhow::Result;
 
 use super::resolve::is_sandbox;
-use super::{Ctx, credentials, find, recipe};
+use super::{Base, Ctx, credentials, find, recipe};
 use crate::core::error::usage;
 use crate::core::secret::Secret;
 use crate::core::vocab::Environment;
@@ -114,6 +115,49 @@ pub(crate) fn prepare(ctx: &mut Ctx<'_>, opts: &ExecOptions) -> Result<Prepared>
 }
 
 /// `NAME` or `NAME=PREFIX` to (prefix, name).
+/// `conn exec NAME... COMMAND [ARGS]` written without `--` (the aws-vault habit): the
+/// connections are the leading words that name one (`NAME` or `NAME=PREFIX`), and the command
+/// starts at the first word that does not. With no connection before it (a recipe run) or no
+/// word after them, which words are the command is a guess, so that is a usage error that
+/// says to add `--`.
+pub(crate) fn split_command(ctx: &Base, words: &[String]) -> Result<(Vec<String>, Vec<OsString>)> {
+    let meta = ctx.metadata().load()?;
+    let names = words
+        .iter()
+        .take_while(|w| {
+            let name = w.split_once('=').map_or(w.as_str(), |(n, _)| n);
+            meta.connections.contains_key(name)
+        })
+        .count();
+    if names == words.len() {
+        return Err(usage(format!(
+            "no command given: conn exec {} -- COMMAND [ARGS...]",
+            if words.is_empty() {
+                "[NAME...]".to_string()
+            } else {
+                words.join(" ")
+            }
+        )));
+    }
+    if names == 0 {
+        let first = &words[0];
+        let close = crate::catalog::closest(first, meta.connections.keys().map(String::as_str));
+        let mean = if close.is_empty() {
+            String::new()
+        } else {
+            format!(" (did you mean {}?)", close.join(" or "))
+        };
+        return Err(usage(format!(
+            "{first:?} is not a connection{mean}. Put -- before the command: 'conn exec NAME -- {all}' to use connection NAME, or 'conn exec -- {all}' for this project's recipe",
+            all = words.join(" ")
+        )));
+    }
+    Ok((
+        words[..names].to_vec(),
+        words[names..].iter().map(OsString::from).collect(),
+    ))
+}
+
 fn parse_target(t: &str) -> Result<(String, String)> {
     let (name, prefix) = match t.split_once('=') {
         Some((n, p)) => (n.to_string(), p.to_string()),

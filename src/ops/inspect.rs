@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use serde::Serialize;
 
-use super::{Base, find};
+use super::{Base, Ctx, find};
+use crate::catalog::closest;
+use crate::core::error::usage;
 use crate::core::vocab::{AuthMethod, Environment, Identity};
 use crate::store::metadata::{Connection, LastCheck};
 
@@ -23,14 +25,42 @@ pub(crate) struct Row {
     pub(crate) last_check: Option<LastCheck>,
 }
 
-/// Every connection, optionally only those of one provider or environment tag.
-pub(crate) fn list(ctx: &Base, provider: Option<&str>, env: Option<&str>) -> Result<Vec<Row>> {
+/// Every connection, optionally only those of one provider or environment tag. A provider no
+/// connection uses and the catalog doesn't know is a usage error with the close ids, so a typo
+/// is not mistaken for "no connections".
+pub(crate) fn list(
+    ctx: &mut Ctx<'_>,
+    provider: Option<&str>,
+    env: Option<Environment>,
+) -> Result<Vec<Row>> {
     let meta = ctx.metadata().load()?;
+    if let Some(p) = provider
+        && !meta.connections.values().any(|c| c.provider == p)
+    {
+        let catalog = ctx.catalog();
+        if let Err(e) = catalog.get(p) {
+            let used = meta.connections.values().map(|c| c.provider.as_str());
+            let close = closest(
+                p,
+                used.chain(catalog.entries().map(|e| e.provider.id.as_str())),
+            );
+            return Err(usage(if close.is_empty() {
+                format!("--provider {p}: {e:#}")
+            } else {
+                let mut close = close;
+                close.dedup();
+                format!(
+                    "--provider {p}: unknown provider {p:?}; did you mean {}? (see 'conn providers list')",
+                    close.join(" or ")
+                )
+            }));
+        }
+    }
     Ok(meta
         .connections
         .into_iter()
         .filter(|(_, c)| provider.is_none_or(|p| c.provider == p))
-        .filter(|(_, c)| env.is_none_or(|e| c.env.as_str() == e))
+        .filter(|(_, c)| env.is_none_or(|e| c.env == e))
         .map(|(name, c)| Row {
             name,
             provider: c.provider,

@@ -19,6 +19,7 @@ use crate::core::secret::{Secret, SecretBundle, cleaned};
 use crate::core::time::now_rfc3339;
 use crate::core::ui::Question;
 use crate::core::vocab::{AuthMethod, Environment, StoreKind};
+use crate::store::bindings::{Binding, BindingsStore};
 use crate::store::metadata::{
     Connection, LastCheck, Metadata, OAuthClient, same_account, validate_name,
 };
@@ -82,6 +83,9 @@ pub(crate) fn create(ctx: &mut Ctx<'_>, mut opts: NewOptions) -> Result<Created>
 
     let catalog = ctx.catalog();
     let provider = pick_provider(ctx, &catalog, opts.provider.as_deref())?;
+    // The provider decides the questions; from here a script learns every missing flag at
+    // once (`missing_answers` below) rather than one per run.
+    ctx.ui.defer_missing();
     let spec = pick_auth(ctx, provider, opts.auth)?;
     let method = auth::method_of(spec);
     let env = pick_env(ctx, opts.env, opts.yes)?;
@@ -142,6 +146,13 @@ pub(crate) fn create(ctx: &mut Ctx<'_>, mut opts: NewOptions) -> Result<Created>
             None
         }
     };
+    // A key or password is asked with the other answers (before any sign-in), so a script
+    // missing it hears so together with the rest.
+    let typed = match method.client_needs() {
+        None => Some(ask_secrets(ctx, method, opts.secret.take(), "")?),
+        Some(_) => None,
+    };
+    ctx.ui.missing_answers()?;
     let authorized = sign_in::authorize(
         ctx,
         Subject {
@@ -165,7 +176,10 @@ pub(crate) fn create(ctx: &mut Ctx<'_>, mut opts: NewOptions) -> Result<Created>
             a.new_client.clone(),
         ),
         None => (
-            ask_secrets(ctx, method, opts.secret.take(), "")?,
+            match typed {
+                Some(b) => b,
+                None => ask_secrets(ctx, method, opts.secret.take(), "")?,
+            },
             None,
             None,
         ),
@@ -173,7 +187,12 @@ pub(crate) fn create(ctx: &mut Ctx<'_>, mut opts: NewOptions) -> Result<Created>
 
     let mut identity = None;
     let mut outcome = None;
-    if !opts.no_check {
+    let (mut bundle, mut username) = (bundle, username);
+    // Checked until it works, the person saves it anyway, or gives up; `--no-check` skips.
+    loop {
+        if opts.no_check {
+            break;
+        }
         ctx.ui.notice(&format!(
             "Checking the connection to {}…",
             provider.display_name
@@ -195,33 +214,52 @@ pub(crate) fn create(ctx: &mut Ctx<'_>, mut opts: NewOptions) -> Result<Created>
         let o = sign_in::scope_check(o, spec, oauth_state.as_ref(), &name);
         if o.status == CheckStatus::Ok {
             identity = o.identity.clone();
-        } else {
-            let mut msg = format!("the check failed ({}): {}", o.status, o.message);
-            // Credentials just typed in are more likely mistyped than revoked.
-            let hint = match o.status {
-                CheckStatus::InvalidCredentials => Some(
-                    "check that the whole credential was pasted, that it belongs to this account and instance, and that it is still active".to_string(),
-                ),
-                _ => o.hint.clone(),
-            };
-            if let Some(h) = hint {
-                msg.push_str(&format!("\n  hint: {h}"));
-            }
-            if !ctx.ui.interactive() {
-                bail!(
-                    "{msg}\nNothing was saved. Fix the values, or pass --no-check to save without checking."
-                );
-            }
-            ctx.ui.notice(&msg);
-            let save = ctx.ui.confirm(
-                &Question::new("Save the connection anyway?", "--no-check"),
-                false,
-            )?;
-            if !save {
-                bail!("nothing was saved");
-            }
+            outcome = Some(o);
+            break;
         }
-        outcome = Some(o);
+        let mut msg = format!("the check failed ({}): {}", o.status, o.message);
+        // Credentials just typed in are more likely mistyped than revoked.
+        let hint = match o.status {
+            CheckStatus::InvalidCredentials => Some(
+                "check that the whole credential was pasted, that it belongs to this account and instance, and that it is still active".to_string(),
+            ),
+            _ => o.hint.clone(),
+        };
+        if let Some(h) = hint {
+            msg.push_str(&format!("\n  hint: {h}"));
+        }
+        if !ctx.ui.interactive() {
+            bail!(
+                "{msg}\nNothing was saved. Fix the values, or pass --no-check to save without checking."
+            );
+        }
+        ctx.ui.notice(&msg);
+        let save = ctx.ui.confirm(
+            &Question::new("Save the connection anyway?", "--no-check"),
+            false,
+        )?;
+        if save {
+            outcome = Some(o);
+            break;
+        }
+        // Typed answers can be corrected one at a time; a sign-in is not redone here.
+        if authorized.is_some()
+            || !ctx.ui.confirm(
+                &Question::new("Correct an answer and check again?", "--no-check"),
+                true,
+            )?
+        {
+            bail!("nothing was saved");
+        }
+        correct_answer(
+            ctx,
+            provider,
+            spec,
+            method,
+            &mut inputs,
+            &mut username,
+            &mut bundle,
+        )?;
     }
 
     let store = secrets::open(selection.kind, &ctx.paths, &ctx.env);
@@ -288,6 +326,82 @@ pub(crate) fn create(ctx: &mut Ctx<'_>, mut opts: NewOptions) -> Result<Created>
     })
 }
 
+/// After a failed check in the wizard: the person picks one typed answer (an input, the user
+/// name, a secret) and gives it again, instead of starting over.
+fn correct_answer(
+    ctx: &mut Ctx<'_>,
+    provider: &Provider,
+    spec: &AuthSpec,
+    method: &dyn Method,
+    inputs: &mut std::collections::BTreeMap<String, String>,
+    username: &mut Option<String>,
+    bundle: &mut SecretBundle,
+) -> Result<()> {
+    enum Answer<'p> {
+        Input(&'p crate::catalog::Input),
+        Username(String),
+        Secret(auth::SecretField),
+    }
+    let mut answers: Vec<(String, Answer<'_>)> = super::wizard::relevant_inputs(provider, spec)
+        .into_iter()
+        .filter(|i| i.capture.is_none())
+        .map(|i| {
+            let v = inputs.get(&i.name).cloned().unwrap_or_default();
+            (format!("{}: {v:?}", i.label), Answer::Input(i))
+        })
+        .collect();
+    if let (Some(label), Some(u)) = (method.username_label(), username.as_ref()) {
+        answers.push((format!("{label}: {u:?}"), Answer::Username(label)));
+    }
+    for f in method.secret_fields() {
+        answers.push((format!("{} (hidden)", f.label), Answer::Secret(f)));
+    }
+    let items: Vec<String> = answers.iter().map(|(l, _)| l.clone()).collect();
+    let i = ctx.ui.select(
+        &Question::new("Which answer?", "--set KEY=VALUE"),
+        &items,
+        answers.len().saturating_sub(1),
+    )?;
+    match &answers[i].1 {
+        Answer::Input(input) => {
+            let current = inputs.get(&input.name).cloned().unwrap_or_default();
+            let flag = format!("--set {}=VALUE", input.name);
+            let v = ctx.ui.input(
+                &Question::new(&input.label, &flag)
+                    .default(Some(&current))
+                    .help(input.help.as_deref()),
+                &|v: &str| input.validate(v),
+            )?;
+            inputs.insert(input.name.clone(), v);
+        }
+        Answer::Username(label) => {
+            let v = ctx.ui.input(
+                &Question::new(label, "--username USER").default(username.as_deref()),
+                &|v: &str| {
+                    if v.trim().is_empty() {
+                        Err("must not be empty".into())
+                    } else {
+                        Ok(())
+                    }
+                },
+            )?;
+            *username = Some(v);
+        }
+        Answer::Secret(field) => {
+            let v = ctx.ui.secret(&Question::new(
+                &field.label,
+                "--secret-stdin or --secret-env VAR",
+            ))?;
+            let v = cleaned(&field.label, v.expose()).map_err(|e| usage(format!("{e:#}")))?;
+            if v.expose().trim().is_empty() {
+                return Err(usage(format!("the {} is empty", field.label)));
+            }
+            bundle.insert(field.key, v);
+        }
+    }
+    Ok(())
+}
+
 /// Asks for (or takes `given` as) each secret the method needs.
 fn ask_secrets(
     ctx: &mut Ctx<'_>,
@@ -307,17 +421,23 @@ fn ask_secrets(
         // Every source alike (prompt, stdin, variable): a trailing CR/LF goes, other control
         // characters are refused.
         let value = cleaned(&field.label, value.expose()).map_err(|e| usage(format!("{e:#}")))?;
-        if value.expose().trim().is_empty() {
+        bundle.insert(field.key, value);
+    }
+    ctx.ui.missing_answers()?;
+    for field in method.secret_fields() {
+        if bundle
+            .get(field.key)
+            .is_none_or(|v| v.expose().trim().is_empty())
+        {
             return Err(usage(format!("the {} is empty", field.label)));
         }
-        bundle.insert(field.key, value);
     }
     Ok(bundle)
 }
 
 /// The check request with credentials not saved yet.
 #[allow(clippy::too_many_arguments)]
-fn check_new(
+pub(crate) fn check_new(
     ctx: &Ctx<'_>,
     provider: &Provider,
     spec: &AuthSpec,
@@ -555,6 +675,8 @@ pub(crate) struct Removed {
     pub(crate) removed: bool,
     /// Whether the OAuth grant was revoked at the provider.
     pub(crate) revoked: bool,
+    /// The recipe bindings it played, now unbound.
+    pub(crate) unbound: Vec<Binding>,
     pub(crate) warnings: Vec<String>,
 }
 
@@ -568,14 +690,22 @@ pub(crate) fn remove(
 ) -> Result<Removed> {
     let meta = ctx.metadata().load()?;
     let conn = find(&meta, name)?.clone();
+    let bound = bindings_of(ctx, name)?;
+    let breaks = match bound.as_slice() {
+        [] => String::new(),
+        b => format!(
+            " It plays {}, which will be unbound.",
+            b.iter().map(describe).collect::<Vec<_>>().join("; ")
+        ),
+    };
     if !yes {
         if !ctx.ui.interactive() {
             return Err(usage(format!(
-                "removing {name:?} needs confirmation; pass --yes when there is no terminal"
+                "removing {name:?} needs confirmation; pass --yes when there is no terminal.{breaks}"
             )));
         }
         let prompt = format!(
-            "Remove connection {name:?} ({}) and its secrets?",
+            "Remove connection {name:?} ({}) and its secrets?{breaks}",
             conn.provider
         );
         if !ctx.ui.confirm(&Question::new(&prompt, "--yes"), false)? {
@@ -583,6 +713,7 @@ pub(crate) fn remove(
                 name: name.into(),
                 removed: false,
                 revoked: false,
+                unbound: vec![],
                 warnings: vec![],
             });
         }
@@ -623,27 +754,65 @@ pub(crate) fn remove(
             conn.id
         ));
     }
+    // Its bindings would name a connection that is gone; an unbound role says what to run.
+    let unbound = if bound.is_empty() {
+        Vec::new()
+    } else {
+        BindingsStore::new(&ctx.paths)
+            .update(|b| Ok(b.unbind_connection(name)))
+            .unwrap_or_else(|e| {
+                warnings.push(format!(
+                    "could not unbind its recipe roles ({e:#}); 'conn bind' shows them as missing"
+                ));
+                Vec::new()
+            })
+    };
     Ok(Removed {
         name: name.into(),
         removed: true,
         revoked,
+        unbound,
         warnings,
     })
 }
 
-/// A new name, same settings; secrets are keyed by id and stay put.
-pub(crate) fn rename(ctx: &Base, old: &str, new: &str) -> Result<()> {
+/// A new name, same settings; secrets are keyed by id and stay put, and the recipe bindings
+/// of the old name (in every project) follow to the new one. Returns those bindings.
+pub(crate) fn rename(ctx: &Base, old: &str, new: &str) -> Result<Vec<Binding>> {
     validate_name(new).map_err(usage)?;
-    ctx.metadata().update(|meta| {
-        find(meta, old)?;
-        if meta.connections.contains_key(new) {
-            bail!("a connection named {new:?} already exists");
+    crate::core::interrupt::critical(|| {
+        ctx.metadata().update(|meta| {
+            find(meta, old)?;
+            if meta.connections.contains_key(new) {
+                bail!("a connection named {new:?} already exists");
+            }
+            let mut conn = meta.connections.remove(old).expect("found above");
+            conn.updated_at = now_rfc3339();
+            meta.connections.insert(new.to_string(), conn);
+            Ok(())
+        })?;
+        let bindings = BindingsStore::new(&ctx.paths);
+        if bindings.load()?.of_connection(old).is_empty() {
+            return Ok(Vec::new());
         }
-        let mut conn = meta.connections.remove(old).expect("found above");
-        conn.updated_at = now_rfc3339();
-        meta.connections.insert(new.to_string(), conn);
-        Ok(())
+        bindings
+            .update(|b| Ok(b.rename_connection(old, new)))
+            .with_context(|| {
+                format!(
+                    "renamed {old:?} to {new:?}, but its recipe bindings still name {old:?}; bind the roles again with 'conn bind ROLE {new}'"
+                )
+            })
     })
+}
+
+/// The recipe bindings `name` plays, for `rm` to tell (and ask) before removing it.
+pub(crate) fn bindings_of(ctx: &Base, name: &str) -> Result<Vec<Binding>> {
+    Ok(BindingsStore::new(&ctx.paths).load()?.of_connection(name))
+}
+
+/// "role crm of /p/conn.toml (production)".
+pub(crate) fn describe(b: &Binding) -> String {
+    format!("role {} of {} ({})", b.role, b.project, b.env)
 }
 
 /// Many apps keep one active grant per user (or a few): a new connection for an account that

@@ -17,6 +17,7 @@ pub(crate) mod check;
 pub(crate) mod clients;
 pub(crate) mod credentials;
 pub(crate) mod doctor;
+pub(crate) mod edit;
 pub(crate) mod exec;
 pub(crate) mod inspect;
 pub(crate) mod lifecycle;

@@ -59,6 +59,9 @@ pub(crate) struct RoleRow {
     pub(crate) secondary: bool,
     pub(crate) production: Option<String>,
     pub(crate) sandbox: Option<String>,
+    /// Bound connections above that no longer exist (removed or renamed elsewhere).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) missing: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -71,18 +74,31 @@ pub(crate) fn list(ctx: &mut Ctx<'_>) -> Result<Listing> {
     let catalog = ctx.catalog();
     let recipe = recipe::discover(&catalog)?;
     let b = BindingsStore::new(&ctx.paths).load()?;
+    let meta = ctx.metadata().load()?;
     let key = recipe.path.display().to_string();
     let get = |env: &str, role: &str| b.of(&key, env).and_then(|m| m.get(role)).cloned();
     Ok(Listing {
         roles: recipe
             .roles
             .iter()
-            .map(|(name, r)| RoleRow {
-                role: name.clone(),
-                provider: r.provider.clone(),
-                secondary: r.secondary,
-                production: get(Environment::Production.as_str(), name),
-                sandbox: get(Environment::Sandbox.as_str(), name),
+            .map(|(name, r)| {
+                let production = get(Environment::Production.as_str(), name);
+                let sandbox = get(Environment::Sandbox.as_str(), name);
+                let mut missing: Vec<String> = [&production, &sandbox]
+                    .into_iter()
+                    .flatten()
+                    .filter(|n| !meta.connections.contains_key(*n))
+                    .cloned()
+                    .collect();
+                missing.dedup();
+                RoleRow {
+                    role: name.clone(),
+                    provider: r.provider.clone(),
+                    secondary: r.secondary,
+                    production,
+                    sandbox,
+                    missing,
+                }
             })
             .collect(),
         recipe: key,
@@ -128,6 +144,17 @@ pub(crate) fn resolve(
             problems.push(unbound(&recipe, &meta, role, env));
             continue;
         };
+        if !meta.connections.contains_key(&name) && bound.and_then(|m| m.get(role)) == Some(&name) {
+            let flag = if env == Environment::Sandbox {
+                " --env sandbox"
+            } else {
+                ""
+            };
+            problems.push(format!(
+                "role {role} is bound to {name}, which no longer exists (removed or renamed): bind another with 'conn bind {role} NAME{flag}'"
+            ));
+            continue;
+        }
         match check_fit(&recipe, &meta, role, &name, env) {
             Ok(()) => cast.push(Cast {
                 role: role.clone(),

@@ -84,6 +84,7 @@ pub(crate) fn authorize(
         opts.client_id = Some(saved.client_id.clone());
     }
     let chosen = choose_client(ctx, s.meta, s.provider, needs, opts, s.store)?;
+    ctx.ui.missing_answers()?;
     let scopes = opts.scopes.clone().or_else(|| {
         s.previous
             .map(|p| p.scopes.clone())

@@ -100,7 +100,7 @@ pub(crate) fn pick_env(
 }
 
 /// The inputs that matter for `spec`: all of them except those only another method uses.
-fn relevant_inputs<'p>(provider: &'p Provider, spec: &AuthSpec) -> Vec<&'p Input> {
+pub(crate) fn relevant_inputs<'p>(provider: &'p Provider, spec: &AuthSpec) -> Vec<&'p Input> {
     let mut other_only: Vec<String> = provider
         .auth
         .iter()

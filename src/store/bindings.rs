@@ -39,10 +39,60 @@ impl Default for Bindings {
     }
 }
 
+/// One binding: a role of a project's recipe, in one environment, played by a connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct Binding {
+    /// The recipe file's canonical path.
+    pub project: String,
+    pub env: String,
+    pub role: String,
+}
+
 impl Bindings {
     /// The bindings of one project in one environment.
     pub(crate) fn of(&self, project: &str, env: &str) -> Option<&RoleMap> {
         self.projects.get(project)?.get(env)
+    }
+
+    /// Every binding played by connection `name`, in every project.
+    pub(crate) fn of_connection(&self, name: &str) -> Vec<Binding> {
+        let mut out = Vec::new();
+        for (project, envs) in &self.projects {
+            for (env, roles) in envs {
+                for (role, conn) in roles {
+                    if conn == name {
+                        out.push(Binding {
+                            project: project.clone(),
+                            env: env.clone(),
+                            role: role.clone(),
+                        });
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Points every binding of connection `old` at `new`; returns the bindings changed.
+    pub(crate) fn rename_connection(&mut self, old: &str, new: &str) -> Vec<Binding> {
+        let changed = self.of_connection(old);
+        for roles in self.projects.values_mut().flat_map(|e| e.values_mut()) {
+            for conn in roles.values_mut() {
+                if conn == old {
+                    *conn = new.to_string();
+                }
+            }
+        }
+        changed
+    }
+
+    /// Drops every binding of connection `name`; returns them.
+    pub(crate) fn unbind_connection(&mut self, name: &str) -> Vec<Binding> {
+        let dropped = self.of_connection(name);
+        for roles in self.projects.values_mut().flat_map(|e| e.values_mut()) {
+            roles.retain(|_, conn| conn != name);
+        }
+        dropped
     }
 }
 

@@ -46,11 +46,39 @@ pub(crate) fn replace_synced(path: &Path, bytes: &[u8]) -> Result<()> {
     refuse_read_only(path)?;
     let dir = path.parent().context("file has no parent directory")?;
     ensure_private_dir(dir)?;
+    replace(dir, path, bytes, None)
+}
+
+/// `write_atomic` for a file meant for other readers, such as a metrics file that a collector
+/// running as another user reads: the file gets `mode` (e.g. 0o644), and the directory must
+/// exist already (it is someone else's, so conn neither creates it nor changes its mode).
+pub(crate) fn write_atomic_shared(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if d.as_os_str().is_empty() => Path::new("."),
+        Some(d) => d,
+        None => anyhow::bail!("{} has no parent directory", path.display()),
+    };
+    if !dir.is_dir() {
+        anyhow::bail!("directory {} does not exist", dir.display());
+    }
+    replace(dir, path, bytes, Some(mode))
+}
+
+/// Temp file in `dir` (0600, or `mode`), fsync, rename over `path`, fsync `dir`.
+fn replace(dir: &Path, path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<()> {
     let mut tmp = tempfile::Builder::new()
         .prefix(".conn-")
         .suffix(".tmp")
         .tempfile_in(dir)
         .with_context(|| format!("could not create a temporary file in {}", dir.display()))?;
+    #[cfg(unix)]
+    if let Some(mode) = mode {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(fs::Permissions::from_mode(mode))?;
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
     tmp.persist(path)

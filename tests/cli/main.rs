@@ -39,4 +39,5 @@ mod secret_input;
 mod state;
 mod tables;
 mod tls_proxy;
+mod ux;
 mod wizard;

@@ -118,9 +118,47 @@ fn failed_check_asks_before_saving_and_no_means_nothing_saved() {
     p.exp_string("invalid_credentials").unwrap();
     p.exp_string("Save the connection anyway?").unwrap();
     type_keys(&mut p, "n");
+    p.exp_string("Correct an answer and check again?").unwrap();
+    type_keys(&mut p, "n");
     p.exp_string("nothing was saved").unwrap();
     p.exp_eof().unwrap();
     assert!(env.connections().is_empty());
+}
+
+#[test]
+fn failed_check_offers_to_correct_the_failing_answer() {
+    let api = FakeApi::expecting_auth("Bearer right", json!({"id": 1, "email": "r@acme.test"}));
+    let env = TestEnv::new();
+    env.write_provider("acme.toml", &acme_provider(&api.url));
+    let mut p = wizard(
+        &env,
+        &[
+            "new",
+            "w",
+            "--provider",
+            "acme",
+            "--auth",
+            "api_key",
+            "--env",
+            "production",
+        ],
+    );
+    p.exp_string("Acme API key (hidden)").unwrap();
+    type_keys(&mut p, "wrong\r");
+    p.exp_string("Save the connection anyway?").unwrap();
+    type_keys(&mut p, "n");
+    p.exp_string("Correct an answer and check again?").unwrap();
+    type_keys(&mut p, "y");
+    p.exp_string("Which answer?").unwrap();
+    type_keys(&mut p, "\r"); // the key, the only answer typed here
+    p.exp_string("Acme API key (hidden)").unwrap();
+    type_keys(&mut p, "right\r");
+    p.exp_string("Saved connection 'w'").unwrap();
+    p.exp_eof().unwrap();
+    assert_eq!(
+        api.requests().last().unwrap().header("Authorization"),
+        Some("Bearer right")
+    );
 }
 
 #[test]
