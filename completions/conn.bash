@@ -28,6 +28,9 @@ _conn() {
             conn,doctor)
                 cmd="conn__subcmd__doctor"
                 ;;
+            conn,edit)
+                cmd="conn__subcmd__edit"
+                ;;
             conn,exec)
                 cmd="conn__subcmd__exec"
                 ;;
@@ -75,6 +78,9 @@ _conn() {
                 ;;
             conn__subcmd__help,doctor)
                 cmd="conn__subcmd__help__subcmd__doctor"
+                ;;
+            conn__subcmd__help,edit)
+                cmd="conn__subcmd__help__subcmd__edit"
                 ;;
             conn__subcmd__help,exec)
                 cmd="conn__subcmd__help__subcmd__exec"
@@ -185,7 +191,7 @@ _conn() {
 
     case "${cmd}" in
         conn)
-            opts="-v -h -V --verbose --help --version new list show check reauth token exec request bind rename rm providers store completions doctor help"
+            opts="-v -h -V --verbose --help --version new list show check edit reauth token exec request bind rename rm providers store completions doctor help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -217,7 +223,7 @@ _conn() {
             return 0
             ;;
         conn__subcmd__check)
-            opts="-q -v -h -V --recipe --env --json --quiet --timeout --concurrency --per-host --deadline --warn-expiring --format --verbose --help --version"
+            opts="-q -o -v -h -V --recipe --env --json --quiet --timeout --concurrency --per-host --deadline --warn-expiring --format --output --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -249,6 +255,14 @@ _conn() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "human json prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -286,6 +300,28 @@ _conn() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        conn__subcmd__edit)
+            opts="-y -v -h -V --set --no-check --yes --timeout --json --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --set)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         conn__subcmd__exec)
             opts="-v -h -V --bind --env --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -309,7 +345,7 @@ _conn() {
             return 0
             ;;
         conn__subcmd__help)
-            opts="new list show check reauth token exec request bind rename rm providers store completions doctor help"
+            opts="new list show check edit reauth token exec request bind rename rm providers store completions doctor help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -365,6 +401,20 @@ _conn() {
             return 0
             ;;
         conn__subcmd__help__subcmd__doctor)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conn__subcmd__help__subcmd__edit)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -642,7 +692,7 @@ _conn() {
                     return 0
                     ;;
                 --env)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "production sandbox" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -949,7 +999,7 @@ _conn() {
             return 0
             ;;
         conn__subcmd__request)
-            opts="-H -d -q -i -v -h -V --header --data --query --include --timeout --verbose --help --version"
+            opts="-H -d -i -v -h -V --header --data --query --include --timeout --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -972,10 +1022,6 @@ _conn() {
                     return 0
                     ;;
                 --query)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -q)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -31,6 +31,7 @@ complete -c conn -n "__fish_conn_needs_command" -f -a "new" -d 'Create a connect
 complete -c conn -n "__fish_conn_needs_command" -f -a "list" -d 'List connections with their last check'
 complete -c conn -n "__fish_conn_needs_command" -f -a "show" -d 'Show one connection; secrets are always masked'
 complete -c conn -n "__fish_conn_needs_command" -f -a "check" -d 'Check that connections work and who they are connected as'
+complete -c conn -n "__fish_conn_needs_command" -f -a "edit" -d 'Change a connection\'s settings (base URL, check path, ...), keeping its secrets'
 complete -c conn -n "__fish_conn_needs_command" -f -a "reauth" -d 'Sign in again for an existing connection, keeping its name and settings'
 complete -c conn -n "__fish_conn_needs_command" -f -a "token" -d 'Print a valid access token (refreshed if due) or key, for scripts'
 complete -c conn -n "__fish_conn_needs_command" -f -a "exec" -d 'Run a command with connections\' credentials in its environment (never on its argv)'
@@ -77,8 +78,9 @@ complete -c conn -n "__fish_conn_using_subcommand new" -l json -d 'Print the res
 complete -c conn -n "__fish_conn_using_subcommand new" -s v -l verbose -d 'Print diagnostics on stderr (never secrets)'
 complete -c conn -n "__fish_conn_using_subcommand new" -s h -l help -d 'Print help'
 complete -c conn -n "__fish_conn_using_subcommand new" -s V -l version -d 'Print version'
-complete -c conn -n "__fish_conn_using_subcommand list" -l provider -d 'Only connections to this provider' -r
-complete -c conn -n "__fish_conn_using_subcommand list" -l env -d 'Only connections with this environment tag' -r
+complete -c conn -n "__fish_conn_using_subcommand list" -l provider -d 'Only connections to this provider (a provider id: a typo is an error, not an empty list)' -r
+complete -c conn -n "__fish_conn_using_subcommand list" -l env -d 'Only connections with this environment tag' -r -f -a "production\t''
+sandbox\t''"
 complete -c conn -n "__fish_conn_using_subcommand list" -l json -d 'Print JSON'
 complete -c conn -n "__fish_conn_using_subcommand list" -s v -l verbose -d 'Print diagnostics on stderr (never secrets)'
 complete -c conn -n "__fish_conn_using_subcommand list" -s h -l help -d 'Print help'
@@ -97,12 +99,21 @@ complete -c conn -n "__fish_conn_using_subcommand check" -l warn-expiring -d 'Wa
 complete -c conn -n "__fish_conn_using_subcommand check" -l format -d 'Output format (--json is short for --format json)' -r -f -a "human\t''
 json\t''
 prometheus\t''"
+complete -c conn -n "__fish_conn_using_subcommand check" -s o -l output -d 'With --format prometheus: replace FILE atomically (temp file, fsync, rename; mode 0644 so a collector running as another user can read it) instead of printing' -r -F
 complete -c conn -n "__fish_conn_using_subcommand check" -l recipe -d 'Check the connections of this project\'s recipe (conn.toml), as bound'
 complete -c conn -n "__fish_conn_using_subcommand check" -l json -d 'Print JSON'
 complete -c conn -n "__fish_conn_using_subcommand check" -s q -l quiet -d 'Print nothing when every connection is OK (for cron)'
 complete -c conn -n "__fish_conn_using_subcommand check" -s v -l verbose -d 'Print diagnostics on stderr (never secrets)'
 complete -c conn -n "__fish_conn_using_subcommand check" -s h -l help -d 'Print help'
 complete -c conn -n "__fish_conn_using_subcommand check" -s V -l version -d 'Print version'
+complete -c conn -n "__fish_conn_using_subcommand edit" -l set -d 'A setting to change, e.g. base_url=https://api.example.com/v2 (repeatable; an empty VALUE clears an optional one)' -r
+complete -c conn -n "__fish_conn_using_subcommand edit" -l timeout -d 'Seconds to wait for the check request' -r
+complete -c conn -n "__fish_conn_using_subcommand edit" -l no-check -d 'Save without checking the connection first'
+complete -c conn -n "__fish_conn_using_subcommand edit" -s y -l yes -d 'Save even when the check fails'
+complete -c conn -n "__fish_conn_using_subcommand edit" -l json -d 'Print the result as JSON'
+complete -c conn -n "__fish_conn_using_subcommand edit" -s v -l verbose -d 'Print diagnostics on stderr (never secrets)'
+complete -c conn -n "__fish_conn_using_subcommand edit" -s h -l help -d 'Print help'
+complete -c conn -n "__fish_conn_using_subcommand edit" -s V -l version -d 'Print version'
 complete -c conn -n "__fish_conn_using_subcommand reauth" -l username -d 'User name for Basic auth (e.g. the account\'s email)' -r
 complete -c conn -n "__fish_conn_using_subcommand reauth" -l secret-env -d 'Read the API key / password from this environment variable' -r
 complete -c conn -n "__fish_conn_using_subcommand reauth" -l client-id -d 'OAuth client id (OAuth 1.0a: consumer key) of your registered app, saved and offered for reuse' -r
@@ -139,7 +150,7 @@ complete -c conn -n "__fish_conn_using_subcommand exec" -s h -l help -d 'Print h
 complete -c conn -n "__fish_conn_using_subcommand exec" -s V -l version -d 'Print version'
 complete -c conn -n "__fish_conn_using_subcommand request" -s H -l header -d 'A request header, \'Name: value\' (repeatable)' -r
 complete -c conn -n "__fish_conn_using_subcommand request" -s d -l data -d 'The body: text, @FILE, or @- for standard input' -r
-complete -c conn -n "__fish_conn_using_subcommand request" -s q -l query -d 'A query parameter, KEY=VALUE (repeatable; URL-encoded by conn)' -r
+complete -c conn -n "__fish_conn_using_subcommand request" -l query -d 'A query parameter, KEY=VALUE (repeatable; URL-encoded by conn)' -r
 complete -c conn -n "__fish_conn_using_subcommand request" -l timeout -d 'Seconds to wait for the answer' -r
 complete -c conn -n "__fish_conn_using_subcommand request" -s i -l include -d 'Print the status line and the response headers to stderr'
 complete -c conn -n "__fish_conn_using_subcommand request" -s v -l verbose -d 'Print diagnostics on stderr (never secrets)'
@@ -214,22 +225,23 @@ complete -c conn -n "__fish_conn_using_subcommand doctor" -l json -d 'Print JSON
 complete -c conn -n "__fish_conn_using_subcommand doctor" -s v -l verbose -d 'Print diagnostics on stderr (never secrets)'
 complete -c conn -n "__fish_conn_using_subcommand doctor" -s h -l help -d 'Print help'
 complete -c conn -n "__fish_conn_using_subcommand doctor" -s V -l version -d 'Print version'
-complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check reauth token exec request bind rename rm providers store completions doctor help" -f -a "new" -d 'Create a connection (a wizard on a terminal; every question also has a flag)'
-complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check reauth token exec request bind rename rm providers store completions doctor help" -f -a "list" -d 'List connections with their last check'
-complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check reauth token exec request bind rename rm providers store completions doctor help" -f -a "show" -d 'Show one connection; secrets are always masked'
-complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check reauth token exec request bind rename rm providers store completions doctor help" -f -a "check" -d 'Check that connections work and who they are connected as'
-complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check reauth token exec request bind rename rm providers store completions doctor help" -f -a "reauth" -d 'Sign in again for an existing connection, keeping its name and settings'
-complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check reauth token exec request bind rename rm providers store completions doctor help" -f -a "token" -d 'Print a valid access token (refreshed if due) or key, for scripts'
-complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check reauth token exec request bind rename rm providers store completions doctor help" -f -a "exec" -d 'Run a command with connections\' credentials in its environment (never on its argv)'
-complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check reauth token exec request bind rename rm providers store completions doctor help" -f -a "request" -d 'Send one authenticated request to a connection\'s API (like \'gh api\')'
-complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check reauth token exec request bind rename rm providers store completions doctor help" -f -a "bind" -d 'Choose the connection that plays a role of this project\'s recipe (conn.toml)'
-complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check reauth token exec request bind rename rm providers store completions doctor help" -f -a "rename" -d 'Rename a connection (its secrets stay where they are)'
-complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check reauth token exec request bind rename rm providers store completions doctor help" -f -a "rm" -d 'Remove a connection and its secrets'
-complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check reauth token exec request bind rename rm providers store completions doctor help" -f -a "providers" -d 'The apps conn knows and how to set them up'
-complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check reauth token exec request bind rename rm providers store completions doctor help" -f -a "store" -d 'Team stores: a team\'s connections on OpenBao / HashiCorp Vault (named TEAM/NAME)'
-complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check reauth token exec request bind rename rm providers store completions doctor help" -f -a "completions" -d 'Print a shell completion script'
-complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check reauth token exec request bind rename rm providers store completions doctor help" -f -a "doctor" -d 'Check conn\'s files, secret stores and clock'
-complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check reauth token exec request bind rename rm providers store completions doctor help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check edit reauth token exec request bind rename rm providers store completions doctor help" -f -a "new" -d 'Create a connection (a wizard on a terminal; every question also has a flag)'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check edit reauth token exec request bind rename rm providers store completions doctor help" -f -a "list" -d 'List connections with their last check'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check edit reauth token exec request bind rename rm providers store completions doctor help" -f -a "show" -d 'Show one connection; secrets are always masked'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check edit reauth token exec request bind rename rm providers store completions doctor help" -f -a "check" -d 'Check that connections work and who they are connected as'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check edit reauth token exec request bind rename rm providers store completions doctor help" -f -a "edit" -d 'Change a connection\'s settings (base URL, check path, ...), keeping its secrets'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check edit reauth token exec request bind rename rm providers store completions doctor help" -f -a "reauth" -d 'Sign in again for an existing connection, keeping its name and settings'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check edit reauth token exec request bind rename rm providers store completions doctor help" -f -a "token" -d 'Print a valid access token (refreshed if due) or key, for scripts'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check edit reauth token exec request bind rename rm providers store completions doctor help" -f -a "exec" -d 'Run a command with connections\' credentials in its environment (never on its argv)'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check edit reauth token exec request bind rename rm providers store completions doctor help" -f -a "request" -d 'Send one authenticated request to a connection\'s API (like \'gh api\')'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check edit reauth token exec request bind rename rm providers store completions doctor help" -f -a "bind" -d 'Choose the connection that plays a role of this project\'s recipe (conn.toml)'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check edit reauth token exec request bind rename rm providers store completions doctor help" -f -a "rename" -d 'Rename a connection (its secrets stay where they are)'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check edit reauth token exec request bind rename rm providers store completions doctor help" -f -a "rm" -d 'Remove a connection and its secrets'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check edit reauth token exec request bind rename rm providers store completions doctor help" -f -a "providers" -d 'The apps conn knows and how to set them up'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check edit reauth token exec request bind rename rm providers store completions doctor help" -f -a "store" -d 'Team stores: a team\'s connections on OpenBao / HashiCorp Vault (named TEAM/NAME)'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check edit reauth token exec request bind rename rm providers store completions doctor help" -f -a "completions" -d 'Print a shell completion script'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check edit reauth token exec request bind rename rm providers store completions doctor help" -f -a "doctor" -d 'Check conn\'s files, secret stores and clock'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check edit reauth token exec request bind rename rm providers store completions doctor help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c conn -n "__fish_conn_using_subcommand help; and __fish_seen_subcommand_from providers" -f -a "list" -d 'List the providers (built-in and your own)'
 complete -c conn -n "__fish_conn_using_subcommand help; and __fish_seen_subcommand_from providers" -f -a "show" -d 'What a provider needs and how to set up the app side'
 complete -c conn -n "__fish_conn_using_subcommand help; and __fish_seen_subcommand_from providers" -f -a "validate" -d 'Validate a provider definition file'
