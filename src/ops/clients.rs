@@ -10,12 +10,12 @@ use crate::auth::oauth2 as flow;
 use crate::auth::{ClientKind, ClientNeeds};
 use crate::catalog::provider::SignatureMethod;
 use crate::catalog::{ClientAuth, Provider};
-use crate::core::secret::{Secret, SecretBundle};
+use crate::core::secret::{Secret, SecretBundle, cleaned};
 use crate::core::time::now_rfc3339;
 use crate::core::ui::Question;
 use crate::core::vocab::Grant;
 use crate::store::metadata::{Metadata, OAuthClient};
-use crate::store::secrets::{self, StoreKind};
+use crate::store::secrets::StoreKind;
 
 /// The bundle field of a client secret in the secret store.
 const CLIENT_SECRET: &str = "client_secret";
@@ -131,6 +131,7 @@ pub(crate) fn choose_client(
         secret_id,
         store: store_kind,
         created_at: now_rfc3339(),
+        team: None,
     };
     let client = flow::Client {
         id: client_id,
@@ -191,15 +192,19 @@ fn ask_client_secret(ctx: &mut Ctx<'_>, needs: ClientNeeds<'_>) -> Result<Option
             if !has {
                 return Ok(None);
             }
-            Ok(Some(ctx.ui.secret(&Question::new(
+            let typed = ctx.ui.secret(&Question::new(
                 "Client secret",
                 "--client-secret-stdin or --client-secret-env VAR",
-            ))?))
+            ))?;
+            Ok(Some(cleaned("client secret", typed.expose())?))
         }
-        ClientKind::OAuth1 => Ok(Some(ctx.ui.secret(&Question::new(
-            "Consumer secret",
-            "--client-secret-stdin or --client-secret-env VAR",
-        ))?)),
+        ClientKind::OAuth1 => {
+            let typed = ctx.ui.secret(&Question::new(
+                "Consumer secret",
+                "--client-secret-stdin or --client-secret-env VAR",
+            ))?;
+            Ok(Some(cleaned("consumer secret", typed.expose())?))
+        }
         ClientKind::OAuth1Rsa => {
             let path = ctx.ui.input(
                 &Question::new("Path to the consumer's RSA private key (PEM)", "--private-key FILE")
@@ -237,7 +242,7 @@ pub(crate) fn load_client(ctx: &Base, reg: &OAuthClient, auth: ClientAuth) -> Re
     let secret = match &reg.secret_id {
         None => None,
         Some(id) => {
-            let store = secrets::open(reg.store, &ctx.paths, &ctx.env);
+            let store = ctx.client_store(reg)?;
             let bundle = store.get(id)?.with_context(|| {
                 format!(
                     "the secret of OAuth client {} is missing from the {}",
@@ -269,7 +274,7 @@ pub(crate) fn save_client_secret(
     if let (Some(id), Some(s)) = (&reg.secret_id, secret) {
         let mut b = SecretBundle::new();
         b.insert(CLIENT_SECRET, s.clone());
-        secrets::open(reg.store, &ctx.paths, &ctx.env).put(id, &b)?;
+        ctx.client_store(reg)?.put(id, &b)?;
     }
     Ok(())
 }
