@@ -6,6 +6,7 @@
 
 pub(crate) mod bind;
 pub(crate) mod check;
+pub(crate) mod complete;
 pub(crate) mod completions;
 pub(crate) mod doctor;
 pub(crate) mod edit;
@@ -163,6 +164,37 @@ pub(crate) fn pairs(flag: &str, given: &[String], trim: bool) -> Result<Vec<(Str
         .collect()
 }
 
+/// Flags that would put a secret on the command line, where it ends up in shell history and
+/// the process list. No command defines them, so they are in no help, completion or man page;
+/// `cli` turns clap's "unexpected argument" for one of them into `secret_on_argv`'s refusal,
+/// which names the ways conn does take a secret.
+pub(crate) const SECRET_FLAGS: &[&str] = &[
+    "--secret",
+    "--password",
+    "--passwd",
+    "--pass",
+    "--api-key",
+    "--apikey",
+    "--api-token",
+    "--token",
+    "--access-token",
+    "--refresh-token",
+    "--bearer-token",
+    "--client-secret",
+    "--consumer-secret",
+    "--token-secret",
+];
+
+/// The refusal of `flag` (as given, `--secret` or `--secret=VALUE`) when it is one of
+/// `SECRET_FLAGS`: a usage error (exit 2) that names the alternatives and never the value.
+pub(crate) fn secret_on_argv(flag: &str) -> Option<anyhow::Error> {
+    let name = flag.split_once('=').map_or(flag, |(name, _)| name);
+    let flag = SECRET_FLAGS.iter().find(|f| **f == name)?;
+    Some(usage(format!(
+        "{flag} is not accepted: a secret on the command line ends up in shell history and the process list. Use --secret-stdin or --secret-env VAR (--client-secret-stdin / --client-secret-env for an OAuth client secret), or answer the hidden prompt"
+    )))
+}
+
 /// How to sign in: shared by `new` and `reauth`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct CredentialArgs {
@@ -210,17 +242,6 @@ pub(crate) struct CredentialArgs {
     /// Take defaults without asking; confirm replacing a connection's account
     #[arg(long, short = 'y')]
     pub(crate) yes: bool,
-    /// Not accepted: a secret on the command line leaks into shell history and the process list
-    #[arg(long, hide = true, num_args = 0..=1, value_name = "VALUE")]
-    secret: Option<Option<String>>,
-    #[arg(long, hide = true, num_args = 0..=1, value_name = "VALUE")]
-    password: Option<Option<String>>,
-    #[arg(long, hide = true, num_args = 0..=1, value_name = "VALUE")]
-    api_key: Option<Option<String>>,
-    #[arg(long, hide = true, num_args = 0..=1, value_name = "VALUE")]
-    token: Option<Option<String>>,
-    #[arg(long, hide = true, num_args = 0..=1, value_name = "VALUE")]
-    client_secret: Option<Option<String>>,
 }
 
 /// The sign-in settings `CredentialArgs` resolve to.
@@ -240,14 +261,9 @@ const REQUEST_TIMEOUT_SECS: u64 = 30;
 const SIGN_IN_TIMEOUT_SECS: u64 = 300;
 
 impl CredentialArgs {
-    /// Raw sign-in flags to settings: refuses secrets on argv, reads secrets from stdin or the
-    /// named variable.
+    /// Raw sign-in flags to settings: reads secrets from stdin or the named variable (flags
+    /// that would carry a secret on argv do not exist; see `SECRET_FLAGS`).
     pub(crate) fn resolve(self, env: &Env) -> Result<Creds> {
-        if let Some(flag) = self.secret_on_argv() {
-            return Err(usage(format!(
-                "{flag} is not accepted: a secret on the command line ends up in shell history and the process list. Use --secret-stdin or --secret-env VAR (--client-secret-stdin / --client-secret-env for an OAuth client secret), or answer the hidden prompt"
-            )));
-        }
         let secret = read_secret(
             env,
             self.secret_stdin,
@@ -292,19 +308,6 @@ impl CredentialArgs {
                 yes: self.yes,
             },
         })
-    }
-
-    /// The name of a secret-carrying flag that was used, if any.
-    fn secret_on_argv(&self) -> Option<&'static str> {
-        [
-            ("--secret", self.secret.is_some()),
-            ("--password", self.password.is_some()),
-            ("--api-key", self.api_key.is_some()),
-            ("--token", self.token.is_some()),
-            ("--client-secret", self.client_secret.is_some()),
-        ]
-        .into_iter()
-        .find_map(|(f, used)| used.then_some(f))
     }
 }
 
