@@ -16,6 +16,7 @@ mod exec;
 mod file_store;
 mod keychain;
 mod layers;
+mod man;
 mod metadata_cache;
 mod oauth1;
 mod oauth2;
