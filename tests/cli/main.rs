@@ -22,6 +22,7 @@ mod oauth1;
 mod oauth2;
 mod oauth2_fakes;
 mod providers;
+mod readme;
 mod readme_example;
 mod recipe;
 mod request;

@@ -22,7 +22,10 @@ fn committed_man_pages_match_the_cli() {
     let want = names(fresh.path());
     assert!(want.contains(&"conn.1".to_string()), "{want:?}");
     assert!(want.contains(&"conn-new.1".to_string()), "{want:?}");
-    assert!(want.contains(&"conn-providers-show.1".to_string()), "{want:?}");
+    assert!(
+        want.contains(&"conn-providers-show.1".to_string()),
+        "{want:?}"
+    );
     if std::env::var_os("CONN_UPDATE_MAN").is_some() {
         std::fs::create_dir_all(&dir).unwrap();
         for stale in names(&dir).iter().filter(|n| !want.contains(n)) {
@@ -33,11 +36,18 @@ fn committed_man_pages_match_the_cli() {
         }
     }
     let regen = "regenerate with: CONN_UPDATE_MAN=1 cargo test man_pages";
-    assert_eq!(names(&dir), want, "man/ has other pages than the CLI; {regen}");
+    assert_eq!(
+        names(&dir),
+        want,
+        "man/ has other pages than the CLI; {regen}"
+    );
     for n in &want {
         let page = std::fs::read_to_string(fresh.path().join(n)).unwrap();
         let committed = std::fs::read_to_string(dir.join(n)).unwrap_or_default();
-        assert!(committed == page, "man/{n} is out of date with the CLI; {regen}");
+        assert!(
+            committed == page,
+            "man/{n} is out of date with the CLI; {regen}"
+        );
     }
     // The refused secret flags are in no page; the ways to give a secret are.
     let new = std::fs::read_to_string(dir.join("conn-new.1")).unwrap();
