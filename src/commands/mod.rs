@@ -1,12 +1,12 @@
 //! One thin file per subcommand, all of the same shape: its clap `Args`, their resolution into
 //! settings (defaults visible there), one `ops` call, and a report that renders itself as text,
 //! JSON or Prometheus. No command file imports another; what several share lives here, as
-//! cargo's `command_prelude` does: the credential flags (with the refusal of secrets on argv),
-//! the value parsers of conn's words, `--set KEY=VALUE`, and the table and JSON writers.
+//! cargo's `command_prelude` does: the credential flags (and the flags refused because they
+//! would put a secret on argv), the value parsers of conn's words, the dynamic completion of
+//! names, `--set KEY=VALUE`, and the table and JSON writers.
 
 pub(crate) mod bind;
 pub(crate) mod check;
-pub(crate) mod complete;
 pub(crate) mod completions;
 pub(crate) mod doctor;
 pub(crate) mod edit;
@@ -28,13 +28,17 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap_complete::engine::{ArgValueCandidates, CompletionCandidate};
 use serde::Serialize;
 
 use crate::core::env::Env;
 use crate::core::error::usage;
+use crate::core::paths::Paths;
 use crate::core::secret::Secret;
 use crate::core::vocab::{AuthMethod, Environment, Grant};
+use crate::ops::Base;
 use crate::ops::clients::{OAuthOptions, read_private_key};
+use crate::ops::complete::{self, Candidate};
 
 /// Where a report is written: `out` for the result (stdout), `err` for notes (stderr).
 pub(crate) struct Out<'a> {
@@ -148,6 +152,37 @@ pub(crate) fn grant() -> impl TypedValueParser<Value = Grant> {
         Grant::ClientCredentials,
     ];
     words(OAUTH2)
+}
+
+// Dynamic completion of argument values: the `add = …()` of the arguments that name a
+// connection, a provider or a recipe role. clap_complete's engine calls these while the shell
+// completes (`COMPLETE=bash conn`, see `cli::parse`); the values come from `ops::complete`,
+// read from the same files and environment as a normal run.
+
+/// Completes connection names.
+pub(crate) fn connection_names() -> ArgValueCandidates {
+    ArgValueCandidates::new(|| candidates(complete::connections))
+}
+
+/// Completes provider ids.
+pub(crate) fn provider_ids() -> ArgValueCandidates {
+    ArgValueCandidates::new(|| candidates(complete::providers))
+}
+
+/// Completes the roles of the recipe found from the current directory.
+pub(crate) fn recipe_roles() -> ArgValueCandidates {
+    ArgValueCandidates::new(|| candidates(complete::roles))
+}
+
+fn candidates(of: fn(&Base) -> Vec<Candidate>) -> Vec<CompletionCandidate> {
+    let env = Env::from_process();
+    let Ok(paths) = Paths::resolve(&env) else {
+        return Vec::new();
+    };
+    of(&Base { env, paths })
+        .into_iter()
+        .map(|c| CompletionCandidate::new(c.value).help(Some(c.help.into())))
+        .collect()
 }
 
 /// `KEY=VALUE` pairs of `flag` (`--set`, `--query`), in order; the key trimmed when `trim`.
