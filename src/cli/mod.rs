@@ -26,6 +26,8 @@ Environment:
   CONN_KEYCHAIN_TIMEOUT
                        seconds to wait for the OS keychain (default 10)
   NO_COLOR             plain prompts
+  COMPLETE             bash | zsh | fish | elvish | powershell: print that shell's dynamic
+                       completion script (source <(COMPLETE=bash conn))
 
 Exit codes: 0 success, 1 failure, 2 usage error, 130 cancelled.
 'conn check' instead uses 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.";
