@@ -35,6 +35,13 @@ impl ApiKey {
                 .map_err(|n| anyhow::anyhow!("the connection has no value for input '{n}'"))
         };
         let name = expand(&spec.name)?;
+        let prefix = expand(&spec.prefix)?;
+        // A line break here would end the header and start another one (or a broken request
+        // with no credentials at all): refused, by name.
+        use crate::core::text::check_single_line;
+        check_single_line("the API key's header name", &name).map_err(anyhow::Error::msg)?;
+        check_single_line("the API key's prefix", &prefix).map_err(anyhow::Error::msg)?;
+        check_single_line("the API key", key.expose()).map_err(anyhow::Error::msg)?;
         if spec.placement == Placement::Header {
             HeaderName::from_bytes(name.as_bytes())
                 .with_context(|| format!("{name:?} is not a valid header name"))?;
@@ -42,7 +49,7 @@ impl ApiKey {
         Ok(ApiKey {
             placement: spec.placement,
             name,
-            prefix: expand(&spec.prefix)?,
+            prefix,
             key,
             basic_user: spec.basic_user.clone(),
             basic_password: spec.basic_password.clone(),

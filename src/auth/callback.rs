@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
+use crate::core::text::one_line;
+
 use anyhow::{Context, Result, anyhow};
 
 use super::error::{ErrorKind, OAuthError};
@@ -121,7 +123,7 @@ impl Callback {
         timeout: Duration,
         pasted: Option<&Receiver<String>>,
     ) -> Result<Redirect> {
-        let deadline = Instant::now() + timeout;
+        let deadline = crate::core::time::deadline_after(timeout);
         loop {
             if Instant::now() >= deadline {
                 return Err(OAuthError::new(
@@ -177,14 +179,16 @@ impl Callback {
     }
 }
 
-enum Verdict {
+pub(crate) enum Verdict {
     Done(Result<Redirect>),
     WrongState,
 }
 
-fn judge(params: &BTreeMap<String, String>, expect: Expect<'_>) -> Verdict {
-    // An error redirect may come without state from some servers; only a matching or absent
-    // key may end the flow with an error, and only a matching one may carry a result.
+pub(crate) fn judge(params: &BTreeMap<String, String>, expect: Expect<'_>) -> Verdict {
+    // RFC 6749 4.1.2.1 puts `state` in error redirects too, so an OAuth 2.0 error without
+    // the right state is as forged as any other request (a web page in the user's browser can
+    // reach the port): answered 400, and the flow keeps waiting. OAuth 1.0a has no such rule;
+    // an error there may come without the token.
     let (key, value) = expect.key();
     let key_ok = params.get(key).map(String::as_str) == Some(value);
     let denied = match expect {
@@ -193,7 +197,10 @@ fn judge(params: &BTreeMap<String, String>, expect: Expect<'_>) -> Verdict {
     };
     let error = params
         .get("error")
-        .map(|e| (key_ok || !params.contains_key(key), e.clone()))
+        .map(|e| {
+            let oauth1 = matches!(expect, Expect::OAuth1 { .. });
+            (key_ok || (oauth1 && !params.contains_key(key)), e.clone())
+        })
         .or(denied);
     if let Some((ours, err)) = error {
         if !ours {
@@ -201,8 +208,9 @@ fn judge(params: &BTreeMap<String, String>, expect: Expect<'_>) -> Verdict {
         }
         let desc = params
             .get("error_description")
-            .map(|d| format!(": {d}"))
+            .map(|d| format!(": {}", one_line(d)))
             .unwrap_or_default();
+        let err = one_line(&err);
         if err.starts_with("access_denied") {
             return Verdict::Done(Err(OAuthError::new(
                 ErrorKind::Denied,
@@ -283,7 +291,7 @@ fn html(status: u16, body: String) -> tiny_http::Response<std::io::Cursor<Vec<u8
         )
 }
 
-fn parse_query(query: &str) -> BTreeMap<String, String> {
+pub(crate) fn parse_query(query: &str) -> BTreeMap<String, String> {
     url::form_urlencoded::parse(query.as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()

@@ -3,11 +3,16 @@
 
 use std::fmt;
 
+use crate::core::secret::Secret;
+
 /// Why an OAuth step failed, as far as the caller needs to act on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ErrorKind {
     /// The grant (refresh token, code) is no longer valid: re-authorize.
     InvalidGrant,
+    /// The OAuth client's credentials were rejected (`invalid_client`, a 401 from the token
+    /// endpoint): a new client secret is needed, not a new sign-in.
+    InvalidClient,
     /// The user said no, or the device code expired.
     Denied,
     /// Network trouble or a 5xx: try again later; never a reason to re-authorize.
@@ -27,6 +32,9 @@ pub(crate) enum ErrorKind {
 pub(crate) struct OAuthError {
     pub kind: ErrorKind,
     pub message: String,
+    /// A refresh token found in a successful (200) answer that could not be read as a whole:
+    /// the server may have rotated the grant to it, so the caller must save it.
+    pub rotated: Option<Secret<String>>,
 }
 
 impl OAuthError {
@@ -34,6 +42,7 @@ impl OAuthError {
         OAuthError {
             kind,
             message: message.into(),
+            rotated: None,
         }
     }
 }

@@ -10,6 +10,7 @@ pub(crate) mod callback;
 pub(crate) mod error;
 pub(crate) mod oauth1;
 pub(crate) mod oauth2;
+pub(crate) mod token_response;
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
@@ -132,6 +133,8 @@ pub(crate) struct SignedIn {
     pub(crate) callback: BTreeMap<String, String>,
     /// Non-secret fields of the token response (Salesforce's `instance_url`).
     pub(crate) token_fields: BTreeMap<String, String>,
+    /// Offline access (`offline_access`) was asked for.
+    pub(crate) offline_access: bool,
 }
 
 /// One auth method, its whole lifecycle. Defaults are those of a method whose secret a

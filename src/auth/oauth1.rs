@@ -487,7 +487,7 @@ pub(crate) fn three_legged(
 fn typed_verifier(pasted: Option<&Receiver<String>>, timeout: Duration) -> Result<String> {
     let rx =
         pasted.context("the out-of-band sign-in needs a terminal to type the verifier into")?;
-    let deadline = Instant::now() + timeout;
+    let deadline = crate::core::time::deadline_after(timeout);
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
@@ -745,6 +745,7 @@ impl Method for OAuth1Spec {
             expires_at: None,
             callback,
             token_fields: creds.extra.clone(),
+            offline_access: false,
         }))
     }
 }

@@ -3,6 +3,7 @@
 //! authorization server metadata discovery (RFC 8414 / OpenID Connect). Token requests use
 //! the caller's HTTP client, which must not follow redirects.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::mpsc::Receiver;
@@ -12,16 +13,16 @@ use anyhow::{Context, Result, anyhow, bail};
 use oauth2::StandardRevocableToken;
 use oauth2::basic::{
     BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
-    BasicTokenType,
 };
 use oauth2::{
     AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
-    DeviceAuthorizationUrl, PkceCodeChallenge, RedirectUrl, RefreshToken, TokenResponse, TokenUrl,
+    DeviceAuthorizationUrl, PkceCodeChallenge, RedirectUrl, RefreshToken, TokenUrl,
 };
 use reqwest::blocking::RequestBuilder;
 
 use super::callback::{Callback, Expect};
 use super::error::{ErrorKind, OAuthError};
+use super::token_response;
 use super::{Authenticator, ClientKind, ClientNeeds, Method, SignIn, SignedIn};
 use crate::catalog::provider::PickSpec;
 use crate::catalog::{ClientAuth, OAuth2Spec, template};
@@ -43,6 +44,8 @@ pub(crate) struct Endpoints {
     pub token: String,
     pub device: Option<String>,
     pub revocation: Option<String>,
+    /// Where refreshes go when not to `token` (the spec's `refresh_url`: Figma).
+    pub refresh: Option<String>,
 }
 
 /// The OAuth client (the app the user registered with the provider).
@@ -79,19 +82,9 @@ impl Client {
     }
 }
 
-/// Tokens as stored in a connection's secret bundle.
-#[derive(Debug, Clone)]
-pub(crate) struct Tokens {
-    pub access_token: Secret<String>,
-    pub refresh_token: Option<Secret<String>>,
-    /// Unix seconds.
-    pub expires_at: Option<u64>,
-    /// Granted scopes: from the token response, else the requested ones.
-    pub scopes: Vec<String>,
-    /// Other string fields of the token response (never stored as secrets; fields whose
-    /// name says token or secret are left out).
-    pub extra: BTreeMap<String, String>,
-}
+/// Tokens as read from a token response (`token_response::Tokens`) and stored in a
+/// connection's secret bundle.
+pub(crate) use super::token_response::Tokens;
 
 impl Tokens {
     pub(crate) fn write_to(&self, bundle: &mut SecretBundle) {
@@ -107,7 +100,11 @@ impl Tokens {
 
     /// Seconds until expiry; `None` when the server gave no lifetime.
     pub(crate) fn expires_in(&self) -> Option<i64> {
-        self.expires_at.map(|t| t as i64 - now() as i64)
+        // Both are at most MAX_UNIX (< 2^38), so the difference fits an i64.
+        self.expires_at.map(|t| {
+            t.min(crate::core::time::MAX_UNIX) as i64
+                - now().min(crate::core::time::MAX_UNIX) as i64
+        })
     }
 }
 
@@ -173,15 +170,27 @@ impl fmt::Display for HttpError {
 
 impl std::error::Error for HttpError {}
 
-/// Adapts reqwest to the oauth2 crate. A 5xx is a transport-level failure (unreachable, not a
-/// verdict on the grant), and a 200 whose body is an OAuth error (GitHub does this) is handed
-/// on as the 400 it means.
-fn http_fn(
-    client: &Http,
-) -> impl Fn(oauth2::HttpRequest) -> Result<oauth2::HttpResponse, HttpError> + '_ {
+/// The last answer of the token endpoint, as received, for `token_response::read`.
+#[derive(Debug, Default)]
+struct Captured {
+    status: u16,
+    content_type: String,
+    body: Vec<u8>,
+}
+
+/// Adapts reqwest to the oauth2 crate, keeping each answer in `last`. The crate builds and
+/// sends the request; the answer is read by `token_response::read`, not by the crate (see
+/// docs/ARCHITECTURE.md). A 5xx ends a device-flow poll (transient, not a verdict on the
+/// grant), and a 200 whose body is an OAuth error (GitHub) is handed to the crate as the 400
+/// it means, so its device-flow loop sees `authorization_pending` and `slow_down`.
+fn http_fn<'a>(
+    client: &'a Http,
+    last: &'a RefCell<Option<Captured>>,
+) -> impl Fn(oauth2::HttpRequest) -> Result<oauth2::HttpResponse, HttpError> + 'a {
     move |req: oauth2::HttpRequest| {
         let (parts, body) = req.into_parts();
         let url = parts.uri.to_string();
+        *last.borrow_mut() = None;
         let resp = client
             .request(parts.method, &url)
             .headers(parts.headers)
@@ -193,6 +202,15 @@ fn http_fn(
         let bytes = resp
             .bytes()
             .map_err(|e| HttpError(transport_text(&e.without_url())))?;
+        *last.borrow_mut() = Some(Captured {
+            status: status.as_u16(),
+            content_type: headers
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string(),
+            body: bytes.to_vec(),
+        });
         if status.is_server_error() {
             return Err(HttpError(format!(
                 "the authorization server answered HTTP {} at {}",
@@ -220,15 +238,53 @@ fn transport_text(e: &reqwest::Error) -> String {
     crate::core::error::chain_text(e)
 }
 
-fn is_error_body(bytes: &[u8]) -> bool {
+pub(crate) fn is_error_body(bytes: &[u8]) -> bool {
     serde_json::from_slice::<serde_json::Value>(bytes)
         .ok()
         .is_some_and(|v| v.get("error").is_some() && v.get("access_token").is_none())
 }
 
-/// Turns the oauth2 crate's error into one the caller can act on. Bodies are never quoted:
-/// a malformed token response may still contain a token.
-fn token_error<RE: std::error::Error + 'static, T: oauth2::ErrorResponse + 'static>(
+/// The tokens of a token request the crate sent: the captured answer read by the tolerant
+/// reader, whatever the crate made of it. Only a request that got no answer at all is the
+/// crate's error (the network).
+fn finish<T, RE: std::error::Error + 'static, TE: oauth2::ErrorResponse + 'static>(
+    result: Result<T, oauth2::RequestTokenError<RE, TE>>,
+    last: &RefCell<Option<Captured>>,
+    what: &str,
+    token_path: Option<&str>,
+    requested: &[String],
+    sent: &Scrubber,
+) -> Result<Tokens, OAuthError> {
+    let captured = last.borrow_mut().take();
+    let Some(c) = captured else {
+        return Err(match result {
+            Err(oauth2::RequestTokenError::Request(re)) => {
+                OAuthError::new(ErrorKind::Unreachable, format!("{what}: {re}"))
+            }
+            Err(e) => OAuthError::new(ErrorKind::BadResponse, format!("{what}: {e}")),
+            Ok(_) => OAuthError::new(ErrorKind::BadResponse, format!("{what}: no answer")),
+        });
+    };
+    token_response::read(
+        token_response::Answer {
+            status: c.status,
+            content_type: &c.content_type,
+            body: &c.body,
+        },
+        token_response::Reading {
+            what,
+            token_path,
+            requested,
+            now: now(),
+        },
+    )
+    // The server's own words may echo the client secret or refresh token it was sent.
+    .map_err(|e| OAuthError::new(e.kind, sent.scrub_str(&e.message)))
+}
+
+/// Turns the oauth2 crate's error for a device authorization request into one the caller can
+/// act on. Bodies are never quoted.
+fn device_start_error<RE: std::error::Error + 'static, T: oauth2::ErrorResponse + 'static>(
     what: &str,
     e: oauth2::RequestTokenError<RE, T>,
     sent: &Scrubber,
@@ -242,10 +298,11 @@ fn token_error<RE: std::error::Error + 'static, T: oauth2::ErrorResponse + 'stat
                 .and_then(|x| x.as_str())
                 .unwrap_or("error")
                 .to_string();
+            // The server's words go into one line of conn's message.
             let desc = v
                 .get("error_description")
                 .and_then(|x| x.as_str())
-                .map(|d| format!(": {d}"))
+                .map(|d| format!(": {}", crate::core::text::one_line(d)))
                 .unwrap_or_default();
             let kind = match code.as_str() {
                 "invalid_grant" => ErrorKind::InvalidGrant,
@@ -256,74 +313,23 @@ fn token_error<RE: std::error::Error + 'static, T: oauth2::ErrorResponse + 'stat
             OAuthError::new(
                 kind,
                 sent.scrub_str(&format!(
-                    "{what}: the authorization server answered {code}{desc}"
+                    "{what}: the authorization server answered {}{desc}",
+                    crate::core::text::one_line(&code)
                 )),
             )
         }
         E::Request(re) => OAuthError::new(ErrorKind::Unreachable, format!("{what}: {re}")),
-        E::Parse(_, body) => {
-            let shape = match body.iter().find(|b| !b.is_ascii_whitespace()) {
-                None => "an empty body",
-                Some(b'<') => "an HTML page",
-                _ if serde_json::from_slice::<serde_json::Value>(&body).is_ok() => {
-                    "JSON without the fields of a token response"
-                }
-                _ => "malformed JSON",
-            };
-            OAuthError::new(
-                ErrorKind::BadResponse,
-                format!(
-                    "{what}: the authorization server answered with {shape}, not an OAuth token response"
-                ),
-            )
-        }
+        E::Parse(..) => OAuthError::new(
+            ErrorKind::BadResponse,
+            format!("{what}: the answer is not a device authorization response"),
+        ),
         E::Other(s) => OAuthError::new(ErrorKind::BadResponse, format!("{what}: {s}")),
     }
 }
 
-fn tokens_from(resp: &TokenResp, requested: &[String]) -> Tokens {
-    Tokens {
-        access_token: Secret::new(resp.access_token().secret().clone()),
-        refresh_token: resp
-            .refresh_token()
-            .map(|r| Secret::new(r.secret().clone())),
-        expires_at: resp.expires_in().map(|d| now() + d.as_secs()),
-        scopes: match resp.scopes() {
-            Some(s) => s.iter().map(|x| x.to_string()).collect(),
-            None => requested.to_vec(),
-        },
-        extra: resp
-            .extra_fields()
-            .fields
-            .iter()
-            .filter(|(k, _)| !(k.contains("token") || k.contains("secret")))
-            .filter_map(|(k, v)| {
-                let v = match v {
-                    serde_json::Value::String(s) => s.clone(),
-                    serde_json::Value::Number(n) => n.to_string(),
-                    _ => return None,
-                };
-                Some((k.clone(), v))
-            })
-            .collect(),
-    }
-}
-
-/// Token response fields beyond RFC 6749's (Salesforce's `instance_url`), for inputs
-/// captured from the sign-in.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub(crate) struct ExtraFields {
-    #[serde(flatten)]
-    fields: BTreeMap<String, serde_json::Value>,
-}
-
-impl oauth2::ExtraTokenFields for ExtraFields {}
-
-type TokenResp = oauth2::StandardTokenResponse<ExtraFields, BasicTokenType>;
-
 type OClient = oauth2::Client<
     BasicErrorResponse,
-    TokenResp,
+    oauth2::basic::BasicTokenResponse,
     BasicTokenIntrospectionResponse,
     StandardRevocableToken,
     BasicRevocationErrorResponse,
@@ -365,6 +371,7 @@ pub(crate) fn endpoints(
         token: redirect(fill(&spec.token_url)?).unwrap_or_default(),
         device: redirect(fill(&spec.device_url)?),
         revocation: redirect(fill(&spec.revocation_url)?),
+        refresh: redirect(fill(&spec.refresh_url)?),
     };
     if let Some(issuer) = fill(&spec.issuer)? {
         let meta = discover(http, &issuer)?;
@@ -500,6 +507,10 @@ pub(crate) fn authorization_code(
     for (k, v) in &flow.spec.authorize_params {
         req = req.add_extra_param(k.as_str(), v.as_str());
     }
+    // OpenID Connect Core 11: offline access is granted only with prompt=consent.
+    if asks_offline(flow.scopes) && !flow.spec.authorize_params.contains_key("prompt") {
+        req = req.add_extra_param("prompt", "consent");
+    }
     let (url, state) = req.url();
     open(url.as_str())?;
     let redirect = callback.wait(
@@ -517,15 +528,26 @@ pub(crate) fn authorization_code(
     for (k, v) in &flow.spec.token_params {
         exchange = exchange.add_extra_param(k.as_str(), v.as_str());
     }
-    let resp = exchange.request(&http_fn(http)).map_err(|e| {
-        token_error(
-            "exchanging the authorization code",
-            e,
-            &client.scrubber(None),
-        )
-    })?;
-    Ok((tokens_from(&resp, flow.scopes), redirect.params))
+    let last = RefCell::new(None);
+    let result = exchange.request(&http_fn(http, &last));
+    let tokens = finish(
+        result,
+        &last,
+        "exchanging the authorization code",
+        flow.spec.token_path.as_deref(),
+        flow.scopes,
+        &client.scrubber(None),
+    )?;
+    Ok((tokens, redirect.params))
 }
+
+/// Whether `scopes` ask for offline access (OpenID Connect's `offline_access`).
+pub(crate) fn asks_offline(scopes: &[String]) -> bool {
+    scopes.iter().any(|s| s == OFFLINE_ACCESS)
+}
+
+/// The OpenID Connect scope that asks for a refresh token.
+pub(crate) const OFFLINE_ACCESS: &str = "offline_access";
 
 /// What the person must do to approve a device sign-in.
 #[derive(Debug, Clone)]
@@ -561,14 +583,15 @@ pub(crate) fn device(
     if let Some(s) = &client.secret {
         c = c.set_client_secret(ClientSecret::new(s.expose().clone()));
     }
-    let f = http_fn(http);
+    let last = RefCell::new(None);
+    let f = http_fn(http, &last);
     let mut req = c.exchange_device_code();
     if !scopes.is_empty() {
         req = req.add_extra_param("scope", scopes.join(&spec.scope_separator));
     }
-    let details: oauth2::StandardDeviceAuthorizationResponse = req
-        .request(&f)
-        .map_err(|e| token_error("starting the device sign-in", e, &client.scrubber(None)))?;
+    let details: oauth2::StandardDeviceAuthorizationResponse = req.request(&f).map_err(|e| {
+        device_start_error("starting the device sign-in", e, &client.scrubber(None))
+    })?;
     show(&DevicePrompt {
         user_code: details.user_code().secret().clone(),
         verification_uri: details.verification_uri().to_string(),
@@ -577,15 +600,19 @@ pub(crate) fn device(
             .map(|u| u.secret().clone()),
         expires_in: details.expires_in(),
     })?;
-    let resp = c
-        .exchange_device_access_token(&details)
-        .request(
-            &f,
-            std::thread::sleep,
-            Some(timeout.min(details.expires_in())),
-        )
-        .map_err(|e| token_error("waiting for the device sign-in", e, &client.scrubber(None)))?;
-    Ok(tokens_from(&resp, scopes))
+    let result = c.exchange_device_access_token(&details).request(
+        &f,
+        std::thread::sleep,
+        Some(timeout.min(details.expires_in())),
+    );
+    Ok(finish(
+        result,
+        &last,
+        "waiting for the device sign-in",
+        spec.token_path.as_deref(),
+        scopes,
+        &client.scrubber(None),
+    )?)
 }
 
 /// Client credentials grant: the app acts as itself.
@@ -615,47 +642,77 @@ pub(crate) fn client_credentials(
     for (k, v) in &spec.token_params {
         req = req.add_extra_param(k.as_str(), v.as_str());
     }
-    let resp = req.request(&http_fn(http)).map_err(|e| {
-        token_error(
-            "requesting a client credentials token",
-            e,
-            &client.scrubber(None),
-        )
-    })?;
-    Ok(tokens_from(&resp, scopes))
+    let last = RefCell::new(None);
+    let result = req.request(&http_fn(http, &last));
+    finish(
+        result,
+        &last,
+        "requesting a client credentials token",
+        spec.token_path.as_deref(),
+        scopes,
+        &client.scrubber(None),
+    )
 }
 
-/// Exchanges a refresh token. When the server sends no new refresh token, the old one stays.
+/// Exchanges a refresh token, sending the spec's `refresh_params` too. When the server sends
+/// no new refresh token, the old one stays.
 pub(crate) fn refresh(
     http: &Http,
     ep: &Endpoints,
     client: &Client,
+    spec: &OAuth2Spec,
     refresh_token: &Secret<String>,
     scopes: &[String],
 ) -> std::result::Result<Tokens, OAuthError> {
     let bad = |m: String| OAuthError::new(ErrorKind::BadResponse, m);
     let mut c = OClient::new(ClientId::new(client.id.clone()))
-        .set_token_uri(TokenUrl::new(ep.token.clone()).map_err(|e| bad(format!("token_url: {e}")))?)
+        .set_token_uri(
+            TokenUrl::new(ep.refresh.clone().unwrap_or_else(|| ep.token.clone()))
+                .map_err(|e| bad(format!("token_url: {e}")))?,
+        )
         .set_auth_type(auth_type(client));
     if let Some(s) = &client.secret {
         c = c.set_client_secret(ClientSecret::new(s.expose().clone()));
     }
     let rt = RefreshToken::new(refresh_token.expose().clone());
-    let resp = c
-        .exchange_refresh_token(&rt)
-        .request(&http_fn(http))
-        .map_err(|e| {
-            token_error(
-                "refreshing the access token",
-                e,
-                &client.scrubber(Some(refresh_token)),
-            )
-        })?;
-    let mut t = tokens_from(&resp, scopes);
+    let mut req = c.exchange_refresh_token(&rt);
+    for (k, v) in &spec.refresh_params {
+        req = req.add_extra_param(k.as_str(), v.as_str());
+    }
+    let last = RefCell::new(None);
+    let result = req.request(&http_fn(http, &last));
+    // A 2xx the reader refuses may still carry a rotated refresh token, and the old one may
+    // already be spent: hand it to the caller to save.
+    let rotated = last
+        .borrow()
+        .as_ref()
+        .filter(|c| (200..300).contains(&c.status))
+        .and_then(|c| rotated_in(&c.body));
+    let mut t = finish(
+        result,
+        &last,
+        "refreshing the access token",
+        spec.token_path.as_deref(),
+        scopes,
+        &client.scrubber(Some(refresh_token)),
+    )
+    .map_err(|mut e| {
+        e.rotated = rotated;
+        e
+    })?;
     if t.refresh_token.is_none() {
         t.refresh_token = Some(refresh_token.clone());
     }
     Ok(t)
+}
+
+/// The `refresh_token` string of a JSON object body, however unreadable its other fields.
+pub(crate) fn rotated_in(body: &[u8]) -> Option<Secret<String>> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    match v.get("refresh_token")? {
+        serde_json::Value::String(s) if !s.is_empty() => Some(Secret::new(s.clone())),
+        _ => None,
+    }
 }
 
 /// Revokes a token (RFC 7009) at the provider. Done by hand rather than through the oauth2
@@ -819,6 +876,14 @@ impl Method for OAuth2Spec {
             ),
             Grant::OAuth1 => unreachable!("pick_grant offers only the spec's OAuth 2.0 grants"),
         };
+        let offline_missing = asks_offline(&scopes)
+            && grant != Grant::ClientCredentials
+            && tokens.refresh_token.is_none();
+        if offline_missing {
+            ui.notice(
+                "warning: offline access (offline_access) was asked, but the provider returned no refresh token: the connection stops working when the access token expires. Allow offline access (refresh tokens) for the OAuth app at the provider, then 'conn reauth'",
+            );
+        }
         let mut bundle = SecretBundle::new();
         tokens.write_to(&mut bundle);
         Ok(Some(SignedIn {
@@ -828,6 +893,7 @@ impl Method for OAuth2Spec {
             expires_at: tokens.expires_at,
             callback,
             token_fields: tokens.extra.clone(),
+            offline_access: asks_offline(&scopes),
         }))
     }
 
@@ -855,7 +921,7 @@ impl Method for OAuth2Spec {
             OAuthError::new(ErrorKind::Misconfigured, "the stored tokens are incomplete")
         })?;
         let tokens = match (&old.refresh_token, grant) {
-            (Some(rt), _) => refresh(http, &ep, client, rt, scopes)?,
+            (Some(rt), _) => refresh(http, &ep, client, self, rt, scopes)?,
             // Client credentials have no refresh token: ask for a new token the same way.
             (None, Grant::ClientCredentials) => {
                 client_credentials(http, &ep, client, self, scopes)?
@@ -863,7 +929,7 @@ impl Method for OAuth2Spec {
             (None, _) => {
                 return Err(OAuthError::new(
                     ErrorKind::InvalidGrant,
-                    "the access token expired and the provider gave no refresh token",
+                    "the access token expired or was refused, and the provider gave no refresh token to get another",
                 ));
             }
         };

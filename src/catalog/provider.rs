@@ -93,6 +93,7 @@ impl Input {
 impl Input {
     /// Checks a value against the input's rules; `Err` says what is expected.
     pub(crate) fn validate(&self, value: &str) -> Result<(), String> {
+        crate::core::text::check_single_line(&self.label, value)?;
         if value.is_empty() {
             return if self.optional {
                 Ok(())
@@ -678,6 +679,12 @@ pub(crate) fn parse_with(
         anyhow!("{}:{line}:{col}: {}", origin.display(), e.message().trim())
     };
     let raw: toml::Table = toml::from_str(text).map_err(|e| at(&e))?;
+    if let Some((field, msg)) = line_break_in(&raw, "") {
+        let line = text
+            .find(field.rsplit('.').next().unwrap_or(&field))
+            .map_or(1, |o| line_col(text, o).0);
+        bail!("{}:{line}: {field}: {msg}", origin.display());
+    }
     let provider: Provider = match raw.get("extends") {
         None => toml::from_str(text).map_err(|e| at(&e))?,
         Some(toml::Value::String(base)) => {
@@ -712,6 +719,40 @@ pub(crate) fn parse_with(
         anyhow!("{}:{line}: {field}: {msg}", origin.display())
     })?;
     Ok(provider)
+}
+
+/// The first string of a provider file (outside its prose fields) holding CR, LF or NUL, as
+/// (field path, message): every other string may end up in a URL, a header or a file name.
+fn line_break_in(table: &toml::Table, at: &str) -> Option<(String, String)> {
+    const PROSE: &[&str] = &["help", "description", "notes"];
+    fn walk(v: &toml::Value, path: &str) -> Option<(String, String)> {
+        match v {
+            toml::Value::String(s) => {
+                let key = path.rsplit('.').next().unwrap_or(path);
+                let key = key.split('[').next().unwrap_or(key);
+                if PROSE.contains(&key) {
+                    return None;
+                }
+                crate::core::text::check_single_line(path, s)
+                    .err()
+                    .map(|m| (path.to_string(), m))
+            }
+            toml::Value::Array(a) => a
+                .iter()
+                .enumerate()
+                .find_map(|(i, x)| walk(x, &format!("{path}[{i}]"))),
+            toml::Value::Table(t) => line_break_in(t, path),
+            _ => None,
+        }
+    }
+    table.iter().find_map(|(k, v)| {
+        let path = if at.is_empty() {
+            k.clone()
+        } else {
+            format!("{at}.{k}")
+        };
+        walk(v, &path)
+    })
 }
 
 /// Where a field without a telling value is: `auth[2]` is the third `[[auth]]` table,

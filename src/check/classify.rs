@@ -53,6 +53,20 @@ pub(crate) fn response(
                 Some("the provider's API may have changed; see 'conn providers show'".into()),
             )
         }
+        200..=299 if looks_like_html(body) || (json.is_none() && wants_json(target)) => out(
+            CheckStatus::Error,
+            format!(
+                "HTTP {status}, but the answer is {}, not what the provider's check expects",
+                if looks_like_html(body) {
+                    "an HTML page"
+                } else {
+                    "not JSON"
+                }
+            ),
+            Some(format!(
+                "the base URL probably points at a web page, not the API (see 'conn show {name}'); give the API's base URL with 'conn new' (for example https://api.example.com/v1)"
+            )),
+        ),
         200..=299 => {
             let spec = &target.provider.check;
             if let Some(cond) = &spec.success {
@@ -161,6 +175,45 @@ pub(crate) fn transport(target: Target<'_>, e: &reqwest::Error) -> Outcome {
     )
 }
 
+/// An HTML page (a login page, a web site's catch-all route), judged by its start.
+fn looks_like_html(body: &[u8]) -> bool {
+    let start: String = String::from_utf8_lossy(&body[..body.len().min(512)])
+        .trim_start()
+        .chars()
+        .take(64)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    start.starts_with("<!doctype html") || start.starts_with("<html") || start.starts_with("<head")
+}
+
+/// Whether the check reads the answer as JSON: an identity pointer, a success condition or
+/// an error pointer is configured.
+fn wants_json(target: Target<'_>) -> bool {
+    let spec = &target.provider.check;
+    let configured = |p: &Option<String>| {
+        p.as_deref()
+            .and_then(|p| crate::catalog::template::expand(p, target.values).ok())
+            .is_some_and(|p| !p.is_empty())
+    };
+    spec.success.is_some()
+        || spec
+            .identity
+            .as_ref()
+            .is_some_and(|i| configured(&i.id) || configured(&i.label) || configured(&i.instance))
+}
+
+/// Where a generic provider's check answer names the account when no identity pointer was
+/// given: the first of these found (GitHub-like `login`, userinfo's `email`,
+/// `preferred_username` and `sub`, then `username` and `name`).
+const IDENTITY_FALLBACK: &[&str] = &[
+    "/login",
+    "/email",
+    "/preferred_username",
+    "/username",
+    "/name",
+    "/sub",
+];
+
 fn identity(target: Target<'_>, json: &serde_json::Value) -> Identity {
     let Some(spec) = &target.provider.check.identity else {
         return Identity::default();
@@ -171,7 +224,11 @@ fn identity(target: Target<'_>, json: &serde_json::Value) -> Identity {
             return None;
         }
         match json.pointer(&ptr)? {
-            serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
+            // An identity is one line: a login with a line break or an escape sequence is
+            // kept in its escaped, visible form wherever it goes.
+            serde_json::Value::String(s) if !s.is_empty() => {
+                Some(crate::core::text::one_line(s).into_owned())
+            }
             serde_json::Value::Number(n) => Some(n.to_string()),
             _ => None,
         }
@@ -184,9 +241,26 @@ fn identity(target: Target<'_>, json: &serde_json::Value) -> Identity {
             .host_str()
             .map(str::to_string)
     };
+    let generic = target.provider.categories.iter().any(|c| c == "generic");
+    let label = pick(&spec.label).or_else(|| {
+        let unset = spec
+            .label
+            .as_deref()
+            .and_then(|p| crate::catalog::template::expand(p, target.values).ok())
+            .is_none_or(|p| p.is_empty());
+        if !(generic && unset) {
+            return None;
+        }
+        IDENTITY_FALLBACK
+            .iter()
+            .find_map(|p| match json.pointer(p)? {
+                serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
+                _ => None,
+            })
+    });
     Identity {
         id: pick(&spec.id),
-        label: pick(&spec.label),
+        label,
         instance: pick(&spec.instance).or_else(host),
     }
 }

@@ -204,7 +204,9 @@ pub(crate) fn run(
             .and_then(|r| r.trim().parse::<u64>().ok())
             .map(Duration::from_secs)
             .unwrap_or_else(|| Duration::from_millis(500 << (attempt - 1)));
-        let fits = limits.deadline.is_none_or(|d| Instant::now() + wait < d);
+        let fits = limits
+            .deadline
+            .is_none_or(|d| Instant::now().checked_add(wait).is_some_and(|t| t < d));
         if !fits || wait > Duration::from_secs(60) {
             break result;
         }

@@ -50,11 +50,17 @@ pub(super) fn run(command: &[OsString], vars: &[(String, Secret<String>)]) -> Re
 fn not_started(shown: &str, err: std::io::Error) -> Result<u8> {
     match err.kind() {
         std::io::ErrorKind::NotFound => {
-            eprintln!("conn: {shown}: command not found");
+            eprintln!(
+                "conn: {}: command not found",
+                crate::core::text::one_line(shown)
+            );
             Ok(127)
         }
         std::io::ErrorKind::PermissionDenied => {
-            eprintln!("conn: {shown}: permission denied");
+            eprintln!(
+                "conn: {}: permission denied",
+                crate::core::text::one_line(shown)
+            );
             Ok(126)
         }
         _ => Err(err).with_context(|| format!("could not run {shown}")),

@@ -18,7 +18,8 @@ impl Log for Stderr {
                 Level::Warn => "warning",
                 _ => "debug",
             };
-            eprintln!("conn: {level}: {}", r.args());
+            let text = r.args().to_string();
+            eprintln!("conn: {level}: {}", crate::core::text::multi_line(&text));
         }
     }
 

@@ -5,6 +5,7 @@
 mod child;
 mod logger;
 mod prompter;
+mod term;
 
 use std::io::IsTerminal;
 
@@ -123,7 +124,8 @@ pub fn run(cli: Cli) -> u8 {
     match dispatch(cli) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("conn: error: {err:#}");
+            let text = format!("{err:#}");
+            eprintln!("conn: error: {}", crate::core::text::multi_line(&text));
             Exit::of(&err).code()
         }
     }
@@ -188,9 +190,19 @@ fn dispatch(cli: Cli) -> Result<u8> {
     match done {
         Done::Report(r) => {
             let terminal = std::io::stdout().is_terminal();
-            let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
+            let mut err = term::Escaping::new(std::io::stderr().lock());
+            // Everything shown is escaped; only data meant for a pipe (a token, a response
+            // body) passes byte for byte, and only when stdout is not a terminal.
+            let (mut raw, mut escaped);
+            let out: &mut dyn std::io::Write = if r.raw() && !terminal {
+                raw = std::io::stdout().lock();
+                &mut raw
+            } else {
+                escaped = term::Escaping::new(std::io::stdout().lock());
+                &mut escaped
+            };
             let rendered = r.render(&mut Out {
-                out: &mut out,
+                out,
                 err: &mut err,
                 terminal,
             });

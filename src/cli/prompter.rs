@@ -9,6 +9,7 @@ use dialoguer::theme::{ColorfulTheme, SimpleTheme, Theme};
 
 use crate::core::error::{Exit, cancelled, usage};
 use crate::core::secret::Secret;
+use crate::core::text::{multi_line, one_line};
 use crate::core::ui::{Question, Ui, Validator};
 
 /// Prompts on the terminal itself (`/dev/tty` on Unix), not on stdout or stderr: stdout stays
@@ -45,8 +46,9 @@ impl TerminalUi {
         })
     }
 
+    /// One notice on the terminal, its outside text made visible (`core::text::multi_line`).
     fn say(&self, msg: &str) {
-        let _ = self.term.write_line(msg);
+        let _ = self.term.write_line(&multi_line(msg));
     }
 
     fn show_help(&self, q: &Question<'_>) {
@@ -108,7 +110,7 @@ impl Ui for TerminalUi {
     fn input(&mut self, q: &Question<'_>, validate: Validator<'_>) -> Result<String> {
         self.show_help(q);
         let mut input = dialoguer::Input::<String>::with_theme(self.theme.as_ref())
-            .with_prompt(q.prompt)
+            .with_prompt(one_line(q.prompt))
             .allow_empty(true)
             .validate_with(|v: &String| validate(v));
         if let Some(d) = q.default {
@@ -120,7 +122,7 @@ impl Ui for TerminalUi {
     fn secret(&mut self, q: &Question<'_>) -> Result<Secret<String>> {
         self.show_help(q);
         dialoguer::Password::with_theme(self.theme.as_ref())
-            .with_prompt(format!("{} (hidden)", q.prompt))
+            .with_prompt(format!("{} (hidden)", one_line(q.prompt)))
             .interact_on(&self.term)
             .map(Secret::new)
             .map_err(map_err)
@@ -128,9 +130,10 @@ impl Ui for TerminalUi {
 
     fn select(&mut self, q: &Question<'_>, items: &[String], default: usize) -> Result<usize> {
         self.show_help(q);
+        let items: Vec<String> = items.iter().map(|i| one_line(i).into_owned()).collect();
         dialoguer::FuzzySelect::with_theme(self.theme.as_ref())
-            .with_prompt(q.prompt)
-            .items(items)
+            .with_prompt(one_line(q.prompt))
+            .items(&items)
             .default(default)
             .interact_on_opt(&self.term)
             .map_err(map_err)?
@@ -139,7 +142,7 @@ impl Ui for TerminalUi {
 
     fn confirm(&mut self, q: &Question<'_>, default: bool) -> Result<bool> {
         dialoguer::Confirm::with_theme(self.theme.as_ref())
-            .with_prompt(q.prompt)
+            .with_prompt(one_line(q.prompt))
             .default(default)
             .interact_on_opt(&self.term)
             .map_err(map_err)?
@@ -163,11 +166,15 @@ impl Ui for TerminalUi {
 }
 
 fn show_and_open(browser: Option<&str>, url: &str, open: bool, say: &mut dyn FnMut(&str)) {
-    say(&format!("Open this URL to sign in:\n\n  {url}\n"));
+    say(&format!(
+        "Open this URL to sign in:\n\n  {}\n",
+        one_line(url)
+    ));
     if open {
         if let Err(e) = open_in_browser(browser, url) {
             say(&format!(
-                "(could not start a browser: {e}; open the URL by hand)"
+                "(could not start a browser: {}; open the URL by hand)",
+                one_line(&e.to_string())
             ));
         }
     } else {
@@ -246,7 +253,7 @@ impl Ui for ScriptUi {
     }
 
     fn notice(&mut self, msg: &str) {
-        eprintln!("{msg}");
+        eprintln!("{}", multi_line(msg));
     }
 
     fn open_url(&mut self, url: &str, open: bool) {

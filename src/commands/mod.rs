@@ -52,6 +52,12 @@ pub(crate) struct Out<'a> {
 pub(crate) trait Report {
     /// Writes the result and returns the process exit code.
     fn render(&self, o: &mut Out<'_>) -> Result<u8>;
+
+    /// Whether the result is data for a pipe (a token, a response body) that must pass byte
+    /// for byte when stdout is not a terminal. Everything else is escaped for a terminal.
+    fn raw(&self) -> bool {
+        false
+    }
 }
 
 /// What a command hands back to `cli`.
@@ -78,29 +84,52 @@ pub(crate) fn json(o: &mut Out<'_>, value: &impl Serialize) -> Result<u8> {
     Ok(0)
 }
 
-/// Left-aligned columns separated by two spaces; the last column is not padded.
+/// The longest a text table cell is shown, in characters; longer ones end in `…` (`--json`
+/// has the whole value).
+const CELL_MAX: usize = 200;
+
+/// Left-aligned columns separated by two spaces; the last column is not padded. Cells are
+/// outside text (identities, server messages): each is shown on one line with its control
+/// characters escaped, and cut at `CELL_MAX` characters, so any length renders.
 pub(crate) fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let cell = |c: &str| -> String {
+        let c = crate::core::text::one_line(c);
+        if c.chars().count() > CELL_MAX {
+            c.chars().take(CELL_MAX - 1).chain(['…']).collect()
+        } else {
+            c.into_owned()
+        }
+    };
+    let headers: Vec<String> = headers.iter().map(|h| cell(h)).collect();
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| cell(c)).collect())
+        .collect();
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for r in rows {
+    for r in &rows {
         for (i, c) in r.iter().enumerate() {
+            if i >= widths.len() {
+                widths.push(0);
+            }
             widths[i] = widths[i].max(c.chars().count());
         }
     }
-    let line = |cells: Vec<&str>| {
+    // Padding by hand: `format!("{c:<w$}")` panics when w exceeds u16::MAX.
+    let line = |cells: &[String]| {
         let n = cells.len();
         let mut s = String::new();
-        for (i, c) in cells.into_iter().enumerate() {
-            if i + 1 == n {
-                s.push_str(c);
-            } else {
-                s.push_str(&format!("{c:<w$}  ", w = widths[i]));
+        for (i, c) in cells.iter().enumerate() {
+            s.push_str(c);
+            if i + 1 < n {
+                let pad = widths[i].saturating_sub(c.chars().count()) + 2;
+                s.extend(std::iter::repeat_n(' ', pad));
             }
         }
         s.trim_end().to_string() + "\n"
     };
-    let mut out = line(headers.to_vec());
-    for r in rows {
-        out.push_str(&line(r.iter().map(String::as_str).collect()));
+    let mut out = line(&headers);
+    for r in &rows {
+        out.push_str(&line(r));
     }
     out
 }
@@ -194,6 +223,12 @@ pub(crate) fn pairs(flag: &str, given: &[String], trim: bool) -> Result<Vec<(Str
                 .split_once('=')
                 .ok_or_else(|| usage(format!("{flag} {s}: expected KEY=VALUE")))?;
             let k = if trim { k.trim() } else { k };
+            // `--set` values end up in URLs, headers and file names; `--query` values are
+            // percent-encoded by conn, so any text is fine there.
+            if flag == "--set" {
+                crate::core::text::check_single_line(&format!("--set {k}"), v).map_err(usage)?;
+                crate::core::text::check_single_line("a --set key", k).map_err(usage)?;
+            }
             Ok((k.to_string(), v.to_string()))
         })
         .collect()
@@ -376,6 +411,35 @@ fn read_secret(
                 ))
             })?;
             Ok(Some(Secret::new(v.to_string())))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn a_cell_longer_than_u16_renders() {
+        let long = "x".repeat(70_000);
+        let t = table(
+            &["NAME", "IDENTITY", "X"],
+            &[vec!["a".into(), long, "z".into()]],
+        );
+        assert_eq!(t.lines().count(), 2);
+        assert!(t.lines().nth(1).unwrap().ends_with("…  z"));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn any_cells_render_one_line_per_row(
+            rows in proptest::collection::vec(proptest::collection::vec(any::<String>(), 0..5), 0..6),
+        ) {
+            let t = table(&["A", "B", "C"], &rows);
+            prop_assert_eq!(t.lines().count(), rows.len() + 1);
+            prop_assert!(!t.chars().any(crate::core::text::is_hostile));
         }
     }
 }

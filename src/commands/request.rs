@@ -101,6 +101,10 @@ struct Request {
 impl Report for Request {
     /// With `-i` the status line and headers on stderr; the body on stdout, pretty-printed
     /// when it is JSON and stdout is a terminal, else byte for byte.
+    fn raw(&self) -> bool {
+        true
+    }
+
     fn render(&self, o: &mut Out<'_>) -> Result<u8> {
         let a = &self.answer;
         if self.include {

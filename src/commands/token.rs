@@ -25,6 +25,10 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, a: Args) -> Result<Done> {
 struct Token(Secret<String>);
 
 impl Report for Token {
+    fn raw(&self) -> bool {
+        true
+    }
+
     fn render(&self, o: &mut Out<'_>) -> Result<u8> {
         o.out.write_all(self.0.expose().as_bytes())?;
         o.out.write_all(b"\n")?;

@@ -8,6 +8,7 @@ pub(crate) mod interrupt;
 pub(crate) mod paths;
 pub(crate) mod scrub;
 pub(crate) mod secret;
+pub(crate) mod text;
 pub(crate) mod time;
 pub(crate) mod ui;
 pub(crate) mod vocab;

@@ -3,7 +3,7 @@
 //! personal account) and saved in one metadata update.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Result;
 use serde::Serialize;
@@ -88,7 +88,7 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &CheckOptions) -> Result<CheckRun> {
     let hosts = HostLimiter::new(opts.per_host);
     let limits = Limits {
         hosts: Some(&hosts),
-        deadline: Some(Instant::now() + opts.deadline),
+        deadline: Some(crate::core::time::deadline_after(opts.deadline)),
         timeout: Some(opts.timeout),
     };
     let token_http = ctx.http_no_redirects(Duration::from_secs(30))?;
@@ -219,64 +219,113 @@ fn check_one(
             );
         }
     };
-    let secrets = match credentials::fresh_secrets_in_run(base, name, conn, provider, run) {
+    let mut secrets = match credentials::fresh_secrets_in_run(base, name, conn, provider, run) {
         Ok((s, r)) => {
             *refreshed = r;
             s
         }
-        Err(Stale::Other(e)) => {
-            return Outcome::local(
-                CheckStatus::Error,
-                format!("could not read the secrets: {e:#}"),
-                Some("run 'conn doctor' to see the state of the secret store".into()),
-            );
-        }
-        Err(Stale::Missing(why)) => {
-            return Outcome::local(
-                CheckStatus::SecretMissing,
-                why,
-                Some(format!(
-                    "someone deleted them from the secret store; enter them again with 'conn reauth {name}'"
-                )),
-            );
-        }
-        Err(Stale::NeedsReauth(why)) => {
-            return Outcome::local(
-                CheckStatus::NeedsReauth,
-                why,
-                Some(format!(
-                    "the provider no longer accepts this grant (revoked, expired, or replaced by a newer sign-in): run 'conn reauth {name}'"
-                )),
-            );
-        }
-        Err(Stale::Unreachable(why)) => {
-            return Outcome::local(
-                CheckStatus::Unreachable,
-                why,
-                Some(
-                    "the token could not be refreshed now; the stored one is unchanged, try again later"
-                        .into(),
-                ),
-            );
-        }
+        Err(stale) => return stale_outcome(name, stale),
     };
-    let o = check::check_credentials(
-        client,
-        Target {
-            name,
-            provider,
-            method: conn.auth,
-            values: &resolve::values(provider, conn),
-        },
-        conn.username.as_deref(),
-        &secrets,
-        limits,
-    );
+    let target = Target {
+        name,
+        provider,
+        method: conn.auth,
+        values: &resolve::values(provider, conn),
+    };
+    let username = conn.username.as_deref();
+    let mut o = check::check_credentials(client, target, username, &secrets, limits);
+    // The one refresh rule: an OAuth access token the API refuses (401) is refreshed once,
+    // under the lock, and the check sent again, as `request`, `token` and `exec` do.
+    if o.http_status == Some(401) && credentials::refreshable(provider, conn) {
+        log::debug!("{name}: 401, refreshing the token and checking once more");
+        secrets = match credentials::refresh_rejected(base, name, conn, provider, &secrets) {
+            Ok(s) => s,
+            Err(stale) => return stale_outcome(name, stale),
+        };
+        o = check::check_credentials(client, target, username, &secrets, limits);
+    }
     let o = match provider.auth(conn.auth) {
         Some(spec) => sign_in::scope_check(o, spec, conn.oauth.as_ref(), name),
         None => o,
     };
+    let o = no_offline_access(o, conn, &secrets, name);
     expiring(o, conn, &secrets, name, warn_expiring)
+}
+
+/// An OK check is `expiring` when offline access was asked at sign-in but no refresh token
+/// came back (an OpenID Connect server grants it only with consent): the connection dies with
+/// its access token.
+fn no_offline_access(
+    mut o: Outcome,
+    conn: &Connection,
+    secrets: &crate::core::secret::SecretBundle,
+    name: &str,
+) -> Outcome {
+    let asked = conn
+        .oauth
+        .as_ref()
+        .is_some_and(|s| s.offline_access && s.grant != Grant::ClientCredentials);
+    if o.status != CheckStatus::Ok
+        || !asked
+        || secrets.get(crate::auth::oauth2::REFRESH_TOKEN).is_some()
+    {
+        return o;
+    }
+    o.status = CheckStatus::Expiring;
+    o.message = format!(
+        "{}, but offline access was asked and the provider gave no refresh token: the connection stops working when the access token expires",
+        o.message
+    );
+    o.hint = Some(format!(
+        "allow offline access (refresh tokens) for the OAuth app at the provider, then sign in again with 'conn reauth {name}'"
+    ));
+    o
+}
+
+/// The outcome of a check whose credentials could not be made fresh: each cause with its own
+/// status and hint. Only a failing secret store reads "could not read the secrets".
+fn stale_outcome(name: &str, stale: Stale) -> Outcome {
+    match stale {
+        Stale::Other(e) => Outcome::local(
+            CheckStatus::Error,
+            format!("could not read the secrets: {e:#}"),
+            Some("run 'conn doctor' to see the state of the secret store".into()),
+        ),
+        Stale::Missing(why) => Outcome::local(
+            CheckStatus::SecretMissing,
+            why,
+            Some(format!(
+                "someone deleted them from the secret store; enter them again with 'conn reauth {name}'"
+            )),
+        ),
+        Stale::NeedsReauth(why) => Outcome::local(
+            CheckStatus::NeedsReauth,
+            why,
+            Some(format!(
+                "the provider no longer accepts this grant (revoked, expired, or replaced by a newer sign-in): run 'conn reauth {name}'"
+            )),
+        ),
+        Stale::Unreachable(why) => Outcome::local(
+            CheckStatus::Unreachable,
+            why,
+            Some(
+                "the token could not be refreshed now (the provider or something in front of it answered instead); the stored one is unchanged, try again later"
+                    .into(),
+            ),
+        ),
+        Stale::InvalidClient(why) => Outcome::local(
+            CheckStatus::InvalidCredentials,
+            format!("the provider rejected the OAuth client's credentials: {why}"),
+            Some(credentials::new_client_secret_hint(name)),
+        ),
+        Stale::Refused(why) => Outcome::local(
+            CheckStatus::Error,
+            why,
+            Some(format!(
+                "the provider refused the token refresh; the stored tokens are unchanged. If it persists, sign in again with 'conn reauth {name}'"
+            )),
+        ),
+    }
 }
 
 /// An OK check becomes `expiring` when the credential stops working soon: a key whose expiry

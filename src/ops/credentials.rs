@@ -29,8 +29,16 @@ pub(crate) enum Stale {
     Missing(String),
     /// The grant is gone (invalid_grant): the person must sign in again.
     NeedsReauth(String),
-    /// The provider could not be reached; the stored tokens are unchanged.
+    /// The provider could not be reached, or answered 5xx, 429 or an HTML page; the stored
+    /// tokens are unchanged.
     Unreachable(String),
+    /// The provider rejected the OAuth client's credentials (`invalid_client`): a new client
+    /// secret is needed (`conn reauth NAME --client-secret-stdin`).
+    InvalidClient(String),
+    /// The provider refused the refresh with another OAuth error, or answered something that
+    /// is not a token response; the stored tokens are unchanged.
+    Refused(String),
+    /// The secret store (or the metadata) failed.
     Other(anyhow::Error),
 }
 
@@ -44,7 +52,7 @@ pub(crate) fn fresh_secrets(
     conn: &Connection,
     provider: &Provider,
 ) -> std::result::Result<SecretBundle, Stale> {
-    refresh_when(ctx, name, conn, provider, &is_due, None).map(|(b, _)| b)
+    refresh_when(ctx, name, conn, provider, &is_due, true, None).map(|(b, _)| b)
 }
 
 fn is_due(m: &dyn Method, b: &SecretBundle) -> bool {
@@ -91,7 +99,7 @@ pub(crate) fn fresh_secrets_in_run(
     provider: &Provider,
     run: Run<'_>,
 ) -> std::result::Result<(SecretBundle, Option<Refreshed>), Stale> {
-    refresh_when(ctx, name, conn, provider, &is_due, Some(run))
+    refresh_when(ctx, name, conn, provider, &is_due, true, Some(run))
 }
 
 /// After the API rejected `rejected` (401), the connection's secrets with a new access token:
@@ -106,7 +114,16 @@ pub(crate) fn refresh_rejected(
 ) -> std::result::Result<SecretBundle, Stale> {
     let rejected = rejected.get(flow::ACCESS_TOKEN).cloned();
     let still_rejected = |b: &SecretBundle| b.get(flow::ACCESS_TOKEN) == rejected.as_ref();
-    refresh_when(ctx, name, conn, provider, &|_, b| still_rejected(b), None).map(|(b, _)| b)
+    refresh_when(
+        ctx,
+        name,
+        conn,
+        provider,
+        &|_, b| still_rejected(b),
+        false,
+        None,
+    )
+    .map(|(b, _)| b)
 }
 
 /// The error a command reports when the credentials could not be made fresh.
@@ -121,11 +138,42 @@ pub(crate) fn stale_error(name: &str, stale: Stale) -> anyhow::Error {
         Stale::Missing(why) => {
             anyhow!("{why}; run 'conn reauth {name}' to enter new credentials")
         }
+        Stale::InvalidClient(why) => anyhow!(
+            "could not refresh the token of {name}: the provider rejected the OAuth client's credentials ({why}); {}",
+            new_client_secret_hint(name)
+        ),
+        Stale::Refused(why) => {
+            anyhow!("could not refresh the token of {name}: {why}; the stored tokens are unchanged")
+        }
         Stale::Other(e) => e,
     }
 }
 
+/// How to give `conn reauth` the OAuth client's new secret.
+pub(crate) fn new_client_secret_hint(name: &str) -> String {
+    format!(
+        "the client secret was probably rotated or the OAuth app deleted: give the new client secret with 'conn reauth {name} --client-secret-stdin' (or --client-secret-env VAR)"
+    )
+}
+
+/// The expiry to record for new tokens (Unix seconds): the answer's, else now plus the
+/// provider's `lifecycle.access_token_lifetime` (Salesforce's sessions end by org policy and
+/// its token response has no `expires_in`); `None` for providers whose tokens never expire.
+pub(crate) fn expiry_of(provider: &Provider, expires_at: Option<u64>) -> Option<u64> {
+    let lifecycle = provider.lifecycle.as_ref();
+    if lifecycle.and_then(|l| l.tokens_never_expire) == Some(true) {
+        return None;
+    }
+    expires_at.or_else(|| {
+        lifecycle
+            .and_then(|l| l.access_token_lifetime)
+            .map(|secs| flow::now() + secs)
+    })
+}
+
 /// The connection's secrets, refreshed first (under the connection's lock) when `due` says so.
+/// With `fallback`, a refresh that fails for a transient reason (unreachable, 5xx) leaves the
+/// stored access token in use while it is still valid.
 /// Outside a run the refresh is recorded in the metadata here; inside one it is returned.
 fn refresh_when(
     ctx: &Base,
@@ -133,6 +181,7 @@ fn refresh_when(
     conn: &Connection,
     provider: &Provider,
     due: &dyn Fn(&dyn Method, &SecretBundle) -> bool,
+    fallback: bool,
     run: Option<Run<'_>>,
 ) -> std::result::Result<(SecretBundle, Option<Refreshed>), Stale> {
     let store = ctx.secrets_of(conn);
@@ -164,7 +213,13 @@ fn refresh_when(
         .join("locks")
         .join(format!("{}.lock", conn.id));
     let _guard = fsio::lock_exclusive(&lock).map_err(Stale::Other)?;
-    let bundle = read()?;
+    // Tokens a failed save kept in a recovery file are the newest: they go into the store
+    // before anything else, and their refresh token is the one to spend.
+    let bundle = match super::rotation::recover(ctx, store.as_ref(), &conn.id) {
+        Ok(Some(b)) => b,
+        Ok(None) => read()?,
+        Err(e) => return Err(Stale::Other(e)),
+    };
     if !due(method, &bundle) {
         log::debug!("{name}: another process refreshed the token meanwhile");
         return Ok((bundle, None));
@@ -181,8 +236,10 @@ fn refresh_when(
             &own
         }
     };
+    // The store must be able to take the new tokens before the refresh token is spent.
+    super::rotation::reserve(store.as_ref(), &conn.id, &bundle).map_err(Stale::Other)?;
     log::debug!("{name}: refreshing the access token");
-    let tokens = match method.refresh(
+    let mut tokens = match method.refresh(
         http,
         &resolve::values(provider, conn),
         &client,
@@ -192,12 +249,40 @@ fn refresh_when(
     ) {
         Ok(Some(t)) => t,
         Ok(None) => return Ok((bundle, None)),
-        Err(e) => return Err(classify_err(e)),
+        Err(e) => {
+            if let Some(rt) = e.rotated.clone() {
+                // A 200 that could not be read but carried a refresh token: the server may
+                // have rotated to it already. Save it (due at once) so it is the next one spent.
+                let mut next = bundle.clone();
+                next.insert(flow::REFRESH_TOKEN, rt);
+                next.insert(flow::EXPIRES_AT, Secret::new("0".to_string()));
+                if let Err(why) = crate::core::interrupt::critical(|| store.put(&conn.id, &next)) {
+                    return Err(Stale::Other(super::rotation::keep(
+                        ctx, name, &conn.id, &next, why,
+                    )));
+                }
+                return Err(Stale::Other(anyhow::Error::new(e).context(
+                    "the refresh token in the answer was saved, so the next use refreshes with it",
+                )));
+            }
+            let stale = classify_err(e);
+            if let Stale::Unreachable(why) = &stale
+                && fallback
+                && still_valid(&bundle)
+            {
+                log::debug!("{name}: {why}; the access token is still valid, using it");
+                return Ok((bundle, None));
+            }
+            return Err(stale);
+        }
     };
+    tokens.expires_at = expiry_of(provider, tokens.expires_at);
     let mut next = bundle.clone();
     tokens.write_to(&mut next);
-    // The rotated refresh token is saved before the new access token is used anywhere.
-    crate::core::interrupt::critical(|| store.put(&conn.id, &next)).map_err(Stale::Other)?;
+    // The rotated refresh token is saved before the new access token is used anywhere; if the
+    // save fails it is kept in a recovery file, never dropped.
+    crate::core::interrupt::critical(|| store.put(&conn.id, &next))
+        .map_err(|why| Stale::Other(super::rotation::keep(ctx, name, &conn.id, &next, why)))?;
     let refreshed = Refreshed {
         expires_at: tokens.expires_at.map(unix_rfc3339),
         refreshed_at: now_rfc3339(),
@@ -272,11 +357,22 @@ fn with_consumer(
     Ok(bundle)
 }
 
+/// Whether the stored access token has not expired yet (by its recorded expiry).
+fn still_valid(bundle: &SecretBundle) -> bool {
+    flow::stored(bundle)
+        .and_then(|t| t.expires_in())
+        .is_some_and(|left| left > 0)
+}
+
+/// A refresh's failure by its kind: the provider's answer (or its absence), or a connection
+/// that lacks what the refresh needs (`Misconfigured`, reported as it is).
 fn classify_err(e: OAuthError) -> Stale {
     match e.kind {
         ErrorKind::InvalidGrant => Stale::NeedsReauth(e.message),
         ErrorKind::Unreachable => Stale::Unreachable(e.message),
-        _ => Stale::Other(e.into()),
+        ErrorKind::InvalidClient => Stale::InvalidClient(e.message),
+        ErrorKind::Misconfigured => Stale::Other(e.into()),
+        _ => Stale::Refused(e.message),
     }
 }
 
@@ -300,8 +396,8 @@ pub(crate) fn revoke(
     method.revoke(&http, &resolve::values(provider, conn), &client, bundle)
 }
 
-/// A valid access token (refreshed first when due) or key of connection `name`: the bundle
-/// field its method calls the token.
+/// A valid access token (refreshed first when due, and refreshed once when the provider
+/// refuses it) or key of connection `name`: the bundle field its method calls the token.
 pub(crate) fn token(
     ctx: &Base,
     name: &str,
@@ -309,8 +405,9 @@ pub(crate) fn token(
     provider: &Provider,
 ) -> Result<Secret<String>> {
     let method = resolve::method(provider, conn)?;
-    let bundle =
-        fresh_secrets(ctx, name, conn, provider).map_err(|stale| stale_error(name, stale))?;
+    let bundle = fresh_secrets(ctx, name, conn, provider)
+        .and_then(|b| verified(ctx, name, conn, provider, b))
+        .map_err(|stale| stale_error(name, stale))?;
     let field = method.token_field();
     match bundle.get(field) {
         Some(s) => Ok(s.clone()),
@@ -319,6 +416,48 @@ pub(crate) fn token(
         }
     }
 }
+
+/// `secrets`, verified with the provider before `token` and `exec` hand them out, since they
+/// make no request of their own that could see a 401: for an OAuth 2.0 connection the
+/// provider's check request is sent, and an access token it refuses (revoked, or a session
+/// that ended before any expiry conn knew of) is refreshed once, under the lock, as `check`
+/// and `request` do. Any other answer, or none, leaves the secrets as they are.
+fn verified(
+    ctx: &Base,
+    name: &str,
+    conn: &Connection,
+    provider: &Provider,
+    secrets: SecretBundle,
+) -> std::result::Result<SecretBundle, Stale> {
+    if !refreshable(provider, conn) {
+        return Ok(secrets);
+    }
+    let http = ctx.http(PROBE_TIMEOUT).map_err(Stale::Other)?;
+    let o = crate::check::check_credentials(
+        &http,
+        crate::check::Target {
+            name,
+            provider,
+            method: conn.auth,
+            values: &resolve::values(provider, conn),
+        },
+        conn.username.as_deref(),
+        &secrets,
+        crate::check::Limits {
+            hosts: None,
+            deadline: Some(std::time::Instant::now() + PROBE_TIMEOUT),
+            timeout: Some(PROBE_TIMEOUT),
+        },
+    );
+    if o.http_status != Some(401) {
+        return Ok(secrets);
+    }
+    log::debug!("{name}: the provider refused the access token (401); refreshing it");
+    refresh_rejected(ctx, name, conn, provider, &secrets)
+}
+
+/// How long `verified` waits for the provider's answer.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// A connection ready for use: its provider, fresh secrets and authenticator.
 #[derive(Debug)]
@@ -332,11 +471,31 @@ pub(crate) struct Ready {
     pub(crate) base_url: String,
 }
 
+/// Whether a 401 for `conn` is worth one retry with a refreshed token (OAuth 2.0).
+pub(crate) fn refreshable(provider: &Provider, conn: &Connection) -> bool {
+    resolve::method(provider, conn).is_ok_and(|m| m.refreshable()) && conn.oauth.is_some()
+}
+
 impl Ready {
     /// Whether a 401 is worth one retry with a refreshed token.
     pub(crate) fn refreshable(&self) -> bool {
-        resolve::method(&self.provider, &self.conn).is_ok_and(|m| m.refreshable())
-            && self.conn.oauth.is_some()
+        refreshable(&self.provider, &self.conn)
+    }
+
+    /// Before the credentials are handed out (`exec`): verified with the provider, refreshed
+    /// once if it refuses them (see `verified`).
+    pub(crate) fn verify(&mut self, base: &Base) -> Result<()> {
+        let secrets = verified(
+            base,
+            &self.name,
+            &self.conn,
+            &self.provider,
+            self.secrets.clone(),
+        )
+        .map_err(|s| stale_error(&self.name, s))?;
+        self.auth = resolve::authenticator(&self.provider, &self.conn, &secrets)?;
+        self.secrets = secrets;
+        Ok(())
     }
 
     /// After a 401: refresh the access token now (unless another process already replaced

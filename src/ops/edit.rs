@@ -139,7 +139,13 @@ pub(crate) fn edit(ctx: &mut Ctx<'_>, opts: EditOptions) -> Result<Edited> {
             .notice(&format!("Checking {name} with the new settings…"));
         let secrets = match credentials::fresh_secrets(ctx, name, &conn, provider) {
             Ok(s) => s,
-            Err(Stale::Missing(why) | Stale::NeedsReauth(why) | Stale::Unreachable(why)) => {
+            Err(
+                Stale::Missing(why)
+                | Stale::NeedsReauth(why)
+                | Stale::Unreachable(why)
+                | Stale::InvalidClient(why)
+                | Stale::Refused(why),
+            ) => {
                 bail!(
                     "could not check {name}: {why}\nNothing was saved; pass --no-check to save without checking"
                 )

@@ -86,7 +86,8 @@ pub(crate) fn prepare(ctx: &mut Ctx<'_>, opts: &ExecOptions) -> Result<Prepared>
                 "{name} is a production connection, and this is a sandbox run (--env sandbox)"
             );
         }
-        let ready = credentials::ready(ctx, &catalog, &name, conn)?;
+        let mut ready = credentials::ready(ctx, &catalog, &name, conn)?;
+        ready.verify(ctx)?;
         let mut vars: BTreeMap<String, Secret<String>> = BTreeMap::new();
         // Inputs first, so a variable of conn's own is never shadowed by an input's name.
         for (k, v) in &ready.conn.inputs {
@@ -100,7 +101,12 @@ pub(crate) fn prepare(ctx: &mut Ctx<'_>, opts: &ExecOptions) -> Result<Prepared>
             Secret::new(ready.base_url.clone()),
         );
         for (suffix, value) in ready.auth.env_vars() {
-            vars.insert(format!("{prefix}_{suffix}"), value);
+            // A script puts these in headers (`curl -H "$X_AUTH_HEADER"`): a line break would
+            // inject another header.
+            let var = format!("{prefix}_{suffix}");
+            crate::core::text::check_single_line(&format!("{var} (from {name})"), value.expose())
+                .map_err(anyhow::Error::msg)?;
+            vars.insert(var, value);
         }
         out.vars.extend(vars);
         out.sources.push((prefix, name));

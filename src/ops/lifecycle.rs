@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::clients::{OAuthOptions, client_key, save_client_secret};
 use super::sign_in::{self, Authorized, Subject};
-use super::wizard::{ask_name, collect_inputs, pick_auth, pick_env, pick_provider};
+use super::wizard::{ask_name, ask_scopes, collect_inputs, pick_auth, pick_env, pick_provider};
 use super::{Base, Ctx, credentials, find, find_mut, new_id, resolve};
 use crate::auth::{self, Method};
 use crate::catalog::{AuthSpec, Provider};
@@ -101,7 +101,15 @@ pub(crate) fn create(ctx: &mut Ctx<'_>, mut opts: NewOptions) -> Result<Created>
         )));
     }
     provider.method_in_env(spec, env).map_err(usage)?;
-    let inputs = collect_inputs(ctx, provider, spec, &opts.sets, opts.yes)?;
+    let collected = collect_inputs(ctx, provider, spec, &opts.sets, opts.yes)?;
+    let inputs = collected.values;
+    // A generic OAuth 2.0 provider names no scopes: offer the server's.
+    if let (AuthSpec::OAuth2(o), Some(supported)) = (spec, &collected.scopes_supported)
+        && o.scopes.is_empty()
+        && opts.oauth.scopes.is_none()
+    {
+        opts.oauth.scopes = ask_scopes(ctx, supported, opts.yes)?;
+    }
     let name = match opts.name.clone() {
         Some(n) => n,
         None => ask_name(ctx, provider, &inputs, &meta.connections)?,

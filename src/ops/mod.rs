@@ -27,6 +27,10 @@ pub(crate) mod providers;
 pub(crate) mod recipe;
 pub(crate) mod request;
 pub(crate) mod resolve;
+pub(crate) mod rotation;
+
+#[cfg(test)]
+mod proptests;
 pub(crate) mod sign_in;
 pub(crate) mod wizard;
 
@@ -81,10 +85,35 @@ impl<'a> Ctx<'a> {
             paths.data_dir.display(),
             paths.source
         );
-        Ok(Ctx {
+        let mut ctx = Ctx {
             base: Base { env, paths },
             ui,
-        })
+        };
+        ctx.warn_exposed();
+        Ok(ctx)
+    }
+
+    /// One warning per command for each of conn's private files that others may read.
+    fn warn_exposed(&mut self) {
+        let p = &self.base.paths;
+        let mut files = vec![
+            p.connections_file(),
+            p.data_dir.join("bindings.toml"),
+            p.secrets_file(),
+            p.identity_file(&self.base.env),
+        ];
+        if let Ok(entries) = std::fs::read_dir(p.secrets_dir()) {
+            files.extend(entries.flatten().map(|e| e.path()));
+        }
+        for f in files {
+            if let Some(mode) = crate::store::fsio::exposed_mode(&f) {
+                self.ui.notice(&format!(
+                    "warning: {} is readable by other users (mode {mode:o}); run: chmod 600 {}",
+                    f.display(),
+                    f.display()
+                ));
+            }
+        }
     }
 
     /// The catalog; user provider files that fail validation are reported and skipped.

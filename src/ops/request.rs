@@ -163,6 +163,18 @@ fn target_url(base: &str, path: &str, query: &[(String, String)]) -> Result<reqw
     };
     let mut url =
         reqwest::Url::parse(&full).with_context(|| format!("{full:?} is not a valid URL"))?;
+    // Parsing resolved `..` and `%2e%2e` segments; what is left must still be under the base
+    // URL's path (and origin), and no segment may hide a dot-segment or a slash from us that
+    // the server would decode and resolve.
+    let base_url =
+        reqwest::Url::parse(base).with_context(|| format!("{base:?} is not a valid URL"))?;
+    if !within(&base_url, &url) {
+        return Err(usage(format!(
+            "{path} leads to {} {}, outside the connection's base URL {base}; conn sends credentials only there",
+            url.origin().ascii_serialization(),
+            url.path()
+        )));
+    }
     if !query.is_empty() {
         let mut q = url.query_pairs_mut();
         for (k, v) in query {
@@ -170,6 +182,31 @@ fn target_url(base: &str, path: &str, query: &[(String, String)]) -> Result<reqw
         }
     }
     Ok(url)
+}
+
+/// Whether `url` is at or under `base`: same origin, and its path equal to the base path or
+/// below it segment-wise (`/v2` covers `/v2/x`, not `/v2x`), with no segment that decodes to
+/// `.`, `..` or holds an encoded `/` or `\`.
+fn within(base: &reqwest::Url, url: &reqwest::Url) -> bool {
+    if base.origin() != url.origin() {
+        return false;
+    }
+    let hidden = url.path().split('/').any(|seg| {
+        let d = percent_decode(seg);
+        d == "." || d == ".." || d.contains('/') || d.contains('\\')
+    });
+    if hidden {
+        return false;
+    }
+    let bp = base.path().trim_end_matches('/');
+    let p = url.path();
+    p == bp || p.strip_prefix(bp).is_some_and(|rest| rest.starts_with('/'))
+}
+
+fn percent_decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// Accept JSON unless told otherwise; the provider's headers; then the user's `-H`, which win.

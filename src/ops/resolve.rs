@@ -45,9 +45,23 @@ pub(crate) fn method<'p>(provider: &'p Provider, conn: &Connection) -> Result<&'
     Ok(auth::method_of(spec(provider, conn)?))
 }
 
+/// `values`, refusing any that holds CR, LF or NUL (a hand-edited connections.toml): each
+/// may end up in a URL, a header or a file name.
+pub(crate) fn checked_values(
+    provider: &Provider,
+    conn: &Connection,
+) -> Result<BTreeMap<String, String>> {
+    let values = values(provider, conn);
+    for (k, v) in &values {
+        crate::core::text::check_single_line(&format!("the connection's value '{k}'"), v)
+            .map_err(anyhow::Error::msg)?;
+    }
+    Ok(values)
+}
+
 /// The provider's API base URL for connection `name`, templates filled.
 pub(crate) fn base_url(name: &str, provider: &Provider, conn: &Connection) -> Result<String> {
-    template::expand(&provider.api.base_url, &values(provider, conn)).map_err(|n| {
+    template::expand(&provider.api.base_url, &checked_values(provider, conn)?).map_err(|n| {
         anyhow!(
             "{name} has no value for the provider's input '{n}'; the provider definition changed since it was made, recreate it with 'conn new'"
         )
@@ -60,11 +74,8 @@ pub(crate) fn authenticator(
     conn: &Connection,
     secrets: &SecretBundle,
 ) -> Result<Box<dyn Authenticator>> {
-    method(provider, conn)?.authenticator(
-        &values(provider, conn),
-        conn.username.as_deref(),
-        secrets,
-    )
+    let values = checked_values(provider, conn)?;
+    method(provider, conn)?.authenticator(&values, conn.username.as_deref(), secrets)
 }
 
 /// Sandbox runs must not touch production data.

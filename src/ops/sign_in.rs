@@ -92,21 +92,32 @@ pub(crate) fn authorize(
     });
     let http = ctx.http_no_redirects(Duration::from_secs(30))?;
     let open_device_url = ctx.env.get("BROWSER").is_some();
-    let signed = method.sign_in(SignIn {
-        http: &http,
-        values: s.values,
-        client: &chosen.client,
-        grant: opts.grant.or(s.previous.map(|p| p.grant)),
-        scopes,
-        port: opts.port,
-        timeout: opts.timeout,
-        no_browser: opts.no_browser,
-        open_device_url,
-        ui: &mut *ctx.ui,
-    })?;
-    let Some(signed) = signed else {
+    let signed = method
+        .sign_in(SignIn {
+            http: &http,
+            values: s.values,
+            client: &chosen.client,
+            grant: opts.grant.or(s.previous.map(|p| p.grant)),
+            scopes,
+            port: opts.port,
+            timeout: opts.timeout,
+            no_browser: opts.no_browser,
+            open_device_url,
+            ui: &mut *ctx.ui,
+        })
+        .map_err(rejected_client)?;
+    let Some(mut signed) = signed else {
         return Ok(None);
     };
+    if let AuthSpec::OAuth2(_) = s.spec {
+        signed.expires_at = super::credentials::expiry_of(s.provider, signed.expires_at);
+        match signed.expires_at {
+            Some(t) => signed
+                .bundle
+                .insert(flow::EXPIRES_AT, Secret::new(t.to_string())),
+            None => signed.bundle.remove(flow::EXPIRES_AT),
+        }
+    }
     let consumer = match (method.signs_with_client(), &chosen.client.secret) {
         (true, Some(secret)) => Some((chosen.client.id.clone(), secret.clone())),
         _ => None,
@@ -119,12 +130,27 @@ pub(crate) fn authorize(
             scopes: signed.scopes,
             expires_at: signed.expires_at.map(unix_rfc3339),
             refreshed_at: None,
+            offline_access: signed.offline_access,
         },
         new_client: chosen.new_registration,
         callback: signed.callback,
         token_fields: signed.token_fields,
         consumer,
     }))
+}
+
+/// A sign-in whose client credentials the provider rejected says so, and how to give the
+/// right ones; other errors pass unchanged.
+fn rejected_client(e: anyhow::Error) -> anyhow::Error {
+    let rejected = e
+        .downcast_ref::<crate::auth::error::OAuthError>()
+        .is_some_and(|o| o.kind == crate::auth::error::ErrorKind::InvalidClient);
+    if !rejected {
+        return e;
+    }
+    anyhow!(
+        "{e:#}\nthe provider rejected the OAuth client's credentials (client id or secret): check them at the provider and give the right secret with --client-secret-stdin or --client-secret-env VAR (for an existing connection: 'conn reauth NAME --client-secret-stdin'); nothing was saved"
+    )
 }
 
 /// Fills the inputs a provider captures from the sign-in (`capture = "token:F"`,

@@ -116,13 +116,69 @@ pub(crate) fn relevant_inputs<'p>(provider: &'p Provider, spec: &AuthSpec) -> Ve
         .collect()
 }
 
+/// The inputs of a connection, and what discovery found when an input was the issuer.
+#[derive(Debug, Default)]
+pub(crate) struct Collected {
+    pub(crate) values: BTreeMap<String, String>,
+    /// The authorization server's `scopes_supported`, when discovery ran.
+    pub(crate) scopes_supported: Option<Vec<String>>,
+}
+
+/// The OAuth 2.0 endpoint fields a generic provider takes from inputs, with the metadata key
+/// (RFC 8414) that discovery fills each from.
+const DISCOVERED: &[(&str, &str)] = &[
+    ("authorize_url", "authorization_endpoint"),
+    ("token_url", "token_endpoint"),
+    ("device_url", "device_authorization_endpoint"),
+    ("revocation_url", "revocation_endpoint"),
+];
+
+/// The input a template is exactly (`${name}` → `name`).
+fn whole_input(template: Option<&str>) -> Option<&str> {
+    template?.strip_prefix("${")?.strip_suffix('}')
+}
+
+/// What discovery settles about input `name` of `provider`: `Some(None)` when it need not be
+/// asked (an endpoint the metadata has), `Some(Some(default))` for a default taken from it
+/// (the check at the discovered `userinfo_endpoint`: its origin as the base URL and its path
+/// as the check path), `None` when discovery says nothing about it.
+fn from_discovery(
+    provider: &Provider,
+    spec: &AuthSpec,
+    meta: &serde_json::Value,
+    name: &str,
+) -> Option<Option<String>> {
+    let AuthSpec::OAuth2(o) = spec else {
+        return None;
+    };
+    let field = |f: &str| match f {
+        "authorize_url" => o.authorize_url.as_deref(),
+        "token_url" => o.token_url.as_deref(),
+        "device_url" => o.device_url.as_deref(),
+        _ => o.revocation_url.as_deref(),
+    };
+    for (f, key) in DISCOVERED {
+        if whole_input(field(f)) == Some(name) && meta.get(*key).is_some_and(|v| v.is_string()) {
+            return Some(None);
+        }
+    }
+    let userinfo = url::Url::parse(meta.get("userinfo_endpoint")?.as_str()?).ok()?;
+    if whole_input(Some(&provider.api.base_url)) == Some(name) {
+        return Some(Some(userinfo.origin().ascii_serialization()));
+    }
+    if whole_input(Some(&provider.check.path)) == Some(name) {
+        return Some(Some(userinfo.path().to_string()));
+    }
+    None
+}
+
 pub(crate) fn collect_inputs(
     ctx: &mut Ctx<'_>,
     provider: &Provider,
     spec: &AuthSpec,
     sets: &[(String, String)],
     yes: bool,
-) -> Result<BTreeMap<String, String>> {
+) -> Result<Collected> {
     for (k, _) in sets {
         if !provider.inputs.iter().any(|i| &i.name == k) {
             let known: Vec<&str> = provider.inputs.iter().map(|i| i.name.as_str()).collect();
@@ -138,6 +194,11 @@ pub(crate) fn collect_inputs(
         }
     }
     let mut values = BTreeMap::new();
+    let mut meta: Option<serde_json::Value> = None;
+    let issuer_input = match spec {
+        AuthSpec::OAuth2(o) => whole_input(o.issuer.as_deref()),
+        _ => None,
+    };
     for input in relevant_inputs(provider, spec) {
         match input.capture() {
             None => {}
@@ -160,6 +221,17 @@ pub(crate) fn collect_inputs(
             .rev()
             .find(|(k, _)| k == &input.name)
             .map(|(_, v)| v.clone());
+        let settled = meta
+            .as_ref()
+            .and_then(|m| from_discovery(provider, spec, m, &input.name));
+        if given.is_none()
+            && let Some(None) = settled
+        {
+            log::debug!("{}: found by discovery, not asked", input.name);
+            values.insert(input.name.clone(), String::new());
+            continue;
+        }
+        let default = settled.flatten().or_else(|| input.default.clone());
         let value = match given {
             Some(v) => {
                 input
@@ -167,24 +239,79 @@ pub(crate) fn collect_inputs(
                     .map_err(|e| usage(format!("--set {}: {e}", input.name)))?;
                 v
             }
-            None if (yes || !ctx.ui.interactive())
-                && (input.default.is_some() || input.optional) =>
-            {
-                input.default.clone().unwrap_or_default()
+            None if (yes || !ctx.ui.interactive()) && (default.is_some() || input.optional) => {
+                default.clone().unwrap_or_default()
             }
             None => {
                 let flag = format!("--set {}=VALUE", input.name);
                 ctx.ui.input(
                     &Question::new(&input.label, &flag)
-                        .default(input.default.as_deref())
+                        .default(default.as_deref())
                         .help(input.help.as_deref()),
                     &|v: &str| input.validate(v),
                 )?
             }
         };
+        if Some(input.name.as_str()) == issuer_input && !value.is_empty() {
+            let http = ctx.http(std::time::Duration::from_secs(30))?;
+            meta = Some(crate::auth::oauth2::discover(&http, &value)?);
+        }
         values.insert(input.name.clone(), value);
     }
-    Ok(values)
+    let scopes_supported = meta.as_ref().map(|m| {
+        m.get("scopes_supported")
+            .and_then(|v| v.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    });
+    Ok(Collected {
+        values,
+        scopes_supported,
+    })
+}
+
+/// Scopes that sign a person in for an API, asked by default when the server supports them:
+/// identity (OpenID Connect) and a refresh token.
+const USUAL_SCOPES: &[&str] = &["openid", "email", "profile", "offline_access"];
+
+/// The scopes to ask for when the provider names none and discovery listed the server's
+/// (`scopes_supported`): offered with the usual ones as the default; without a terminal (or
+/// with `--yes`) the default is taken. `None` when there is nothing to offer.
+pub(crate) fn ask_scopes(
+    ctx: &mut Ctx<'_>,
+    supported: &[String],
+    yes: bool,
+) -> Result<Option<Vec<String>>> {
+    if supported.is_empty() {
+        return Ok(None);
+    }
+    let default: Vec<&str> = USUAL_SCOPES
+        .iter()
+        .copied()
+        .filter(|s| supported.iter().any(|x| x == s))
+        .collect();
+    let default = default.join(" ");
+    let answer = if yes || !ctx.ui.interactive() {
+        default
+    } else {
+        let help = format!("The server supports: {}", supported.join(" "));
+        ctx.ui.input(
+            &Question::new("Scopes (separated by spaces or commas)", "--scopes S,S")
+                .default(Some(&default))
+                .help(Some(&help)),
+            &|_: &str| Ok(()),
+        )?
+    };
+    let scopes: Vec<String> = answer
+        .split([' ', ','])
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    Ok((!scopes.is_empty()).then_some(scopes))
 }
 
 pub(crate) fn ask_name(

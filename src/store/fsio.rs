@@ -2,9 +2,9 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 
 #[cfg(unix)]
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -24,10 +24,13 @@ pub(crate) fn ensure_private_dir(dir: &Path) -> Result<()> {
 }
 
 /// Replaces `path` with `bytes` so that readers see the old file or the new one, never a mix:
-/// a 0600 temp file in the same directory, fsync, rename, fsync the directory.
+/// a 0600 temp file in the same directory, fsync, rename, fsync the directory. A symlink is
+/// written through (its target is replaced, as dotfile managers expect); a file its owner
+/// made read-only is refused, not replaced.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    replace_synced(path, bytes)?;
-    if let Some(dir) = path.parent() {
+    let target = through_links(path)?;
+    replace_synced(&target, bytes)?;
+    if let Some(dir) = target.parent() {
         sync_dir(dir);
     }
     Ok(())
@@ -35,8 +38,12 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// `write_atomic` without the directory fsync, for writing many files in one directory and
 /// syncing it once afterwards (`sync_dir`): each file is the old one or the new one, and the
-/// renames are durable after the directory's sync.
+/// renames are durable after the directory's sync. Writes through a symlink and refuses a
+/// read-only file, as `write_atomic` does.
 pub(crate) fn replace_synced(path: &Path, bytes: &[u8]) -> Result<()> {
+    let target = through_links(path)?;
+    let path = target.as_path();
+    refuse_read_only(path)?;
     let dir = path.parent().context("file has no parent directory")?;
     ensure_private_dir(dir)?;
     replace(dir, path, bytes, None)
@@ -87,6 +94,101 @@ pub(crate) fn sync_dir(dir: &Path) {
     }
     #[cfg(not(unix))]
     let _ = dir;
+}
+
+/// The file a chain of symlinks at `path` ends at (`path` itself when it is none).
+fn through_links(path: &Path) -> Result<PathBuf> {
+    let mut p = path.to_path_buf();
+    for _ in 0..40 {
+        match fs::symlink_metadata(&p) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let to = fs::read_link(&p)
+                    .with_context(|| format!("could not read the link {}", p.display()))?;
+                p = match p.parent() {
+                    Some(dir) if to.is_relative() => dir.join(to),
+                    _ => to,
+                };
+            }
+            _ => return Ok(p),
+        }
+    }
+    bail!("{}: too many levels of symbolic links", path.display())
+}
+
+/// Refuses to replace a file whose owner may not write it (`chmod 400`): the person meant it
+/// to stay as it is. Checked by mode, so it holds for root too.
+fn refuse_read_only(path: &Path) -> Result<()> {
+    let Ok(meta) = fs::metadata(path) else {
+        return Ok(());
+    };
+    #[cfg(unix)]
+    let read_only = {
+        use std::os::unix::fs::PermissionsExt;
+        meta.permissions().mode() & 0o200 == 0
+    };
+    #[cfg(not(unix))]
+    let read_only = meta.permissions().readonly();
+    if read_only {
+        bail!(
+            "{} is read-only, so conn has not changed it; make it writable (chmod u+w {}) to let conn save",
+            path.display(),
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// The mode of `path` when users other than its owner may read or write it (unix), for the
+/// warning every command gives; `None` when it is private or does not exist.
+pub(crate) fn exposed_mode(path: &Path) -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(path).ok()?.permissions().mode() & 0o777;
+        (mode & 0o077 != 0).then_some(mode)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
+/// Writes `bytes` to a new file in `dir` (created 0700 when missing) named `prefix` + random +
+/// `.json`, created exclusively with mode 0600 and fsynced; returns its path. For recovery
+/// files, which must never replace anything.
+pub(crate) fn write_new_private(dir: &Path, prefix: &str, bytes: &[u8]) -> Result<PathBuf> {
+    ensure_private_dir(dir)?;
+    let mut f = tempfile::Builder::new()
+        .prefix(prefix)
+        .suffix(".json")
+        .tempfile_in(dir)
+        .with_context(|| format!("could not create a file in {}", dir.display()))?;
+    let written = f
+        .write_all(bytes)
+        .and_then(|()| f.as_file().sync_all())
+        .with_context(|| format!("could not write {}", f.path().display()));
+    written?;
+    let (_, path) = f
+        .keep()
+        .with_context(|| format!("could not keep a file in {}", dir.display()))?;
+    Ok(path)
+}
+
+/// Whether a file (by its metadata) has the owner of `reference` and no group or other
+/// access: a file conn itself wrote privately.
+pub(crate) fn private_and_mine(meta: &fs::Metadata, reference: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let owner = fs::metadata(reference).map(|m| m.uid()).ok();
+        owner == Some(meta.uid()) && meta.permissions().mode() & 0o077 == 0
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (meta, reference);
+        true
+    }
 }
 
 /// An exclusive advisory lock, held until dropped. Released by the OS if the process dies.

@@ -59,6 +59,10 @@ pub(crate) struct OAuthState {
     pub expires_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refreshed_at: Option<String>,
+    /// Offline access (OpenID Connect `offline_access`) was asked at sign-in: a connection
+    /// without a refresh token is then worth a warning.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub offline_access: bool,
 }
 
 fn current_version() -> u32 {

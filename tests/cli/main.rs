@@ -6,6 +6,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod check_answers;
 mod check_scale;
 mod check_status;
 mod completions;
@@ -13,20 +14,27 @@ mod connections;
 mod contracts;
 mod environments;
 mod exec;
+mod field;
 mod file_store;
+mod generic_oauth2;
+mod hardening;
 mod keychain;
 mod layers;
 mod man;
 mod metadata_cache;
+mod mutation;
 mod oauth1;
 mod oauth2;
 mod oauth2_fakes;
+mod oauth2_quirks;
+mod oidc_refresh;
 mod providers;
 mod readme;
 mod readme_example;
 mod recipe;
 mod request;
 mod robustness;
+mod rotation;
 mod scrub;
 mod secrecy;
 mod tables;

@@ -87,14 +87,22 @@ fn good_token(s: &Seen) -> (u16, String) {
 fn token_endpoint_failures_are_explained_and_save_nothing() {
     let cases: &[(u16, &str, &str)] = &[
         (500, "internal error", "HTTP 500"),
-        (200, "<html><body>Login</body></html>", "an HTML page"),
+        (
+            200,
+            "<html><body>Login</body></html>",
+            "an HTML page (HTTP 200, application/json)",
+        ),
         (200, "{not json", "malformed JSON"),
         (
             200,
             r#"{"error":"bad_verification_code","error_description":"The code passed is incorrect"}"#,
             "bad_verification_code: The code passed is incorrect",
         ),
-        (200, r#"{"token_type":"bearer"}"#, "JSON without the fields"),
+        (
+            200,
+            r#"{"token_type":"bearer"}"#,
+            "answer (HTTP 200, application/json) has no access_token",
+        ),
     ];
     for (status, body, expect) in cases {
         let (status, body) = (*status, body.to_string());
@@ -240,6 +248,8 @@ fn refresh_trouble_at_the_server_is_unreachable_not_needs_reauth() {
     let env = env_for(&api, "");
     env.run_env(NEW, &[("CS", "s")]).ok();
     let before = env.secrets_of("x");
+    // Expired: a still-valid access token would stay in use (tests/cli/field.rs).
+    std::thread::sleep(Duration::from_millis(1100));
     let out = env.conn("check x --json").run();
     out.code(3);
     let r = out.json()[0].clone();

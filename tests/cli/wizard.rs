@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::support::*;
 
-fn wizard(env: &TestEnv, args: &[&str]) -> PtySession {
+pub fn wizard(env: &TestEnv, args: &[&str]) -> PtySession {
     let mut c = env.cmd();
     c.args(args).env("TERM", "xterm");
     // The pty is the terminal: don't let the sealed env's closed stdin replace it.
@@ -17,7 +17,7 @@ fn wizard(env: &TestEnv, args: &[&str]) -> PtySession {
 
 /// Types `keys` once the prompt that was just seen is reading: dialoguer switches the terminal
 /// to raw mode after drawing, and keys sent before that are line-buffered by the tty.
-fn type_keys(p: &mut PtySession, keys: &str) {
+pub fn type_keys(p: &mut PtySession, keys: &str) {
     std::thread::sleep(std::time::Duration::from_millis(300));
     p.send(keys).unwrap();
     p.flush().unwrap();

@@ -106,7 +106,10 @@ const configuration = {
 
   // Refresh token whenever the client may use the refresh_token grant: no
   // offline_access scope and no prompt=consent needed.
-  issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
+  // OFFLINE=strict: OpenID Connect's rule instead, a refresh token only for a granted
+  // offline_access scope (which oidc-provider grants only with prompt=consent).
+  issueRefreshToken: async (ctx, client, code) => client.grantTypeAllowed('refresh_token')
+    && (process.env.OFFLINE !== 'strict' || code.scopes.has('offline_access')),
   // Always rotate: every refresh returns a new refresh token; the old one is
   // consumed (re-using it -> invalid_grant AND the whole grant is revoked).
   rotateRefreshToken: true,
@@ -173,7 +176,25 @@ provider.proxy = false; // plain http, no X-Forwarded-* trust
 
 provider.on('server_error', (ctx, err) => console.error('server_error', err));
 
-server.on('request', provider.callback());
+// Test-only: POST /_test/destroy-access-token (body: the token) destroys that one access
+// token in the server's storage, as a provider ending a session early would. The revocation
+// endpoint cannot do this alone: revoking an access token there revokes every token of its
+// grant, refresh tokens included (oidc-provider's helpers/revoke.js).
+const callback = provider.callback();
+server.on('request', (req, res) => {
+  if (req.method !== 'POST' || req.url !== '/_test/destroy-access-token') {
+    callback(req, res);
+    return;
+  }
+  let body = '';
+  req.on('data', (c) => { body += c; });
+  req.on('end', async () => {
+    const token = await provider.AccessToken.find(body.trim());
+    if (token) await token.destroy();
+    res.statusCode = token ? 204 : 404;
+    res.end();
+  });
+});
 
 process.stdout.write(`${JSON.stringify({ issuer })}\n`);
 

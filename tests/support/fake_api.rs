@@ -171,10 +171,17 @@ fn serve_one(conn: std::net::TcpStream, handler: &Handler, seen: &Mutex<Vec<Seen
     };
     let (status, extra, body) = handler(&s);
     seen.lock().unwrap().push(s);
+    // JSON unless the handler names its own content type.
+    let typed = extra
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
     let mut head = format!(
-        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
+        "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n",
         body.len()
     );
+    if !typed {
+        head.push_str("Content-Type: application/json\r\n");
+    }
     if (300..400).contains(&status) {
         head.push_str(&format!("Location: {body}\r\n"));
     }

@@ -7,6 +7,8 @@ the authorization server, it goes straight to the loopback callback as a redirec
 FAKE_BROWSER_MODE:
   code         GET redirect_uri?code=good&state=STATE
   wrong-state  GET redirect_uri?code=evil&state=WRONG, then /favicon.ico, then the right one
+  forged-error GET redirect_uri?error=access_denied with no state, then with a wrong state,
+               then the right code (a web page forging a denial must not end the sign-in)
   follow       GET the authorization URL itself and follow its redirects (to the callback),
                as a person's browser would after approving
 FAKE_BROWSER_LOG: a file to append "STATUS URL" lines to, one per request made.
@@ -42,6 +44,9 @@ def main():
     if mode == "wrong-state":
         get(f"{redirect}?code=evil&state=WRONG")
         get(urllib.parse.urljoin(redirect, "/favicon.ico"))
+    if mode == "forged-error":
+        get(f"{redirect}?error=access_denied&error_description=forged")
+        get(f"{redirect}?error=access_denied&state=WRONG")
     get(f"{redirect}?" + urllib.parse.urlencode({"code": "good", "state": state}))
 
 

@@ -16,8 +16,13 @@ impl Oidc {
     /// Starts a server whose access tokens live `at_ttl` seconds. Waits for its issuer line,
     /// retrying once, as a rare slow start was seen.
     pub fn start(at_ttl: u32) -> Self {
+        Self::start_with(at_ttl, &[])
+    }
+
+    /// `start` with extra environment for tests/oidc/server.mjs (`OFFLINE=strict`).
+    pub fn start_with(at_ttl: u32, env: &[(&str, &str)]) -> Self {
         for _ in 0..2 {
-            if let Some(s) = Self::try_start(at_ttl) {
+            if let Some(s) = Self::try_start(at_ttl, env) {
                 return s;
             }
         }
@@ -26,12 +31,13 @@ impl Oidc {
         );
     }
 
-    fn try_start(at_ttl: u32) -> Option<Self> {
+    fn try_start(at_ttl: u32, env: &[(&str, &str)]) -> Option<Self> {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oidc");
         let mut child = Command::new("node")
             .arg(dir.join("server.mjs"))
             .env("PORT", "0")
             .env("AT_TTL", at_ttl.to_string())
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -87,6 +93,18 @@ identity = {{ id = "/sub", label = "/email" }}
             .json()
             .unwrap();
         resp["active"].as_bool().unwrap_or(false)
+    }
+
+    /// Destroys one access token at the server (its grant and refresh token stay), as a
+    /// provider ending a session before the expiry it announced would.
+    pub fn destroy_access_token(&self, token: &str) {
+        let status = reqwest::blocking::Client::new()
+            .post(format!("{}/_test/destroy-access-token", self.issuer))
+            .body(token.to_string())
+            .send()
+            .unwrap()
+            .status();
+        assert_eq!(status.as_u16(), 204, "the server did not know the token");
     }
 
     /// Revokes `token` at the server, as a user removing the app's access would.

@@ -1,0 +1,134 @@
+//! A rotated refresh token is never lost. Before a refresh token is spent, the secret store must
+//! prove it can take the result (`reserve`); when the save after a refresh still fails (disk
+//! full, keychain locked meanwhile), the new tokens go to a 0600 recovery file and the error
+//! says exactly where and what to do (`keep`); the next refresh of the connection moves them
+//! into the store first (`recover`), under the connection's lock.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, anyhow};
+
+use super::Base;
+use crate::core::secret::{Secret, SecretBundle};
+use crate::store::fsio;
+use crate::store::secrets::SecretStore;
+
+/// The field a reservation write pads the bundle with; never read.
+const RESERVE_FIELD: &str = "conn_reserve";
+/// How much larger than the current bundle a refreshed one may be (tokens, expiry, padding
+/// of the store's format), in bytes.
+const RESERVE_BYTES: usize = 8192;
+
+/// Proves that `store` can take `bundle` grown by `RESERVE_BYTES` before the refresh token in
+/// it is spent: writes it padded, then as it was (which frees the room again). An error means
+/// nothing was sent to the provider.
+pub(crate) fn reserve(store: &dyn SecretStore, id: &str, bundle: &SecretBundle) -> Result<()> {
+    let mut padded = bundle.clone();
+    padded.insert(RESERVE_FIELD, Secret::new("x".repeat(RESERVE_BYTES)));
+    crate::core::interrupt::critical(|| {
+        store.put(id, &padded)?;
+        store.put(id, bundle)
+    })
+    .with_context(|| {
+        format!(
+            "the refresh token was not spent: conn checks that {} can take the new tokens before it refreshes, and it could not write there",
+            store.location()
+        )
+    })
+}
+
+fn prefix(id: &str) -> String {
+    format!("conn-recovery-{id}-")
+}
+
+/// Where recovery files go, in order: conn's data directory, then `TMPDIR` (or `/tmp`),
+/// which is often another file system when the data directory's is full.
+fn dirs(ctx: &Base) -> Vec<PathBuf> {
+    vec![
+        ctx.paths.data_dir.join("recovery"),
+        PathBuf::from(ctx.env.get("TMPDIR").unwrap_or("/tmp")),
+    ]
+}
+
+/// Keeps `next` (the tokens a refresh just returned) in a new 0600 recovery file after the
+/// store refused them with `why`, and returns the error that tells the person where it is and
+/// how to recover. Never silent: even when no file can be written, the error says so.
+pub(crate) fn keep(
+    ctx: &Base,
+    name: &str,
+    id: &str,
+    next: &SecretBundle,
+    why: anyhow::Error,
+) -> anyhow::Error {
+    let doc = serde_json::json!({
+        "connection": name,
+        "id": id,
+        "saved_at": crate::core::time::now_rfc3339(),
+        "secrets": next.to_json_value(),
+    });
+    let bytes = zeroize::Zeroizing::new(serde_json::to_vec_pretty(&doc).unwrap_or_default());
+    let mut tried = Vec::new();
+    for dir in dirs(ctx) {
+        match fsio::write_new_private(&dir, &prefix(id), &bytes) {
+            Ok(path) => {
+                return anyhow!(
+                    "the new tokens of {name} could not be saved ({why:#}). The provider has already replaced the old refresh token, so conn kept the new ones in {} (mode 0600, readable only by you). Free space (or fix the secret store), then run 'conn token {name}': conn moves them into the store and deletes that file. Do not delete it before.",
+                    path.display()
+                );
+            }
+            Err(e) => tried.push(format!("{}: {e:#}", dir.display())),
+        }
+    }
+    anyhow!(
+        "the new tokens of {name} could not be saved ({why:#}), nor kept in a recovery file ({}); the provider has probably replaced the old refresh token, so {name} may need 'conn reauth {name}' once there is space",
+        tried.join("; ")
+    )
+}
+
+/// Moves the newest recovery file of connection `id` into `store` and deletes all of its
+/// recovery files; returns the recovered bundle. Files not owned by this user, or readable by
+/// others, are ignored (a file planted in a shared `/tmp` must not become the connection's
+/// tokens). An error (the store still can't take them) leaves the files in place.
+pub(crate) fn recover(
+    ctx: &Base,
+    store: &dyn SecretStore,
+    id: &str,
+) -> Result<Option<SecretBundle>> {
+    let mut found: Vec<(std::time::SystemTime, PathBuf)> = Vec::new();
+    for dir in dirs(ctx) {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let ours = e.file_name().to_string_lossy().starts_with(&prefix(id));
+            let Ok(meta) = std::fs::symlink_metadata(e.path()) else {
+                continue;
+            };
+            if ours && meta.is_file() && fsio::private_and_mine(&meta, &ctx.paths.data_dir) {
+                found.push((meta.modified().unwrap_or(std::time::UNIX_EPOCH), e.path()));
+            }
+        }
+    }
+    found.sort();
+    let Some((_, newest)) = found.last() else {
+        return Ok(None);
+    };
+    let text = zeroize::Zeroizing::new(
+        std::fs::read(newest).with_context(|| format!("could not read {}", newest.display()))?,
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&text)
+        .with_context(|| format!("{} is not a conn recovery file", newest.display()))?;
+    let bundle = SecretBundle::from_json_value(&doc["secrets"])
+        .with_context(|| format!("{} is not a conn recovery file", newest.display()))?;
+    crate::core::interrupt::critical(|| store.put(id, &bundle)).with_context(|| {
+        format!(
+            "the tokens kept in {} still could not be saved; free space (or fix the secret store) and run the command again",
+            newest.display()
+        )
+    })?;
+    for (_, p) in &found {
+        let _ = std::fs::remove_file(p);
+    }
+    log::debug!("recovered the tokens kept in {}", newest.display());
+    Ok(Some(bundle))
+}
