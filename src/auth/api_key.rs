@@ -45,6 +45,15 @@ impl ApiKey {
         if spec.placement == Placement::Header {
             HeaderName::from_bytes(name.as_bytes())
                 .with_context(|| format!("{name:?} is not a valid header name"))?;
+            // A value a header can't carry is an error here, never a request sent without it
+            // (which the API would answer as if the key were revoked).
+            let value = zeroize::Zeroizing::new(format!("{prefix}{}", key.expose()));
+            if HeaderValue::from_str(&value).is_err() {
+                let field = spec.label.as_deref().unwrap_or("API key");
+                anyhow::bail!(
+                    "the {field} can't be sent in the {name} header: it holds a character HTTP headers can't carry (a control character, or one outside ASCII). Enter it again ('conn reauth' for a saved connection)"
+                );
+            }
         }
         Ok(ApiKey {
             placement: spec.placement,
@@ -110,9 +119,9 @@ impl Authenticator for ApiKey {
                         v.set_sensitive(true);
                         req.header(self.name.as_str(), v)
                     }
-                    // A key with control characters can't be sent; the server will see no
-                    // credentials and the check reports them as invalid.
-                    Err(_) => req,
+                    // `new` refused such a key; should one get here, the request fails with a
+                    // builder error instead of going out without its credentials.
+                    Err(_) => req.header(self.name.as_str(), value.as_bytes().to_vec()),
                 }
             }
             Placement::Query => {

@@ -196,7 +196,7 @@ fn http_fn<'a>(
             .headers(parts.headers)
             .body(body)
             .send()
-            .map_err(|e| HttpError(transport_text(&e.without_url())))?;
+            .map_err(|e| HttpError(explained(client, &e.without_url())))?;
         let mut status = resp.status();
         let headers = resp.headers().clone();
         let bytes = resp
@@ -236,6 +236,14 @@ fn strip_query(url: &str) -> &str {
 
 fn transport_text(e: &reqwest::Error) -> String {
     crate::core::error::chain_text(e)
+}
+
+/// The failure, with its cause and way out when a local setting explains it (CAs, proxy).
+fn explained(client: &Http, e: &reqwest::Error) -> String {
+    match client.diagnose(e) {
+        Some(d) => format!("{}: {} ({})", d.cause, transport_text(e), d.fix),
+        None => transport_text(e),
+    }
 }
 
 pub(crate) fn is_error_body(bytes: &[u8]) -> bool {

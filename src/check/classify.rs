@@ -1,6 +1,7 @@
 //! Turning an HTTP answer (or the lack of one) into a status, a message and a hint.
 
 use super::{CheckStatus, Identity, Outcome, Target};
+use crate::core::http::Http;
 use crate::core::vocab::AuthMethod;
 
 /// Fix advice shared by every "the credentials don't work" case, in the usual order: the
@@ -148,6 +149,10 @@ pub(crate) fn response(
             with_detail(format!("HTTP {status}: the API had a server error")),
             Some("the provider is having trouble; check its status page and try again later".into()),
         ),
+        407 => {
+            let d = crate::core::http::proxy_auth_required();
+            out(CheckStatus::Unreachable, format!("HTTP 407: {}", d.cause), Some(d.fix))
+        }
         _ => out(
             CheckStatus::Error,
             with_detail(format!("unexpected HTTP {status} for the check request")),
@@ -156,8 +161,16 @@ pub(crate) fn response(
     }
 }
 
-pub(crate) fn transport(target: Target<'_>, e: &reqwest::Error) -> Outcome {
+pub(crate) fn transport(client: &Http, target: Target<'_>, e: &reqwest::Error) -> Outcome {
     let chain = crate::core::error::chain_text(e);
+    // A cause a setting here explains (CA certificates, proxy credentials) gets its own words.
+    if let Some(d) = client.diagnose(e) {
+        return Outcome::local(
+            super::CheckStatus::Unreachable,
+            format!("{}: {chain}", d.cause),
+            Some(d.fix),
+        );
+    }
     let kind = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {

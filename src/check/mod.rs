@@ -237,7 +237,7 @@ pub(crate) fn run(
             o
         }
         // `without_url`: an API key may travel in the query string.
-        Err(e) => classify::transport(target, &e.without_url()),
+        Err(e) => classify::transport(client, target, &e.without_url()),
     };
     outcome.latency_ms = latency_ms;
     outcome.message = scrubber.scrub_str(&outcome.message);

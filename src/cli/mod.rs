@@ -4,6 +4,7 @@
 
 mod child;
 mod logger;
+mod plain;
 mod prompter;
 mod term;
 
@@ -147,15 +148,28 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 fn dispatch(cli: Cli) -> Result<u8> {
     let env = Env::from_process();
     let browser = env.get("BROWSER").map(str::to_string);
+    // A terminal that can't move the cursor (an Emacs shell says TERM=dumb) gets plain line
+    // prompts; dialoguer's redrawing would show up there as escape codes.
+    let dumb = match env.get("TERM") {
+        Some("dumb") | Some("unknown") => true,
+        // Windows consoles set no TERM and do understand escape codes.
+        None => cfg!(unix),
+        Some(_) => false,
+    };
     // Prompts need a person: stdin a terminal, and a terminal to draw on (/dev/tty, whatever
     // stderr is redirected to).
     let mut terminal = prompter::TerminalUi::open(env.get("NO_COLOR").is_none(), browser.clone());
+    let mut plain;
     let mut script = prompter::ScriptUi {
-        browser,
+        browser: browser.clone(),
         ..Default::default()
     };
-    prompter::handle_interrupts(terminal.is_some());
+    prompter::handle_interrupts(terminal.is_some() && !dumb);
     let ui: &mut dyn Ui = match terminal.as_mut() {
+        Some(_) if dumb => {
+            plain = plain::PlainUi { browser };
+            &mut plain
+        }
         Some(t) => t,
         None => &mut script,
     };

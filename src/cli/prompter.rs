@@ -46,14 +46,13 @@ impl TerminalUi {
         })
     }
 
-    /// One notice on the terminal, its outside text made visible (`core::text::multi_line`).
     fn say(&self, msg: &str) {
-        let _ = self.term.write_line(&multi_line(msg));
+        let _ = self.term.write_line(msg);
     }
 
     fn show_help(&self, q: &Question<'_>) {
         if let Some(h) = q.help {
-            self.say(&format!("  {h}"));
+            self.say(&format!("  {}", multi_line(h)));
         }
     }
 }
@@ -90,6 +89,18 @@ pub(super) fn handle_interrupts(terminal: bool) {
         eprintln!("\nconn: cancelled; nothing was saved");
         std::process::exit(i32::from(Exit::Cancelled.code()));
     });
+}
+
+/// `text` cut to fit in `width` columns with room for dialoguer's marker ("❯ "), ending in
+/// "…" when cut.
+fn fit(text: &str, width: usize) -> String {
+    let room = width.saturating_sub(4).max(10);
+    if text.chars().count() <= room {
+        return text.to_string();
+    }
+    let mut s: String = text.chars().take(room - 1).collect();
+    s.push('…');
+    s
 }
 
 /// Ctrl-C and Esc end the wizard with nothing saved.
@@ -130,10 +141,13 @@ impl Ui for TerminalUi {
 
     fn select(&mut self, q: &Question<'_>, items: &[String], default: usize) -> Result<usize> {
         self.show_help(q);
-        let items: Vec<String> = items.iter().map(|i| one_line(i).into_owned()).collect();
+        // A row wider than the terminal wraps, and dialoguer, counting rows, would leave the
+        // wrapped part of old rows on screen when it redraws (seen at 40 columns).
+        let width = usize::from(self.term.size().1);
+        let fitted: Vec<String> = items.iter().map(|i| fit(&one_line(i), width)).collect();
         dialoguer::FuzzySelect::with_theme(self.theme.as_ref())
-            .with_prompt(one_line(q.prompt))
-            .items(&items)
+            .with_prompt(fit(&one_line(q.prompt), width))
+            .items(&fitted)
             .default(default)
             .interact_on_opt(&self.term)
             .map_err(map_err)?
@@ -150,7 +164,7 @@ impl Ui for TerminalUi {
     }
 
     fn notice(&mut self, msg: &str) {
-        self.say(msg);
+        self.say(&multi_line(msg));
     }
 
     fn open_url(&mut self, url: &str, open: bool) {
@@ -165,7 +179,12 @@ impl Ui for TerminalUi {
     }
 }
 
-fn show_and_open(browser: Option<&str>, url: &str, open: bool, say: &mut dyn FnMut(&str)) {
+pub(super) fn show_and_open(
+    browser: Option<&str>,
+    url: &str,
+    open: bool,
+    say: &mut dyn FnMut(&str),
+) {
     say(&format!(
         "Open this URL to sign in:\n\n  {}\n",
         one_line(url)

@@ -34,7 +34,7 @@ use serde::Serialize;
 use crate::core::env::Env;
 use crate::core::error::usage;
 use crate::core::paths::Paths;
-use crate::core::secret::Secret;
+use crate::core::secret::{Secret, cleaned};
 use crate::core::vocab::{AuthMethod, Environment, Grant};
 use crate::ops::Base;
 use crate::ops::clients::{OAuthOptions, read_private_key};
@@ -398,9 +398,9 @@ fn read_secret(
         std::io::stdin()
             .read_to_string(&mut buf)
             .context("could not read the secret from stdin")?;
-        let trimmed = buf.trim_end_matches(['\n', '\r']).to_string();
+        let secret = cleaned(&format!("secret read by {flag}-stdin"), &buf);
         zeroize::Zeroize::zeroize(&mut buf);
-        return Ok(Some(Secret::new(trimmed)));
+        return secret.map(Some).map_err(|e| usage(format!("{e:#}")));
     }
     match var {
         None => Ok(None),
@@ -410,7 +410,9 @@ fn read_secret(
                     "{flag}-env {var}: the environment variable {var} is not set or empty"
                 ))
             })?;
-            Ok(Some(Secret::new(v.to_string())))
+            cleaned(&format!("value of {var} ({flag}-env)"), v)
+                .map(Some)
+                .map_err(|e| usage(format!("{e:#}")))
         }
     }
 }

@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use super::{Done, Out, Report, pairs};
 use crate::core::error::usage;
 use crate::ops::Ctx;
-use crate::ops::request::{self, Answer, RequestOptions};
+use crate::ops::request::{self, Answer, Body, RequestOptions};
 
 pub(crate) const AFTER_HELP: &str = "\
 PATH is relative to the connection's API base URL (a full URL must be under it). The body of
@@ -114,13 +114,22 @@ impl Report for Request {
             }
             writeln!(o.err)?;
         }
-        if o.terminal
-            && let Ok(v) = serde_json::from_slice::<serde_json::Value>(&a.body)
-        {
-            serde_json::to_writer_pretty(&mut *o.out, &v)?;
-            writeln!(o.out)?;
-        } else {
-            o.out.write_all(&a.body)?;
+        match &a.body {
+            Body::Whole(body) => {
+                if o.terminal
+                    && let Ok(v) = serde_json::from_slice::<serde_json::Value>(body)
+                {
+                    serde_json::to_writer_pretty(&mut *o.out, &v)?;
+                    writeln!(o.out)?;
+                } else {
+                    o.out.write_all(body)?;
+                }
+            }
+            // Too big to hold: copied through as it arrives, scrubbed on the way.
+            Body::Stream(stream) => {
+                let mut stream = stream.lock().map_err(|_| anyhow::anyhow!("body lost"))?;
+                std::io::copy(&mut *stream, &mut *o.out).context("could not read the response")?;
+            }
         }
         o.out.flush()?;
         if let Some(n) = &a.notice {

@@ -62,10 +62,12 @@ impl Report for Show {
         if let Some(a) = &c.oauth {
             kv("oauth client", &a.client);
             kv("oauth grant", a.grant.as_str());
-            let scopes = if a.scopes.is_empty() {
+            // Granted, as the provider last reported them; else as asked at sign-in.
+            let held = a.held_scopes();
+            let scopes = if held.is_empty() {
                 "-".to_string()
             } else {
-                a.scopes.join(" ")
+                held.join(" ")
             };
             kv("scopes", &scopes);
             if let Some(e) = &a.expires_at {

@@ -7,6 +7,7 @@ pub(crate) mod http;
 pub(crate) mod interrupt;
 pub(crate) mod paths;
 pub(crate) mod scrub;
+pub(crate) mod scrub_window;
 pub(crate) mod secret;
 pub(crate) mod text;
 pub(crate) mod time;

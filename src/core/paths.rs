@@ -10,19 +10,23 @@ use super::env::Env;
 pub(crate) struct Paths {
     pub config_dir: PathBuf,
     pub data_dir: PathBuf,
+    /// What conn learns while running (check results, refresh times): never configuration.
+    pub state_dir: PathBuf,
     /// Why these dirs: "CONN_HOME" or "platform default".
     pub source: &'static str,
 }
 
 impl Paths {
     /// `CONN_HOME` puts everything in one directory (tests, portable installs); otherwise the
-    /// platform's config dir holds metadata and providers, its data dir the encrypted secrets.
+    /// platform's config dir holds metadata and providers, its data dir the encrypted secrets,
+    /// its state dir what conn learns while running.
     pub(crate) fn resolve(env: &Env) -> Result<Self> {
         if let Some(home) = env.get("CONN_HOME") {
             let home = PathBuf::from(home);
             return Ok(Paths {
                 config_dir: home.clone(),
-                data_dir: home,
+                data_dir: home.clone(),
+                state_dir: home,
                 source: "CONN_HOME",
             });
         }
@@ -32,6 +36,11 @@ impl Paths {
         Ok(Paths {
             config_dir: dirs.config_dir().to_path_buf(),
             data_dir: dirs.data_dir().to_path_buf(),
+            // XDG_STATE_HOME on Linux; other platforms have no state dir, so the data dir.
+            state_dir: dirs
+                .state_dir()
+                .unwrap_or_else(|| dirs.data_dir())
+                .to_path_buf(),
             source: "platform default",
         })
     }
@@ -42,6 +51,15 @@ impl Paths {
 
     pub(crate) fn connections_lock(&self) -> PathBuf {
         self.config_dir.join(".connections.lock")
+    }
+
+    /// Check results, refresh times, identities seen: `state.json`, keyed by connection id.
+    pub(crate) fn state_file(&self) -> PathBuf {
+        self.state_dir.join("state.json")
+    }
+
+    pub(crate) fn state_lock(&self) -> PathBuf {
+        self.state_dir.join(".state.lock")
     }
 
     pub(crate) fn providers_dir(&self) -> PathBuf {

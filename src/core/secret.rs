@@ -53,6 +53,27 @@ impl Secret<String> {
     }
 }
 
+/// A secret as typed, pasted or read from a file or variable, made ready to store: a trailing
+/// CR/LF (a CRLF `.env` file, `echo`) is dropped; any other control character is an error
+/// naming `field` (the value is never shown), since no HTTP header can carry it.
+pub(crate) fn cleaned(field: &str, raw: &str) -> Result<Secret<String>> {
+    let value = raw.trim_end_matches(['\r', '\n']);
+    if let Some((at, c)) = value.char_indices().find(|(_, c)| c.is_control()) {
+        let what = match c {
+            '\r' => "a carriage return (CR)".to_string(),
+            '\n' => "a line break (LF)".to_string(),
+            '\t' => "a tab".to_string(),
+            c => format!("the control character U+{:04X}", c as u32),
+        };
+        let pos = value[..at].chars().count() + 1;
+        anyhow::bail!(
+            "the {field} contains {what} at character {pos} of {}; a credential can't carry it. Check for a stray character from copying or from the file it came from, and enter it again",
+            value.chars().count()
+        );
+    }
+    Ok(Secret::new(value.to_string()))
+}
+
 /// All secrets of one connection, by field name (`api_key`, `password`, ...).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct SecretBundle(BTreeMap<String, Secret<String>>);
@@ -104,6 +125,21 @@ impl SecretBundle {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_lose_a_trailing_crlf_and_refuse_other_control_characters() {
+        assert_eq!(cleaned("API key", "k-1\r\n").unwrap().expose(), "k-1");
+        assert_eq!(cleaned("API key", "k-1\r").unwrap().expose(), "k-1");
+        assert_eq!(cleaned("API key", " k 1 ").unwrap().expose(), " k 1 ");
+        let e = cleaned("API key", "k\u{7}x").unwrap_err().to_string();
+        assert!(
+            e.contains("the API key contains the control character U+0007 at character 2"),
+            "{e}"
+        );
+        assert!(!e.contains("kx"), "{e}");
+        let e = cleaned("password", "a\rb\n").unwrap_err().to_string();
+        assert!(e.contains("carriage return"), "{e}");
+    }
 
     #[test]
     fn debug_is_redacted() {

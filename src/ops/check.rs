@@ -181,7 +181,7 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &CheckOptions) -> Result<CheckRun> {
     // The results matter more than recording them: a failed save is a warning.
     let save_error = save_results(ctx, &ids, &reports)
         .err()
-        .map(|e| format!("could not save the results in connections.toml: {e:#}"));
+        .map(|e| format!("could not save the results in the state file: {e:#}"));
     let worst = reports
         .iter()
         .map(|r| r.outcome.status.severity())
@@ -443,34 +443,39 @@ fn suggest_integration_user(conn: &Connection, outcome: &mut Outcome) {
     }
 }
 
-/// One metadata update at the end, applied to connections that still exist as they were
-/// (same id), merged with whatever other processes changed meanwhile.
+/// One state update at the end (connections.toml is not touched), applied to connections that
+/// still exist as they were (same id), merged with whatever other processes learned meanwhile.
 /// `ids[i]` is the id `reports[i]`'s connection had when the run began.
 fn save_results(ctx: &Base, ids: &[String], reports: &[Report]) -> Result<()> {
     if reports.is_empty() {
         return Ok(());
     }
-    ctx.metadata().update(|meta| {
-        for (r, old_id) in reports.iter().zip(ids) {
-            let Some(conn) = meta.connections.get_mut(&r.name) else {
+    let store = ctx.metadata();
+    // Read through the metadata store first: it moves results an older conn kept in
+    // connections.toml into the state file, so the update below starts from them.
+    let current = store.load()?;
+    store.state().update(|state| {
+        for (r, id) in reports.iter().zip(ids) {
+            let Some(conn) = current.connections.get(&r.name).filter(|c| &c.id == id) else {
                 continue;
             };
-            if conn.id != *old_id {
-                continue;
-            }
-            conn.last_check = Some(LastCheck {
+            let learned = state
+                .connections
+                .entry(id.clone())
+                .or_insert_with(|| conn.learned());
+            learned.last_check = Some(LastCheck {
                 status: r.outcome.status,
                 at: r.checked_at.clone(),
                 message: (r.outcome.status != CheckStatus::Ok).then(|| r.outcome.message.clone()),
             });
             if r.outcome.status == CheckStatus::Ok {
-                conn.last_success = Some(r.checked_at.clone());
+                learned.last_success = Some(r.checked_at.clone());
             }
-            if let (Some(refreshed), Some(state)) = (&r.refreshed, conn.oauth.as_mut()) {
-                refreshed.apply(state);
+            if let Some(refreshed) = &r.refreshed {
+                refreshed.apply(learned);
             }
             if let Some(found) = &r.outcome.identity {
-                conn.identity = Some(found.clone());
+                learned.identity = Some(found.clone());
             }
         }
         Ok(())

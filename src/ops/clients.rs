@@ -10,7 +10,7 @@ use crate::auth::oauth2 as flow;
 use crate::auth::{ClientKind, ClientNeeds};
 use crate::catalog::provider::SignatureMethod;
 use crate::catalog::{ClientAuth, Provider};
-use crate::core::secret::{Secret, SecretBundle};
+use crate::core::secret::{Secret, SecretBundle, cleaned};
 use crate::core::time::now_rfc3339;
 use crate::core::ui::Question;
 use crate::core::vocab::Grant;
@@ -191,15 +191,19 @@ fn ask_client_secret(ctx: &mut Ctx<'_>, needs: ClientNeeds<'_>) -> Result<Option
             if !has {
                 return Ok(None);
             }
-            Ok(Some(ctx.ui.secret(&Question::new(
+            let typed = ctx.ui.secret(&Question::new(
                 "Client secret",
                 "--client-secret-stdin or --client-secret-env VAR",
-            ))?))
+            ))?;
+            Ok(Some(cleaned("client secret", typed.expose())?))
         }
-        ClientKind::OAuth1 => Ok(Some(ctx.ui.secret(&Question::new(
-            "Consumer secret",
-            "--client-secret-stdin or --client-secret-env VAR",
-        ))?)),
+        ClientKind::OAuth1 => {
+            let typed = ctx.ui.secret(&Question::new(
+                "Consumer secret",
+                "--client-secret-stdin or --client-secret-env VAR",
+            ))?;
+            Ok(Some(cleaned("consumer secret", typed.expose())?))
+        }
         ClientKind::OAuth1Rsa => {
             let path = ctx.ui.input(
                 &Question::new("Path to the consumer's RSA private key (PEM)", "--private-key FILE")

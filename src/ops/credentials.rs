@@ -18,6 +18,7 @@ use crate::core::secret::{Secret, SecretBundle};
 use crate::core::time::{now_rfc3339, unix_rfc3339};
 use crate::store::fsio;
 use crate::store::metadata::{Connection, Metadata, OAuthState};
+use crate::store::state::ConnState;
 
 /// Refresh when the access token has less than this left, in seconds.
 pub(crate) const REFRESH_MARGIN_SECS: i64 = 60;
@@ -80,12 +81,13 @@ pub(crate) struct Refreshed {
 }
 
 impl Refreshed {
-    /// Records the refresh in the connection's metadata.
-    pub(crate) fn apply(&self, state: &mut OAuthState) {
-        state.expires_at = self.expires_at.clone();
-        state.refreshed_at = Some(self.refreshed_at.clone());
+    /// Records the refresh in what conn learned about the connection (the state file; the
+    /// scopes asked at sign-in stay in connections.toml, the granted ones are state).
+    pub(crate) fn apply(&self, learned: &mut ConnState) {
+        learned.expires_at = self.expires_at.clone();
+        learned.refreshed_at = Some(self.refreshed_at.clone());
         if !self.scopes.is_empty() {
-            state.scopes = self.scopes.clone();
+            learned.granted_scopes = Some(self.scopes.clone());
         }
     }
 }
@@ -291,13 +293,13 @@ fn refresh_when(
     if run.is_some() {
         return Ok((next, Some(refreshed)));
     }
-    let _ = ctx.metadata().update(|m| {
-        if let Some(c) = m.connections.get_mut(name)
-            && c.id == conn.id
-            && let Some(o) = c.oauth.as_mut()
-        {
-            refreshed.apply(o);
-        }
+    // What the refresh learned goes to the state file; connections.toml is not touched.
+    let _ = ctx.metadata().state().update(|s| {
+        let learned = s
+            .connections
+            .entry(conn.id.clone())
+            .or_insert_with(|| conn.learned());
+        refreshed.apply(learned);
         Ok(())
     });
     Ok((next, None))

@@ -38,13 +38,18 @@ pub(crate) fn run(ctx: &Base) -> Result<Report> {
         "paths",
         true,
         format!(
-            "config {} , data {} ({})",
+            "config {} , data {} , state {} ({})",
             ctx.paths.config_dir.display(),
             ctx.paths.data_dir.display(),
+            ctx.paths.state_dir.display(),
             ctx.paths.source
         ),
     );
-    let mut dirs = vec![&ctx.paths.config_dir, &ctx.paths.data_dir];
+    let mut dirs = vec![
+        &ctx.paths.config_dir,
+        &ctx.paths.data_dir,
+        &ctx.paths.state_dir,
+    ];
     dirs.dedup();
     for dir in dirs {
         if let Some((ok, d)) = permissions(dir, 0o700) {
@@ -52,8 +57,13 @@ pub(crate) fn run(ctx: &Base) -> Result<Report> {
         }
     }
     let meta_store = ctx.metadata();
+    let mut keychain_in_use = false;
     let saved_store = match meta_store.load() {
         Ok(m) => {
+            keychain_in_use = m
+                .connections
+                .values()
+                .any(|c| c.store == StoreKind::Keychain);
             add(
                 "connections.toml",
                 true,
@@ -70,8 +80,22 @@ pub(crate) fn run(ctx: &Base) -> Result<Report> {
             None
         }
     };
+    let state = meta_store.state();
+    match state.load() {
+        Ok(s) => add(
+            "state file",
+            true,
+            format!(
+                "what conn learned about {} connection(s), in {}",
+                s.connections.len(),
+                state.path().display()
+            ),
+        ),
+        Err(e) => add("state file", false, format!("{e:#}")),
+    }
     for f in [
         ctx.paths.connections_file(),
+        ctx.paths.state_file(),
         ctx.paths.secrets_file(),
         ctx.paths.identity_file(&ctx.env),
     ] {
@@ -97,16 +121,23 @@ pub(crate) fn run(ctx: &Base) -> Result<Report> {
         Err(e) => add("secret store", false, format!("{e:#}")),
     }
     let kc = Keychain::new(&ctx.env).probe();
-    let uses_keychain = saved_store == Some(StoreKind::Keychain)
+    let uses_keychain = keychain_in_use
+        || saved_store == Some(StoreKind::Keychain)
         || ctx.env.get("CONN_SECRET_STORE") == Some(StoreKind::Keychain.as_str());
-    add(
-        "OS keychain",
-        kc.is_ok() || !uses_keychain,
-        match kc {
-            Ok(()) => "reachable".into(),
-            Err(e) => format!("not reachable: {e:#}"),
-        },
-    );
+    // A real write and read (not just a lookup, which a locked keychain answers too).
+    match kc {
+        Ok(findings) => {
+            add(
+                "OS keychain",
+                true,
+                "usable: a test item was written, read back and deleted".into(),
+            );
+            for f in findings {
+                add("OS keychain", !uses_keychain, f.explain());
+            }
+        }
+        Err(e) => add("OS keychain", !uses_keychain, format!("not usable: {e:#}")),
+    }
     let fs = FileStore::new(&ctx.paths, &ctx.env);
     if let Some((ok, d)) = permissions(fs.dir(), 0o700) {
         add("file permissions", ok, d);

@@ -15,7 +15,7 @@ use crate::auth::{self, Method};
 use crate::catalog::{AuthSpec, Provider};
 use crate::check::{self, CheckStatus, Identity, Outcome, Target};
 use crate::core::error::usage;
-use crate::core::secret::{Secret, SecretBundle};
+use crate::core::secret::{Secret, SecretBundle, cleaned};
 use crate::core::time::now_rfc3339;
 use crate::core::ui::Question;
 use crate::core::vocab::{AuthMethod, Environment, StoreKind};
@@ -75,9 +75,10 @@ pub(crate) fn create(ctx: &mut Ctx<'_>, mut opts: NewOptions) -> Result<Created>
     let selection = secrets::choose(&ctx.env, meta.settings.secret_store)?;
     log::debug!("secret store: {} ({})", selection.kind, selection.reason);
     if selection.kind == StoreKind::Keychain && !selection.automatic {
-        Keychain::new(&ctx.env).probe().context(
-            "the OS keychain is not usable; set CONN_SECRET_STORE=file to use the encrypted file store",
-        )?;
+        Keychain::new(&ctx.env)
+            .probe()
+            .map(drop)
+            .context("the OS keychain is not usable")?;
     }
 
     let catalog = ctx.catalog();
@@ -391,6 +392,7 @@ fn correct_answer(
                 &field.label,
                 "--secret-stdin or --secret-env VAR",
             ))?;
+            let v = cleaned(&field.label, v.expose()).map_err(|e| usage(format!("{e:#}")))?;
             if v.expose().trim().is_empty() {
                 return Err(usage(format!("the {} is empty", field.label)));
             }
@@ -416,6 +418,9 @@ fn ask_secrets(
                 "--secret-stdin or --secret-env VAR",
             ))?,
         };
+        // Every source alike (prompt, stdin, variable): a trailing CR/LF goes, other control
+        // characters are refused.
+        let value = cleaned(&field.label, value.expose()).map_err(|e| usage(format!("{e:#}")))?;
         bundle.insert(field.key, value);
     }
     ctx.ui.missing_answers()?;

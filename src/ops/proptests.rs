@@ -152,6 +152,7 @@ fn paths(dir: &Path) -> Paths {
     Paths {
         config_dir: dir.join("cfg"),
         data_dir: dir.join("data"),
+        state_dir: dir.join("state"),
         source: "test",
     }
 }

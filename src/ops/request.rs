@@ -1,8 +1,10 @@
 //! One authenticated request to a connection's API base URL, for `conn request` (like
 //! `gh api`). The credentials go through the connection's authenticator after method,
 //! URL, query and body are final, so methods that sign requests sign exactly what is sent. An
-//! OAuth 2.0 request answered 401 is sent once more after a forced refresh.
+//! OAuth 2.0 request answered 401 is sent once more after a forced refresh. Bodies over
+//! `WHOLE_LIMIT` are streamed, scrubbed through a bounded window, so memory stays flat.
 
+use std::io::Read;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -11,6 +13,7 @@ use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName
 use super::{Ctx, credentials, find, resolve};
 use crate::auth::{Authenticator, scrub};
 use crate::core::error::usage;
+use crate::core::scrub_window::{ScrubFn, ScrubWindow};
 use crate::core::vocab::AuthMethod;
 
 #[derive(Debug, Default)]
@@ -33,11 +36,38 @@ pub(crate) struct Answer {
     pub(crate) status: u16,
     pub(crate) reason: String,
     pub(crate) headers: Vec<(String, String)>,
-    pub(crate) body: Vec<u8>,
+    pub(crate) body: Body,
     /// What conn has to say about the answer, for stderr: an OAuth 1.0a provider refused the
     /// request's timestamp, and this computer's clock against the server's `Date` shows why.
     pub(crate) notice: Option<String>,
 }
+
+/// A response body: whole when small, else a stream read as it is written out.
+pub(crate) enum Body {
+    /// At most `WHOLE_LIMIT` bytes, scrubbed.
+    Whole(Vec<u8>),
+    /// Larger: scrubbed through a bounded window while it is read, so memory stays flat
+    /// whatever the size. (A mutex so it can be read through a shared reference.)
+    Stream(std::sync::Mutex<Box<dyn Read + Send>>),
+}
+
+impl std::fmt::Debug for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Body::Whole(b) => write!(f, "Whole({} bytes)", b.len()),
+            Body::Stream(_) => f.write_str("Stream"),
+        }
+    }
+}
+
+/// Bodies up to this size (bytes) are read whole (so they can be pretty-printed); larger ones
+/// are streamed.
+pub(crate) const WHOLE_LIMIT: usize = 1024 * 1024;
+
+/// How many bytes the longest encoded form of a secret byte can take on the wire (a
+/// percent-encoding repeated, a JSON `\\uXXXX` escape): the window keeps this many bytes per
+/// byte of the longest secret, so no echoed secret is split.
+const FORM_BYTES_PER_SECRET_BYTE: usize = 16;
 
 pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &RequestOptions) -> Result<Answer> {
     let method = match &opts.method {
@@ -72,11 +102,16 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &RequestOptions) -> Result<Answer> {
         log_request(&req, ready.auth.as_ref());
         let resp = client.execute(req).map_err(|e| {
             // `without_url`: an API key may travel in the query string.
+            let e = e.without_url();
+            let why = client
+                .diagnose(&e)
+                .map(|d| format!("\n{}\nhint: {}", d.cause, d.fix))
+                .unwrap_or_default();
             anyhow::anyhow!(
-                "{} {}: {}",
+                "{} {}: {}{why}",
                 method,
                 shown_url(&url, ready.auth.as_ref()),
-                crate::core::error::chain_text(&e.without_url())
+                crate::core::error::chain_text(&e)
             )
         })?;
         let status = resp.status();
@@ -106,9 +141,25 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &RequestOptions) -> Result<Answer> {
             .get(reqwest::header::DATE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let body = resp.bytes().context("could not read the response")?;
-        let body = scrubber.scrub_body(&body);
-        let notice = clock_notice(&ready, status.as_u16(), &body, date.as_deref());
+        let mut resp = resp;
+        let mut head = Vec::new();
+        (&mut resp)
+            .take(WHOLE_LIMIT as u64 + 1)
+            .read_to_end(&mut head)
+            .context("could not read the response")?;
+        let (body, notice) = if head.len() <= WHOLE_LIMIT {
+            let body = scrubber.scrub_body(&head);
+            let notice = clock_notice(&ready, status.as_u16(), &body, date.as_deref());
+            (Body::Whole(body), notice)
+        } else {
+            let (keep, scrub) = window_scrubber(ready.auth.as_ref());
+            let stream: Box<dyn Read + Send> = Box::new(ScrubWindow::new(
+                std::io::Cursor::new(head).chain(resp),
+                keep,
+                scrub,
+            ));
+            (Body::Stream(std::sync::Mutex::new(stream)), None)
+        };
         return Ok(Answer {
             version,
             status: status.as_u16(),
@@ -118,6 +169,23 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &RequestOptions) -> Result<Answer> {
             notice,
         });
     }
+}
+
+/// The one scrub function a streamed body goes through (`core::scrub`, as for whole bodies),
+/// and how many bytes its window keeps.
+fn window_scrubber(auth: &dyn Authenticator) -> (usize, ScrubFn) {
+    let longest = auth
+        .secret_values()
+        .iter()
+        .map(|v| v.expose().len())
+        .max()
+        .unwrap_or(0);
+    let keep = (longest * FORM_BYTES_PER_SECRET_BYTE).max(64);
+    let scrubber = crate::auth::scrubber(auth);
+    (
+        keep,
+        Box::new(move |b: &[u8]| scrubber.scrub(b).into_owned()),
+    )
 }
 
 /// An OAuth 1.0a request refused for its timestamp or nonce: the clocks compared, as `check` and

@@ -131,6 +131,7 @@ pub(crate) fn authorize(
             expires_at: signed.expires_at.map(unix_rfc3339),
             refreshed_at: None,
             offline_access: signed.offline_access,
+            granted_scopes: None,
         },
         new_client: chosen.new_registration,
         callback: signed.callback,
@@ -308,7 +309,7 @@ pub(crate) fn scope_check(
     let required = auth::method_of(spec).required_scopes();
     let missing: Vec<&str> = required
         .iter()
-        .filter(|s| !state.scopes.contains(s))
+        .filter(|s| !state.held_scopes().contains(s))
         .map(String::as_str)
         .collect();
     if o.status != CheckStatus::Ok || missing.is_empty() {

@@ -161,6 +161,7 @@ mod tests {
         let paths = Paths {
             config_dir: dir.path().to_path_buf(),
             data_dir: dir.path().join("data"),
+            state_dir: dir.path().join("state"),
             source: "test",
         };
         let s = BindingsStore::new(&paths);

@@ -1,6 +1,9 @@
-//! `connections.toml`: every connection's settings and last check, never a secret.
-//! Every change is a read-modify-write under an exclusive lock, re-reading the file after the
-//! lock is taken so concurrent processes never lose each other's changes.
+//! `connections.toml`: every connection's settings, never a secret and never what conn learns
+//! while running (that is `state.json`, see `state`). `load` overlays the state onto the
+//! settings, so callers see one `Connection`; `update` writes the settings back with
+//! `toml_edit` (the user's comments, order and formatting stay) and the learned fields to the
+//! state file. Every change is a read-modify-write under an exclusive lock, re-reading the file
+//! after the lock is taken so concurrent processes never lose each other's changes.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -9,9 +12,11 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
 use super::fsio;
+pub(crate) use super::state::LastCheck;
+use super::state::{ConnState, StateStore};
 use crate::core::paths::Paths;
 pub(crate) use crate::core::vocab::Identity;
-use crate::core::vocab::{AuthMethod, CheckStatus, Environment, Grant, StoreKind};
+use crate::core::vocab::{AuthMethod, Environment, Grant, StoreKind};
 
 /// The format version this build reads and writes.
 pub(crate) const CURRENT_VERSION: u32 = 1;
@@ -54,15 +59,27 @@ pub(crate) struct OAuthState {
     pub grant: Grant,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scopes: Vec<String>,
-    /// When the access token expires (RFC 3339), for display; the secret bundle is authoritative.
+    /// State: when the access token expires (RFC 3339), for display; the secret bundle is
+    /// authoritative.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<String>,
+    /// State: when the access token was last refreshed (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refreshed_at: Option<String>,
     /// Offline access (OpenID Connect `offline_access`) was asked at sign-in: a connection
     /// without a refresh token is then worth a warning.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub offline_access: bool,
+    /// State: the scopes the provider reported on the last refresh (else `scopes` holds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub granted_scopes: Option<Vec<String>>,
+}
+
+impl OAuthState {
+    /// The scopes the grant holds: as last reported by a refresh, else as signed in.
+    pub(crate) fn held_scopes(&self) -> &[String] {
+        self.granted_scopes.as_deref().unwrap_or(&self.scopes)
+    }
 }
 
 fn current_version() -> u32 {
@@ -109,20 +126,61 @@ pub(crate) struct Connection {
     /// Basic auth user name (not a secret).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
+    /// State: who the credentials authenticate as (last sign-in or check).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<Identity>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oauth: Option<OAuthState>,
     pub created_at: String,
     pub updated_at: String,
+    /// State: the outcome of the last check.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_check: Option<LastCheck>,
-    /// When a check last succeeded (RFC 3339).
+    /// State: when a check last succeeded (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_success: Option<String>,
-    /// When the credentials were last granted (`new`, `reauth`), RFC 3339.
+    /// State: when the credentials were last granted (`new`, `reauth`), RFC 3339.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorized_at: Option<String>,
+}
+
+// The fields marked "State" are kept in the state file, not in connections.toml (which older
+// versions wrote them to, and from which `load` migrates them). They stay on `Connection` so
+// that readers, and `show --json`, see one record.
+impl Connection {
+    /// The learned part of this connection, as the state file keeps it.
+    pub(crate) fn learned(&self) -> ConnState {
+        let oauth = self.oauth.as_ref();
+        ConnState {
+            identity: self.identity.clone(),
+            authorized_at: self.authorized_at.clone(),
+            last_check: self.last_check.clone(),
+            last_success: self.last_success.clone(),
+            expires_at: oauth.and_then(|o| o.expires_at.clone()),
+            refreshed_at: oauth.and_then(|o| o.refreshed_at.clone()),
+            granted_scopes: oauth.and_then(|o| o.granted_scopes.clone()),
+        }
+    }
+
+    /// Replaces the learned part with `s`.
+    pub(crate) fn set_learned(&mut self, s: ConnState) {
+        self.identity = s.identity;
+        self.authorized_at = s.authorized_at;
+        self.last_check = s.last_check;
+        self.last_success = s.last_success;
+        if let Some(o) = self.oauth.as_mut() {
+            o.expires_at = s.expires_at;
+            o.refreshed_at = s.refreshed_at;
+            o.granted_scopes = s.granted_scopes;
+        }
+    }
+
+    /// Only the settings, as connections.toml keeps them.
+    fn settings_only(&self) -> Connection {
+        let mut c = self.clone();
+        c.set_learned(ConnState::default());
+        c
+    }
 }
 
 impl Connection {
@@ -154,19 +212,11 @@ pub(crate) fn same_account<'m>(
         .collect()
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct LastCheck {
-    pub status: CheckStatus,
-    pub at: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-}
-
 #[derive(Debug, Clone)]
 pub(crate) struct MetadataStore {
     file: PathBuf,
     lock: PathBuf,
+    state: StateStore,
 }
 
 impl MetadataStore {
@@ -174,6 +224,7 @@ impl MetadataStore {
         MetadataStore {
             file: paths.connections_file(),
             lock: paths.connections_lock(),
+            state: StateStore::new(paths),
         }
     }
 
@@ -181,9 +232,20 @@ impl MetadataStore {
         &self.file
     }
 
-    /// Reads the file; a missing file is an empty store. A file that doesn't parse is an error
-    /// naming path, line and column.
+    /// The state file next to these settings.
+    pub(crate) fn state(&self) -> &StateStore {
+        &self.state
+    }
+
+    /// Reads the settings and overlays what conn learned; a missing file is an empty store. A
+    /// file that doesn't parse is an error naming path, line and column.
     pub(crate) fn load(&self) -> Result<Metadata> {
+        let meta = self.load_settings()?;
+        self.overlay(meta)
+    }
+
+    /// connections.toml alone (with any learned fields an older version wrote there).
+    fn load_settings(&self) -> Result<Metadata> {
         let Some(bytes) = fsio::read_optional(&self.file)? else {
             return Ok(Metadata::default());
         };
@@ -194,16 +256,7 @@ impl MetadataStore {
         }
         let text = String::from_utf8(bytes)
             .with_context(|| format!("{} is not valid UTF-8", self.file.display()))?;
-        let meta: Metadata = toml::from_str(&text).map_err(|e| {
-            let (line, col) = e
-                .span()
-                .map_or((1, 1), |s| crate::core::error::line_col(&text, s.start));
-            anyhow::anyhow!(
-                "{}:{line}:{col}: {}\nconn has not changed the file; fix it by hand (or move it away to start afresh).",
-                self.file.display(),
-                e.message()
-            )
-        })?;
+        let meta = self.parse(&text)?;
         if let Some(h) = hash
             && meta.version <= CURRENT_VERSION
         {
@@ -232,14 +285,60 @@ impl MetadataStore {
             .ok()
             .and_then(|text| super::metadata_slice::slice(text, name));
         match part.map(|p| toml::from_str::<Metadata>(&p)) {
-            Some(Ok(meta)) if meta.version <= CURRENT_VERSION => Ok(migrate(meta)),
+            Some(Ok(meta)) if meta.version <= CURRENT_VERSION => self.overlay(migrate(meta)),
             // Errors are reported by the whole file's parse, with its line numbers.
             _ => self.load(),
         }
     }
 
-    /// Applies `change` to the latest contents under the lock and writes the result atomically.
-    /// If `change` fails, nothing is written.
+    fn parse(&self, text: &str) -> Result<Metadata> {
+        toml::from_str(text).map_err(|e| {
+            let (line, col) = e
+                .span()
+                .map_or((1, 1), |s| crate::core::error::line_col(text, s.start));
+            anyhow::anyhow!(
+                "{}:{line}:{col}: {}\nconn has not changed the file; fix it by hand (or move it away to start afresh).",
+                self.file.display(),
+                e.message()
+            )
+        })
+    }
+
+    /// Puts the state file's record of each connection onto it. A connection the state file
+    /// does not know yet keeps what connections.toml says (files written before the state file
+    /// existed), and that is copied into the state file, so no last result is lost.
+    fn overlay(&self, mut meta: Metadata) -> Result<Metadata> {
+        let state = self.state.load()?;
+        let mut legacy = Vec::new();
+        for c in meta.connections.values_mut() {
+            match state.connections.get(&c.id) {
+                Some(s) => c.set_learned(s.clone()),
+                None => {
+                    let l = c.learned();
+                    if !l.is_empty() {
+                        legacy.push((c.id.clone(), l));
+                    }
+                }
+            }
+        }
+        if !legacy.is_empty() {
+            // Best effort: until it works, the values are read from connections.toml as before.
+            let moved = self.state.update(|s| {
+                for (id, l) in legacy {
+                    s.connections.entry(id).or_insert(l);
+                }
+                Ok(())
+            });
+            if let Err(e) = moved {
+                log::warn!("could not move check results into the state file: {e:#}");
+            }
+        }
+        Ok(meta)
+    }
+
+    /// Applies `change` to the latest contents under the lock and writes the result atomically:
+    /// learned fields to the state file, settings to connections.toml, changing only what
+    /// differs there. If `change` fails, nothing is written.
     pub(crate) fn update<T>(&self, change: impl FnOnce(&mut Metadata) -> Result<T>) -> Result<T> {
         crate::core::interrupt::critical(|| self.update_now(change))
     }
@@ -247,14 +346,90 @@ impl MetadataStore {
     fn update_now<T>(&self, change: impl FnOnce(&mut Metadata) -> Result<T>) -> Result<T> {
         let _guard = fsio::lock_exclusive(&self.lock)?;
         let mut meta = self.load()?;
+        let before: BTreeMap<String, ConnState> = meta
+            .connections
+            .values()
+            .map(|c| (c.id.clone(), c.learned()))
+            .collect();
         let out = change(&mut meta)?;
         meta.version = CURRENT_VERSION;
-        let text = toml::to_string_pretty(&meta).context("could not serialize connections")?;
-        fsio::write_atomic(&self.file, text.as_bytes())?;
+
+        // What the change learned (a sign-in's identity and check) goes to the state file.
+        let learned: Vec<(String, ConnState)> = meta
+            .connections
+            .values()
+            .map(|c| (c.id.clone(), c.learned()))
+            .filter(|(id, l)| before.get(id) != Some(l))
+            .collect();
+        if !learned.is_empty() {
+            self.state.update(|s| {
+                for (id, l) in learned {
+                    s.connections.insert(id, l);
+                }
+                Ok(())
+            })?;
+        }
+
+        let mut settings = meta.clone();
+        for c in settings.connections.values_mut() {
+            *c = c.settings_only();
+        }
+        let old = fsio::read_optional(&self.file)?.and_then(|b| String::from_utf8(b).ok());
+        let text = self.render(old.as_deref(), &settings)?;
+        if old.as_deref() != Some(text.as_str()) {
+            fsio::write_atomic(&self.file, text.as_bytes())?;
+        }
         if text.len() >= CACHE_THRESHOLD {
-            self.write_cache(content_hash(text.as_bytes()), &meta);
+            self.write_cache(content_hash(text.as_bytes()), &settings);
+        }
+
+        // Forget what was learned about connections that are gone (best effort: a leftover
+        // record is never read, ids are not reused).
+        let gone: Vec<&String> = before
+            .keys()
+            .filter(|id| !meta.connections.values().any(|c| &c.id == *id))
+            .collect();
+        if !gone.is_empty() {
+            let _ = self.state.update(|s| {
+                for id in gone {
+                    s.connections.remove(id);
+                }
+                Ok(())
+            });
         }
         Ok(out)
+    }
+
+    /// The text of connections.toml holding `settings`: the current file with only what
+    /// differs changed (comments, order and formatting kept), or a fresh file.
+    fn render(&self, old: Option<&str>, settings: &Metadata) -> Result<String> {
+        let fresh = toml::to_string_pretty(settings).context("could not serialize connections")?;
+        let Some(old) = old.filter(|t| !t.trim().is_empty()) else {
+            return Ok(fresh);
+        };
+        let (Ok(mut doc), Ok(want)) = (
+            old.parse::<toml_edit::DocumentMut>(),
+            fresh.parse::<toml_edit::DocumentMut>(),
+        ) else {
+            return Ok(fresh);
+        };
+        super::tomldoc::apply(&mut doc, &want, "connections", "id");
+        let edited = doc.to_string();
+        // The edit must say exactly what was meant; if not, correct data beats kept comments.
+        let same = self
+            .parse(&edited)
+            .ok()
+            .and_then(|m| serde_json::to_value(m).ok())
+            == serde_json::to_value(settings).ok();
+        if same {
+            Ok(edited)
+        } else {
+            log::warn!(
+                "could not keep the formatting of {}; rewrote it",
+                self.file.display()
+            );
+            Ok(fresh)
+        }
     }
 
     /// A JSON copy of a big connections.toml, which parses an order of magnitude faster. It is
@@ -335,6 +510,7 @@ mod tests {
         let paths = Paths {
             config_dir: dir.path().to_path_buf(),
             data_dir: dir.path().to_path_buf(),
+            state_dir: dir.path().to_path_buf(),
             source: "test",
         };
         let s = MetadataStore::new(&paths);

@@ -1,7 +1,10 @@
-//! Persistence: connection metadata (TOML, no secrets), recipe bindings, and the secret stores.
+//! Persistence: connection metadata (TOML, no secrets), what conn learned (state), recipe
+//! bindings, and the secret stores.
 
 pub(crate) mod bindings;
 pub(crate) mod fsio;
 pub(crate) mod metadata;
 pub(crate) mod metadata_slice;
 pub(crate) mod secrets;
+pub(crate) mod state;
+pub(crate) mod tomldoc;

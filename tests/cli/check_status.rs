@@ -82,8 +82,12 @@ fn each_failure_is_classified_with_a_hint_and_exit_code() {
     let all = env.conn("check --json").run();
     all.code(2);
     assert_eq!(all.json().as_array().unwrap().len(), cases.len());
-    // Results are saved in metadata.
-    let conns = env.connections();
+    // Results are saved in the state file, not in connections.toml.
+    assert!(!env.read_connections().contains("last_check"));
+    let conns: std::collections::BTreeMap<&str, serde_json::Value> = ["weak", "good"]
+        .iter()
+        .map(|n| (*n, env.learned(n)))
+        .collect();
     assert_eq!(
         conns["weak"]["last_check"]["status"].as_str(),
         Some("insufficient_permissions"),

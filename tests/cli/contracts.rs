@@ -19,6 +19,9 @@ const USER: &str = "jane@example.com";
 const ACCESS: &str = "at-contract-0123456789";
 const CLIENT_SECRET: &str = "cs-contract-0123456789";
 const OAUTH1_TOKEN: &str = "acctoken0123456789";
+const REFRESH: &str = "rt-contract-0123456789";
+const ACCESS_REFRESHED: &str = "at-contract-refreshed-0123456789";
+const REFRESH_ROTATED: &str = "rt-contract-rotated-0123456789";
 
 /// Providers with no fixed hosts to pin down; tested elsewhere.
 const NO_CONTRACT: &[(&str, &str)] = &[(
@@ -135,6 +138,31 @@ fn run_case(provider: &Value, case: &toml::Table) -> Result<(), String> {
                 .collect()
         })
         .unwrap_or_default();
+    // The refresh the next command makes. A case that leaves `expires_in` to the fake gets a
+    // sign-in token with 30 s left, so `conn token` right after is due to refresh (or, for a
+    // provider whose tokens never expire, must not).
+    // `due = true`: the case's own answer has a token due (one under `token_path`, Slack's).
+    let due_soon = case.get("due").and_then(|v| v.as_bool()) == Some(true)
+        || (case
+            .get("token_response")
+            .and_then(|t| t.get("expires_in"))
+            .is_none()
+            && !token_omit.iter().any(|k| k == "expires_in"));
+    let never_expire = provider["lifecycle"]["tokens_never_expire"] == true;
+    // The provider's refresh answer: the case's (the vendor's real shape), else a standard one
+    // with a new refresh token when the provider rotates them.
+    let refresh_json: Value = match case.get("refresh_response") {
+        Some(v) => serde_json::to_value(v).unwrap(),
+        None => {
+            let mut t = serde_json::json!({
+                "access_token": ACCESS_REFRESHED, "token_type": "Bearer", "expires_in": 3600,
+            });
+            if provider["lifecycle"]["rotating_refresh"] == true {
+                t["refresh_token"] = REFRESH_ROTATED.into();
+            }
+            t
+        }
+    };
     let callback_extra = table_str("callback");
     // Captured inputs, as conn will have them.
     for input in provider["inputs"].as_array().cloned().unwrap_or_default() {
@@ -185,7 +213,9 @@ fn run_case(provider: &Value, case: &toml::Table) -> Result<(), String> {
         .as_ref()
         .map(|p| host_path(&fill(p["url"].as_str().unwrap(), &values)));
     let flow = Arc::new(Mutex::new(Flow::default()));
-    let (fake_token_extra, fake_callback_extra) = (token_json, callback_extra.clone());
+    let (fake_token_extra, fake_callback_extra) = (token_json.clone(), callback_extra.clone());
+    let fake_refresh = refresh_json.to_string();
+    let fake_token_omit = token_omit.clone();
     let fake_pick = (pick_at.clone(), pick_body.clone());
     let fake = FakeApi::start_with_headers(move |seen| {
         let (host, path, query) = split(seen);
@@ -207,15 +237,21 @@ fn run_case(provider: &Value, case: &toml::Table) -> Result<(), String> {
             }
             return (302, vec![], back.to_string());
         }
+        if seen.method == "POST" && seen.form("grant_type").as_deref() == Some("refresh_token") {
+            return (200, json, fake_refresh.clone());
+        }
         if seen.method == "POST" && seen.form("grant_type").is_some() {
             let mut t = serde_json::json!({
                 "access_token": ACCESS, "token_type": "Bearer", "expires_in": 3600,
-                "refresh_token": "rt-contract-0123456789",
+                "refresh_token": REFRESH,
             });
+            if due_soon && seen.form("grant_type").as_deref() == Some("authorization_code") {
+                t["expires_in"] = 30.into();
+            }
             for (k, v) in &fake_token_extra {
                 t[k] = v.clone();
             }
-            for k in &token_omit {
+            for k in &fake_token_omit {
                 t.as_object_mut().unwrap().remove(k);
             }
             return (200, json, t.to_string());
@@ -407,6 +443,12 @@ fn run_case(provider: &Value, case: &toml::Table) -> Result<(), String> {
                 return Err(format!("bearer sent as {auth_header:?}"));
             }
             check_oauth2(&spec, &seen, &values)?;
+            if seen
+                .iter()
+                .any(|s| s.form("grant_type").is_some_and(|g| g == "refresh_token"))
+            {
+                return Err("a refresh during sign-in".into());
+            }
         }
         "oauth1" => {
             let a = auth_header.unwrap_or_default();
@@ -467,6 +509,146 @@ fn run_case(provider: &Value, case: &toml::Table) -> Result<(), String> {
             return Err(format!("captured input {name} is {}", conn["inputs"][name]));
         }
     }
+    let code_grant = seen
+        .iter()
+        .any(|s| s.form("grant_type").as_deref() == Some("authorization_code"));
+    if method == "oauth2" && code_grant && (due_soon || never_expire) {
+        // Where the token sits (`token_path`), else the top level with the fake's default.
+        let nested = spec["token_path"].as_str().and_then(|p| {
+            text(Value::Object(token_json.clone()).pointer(&format!("{p}/refresh_token")))
+        });
+        let refresh_token = nested.or_else(|| {
+            (!token_omit.iter().any(|k| k == "refresh_token")).then(|| {
+                text(token_json.get("refresh_token")).unwrap_or_else(|| REFRESH.to_string())
+            })
+        });
+        let step = Refresh {
+            spec: &spec,
+            values: &values,
+            refresh_token: refresh_token.as_deref(),
+            never_expire,
+            answer: &refresh_json,
+        };
+        refresh_step(&env, &fake, &step)?;
+    }
+    Ok(())
+}
+
+/// Refresh steps that ran: a refresh checked, and a never-expiring token kept.
+static REFRESHED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static KEPT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// What the refresh step of an OAuth 2.0 case knows.
+struct Refresh<'a> {
+    spec: &'a Value,
+    values: &'a BTreeMap<String, String>,
+    /// The refresh token the sign-in gave, if any.
+    refresh_token: Option<&'a str>,
+    never_expire: bool,
+    /// What the fake answers the refresh with.
+    answer: &'a Value,
+}
+
+/// After a sign-in whose token is due: `conn token` refreshes at the provider's refresh
+/// endpoint with its `refresh_params` and client authentication, prints the new token and keeps
+/// the refresh token the answer carried (or the old one when it carried none). For a provider
+/// whose tokens never expire, nothing is refreshed and the token is handed out as it is.
+fn refresh_step(env: &TestEnv, fake: &FakeApi, r: &Refresh<'_>) -> Result<(), String> {
+    let refreshes = |fake: &FakeApi| -> Vec<Seen> {
+        fake.requests()
+            .into_iter()
+            .filter(|s| s.form("grant_type").as_deref() == Some("refresh_token"))
+            .collect()
+    };
+    let tok = env.run(&["token", "c"]);
+    if r.never_expire {
+        if tok.code != 0 || tok.stdout.trim() != ACCESS {
+            return Err(format!(
+                "a token that never expires was not handed out: {tok:?}"
+            ));
+        }
+        let check = env.run(&["check", "c", "--json"]);
+        if check.code != 0 || check.json()[0]["status"] != "ok" {
+            return Err(format!("check of a never-expiring token: {check:?}"));
+        }
+        if !refreshes(fake).is_empty() {
+            return Err("a token that never expires was refreshed".into());
+        }
+        KEPT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        return Ok(());
+    }
+    let Some(old) = r.refresh_token else {
+        return Ok(());
+    };
+    let want_access = text(r.answer.get("access_token")).unwrap_or_default();
+    if tok.code != 0 || tok.stdout.trim() != want_access {
+        return Err(format!("conn token after the refresh: {tok:?}"));
+    }
+    let seen = refreshes(fake);
+    let [refresh] = seen.as_slice() else {
+        return Err(format!("{} refresh requests, expected 1", seen.len()));
+    };
+    let (h, p, _) = split(refresh);
+    let url = r.spec["refresh_url"]
+        .as_str()
+        .or(r.spec["token_url"].as_str())
+        .unwrap_or("");
+    let want = host_path(&fill(url, r.values));
+    if (h, p) != want {
+        return Err(format!(
+            "refresh went to {}, expected {want:?}",
+            refresh.url
+        ));
+    }
+    if refresh.form("refresh_token").as_deref() != Some(old) {
+        return Err(format!("refresh spent {:?}", refresh.form("refresh_token")));
+    }
+    client_auth_ok(r.spec, refresh)?;
+    for (k, v) in r.spec["refresh_params"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default()
+    {
+        if refresh.form(&k).as_deref() != v.as_str() {
+            return Err(format!("refresh request lacks {k}={v}"));
+        }
+    }
+    let kept = text(r.answer.get("refresh_token")).unwrap_or_else(|| old.to_string());
+    let stored = env.secrets_of("c");
+    if stored["refresh_token"].as_str() != Some(kept.as_str()) {
+        return Err(format!(
+            "after the refresh the stored refresh token is not the {} one",
+            if kept == old { "old" } else { "rotated" }
+        ));
+    }
+    REFRESHED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    Ok(())
+}
+
+/// The client credentials of a token request, where the spec's `client_auth` puts them.
+fn client_auth_ok(spec: &Value, token: &Seen) -> Result<(), String> {
+    let form_has = |k: &str, v: &str| token.form(k).as_deref() == Some(v);
+    match spec["client_auth"].as_str().unwrap_or("basic") {
+        "post" => {
+            if !(form_has("client_id", "contract-client")
+                && form_has("client_secret", CLIENT_SECRET))
+            {
+                return Err(format!(
+                    "client credentials not in the form of {}",
+                    token.url
+                ));
+            }
+        }
+        _ => {
+            let want = format!("Basic {}", b64(&format!("contract-client:{CLIENT_SECRET}")));
+            if token.header("Authorization") != Some(want.as_str()) {
+                return Err(format!(
+                    "client credentials not in HTTP Basic to {}",
+                    token.url
+                ));
+            }
+        }
+    }
     Ok(())
 }
 
@@ -478,7 +660,7 @@ fn check_oauth2(
 ) -> Result<(), String> {
     let token = seen
         .iter()
-        .find(|s| s.method == "POST" && s.form("grant_type").is_some())
+        .find(|s| s.method == "POST" && s.form("grant_type").is_some_and(|g| g != "refresh_token"))
         .ok_or("no token request")?;
     let (th, tp, _) = split(token);
     let want = host_path(&fill(spec["token_url"].as_str().unwrap_or(""), values));
@@ -487,24 +669,7 @@ fn check_oauth2(
     }
     let grant = token.form("grant_type").unwrap();
     let form_has = |k: &str, v: &str| token.form(k).as_deref() == Some(v);
-    match spec["client_auth"].as_str().unwrap_or("basic") {
-        "post" => {
-            if !(form_has("client_id", "contract-client")
-                && form_has("client_secret", CLIENT_SECRET))
-            {
-                return Err(format!(
-                    "client credentials not in the form: {}",
-                    token.body
-                ));
-            }
-        }
-        _ => {
-            let want = format!("Basic {}", b64(&format!("contract-client:{CLIENT_SECRET}")));
-            if token.header("Authorization") != Some(want.as_str()) {
-                return Err("client credentials not in HTTP Basic".into());
-            }
-        }
-    }
+    client_auth_ok(spec, token)?;
     for (k, v) in spec["token_params"]
         .as_object()
         .cloned()
@@ -649,12 +814,24 @@ fn every_builtin_provider_passes_its_contract() {
     let failures = failures.into_inner().unwrap();
     let cases = jobs.len();
     assert!(cases >= 110, "only {cases} contract cases ran");
+    let (refreshed, kept) = (
+        REFRESHED.load(std::sync::atomic::Ordering::SeqCst),
+        KEPT.load(std::sync::atomic::Ordering::SeqCst),
+    );
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!(
+            "{cases} contract cases; {refreshed} refreshes checked, {kept} never-expiring tokens kept"
+        );
+    }
     assert!(
         failures.is_empty(),
         "{} failures:\n{}",
         failures.len(),
         failures.join("\n")
     );
+    assert!(refreshed >= 30, "only {refreshed} refreshes were checked");
+    assert!(kept >= 1, "no never-expiring token was checked");
 }
 
 #[test]

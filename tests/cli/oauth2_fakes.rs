@@ -212,19 +212,25 @@ fn a_check_that_refreshes_saves_the_new_tokens_and_records_the_refresh() {
     });
     let env = env_for(&api, "");
     env.run_env(NEW, &[("CS", "s")]).ok();
-    assert!(
-        env.connections()["x"]["oauth"]
-            .get("refreshed_at")
-            .is_none()
-    );
+    assert!(env.learned("x")["refreshed_at"].is_null());
     let out = env.run(&["check", "x", "--json"]);
     out.ok();
     let secrets = env.secrets_of("x");
     assert_eq!(secrets["refresh_token"], "rt-2");
     assert_eq!(secrets["access_token"], "at-2");
-    let oauth = env.connections()["x"]["oauth"].clone();
-    assert!(oauth["refreshed_at"].as_str().is_some(), "{oauth}");
-    assert_eq!(oauth["scopes"].as_array().unwrap().len(), 2, "{oauth}");
+    // The refresh is recorded as state; connections.toml keeps only the settings.
+    let learned = env.learned("x");
+    assert!(learned["refreshed_at"].as_str().is_some(), "{learned}");
+    assert_eq!(
+        learned["granted_scopes"].as_array().unwrap().len(),
+        2,
+        "{learned}"
+    );
+    assert!(
+        env.connections()["x"]["oauth"]
+            .get("refreshed_at")
+            .is_none()
+    );
     assert_eq!(
         api.requests()
             .iter()

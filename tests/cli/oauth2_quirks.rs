@@ -92,9 +92,7 @@ fn access_token_lifetime_fills_an_unknown_expiry() {
         .unwrap();
     assert!(at.abs_diff(now() + 7200) <= 60, "{at}");
     assert!(
-        env.connections()["x"]["oauth"]["expires_at"]
-            .as_str()
-            .is_some(),
+        env.learned("x")["expires_at"].as_str().is_some(),
         "shown by conn show"
     );
     // Within the lifetime the token is used as it is.

@@ -301,3 +301,36 @@ fn json_is_pretty_printed_on_a_terminal() {
     p.exp_string("{\r\n  \"items\": [\r\n    1,").unwrap();
     p.exp_eof().unwrap();
 }
+
+/// A body far over what conn reads whole arrives byte for byte, streamed, with the key the
+/// API echoed replaced wherever it falls, across read and window boundaries too.
+#[test]
+fn a_large_body_is_streamed_intact_and_still_scrubbed() {
+    // 6 MiB of varied printable text with the key at offsets that straddle the 64 KiB reads
+    // and the 1 MiB limit of whole bodies.
+    let mut body: Vec<u8> = (0..6 * 1024 * 1024u32)
+        .map(|i| b"abcdefghijklmnopqrstuvwxyz0123456789 \n"[(i * 7 % 38) as usize])
+        .collect();
+    let at = [
+        10,
+        65_536 - 5,
+        1024 * 1024 - 3,
+        1024 * 1024 + 65_536 * 3 - 11,
+        6 * 1024 * 1024 - KEY.len(),
+    ];
+    for &i in &at {
+        body[i..i + KEY.len()].copy_from_slice(KEY.as_bytes());
+    }
+    let body = String::from_utf8(body).unwrap();
+    let served = body.clone();
+    let api = FakeApi::start(move |_| (200, served.clone()));
+    let env = TestEnv::new();
+    env.write_provider("acme.toml", &acme_provider(&api.url));
+    add_acme(&env, "k", KEY);
+
+    let out = env.run(&["request", "k", "/big"]);
+    out.ok();
+    assert!(!out.stdout.contains(KEY), "the key reached stdout");
+    assert_eq!(out.stdout.matches("(redacted)").count(), at.len());
+    assert_eq!(out.stdout, body.replace(KEY, "(redacted)"));
+}

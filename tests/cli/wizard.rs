@@ -266,3 +266,49 @@ fn wizard_registers_an_oauth_client_and_signs_in() {
             .starts_with("Basic ")
     );
 }
+
+/// `TERM=dumb` (an Emacs shell): plain line prompts, and not one escape sequence.
+#[test]
+fn a_dumb_terminal_gets_plain_line_prompts_without_escape_codes() {
+    let api = FakeApi::expecting_auth(
+        "Bearer dumb-key-77",
+        json!({"id": 12, "email": "dumb@acme.test"}),
+    );
+    let env = TestEnv::new();
+    env.write_provider("acme.toml", &acme_provider(&api.url));
+    let mut c = env.cmd();
+    c.args(["new"]).env("TERM", "dumb");
+    c.stdin(std::process::Stdio::inherit())
+        .stdout(std::process::Stdio::inherit())
+        .stderr(std::process::Stdio::inherit());
+    let mut p = spawn_command(c, Some(30_000)).expect("spawn conn in a pty");
+    let mut seen = String::new();
+    let mut step = |p: &mut PtySession, until: &str, answer: &str| {
+        seen.push_str(&p.exp_string(until).unwrap());
+        seen.push_str(until);
+        p.send_line(answer).unwrap();
+    };
+    // Part of a name narrows the list to one.
+    step(&mut p, "App (number, or part of a name)", "acme");
+    step(
+        &mut p,
+        "How do you sign in? (number, or part of a name)",
+        "1",
+    );
+    step(&mut p, "Environment (number, or part of a name)", "");
+    step(&mut p, "Connection name [acme]: ", "");
+    step(&mut p, "Acme API key (hidden): ", "dumb-key-77");
+    seen.push_str(&p.exp_eof().unwrap());
+    assert!(seen.contains("Saved connection 'acme'"), "{seen}");
+    assert!(seen.contains("connected as dumb@acme.test"), "{seen}");
+    assert!(
+        !seen.contains('\u{1b}'),
+        "escape codes on a dumb terminal: {seen:?}"
+    );
+    // The hidden answer was not echoed.
+    assert!(!seen.contains("dumb-key-77"), "{seen:?}");
+    assert_eq!(
+        api.requests()[0].header("Authorization"),
+        Some("Bearer dumb-key-77")
+    );
+}

@@ -106,6 +106,15 @@ impl TestEnv {
         self.connections()[name]["id"].as_str().unwrap().to_string()
     }
 
+    /// What conn learned about a connection (check results, identity, refresh times), from
+    /// the state file; `Null` when nothing.
+    pub fn learned(&self, name: &str) -> serde_json::Value {
+        let id = self.id_of(name);
+        let text = std::fs::read_to_string(self.home().join("state.json")).unwrap_or_default();
+        let doc: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        doc["connections"][&id].clone()
+    }
+
     pub fn write_provider(&self, file: &str, text: &str) -> PathBuf {
         let dir = self.home().join("providers");
         std::fs::create_dir_all(&dir).unwrap();

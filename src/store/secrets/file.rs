@@ -358,6 +358,7 @@ mod tests {
         Paths {
             config_dir: dir.join("cfg"),
             data_dir: dir.join("data"),
+            state_dir: dir.join("state"),
             source: "test",
         }
     }

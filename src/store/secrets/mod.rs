@@ -3,6 +3,7 @@
 
 pub(crate) mod file;
 pub(crate) mod keychain;
+pub(crate) mod keychain_health;
 
 use anyhow::Result;
 
@@ -54,15 +55,16 @@ pub(crate) fn choose(env: &Env, saved: Option<StoreKind>) -> Result<Selection> {
             automatic: false,
         });
     }
+    // A real write probe: a locked keychain answers lookups, then fails (or prompts) on writes.
     match keychain::Keychain::new(env).probe() {
-        Ok(()) => Ok(Selection {
+        Ok(_) => Ok(Selection {
             kind: StoreKind::Keychain,
             reason: "the OS keychain is reachable".to_string(),
             automatic: true,
         }),
         Err(e) => Ok(Selection {
             kind: StoreKind::File,
-            reason: format!("the OS keychain is not reachable: {e:#}"),
+            reason: format!("the OS keychain is not usable: {e:#}"),
             automatic: true,
         }),
     }

@@ -1,0 +1,158 @@
+//! `state.json` in the state dir: what conn learns while running (check results, last success,
+//! the identity a check reported, token expiry and refresh times), keyed by connection id so a
+//! rename does not touch it. `connections.toml` is the user's configuration; `check`, `token`
+//! and `exec` write only here. Every change is a read-modify-write under an exclusive lock.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, bail};
+use serde::{Deserialize, Serialize};
+
+use super::fsio;
+use crate::core::paths::Paths;
+use crate::core::vocab::{CheckStatus, Identity};
+
+/// The format version this build reads and writes.
+const CURRENT_VERSION: u32 = 1;
+
+/// Everything conn has learned, by connection id.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct State {
+    pub version: u32,
+    #[serde(default)]
+    pub connections: BTreeMap<String, ConnState>,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State {
+            version: CURRENT_VERSION,
+            connections: BTreeMap::new(),
+        }
+    }
+}
+
+/// What conn learned about one connection. Every field is optional: absent = not known.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub(crate) struct ConnState {
+    /// Who the credentials authenticate as, as the last sign-in or check reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<Identity>,
+    /// When the credentials were last granted (`new`, `reauth`), RFC 3339.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorized_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_check: Option<LastCheck>,
+    /// When a check last succeeded, RFC 3339.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_success: Option<String>,
+    /// When the OAuth access token expires, RFC 3339 (for display; the secret is authoritative).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    /// When the access token was last refreshed, RFC 3339.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refreshed_at: Option<String>,
+    /// The scopes the provider reported on the last refresh, when it reported any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub granted_scopes: Option<Vec<String>>,
+}
+
+impl ConnState {
+    pub(crate) fn is_empty(&self) -> bool {
+        *self == ConnState::default()
+    }
+}
+
+/// The outcome of the last check of a connection.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LastCheck {
+    pub status: CheckStatus,
+    /// RFC 3339.
+    pub at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct StateStore {
+    file: PathBuf,
+    lock: PathBuf,
+}
+
+impl StateStore {
+    pub(crate) fn new(paths: &Paths) -> Self {
+        StateStore {
+            file: paths.state_file(),
+            lock: paths.state_lock(),
+        }
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.file
+    }
+
+    /// Reads the file; a missing file is an empty state. A file that doesn't parse is an error
+    /// naming it (and is never overwritten).
+    pub(crate) fn load(&self) -> Result<State> {
+        let Some(bytes) = fsio::read_optional(&self.file)? else {
+            return Ok(State::default());
+        };
+        let state: State = serde_json::from_slice(&bytes).map_err(|e| {
+            anyhow::anyhow!(
+                "{}:{}:{}: {e}\nconn has not changed the file; it holds only what conn learned (check results, refresh times), so you may delete it",
+                self.file.display(),
+                e.line(),
+                e.column()
+            )
+        })?;
+        if state.version > CURRENT_VERSION {
+            bail!(
+                "{} has format version {}, newer than this conn understands ({CURRENT_VERSION}); upgrade conn",
+                self.file.display(),
+                state.version
+            );
+        }
+        Ok(state)
+    }
+
+    /// Applies `change` to the latest contents under the lock and writes the result atomically
+    /// (only when something changed). If `change` fails, nothing is written.
+    pub(crate) fn update<T>(&self, change: impl FnOnce(&mut State) -> Result<T>) -> Result<T> {
+        crate::core::interrupt::critical(|| {
+            let _guard = fsio::lock_exclusive(&self.lock)?;
+            let before = self.load()?;
+            let mut state = before.clone();
+            let out = change(&mut state)?;
+            state.connections.retain(|_, s| !s.is_empty());
+            state.version = CURRENT_VERSION;
+            if state.connections != before.connections {
+                let text = serde_json::to_vec_pretty(&state)?;
+                fsio::write_atomic(&self.file, &text)?;
+            }
+            Ok(out)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_broken_state_file_is_reported_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths {
+            config_dir: dir.path().to_path_buf(),
+            data_dir: dir.path().to_path_buf(),
+            state_dir: dir.path().to_path_buf(),
+            source: "test",
+        };
+        let s = StateStore::new(&paths);
+        std::fs::write(s.path(), "{ nope").unwrap();
+        let err = s.update(|_| Ok(())).unwrap_err().to_string();
+        assert!(err.contains("state.json:1:"), "{err}");
+        assert_eq!(std::fs::read_to_string(s.path()).unwrap(), "{ nope");
+    }
+}
