@@ -19,6 +19,7 @@ pub(crate) mod rename;
 pub(crate) mod request;
 pub(crate) mod rm;
 pub(crate) mod show;
+pub(crate) mod store;
 pub(crate) mod token;
 
 use std::ffi::OsString;
@@ -33,7 +34,6 @@ use serde::Serialize;
 
 use crate::core::env::Env;
 use crate::core::error::usage;
-use crate::core::paths::Paths;
 use crate::core::secret::{Secret, cleaned};
 use crate::core::vocab::{AuthMethod, Environment, Grant};
 use crate::ops::Base;
@@ -204,11 +204,7 @@ pub(crate) fn recipe_roles() -> ArgValueCandidates {
 }
 
 fn candidates(of: fn(&Base) -> Vec<Candidate>) -> Vec<CompletionCandidate> {
-    let env = Env::from_process();
-    let Ok(paths) = Paths::resolve(&env) else {
-        return Vec::new();
-    };
-    of(&Base { env, paths })
+    complete::with(Env::from_process(), of)
         .into_iter()
         .map(|c| CompletionCandidate::new(c.value).help(Some(c.help.into())))
         .collect()

@@ -6,6 +6,8 @@
 
 use super::Base;
 use crate::catalog::Catalog;
+use crate::core::env::Env;
+use crate::core::paths::Paths;
 use crate::recipe;
 
 /// One completion: the value and what it is.
@@ -15,7 +17,22 @@ pub(crate) struct Candidate {
     pub(crate) help: String,
 }
 
-/// Every connection, described by provider and the identity its last check saw.
+/// The candidates `of` gives in the environment `env`: none when conn's directories cannot be
+/// found.
+pub(crate) fn with(env: Env, of: fn(&Base) -> Vec<Candidate>) -> Vec<Candidate> {
+    let Ok(paths) = Paths::resolve(&env) else {
+        return Vec::new();
+    };
+    of(&Base {
+        env,
+        paths,
+        teams: Default::default(),
+    })
+}
+
+/// Every local connection, described by provider and the identity its last check saw. Team
+/// connections are left out: listing them means asking the team's server, too slow for a
+/// keystroke.
 pub(crate) fn connections(base: &Base) -> Vec<Candidate> {
     let Ok(meta) = base.metadata().load() else {
         return Vec::new();
