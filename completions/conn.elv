@@ -37,6 +37,7 @@ set edit:completion:arg-completer[conn] = {|@words|
             cand rename 'Rename a connection (its secrets stay where they are)'
             cand rm 'Remove a connection and its secrets'
             cand providers 'The apps conn knows and how to set them up'
+            cand store 'Team stores: a team''s connections on OpenBao / HashiCorp Vault (named TEAM/NAME)'
             cand completions 'Print a shell completion script'
             cand doctor 'Check conn''s files, secret stores and clock'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -274,6 +275,62 @@ set edit:completion:arg-completer[conn] = {|@words|
         }
         &'conn;providers;help;help'= {
         }
+        &'conn;store'= {
+            cand -v 'Print diagnostics on stderr (never secrets)'
+            cand --verbose 'Print diagnostics on stderr (never secrets)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand add 'Add (or change) a team store; the server and its KV v2 mount are checked first'
+            cand list 'List the team stores'
+            cand rm 'Forget a team store (its connections stay on the server)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'conn;store;add'= {
+            cand --vault-addr 'The server, e.g. https://bao.example.com:8200 (http:// only for loopback)'
+            cand --namespace 'OpenBao / Vault Enterprise namespace'
+            cand --mount 'The KV version 2 mount'
+            cand --prefix 'Entries live under PREFIX/TEAM/ in the mount'
+            cand --role-id 'AppRole role_id for cron hosts (not a secret; the secret_id comes from CONN_VAULT_SECRET_ID or CONN_VAULT_SECRET_ID_FILE)'
+            cand -v 'Print diagnostics on stderr (never secrets)'
+            cand --verbose 'Print diagnostics on stderr (never secrets)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'conn;store;list'= {
+            cand --json 'Print JSON'
+            cand -v 'Print diagnostics on stderr (never secrets)'
+            cand --verbose 'Print diagnostics on stderr (never secrets)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'conn;store;rm'= {
+            cand -v 'Print diagnostics on stderr (never secrets)'
+            cand --verbose 'Print diagnostics on stderr (never secrets)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'conn;store;help'= {
+            cand add 'Add (or change) a team store; the server and its KV v2 mount are checked first'
+            cand list 'List the team stores'
+            cand rm 'Forget a team store (its connections stay on the server)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'conn;store;help;add'= {
+        }
+        &'conn;store;help;list'= {
+        }
+        &'conn;store;help;rm'= {
+        }
+        &'conn;store;help;help'= {
+        }
         &'conn;completions'= {
             cand -v 'Print diagnostics on stderr (never secrets)'
             cand --verbose 'Print diagnostics on stderr (never secrets)'
@@ -305,6 +362,7 @@ set edit:completion:arg-completer[conn] = {|@words|
             cand rename 'Rename a connection (its secrets stay where they are)'
             cand rm 'Remove a connection and its secrets'
             cand providers 'The apps conn knows and how to set them up'
+            cand store 'Team stores: a team''s connections on OpenBao / HashiCorp Vault (named TEAM/NAME)'
             cand completions 'Print a shell completion script'
             cand doctor 'Check conn''s files, secret stores and clock'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -343,6 +401,17 @@ set edit:completion:arg-completer[conn] = {|@words|
         &'conn;help;providers;show'= {
         }
         &'conn;help;providers;validate'= {
+        }
+        &'conn;help;store'= {
+            cand add 'Add (or change) a team store; the server and its KV v2 mount are checked first'
+            cand list 'List the team stores'
+            cand rm 'Forget a team store (its connections stay on the server)'
+        }
+        &'conn;help;store;add'= {
+        }
+        &'conn;help;store;list'= {
+        }
+        &'conn;help;store;rm'= {
         }
         &'conn;help;completions'= {
         }

@@ -80,6 +80,9 @@ enum Command {
     /// The apps conn knows and how to set them up
     #[command(subcommand)]
     Providers(commands::providers::Command),
+    /// Team stores: a team's connections on OpenBao / HashiCorp Vault (named TEAM/NAME)
+    #[command(subcommand, after_help = commands::store::AFTER_HELP)]
+    Store(commands::store::Command),
     /// Print a shell completion script
     Completions(commands::completions::Args),
     /// Check conn's files, secret stores and clock
@@ -192,6 +195,7 @@ fn dispatch(cli: Cli) -> Result<u8> {
                 Command::Rm(a) => commands::rm::run(ctx, a)?,
                 Command::Providers(c) => commands::providers::run(ctx, c)?,
                 Command::Doctor(a) => commands::doctor::run(ctx, a)?,
+                Command::Store(c) => commands::store::run(ctx, c)?,
                 Command::Completions(_) => unreachable!("handled above"),
             }
         }

@@ -21,8 +21,12 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(ctx: &mut Ctx<'_>, a: Args) -> Result<Done> {
-    let rows = inspect::list(ctx, a.provider.as_deref(), a.env)?;
-    Done::report(List { rows, json: a.json })
+    let (rows, warnings) = inspect::list(ctx, a.provider.as_deref(), a.env)?;
+    Done::report(List {
+        rows,
+        warnings,
+        json: a.json,
+    })
 }
 
 /// The column of the table that holds the last check.
@@ -30,11 +34,16 @@ const LAST_CHECK_COLUMN: usize = 5;
 
 struct List {
     rows: Vec<Row>,
+    /// Team stores that could not be read.
+    warnings: Vec<String>,
     json: bool,
 }
 
 impl Report for List {
     fn render(&self, o: &mut Out<'_>) -> Result<u8> {
+        for w in &self.warnings {
+            writeln!(o.err, "warning: {w}")?;
+        }
         if self.json {
             return super::json(o, &self.rows);
         }
@@ -42,6 +51,8 @@ impl Report for List {
             writeln!(o.err, "No connections to list. Create one with 'conn new'.")?;
             return Ok(0);
         }
+        // A STORE column once team connections are listed beside local ones.
+        let teams = self.rows.iter().any(|r| r.team.is_some());
         let body: Vec<Vec<String>> = self
             .rows
             .iter()
@@ -55,7 +66,7 @@ impl Report for List {
                     }
                     None => "never checked".into(),
                 };
-                vec![
+                let mut row = vec![
                     r.name.clone(),
                     r.provider.clone(),
                     r.auth.to_string(),
@@ -65,10 +76,18 @@ impl Report for List {
                         .and_then(|i| i.describe())
                         .unwrap_or_else(|| "-".into()),
                     last,
-                ]
+                ];
+                if teams {
+                    row.push(
+                        r.team
+                            .as_ref()
+                            .map_or("local".into(), |t| format!("team {t}")),
+                    );
+                }
+                row
             })
             .collect();
-        let headers = [
+        let mut headers = vec![
             "NAME",
             "PROVIDER",
             "AUTH",
@@ -76,6 +95,9 @@ impl Report for List {
             "CONNECTED AS",
             "LAST CHECK",
         ];
+        if teams {
+            headers.push("STORE");
+        }
         // The last check's status in its colour.
         let status = |row: usize, col: usize| match (col, &self.rows[row].last_check) {
             (LAST_CHECK_COLUMN, Some(lc)) => super::status_style(lc.status),

@@ -18,6 +18,7 @@ pub(crate) mod rename;
 pub(crate) mod request;
 pub(crate) mod rm;
 pub(crate) mod show;
+pub(crate) mod store;
 pub(crate) mod token;
 
 use std::ffi::OsString;

@@ -13,7 +13,7 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(ctx: &mut Ctx<'_>, a: Args) -> Result<Done> {
-    let meta = ctx.metadata().load_one(&a.name)?;
+    let meta = ctx.view(&[a.name.as_str()])?;
     let conn = find(&meta, &a.name)?.clone();
     let catalog = ctx.catalog_for(&[&conn.provider]);
     let provider = catalog.get(&conn.provider)?;

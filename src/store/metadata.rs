@@ -33,6 +33,9 @@ pub(crate) struct Metadata {
     /// OAuth client registrations, by `provider/client_id`, reused across connections.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub clients: BTreeMap<String, OAuthClient>,
+    /// Team stores on OpenBao / Vault, by team name (`conn store add`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub teams: BTreeMap<String, crate::store::vault::TeamSettings>,
 }
 
 /// A registered OAuth app (client id, and a client secret kept in the secret store).
@@ -47,6 +50,9 @@ pub(crate) struct OAuthClient {
     /// The store holding the client secret.
     pub store: StoreKind,
     pub created_at: String,
+    /// The team store this registration was read from; never written.
+    #[serde(skip)]
+    pub team: Option<String>,
 }
 
 /// The OAuth side of a connection (tokens are in the secret store).
@@ -93,6 +99,7 @@ impl Default for Metadata {
             settings: Settings::default(),
             connections: BTreeMap::new(),
             clients: BTreeMap::new(),
+            teams: BTreeMap::new(),
         }
     }
 }
@@ -119,7 +126,8 @@ pub(crate) struct Connection {
     pub provider: String,
     pub auth: AuthMethod,
     pub env: Environment,
-    /// The secret store holding this connection's secrets: `keychain` or `file`.
+    /// The secret store holding this connection's secrets: `keychain`, `file`, or `vault` for
+    /// a team connection.
     pub store: StoreKind,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub inputs: BTreeMap<String, String>,
@@ -142,6 +150,10 @@ pub(crate) struct Connection {
     /// State: when the credentials were last granted (`new`, `reauth`), RFC 3339.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorized_at: Option<String>,
+    /// The team store of a team connection (`acme` for `acme/gh`); set when read from it,
+    /// never written.
+    #[serde(skip)]
+    pub team: Option<String>,
 }
 
 // The fields marked "State" are kept in the state file, not in connections.toml (which older

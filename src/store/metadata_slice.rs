@@ -5,7 +5,8 @@
 //! nothing but `version` before the first header); for anything else the caller parses the
 //! whole file, so a hand-written file is never misread.
 
-/// The text of a TOML document holding the top-level keys, `[settings]`, every OAuth client,
+/// The text of a TOML document holding the top-level keys, `[settings]`, every team store
+/// (`[teams.NAME]`), every OAuth client,
 /// and the tables of connection `name`; `None` when the file is not in the simple layout or has
 /// no table of that name.
 pub(crate) fn slice(text: &str, name: &str) -> Option<String> {
@@ -63,7 +64,7 @@ fn header(line: &str) -> Option<Owner<'_>> {
     if inner.starts_with('[') {
         return None;
     }
-    if inner == "settings" {
+    if inner == "settings" || inner.starts_with("teams.") {
         return Some(Owner::Settings);
     }
     if let Some(rest) = inner.strip_prefix("clients.") {

@@ -39,6 +39,7 @@ mod secrecy;
 mod secret_input;
 mod state;
 mod tables;
+mod team;
 mod tls_proxy;
 mod ux;
 mod wizard;
