@@ -217,3 +217,46 @@ fn a_slow_check_shows_progress_on_a_terminal_and_never_in_a_pipe() {
     assert!(!piped.stderr.contains("Checking"), "{piped:?}");
     assert_eq!(piped.stderr, "", "{piped:?}");
 }
+
+#[test]
+fn device_polling_shows_a_spinner_on_a_terminal_only() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    // The first poll is told to wait (`authorization_pending`), so the wait lasts a second.
+    let polls = std::sync::Arc::new(AtomicUsize::new(0));
+    let seen = polls.clone();
+    let api =
+        crate::oauth2_fakes::fake_as(move |_| match seen.fetch_add(1, Ordering::SeqCst) % 2 {
+            0 => (400, r#"{"error":"authorization_pending"}"#.into()),
+            _ => (
+                200,
+                r#"{"access_token":"at-d","token_type":"bearer","expires_in":3600}"#.into(),
+            ),
+        });
+    let env = crate::oauth2_fakes::env_for(&api, "");
+    let args = [
+        "new",
+        "d",
+        "--provider",
+        "fake",
+        "--device",
+        "--client-id",
+        "cid",
+        "--no-browser",
+        "--yes",
+    ];
+    let mut p = crate::wizard::wizard(&env, &args);
+    p.exp_string("client secret?").expect("the wizard asks");
+    crate::wizard::type_keys(&mut p, "n");
+    p.exp_string("WDJB-MJHT").expect("the code is shown");
+    p.exp_string("Polling for the approval")
+        .expect("a spinner while polling");
+    p.exp_eof().expect("conn ends");
+    assert!(env.read_connections().contains("[connections.d]"));
+
+    let mut args = args;
+    args[1] = "e";
+    let piped = env.run_env(&args, &[("TERM", "xterm")]);
+    piped.ok();
+    assert!(piped.stderr.contains("WDJB-MJHT"), "{piped:?}");
+    assert!(!piped.stderr.contains("Polling"), "{piped:?}");
+}
