@@ -588,6 +588,20 @@ mod tests {
         assert!(t.lines().nth(1).unwrap().ends_with("…  z"));
     }
 
+    #[test]
+    fn a_table_is_fitted_by_cutting_its_widest_column() {
+        let rows = vec![vec!["a".into(), "x".repeat(100), "short".into()]];
+        let laid = Layout::new(&["NAME", "DETAIL", "OTHER"], &rows, Some(40));
+        let line: String = laid
+            .line(&laid.rows[0])
+            .into_iter()
+            .map(|(t, _)| t)
+            .collect();
+        assert_eq!(line.chars().count(), 40, "{line}");
+        assert!(line.starts_with("a     "), "{line}");
+        assert!(line.ends_with("x…  short"), "{line}");
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
         #[test]
