@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::core::secret::Secret;
 use crate::core::text::one_line;
-use crate::core::ui::{NoProgress, Progress, Question, Ui, Validator};
+use crate::core::ui::{NoProgress, Pasted, Progress, Question, Ui, Validator};
 
 /// How long a wait goes unshown: shorter ones would only flicker.
 const DELAY: Duration = Duration::from_millis(500);
@@ -127,7 +127,7 @@ impl Ui for WithProgress<'_> {
         }
     }
 
-    fn pasted_lines(&mut self) -> Option<std::sync::mpsc::Receiver<String>> {
+    fn pasted_lines(&mut self) -> Option<Pasted> {
         self.inner.pasted_lines()
     }
 }

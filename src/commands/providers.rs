@@ -131,11 +131,21 @@ impl Report for Show {
         if !p.inputs.is_empty() {
             writeln!(w, "\ninputs (--set NAME=VALUE):")?;
             for i in &p.inputs {
-                let d = i
-                    .default
-                    .as_deref()
-                    .map(|d| format!(" [default {d:?}]"))
-                    .unwrap_or_default();
+                let mut d: String = i
+                    .defaults
+                    .iter()
+                    .map(|w| {
+                        let when: Vec<String> =
+                            w.when.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                        format!(" [default {:?} when {}]", w.value, when.join(", "))
+                    })
+                    .collect();
+                if let Some(x) = &i.default {
+                    d.push_str(&match d.is_empty() {
+                        true => format!(" [default {x:?}]"),
+                        false => format!(" [else {x:?}]"),
+                    });
+                }
                 let from = i
                     .capture
                     .as_deref()

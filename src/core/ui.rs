@@ -14,6 +14,9 @@ pub(crate) struct Question<'a> {
     pub flag: &'a str,
     pub default: Option<&'a str>,
     pub help: Option<&'a str>,
+    /// On a terminal the default is editable text rather than what Enter on an empty line
+    /// gives, so the answer can be erased to nothing (an optional header prefix).
+    pub prefill: bool,
 }
 
 impl<'a> Question<'a> {
@@ -23,7 +26,13 @@ impl<'a> Question<'a> {
             flag,
             default: None,
             help: None,
+            prefill: false,
         }
+    }
+
+    pub(crate) fn prefill(mut self, prefill: bool) -> Self {
+        self.prefill = prefill;
+        self
     }
 
     pub(crate) fn default(mut self, default: Option<&'a str>) -> Self {
@@ -52,6 +61,20 @@ pub(crate) struct NoProgress;
 
 impl Progress for NoProgress {
     fn inc(&self) {}
+}
+
+/// Lines a person types or pastes while conn waits for something else (a redirect URL from
+/// a browser on another machine), and the way to answer each one on the terminal.
+pub(crate) struct Pasted {
+    pub(crate) lines: std::sync::mpsc::Receiver<String>,
+    /// Tells the person what became of a line ("Got it", or why it was not taken).
+    pub(crate) reply: Box<dyn FnMut(&str)>,
+}
+
+impl std::fmt::Debug for Pasted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Pasted")
+    }
 }
 
 /// Validates an answer; `Err` holds the message shown before asking again.
@@ -92,6 +115,6 @@ pub(crate) trait Ui {
         Box::new(NoProgress)
     }
     /// Lines the person types or pastes (e.g. a redirect URL from a browser on another
-    /// machine), delivered while conn waits for something else.
-    fn pasted_lines(&mut self) -> Option<std::sync::mpsc::Receiver<String>>;
+    /// machine), delivered while conn waits for something else, with a way to answer them.
+    fn pasted_lines(&mut self) -> Option<Pasted>;
 }

@@ -117,7 +117,7 @@ pub(crate) fn create(ctx: &mut Ctx<'_>, mut opts: NewOptions) -> Result<Created>
     ctx.ui.defer_missing();
     let spec = pick_auth(ctx, provider, opts.auth)?;
     let method = auth::method_of(spec);
-    let env = pick_env(ctx, opts.env, opts.yes)?;
+    let env = pick_env(ctx, provider, opts.env, opts.yes)?;
     if !provider.environments.is_empty() && !provider.environments.contains_key(env.as_str()) {
         return Err(usage(format!(
             "{} has no {env} environment; it has: {}",
@@ -131,7 +131,7 @@ pub(crate) fn create(ctx: &mut Ctx<'_>, mut opts: NewOptions) -> Result<Created>
         )));
     }
     provider.method_in_env(spec, env).map_err(usage)?;
-    let collected = collect_inputs(ctx, provider, spec, &opts.sets, opts.yes)?;
+    let collected = collect_inputs(ctx, provider, spec, env, &opts.sets, opts.yes)?;
     let inputs = collected.values;
     // A generic OAuth 2.0 provider names no scopes: offer the server's.
     if let (AuthSpec::OAuth2(o), Some(supported)) = (spec, &collected.scopes_supported)
@@ -247,10 +247,16 @@ pub(crate) fn create(ctx: &mut Ctx<'_>, mut opts: NewOptions) -> Result<Created>
             break;
         }
         let mut msg = format!("the check failed ({}): {}", o.status, o.message);
-        // Credentials just typed in are more likely mistyped than revoked.
+        // Credentials just typed in are more likely mistyped than revoked; when inputs say how
+        // the key is sent (the http provider's header and prefix), those are suspects too.
         let hint = match o.status {
             CheckStatus::InvalidCredentials => Some(
-                "check that the whole credential was pasted, that it belongs to this account and instance, and that it is still active".to_string(),
+                match method.sent_as(&resolve::values_for(provider, env, &inputs)) {
+                    Some(shape) => format!(
+                        "conn sent the key as `{shape}`: check how it is sent (the header or parameter name, the text before the key) as well as the key (the whole key, of this account and instance, still active)"
+                    ),
+                    None => "check that the whole credential was pasted, that it belongs to this account and instance, and that it is still active".to_string(),
+                },
             ),
             _ => o.hint.clone(),
         };
@@ -263,32 +269,21 @@ pub(crate) fn create(ctx: &mut Ctx<'_>, mut opts: NewOptions) -> Result<Created>
             );
         }
         ctx.ui.notice(&msg);
-        let save = ctx.ui.confirm(
-            &Question::new("Save the connection anyway?", "--no-check"),
-            false,
-        )?;
-        if save {
-            outcome = Some(o);
-            break;
-        }
-        // Typed answers can be corrected one at a time; a sign-in is not redone here.
-        if authorized.is_some()
-            || !ctx.ui.confirm(
-                &Question::new("Correct an answer and check again?", "--no-check"),
-                true,
-            )?
-        {
-            bail!("nothing was saved");
-        }
-        correct_answer(
-            ctx,
+        // Typed answers can be corrected one at a time and checked again; a sign-in is not
+        // redone here.
+        let mut answers = Answers {
             provider,
             spec,
             method,
-            &mut inputs,
-            &mut username,
-            &mut bundle,
-        )?;
+            env,
+            inputs: &mut inputs,
+            username: &mut username,
+            bundle: &mut bundle,
+        };
+        if !answers.what_now(ctx, o.status, authorized.is_some())? {
+            outcome = Some(o);
+            break;
+        }
     }
 
     if let (Some((t, _)), Some((reg, _))) = (&team, new_client.as_mut()) {
@@ -374,80 +369,135 @@ pub(crate) fn create(ctx: &mut Ctx<'_>, mut opts: NewOptions) -> Result<Created>
     })
 }
 
-/// After a failed check in the wizard: the person picks one typed answer (an input, the user
-/// name, a secret) and gives it again, instead of starting over.
-fn correct_answer(
-    ctx: &mut Ctx<'_>,
-    provider: &Provider,
-    spec: &AuthSpec,
-    method: &dyn Method,
-    inputs: &mut std::collections::BTreeMap<String, String>,
-    username: &mut Option<String>,
-    bundle: &mut SecretBundle,
-) -> Result<()> {
-    enum Answer<'p> {
-        Input(&'p crate::catalog::Input),
-        Username(String),
-        Secret(auth::SecretField),
-    }
-    let mut answers: Vec<(String, Answer<'_>)> = super::wizard::relevant_inputs(provider, spec)
-        .into_iter()
-        .filter(|i| i.capture.is_none())
-        .map(|i| {
-            let v = inputs.get(&i.name).cloned().unwrap_or_default();
-            (format!("{}: {v:?}", i.label), Answer::Input(i))
-        })
-        .collect();
-    if let (Some(label), Some(u)) = (method.username_label(), username.as_ref()) {
-        answers.push((format!("{label}: {u:?}"), Answer::Username(label)));
-    }
-    for f in method.secret_fields() {
-        answers.push((format!("{} (hidden)", f.label), Answer::Secret(f)));
-    }
-    let items: Vec<String> = answers.iter().map(|(l, _)| l.clone()).collect();
-    let i = ctx.ui.select(
-        &Question::new("Which answer?", "--set KEY=VALUE"),
-        &items,
-        answers.len().saturating_sub(1),
-    )?;
-    match &answers[i].1 {
-        Answer::Input(input) => {
-            let current = inputs.get(&input.name).cloned().unwrap_or_default();
-            let flag = format!("--set {}=VALUE", input.name);
-            let v = ctx.ui.input(
-                &Question::new(&input.label, &flag)
-                    .default(Some(&current))
-                    .help(input.help.as_deref()),
-                &|v: &str| input.validate(v),
-            )?;
-            inputs.insert(input.name.clone(), v);
-        }
-        Answer::Username(label) => {
-            let v = ctx.ui.input(
-                &Question::new(label, "--username USER").default(username.as_deref()),
-                &|v: &str| {
-                    if v.trim().is_empty() {
-                        Err("must not be empty".into())
-                    } else {
-                        Ok(())
-                    }
-                },
-            )?;
-            *username = Some(v);
-        }
-        Answer::Secret(field) => {
-            let v = ctx.ui.secret(&Question::new(
-                &field.label,
-                "--secret-stdin or --secret-env VAR",
-            ))?;
-            let v = cleaned(&field.label, v.expose()).map_err(|e| usage(format!("{e:#}")))?;
-            if v.expose().trim().is_empty() {
-                return Err(usage(format!("the {} is empty", field.label)));
+/// The typed answers of a wizard run, which the person may correct after a failed check.
+struct Answers<'a, 'p> {
+    provider: &'p Provider,
+    spec: &'p AuthSpec,
+    method: &'p dyn Method,
+    env: Environment,
+    inputs: &'a mut std::collections::BTreeMap<String, String>,
+    username: &'a mut Option<String>,
+    bundle: &'a mut SecretBundle,
+}
+
+/// One choice after a failed check.
+enum Choice<'p> {
+    Input(&'p crate::catalog::Input),
+    Username(String),
+    Secret(auth::SecretField),
+    Save,
+    GiveUp,
+}
+
+impl<'p> Answers<'_, 'p> {
+    /// After a failed check with `status`: the person changes one typed answer (the cursor
+    /// starts on the likeliest culprit) and `Ok(true)` means check again; or saves anyway,
+    /// `Ok(false)`; or gives up, an error that nothing was saved. Only saving or giving up is
+    /// offered after a sign-in (`signed_in`).
+    fn what_now(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        status: CheckStatus,
+        signed_in: bool,
+    ) -> Result<bool> {
+        let mut choices: Vec<(String, Choice<'p>)> = Vec::new();
+        if !signed_in {
+            for i in super::wizard::relevant_inputs(self.provider, self.spec) {
+                if i.capture.is_none() {
+                    let v = self.inputs.get(&i.name).cloned().unwrap_or_default();
+                    choices.push((format!("Change {}: {v:?}", i.label), Choice::Input(i)));
+                }
             }
-            bundle.insert(field.key, v);
+            if let (Some(label), Some(u)) = (self.method.username_label(), self.username.as_ref()) {
+                choices.push((format!("Change {label}: {u:?}"), Choice::Username(label)));
+            }
+            for f in self.method.secret_fields() {
+                choices.push((format!("Change {} (hidden)", f.label), Choice::Secret(f)));
+            }
+        }
+        let first_fix = choices.len();
+        choices.push(("Save it anyway, as it is".into(), Choice::Save));
+        choices.push(("Give up; nothing is saved".into(), Choice::GiveUp));
+        let suspect = self
+            .suspect(status, &choices[..first_fix])
+            .unwrap_or(choices.len() - 1);
+        let items: Vec<String> = choices.iter().map(|(l, _)| l.clone()).collect();
+        let i = ctx.ui.select(
+            &Question::new("The check failed. What now?", "--no-check"),
+            &items,
+            suspect,
+        )?;
+        match &choices[i].1 {
+            Choice::Save => return Ok(false),
+            Choice::GiveUp => bail!("nothing was saved"),
+            Choice::Input(input) => {
+                let before = self.inputs.clone();
+                let current = self.inputs.get(&input.name).cloned();
+                let v = super::wizard::ask_input(ctx, self.provider, input, current.as_deref())?;
+                self.inputs.insert(input.name.clone(), v);
+                for name in super::wizard::rederive(self.provider, self.env, &before, self.inputs) {
+                    let label = self
+                        .provider
+                        .inputs
+                        .iter()
+                        .find(|i| i.name == name)
+                        .map_or(name.as_str(), |i| i.label.as_str());
+                    let v = self.inputs.get(&name).cloned().unwrap_or_default();
+                    ctx.ui
+                        .notice(&format!("{label}: now {v:?}, following that answer"));
+                }
+            }
+            Choice::Username(label) => {
+                let v = ctx.ui.input(
+                    &Question::new(label, "--username USER").default(self.username.as_deref()),
+                    &|v: &str| {
+                        if v.trim().is_empty() {
+                            Err("must not be empty".into())
+                        } else {
+                            Ok(())
+                        }
+                    },
+                )?;
+                *self.username = Some(v);
+            }
+            Choice::Secret(field) => {
+                let v = ctx.ui.secret(&Question::new(
+                    &field.label,
+                    "--secret-stdin or --secret-env VAR",
+                ))?;
+                let v = cleaned(&field.label, v.expose()).map_err(|e| usage(format!("{e:#}")))?;
+                if v.expose().trim().is_empty() {
+                    return Err(usage(format!("the {} is empty", field.label)));
+                }
+                self.bundle.insert(field.key, v);
+            }
+        }
+        Ok(true)
+    }
+
+    /// The index in `fixes` of the answer most likely wrong for a check that ended in
+    /// `status`: the secret when it was refused; the inputs of the API's address when it was
+    /// unreachable; those of the check's path, then of the address, for anything else.
+    fn suspect(&self, status: CheckStatus, fixes: &[(String, Choice<'_>)]) -> Option<usize> {
+        let secret = fixes
+            .iter()
+            .position(|(_, c)| matches!(c, Choice::Secret(_)));
+        let named_in = |template: &str| {
+            let names = crate::catalog::template::names(template);
+            fixes
+                .iter()
+                .position(|(_, c)| matches!(c, Choice::Input(i) if names.contains(&i.name)))
+        };
+        let address = named_in(&self.provider.api.base_url);
+        match status {
+            CheckStatus::InvalidCredentials
+            | CheckStatus::InsufficientPermissions
+            | CheckStatus::NeedsReauth
+            | CheckStatus::SecretMissing => secret,
+            CheckStatus::Unreachable => address.or(secret),
+            _ => named_in(&self.provider.check.path).or(address).or(secret),
         }
     }
-    Ok(())
 }
 
 /// Asks for (or takes `given` as) each secret the method needs.
