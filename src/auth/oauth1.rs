@@ -719,7 +719,10 @@ impl Method for OAuth1Spec {
             None
         };
         let open = !s.no_browser;
-        let (creds, callback) = three_legged(
+        // Turning while the browser works; not while a code or URL is typed.
+        let mut waiting = None;
+        let spin = pasted.is_none() && !oob;
+        let signed_in = three_legged(
             s.http,
             &consumer,
             Flow {
@@ -737,9 +740,14 @@ impl Method for OAuth1Spec {
                 } else {
                     "Waiting for the sign-in to finish in the browser… (Ctrl-C to cancel)"
                 });
+                if spin {
+                    waiting = Some(ui.progress("Waiting for the browser", None));
+                }
                 Ok(())
             },
-        )?;
+        );
+        drop(waiting);
+        let (creds, callback) = signed_in?;
         let mut bundle = SecretBundle::new();
         creds.write_to(&mut bundle);
         Ok(Some(SignedIn {

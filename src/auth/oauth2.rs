@@ -837,7 +837,10 @@ impl Method for OAuth2Spec {
                     None
                 };
                 let open = !s.no_browser;
-                authorization_code(
+                // Turning while the browser works; not while a pasted URL is typed.
+                let mut waiting = None;
+                let spin = pasted.is_none();
+                let signed_in = authorization_code(
                     s.http,
                     &ep,
                     s.client,
@@ -853,12 +856,18 @@ impl Method for OAuth2Spec {
                         ui.notice(
                             "Waiting for the sign-in to finish in the browser… (Ctrl-C to cancel)",
                         );
+                        if spin {
+                            waiting = Some(ui.progress("Waiting for the browser", None));
+                        }
                         Ok(())
                     },
-                )?
+                );
+                drop(waiting);
+                signed_in?
             }
             Grant::DeviceCode => {
                 let open = s.open_device_url && !s.no_browser;
+                let mut waiting = None;
                 let t = device(s.http, &ep, s.client, self, &scopes, s.timeout, &mut |p| {
                     ui.notice(&format!(
                         "To sign in, visit {} and enter the code {} (valid for {} minutes).",
@@ -874,9 +883,11 @@ impl Method for OAuth2Spec {
                         ui.open_url(&url, true);
                     }
                     ui.notice("Waiting for approval… (Ctrl-C to cancel)");
+                    waiting = Some(ui.progress("Polling for the approval", None));
                     Ok(())
-                })?;
-                (t, BTreeMap::new())
+                });
+                drop(waiting);
+                (t?, BTreeMap::new())
             }
             Grant::ClientCredentials => (
                 client_credentials(s.http, &ep, s.client, self, &scopes)?,

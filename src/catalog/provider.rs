@@ -603,6 +603,11 @@ pub(crate) struct Lifecycle {
     /// Days an API key or token lives at most from its creation (Atlassian API tokens: 365).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_max_days: Option<u32>,
+    /// The provider's documentation of a dedicated integration (API-only) user, a URL: when
+    /// set, a check whose credentials stopped working suggests one, since a person's account
+    /// breaks when they leave. Set only where the provider documents such a user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integration_user: Option<String>,
 }
 
 /// The categories the wizard groups providers by.
@@ -1145,6 +1150,13 @@ fn validate(p: &Provider) -> std::result::Result<(), Invalid> {
         }
     }
     check_url("api.base_url", &p.api.base_url, &names)?;
+    if let Some(u) = p
+        .lifecycle
+        .as_ref()
+        .and_then(|l| l.integration_user.as_deref())
+    {
+        check_url("lifecycle.integration_user", u, &names)?;
+    }
     validate_unverified(p)?;
     check_templates("check.path", &p.check.path, &names)?;
     if p.check.path.starts_with("https://") {

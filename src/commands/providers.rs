@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use super::{Done, Out, Report, table};
+use super::{Done, Out, Report};
 use crate::catalog::provider::{Grant, SignatureMethod, lookup};
 use crate::catalog::{AuthSpec, Provider};
 use crate::ops::Ctx;
@@ -87,7 +87,7 @@ impl Report for List {
             })
             .collect();
         let headers = ["ID", "NAME", "AUTH", "ENVIRONMENTS", "CATEGORIES", "SOURCE"];
-        write!(o.out, "{}", table(&headers, &body))?;
+        o.table(&headers, &body, &|_, _| anstyle::Style::new())?;
         Ok(0)
     }
 }

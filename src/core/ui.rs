@@ -46,6 +46,23 @@ impl<'a> Question<'a> {
     }
 }
 
+/// A wait shown to the person while it lasts (a spinner, or "3/10 done"), drawn by `cli` on
+/// stderr only when that is a terminal and only once the wait passes about half a second.
+/// Dropping it clears the line, so results printed afterwards stand alone. Shared by the
+/// worker threads of a check run.
+pub(crate) trait Progress: Send + Sync {
+    /// One more of the total is done.
+    fn inc(&self);
+}
+
+/// Shows nothing: for scripts, pipes and cron.
+#[derive(Debug)]
+pub(crate) struct NoProgress;
+
+impl Progress for NoProgress {
+    fn inc(&self) {}
+}
+
 /// Lines a person types or pastes while conn waits for something else (a redirect URL from
 /// a browser on another machine), and the way to answer each one on the terminal.
 pub(crate) struct Pasted {
@@ -89,6 +106,13 @@ pub(crate) trait Ui {
     /// Ok when none was missing. Called before anything uses an answer.
     fn missing_answers(&mut self) -> Result<()> {
         Ok(())
+    }
+    /// Starts a progress line for a wait: `what` ("Checking 3 connections…", "Waiting for
+    /// approval"), with a count of `total` when given, else the time waited. Nothing is shown
+    /// where no one watches (stderr not a terminal); see `Progress`.
+    fn progress(&mut self, what: &str, total: Option<u64>) -> Box<dyn Progress> {
+        let _ = (what, total);
+        Box::new(NoProgress)
     }
     /// Lines the person types or pastes (e.g. a redirect URL from a browser on another
     /// machine), delivered while conn waits for something else, with a way to answer them.
