@@ -700,6 +700,10 @@ pub(crate) fn replace(ctx: &mut Ctx<'_>, name: &str, mut opts: ReauthOptions) ->
         );
     }
     let found = outcome.identity.clone();
+    // Another account is not for a user's token to decide: refused before asking.
+    if let (Some(tr), Some(new)) = (&team, &found) {
+        tr.may_change(differs(&conn.identity, new))?;
+    }
     if let (Some(old), Some(new)) = (&conn.identity, &found)
         && old.differs(new)
     {
@@ -799,6 +803,25 @@ struct TeamReauth {
     conn: Connection,
 }
 
+impl TeamReauth {
+    /// A token that may only replace the tokens (the user policy) may not change what the
+    /// record says.
+    fn may_change(&self, record_changes: bool) -> Result<()> {
+        if record_changes && !self.may_edit_record {
+            bail!(
+                "the new sign-in changes what the record of {team}/{short} says (account, inputs, user name or OAuth client), and changing the record needs the conn-{team}-admin policy; this token may only replace the tokens. The connection still has its old credentials.",
+                team = self.team.name,
+                short = self.short
+            );
+        }
+        Ok(())
+    }
+}
+
+fn differs(old: &Option<Identity>, new: &Identity) -> bool {
+    old.as_ref().is_some_and(|o| o.differs(new))
+}
+
 /// Saves a team connection's new credentials in place, as one step Ctrl-C can't split: a new
 /// OAuth client (admin), then the secret bundle with check-and-set (which drops any
 /// `conn:needs_reauth` mark and any refresh claim: a host still refreshing loses its final
@@ -816,19 +839,15 @@ fn save_reauth_in_team(
     now: &str,
 ) -> Result<()> {
     let (t, short, old) = (&tr.team, tr.short.as_str(), &tr.conn);
-    let record_changes = new_client.is_some()
-        || changed.username != old.username
-        || changed.inputs != old.inputs
-        || match (&old.identity, &changed.identity) {
-            (Some(a), Some(b)) => a.differs(b),
-            _ => false,
-        };
-    if record_changes && !tr.may_edit_record {
-        bail!(
-            "the new sign-in changes what the record of {team}/{short} says (account, inputs, user name or OAuth client), and changing the record needs the conn-{team}-admin policy; this token may only replace the tokens. The connection still has its old credentials.",
-            team = t.name
-        );
-    }
+    tr.may_change(
+        new_client.is_some()
+            || changed.username != old.username
+            || changed.inputs != old.inputs
+            || changed
+                .identity
+                .as_ref()
+                .is_some_and(|n| differs(&old.identity, n)),
+    )?;
     crate::core::interrupt::critical(|| -> Result<()> {
         if let Some((reg, secret)) = new_client {
             let mut reg = reg.clone();
