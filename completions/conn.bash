@@ -688,7 +688,10 @@ _conn() {
             fi
             case "${prev}" in
                 --provider)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 --env)
@@ -703,14 +706,17 @@ _conn() {
             return 0
             ;;
         conn__subcmd__new)
-            opts="-y -v -h -V --provider --auth --env --set --username --secret-stdin --secret-env --client-id --client-secret-stdin --client-secret-env --private-key --scopes --device --grant --no-browser --port --timeout --yes --secret --password --api-key --token --client-secret --no-check --json --verbose --help --version"
+            opts="-y -v -h -V --provider --auth --env --set --username --secret-stdin --secret-env --client-id --client-secret-stdin --client-secret-env --private-key --scopes --device --grant --no-browser --port --timeout --yes --no-check --json --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --provider)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 --auth)
@@ -758,26 +764,6 @@ _conn() {
                     return 0
                     ;;
                 --timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --secret)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --password)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --api-key)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --token)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --client-secret)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -915,7 +901,7 @@ _conn() {
             return 0
             ;;
         conn__subcmd__reauth)
-            opts="-y -v -h -V --username --secret-stdin --secret-env --client-id --client-secret-stdin --client-secret-env --private-key --scopes --device --grant --no-browser --port --timeout --yes --secret --password --api-key --token --client-secret --json --verbose --help --version"
+            opts="-y -v -h -V --username --secret-stdin --secret-env --client-id --client-secret-stdin --client-secret-env --private-key --scopes --device --grant --no-browser --port --timeout --yes --json --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -954,26 +940,6 @@ _conn() {
                     return 0
                     ;;
                 --timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --secret)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --password)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --api-key)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --token)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --client-secret)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

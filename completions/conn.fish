@@ -44,7 +44,7 @@ complete -c conn -n "__fish_conn_needs_command" -f -a "store" -d 'Team stores: a
 complete -c conn -n "__fish_conn_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c conn -n "__fish_conn_needs_command" -f -a "doctor" -d 'Check conn\'s files, secret stores and clock'
 complete -c conn -n "__fish_conn_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c conn -n "__fish_conn_using_subcommand new" -l provider -d 'Provider id (see \'conn providers list\')' -r
+complete -c conn -n "__fish_conn_using_subcommand new" -l provider -d 'Provider id (see \'conn providers list\')' -r -f
 complete -c conn -n "__fish_conn_using_subcommand new" -l auth -d 'Auth method, when the provider offers several' -r -f -a "api_key\t''
 basic\t''
 oauth2\t''
@@ -63,11 +63,6 @@ device_code\t''
 client_credentials\t''"
 complete -c conn -n "__fish_conn_using_subcommand new" -l port -d 'OAuth: fixed loopback port for the redirect (when the app\'s redirect URI has one)' -r
 complete -c conn -n "__fish_conn_using_subcommand new" -l timeout -d 'Seconds to wait: for the sign-in (default 300) and for each request (at most 30)' -r
-complete -c conn -n "__fish_conn_using_subcommand new" -l secret -d 'Not accepted: a secret on the command line leaks into shell history and the process list' -r
-complete -c conn -n "__fish_conn_using_subcommand new" -l password -r
-complete -c conn -n "__fish_conn_using_subcommand new" -l api-key -r
-complete -c conn -n "__fish_conn_using_subcommand new" -l token -r
-complete -c conn -n "__fish_conn_using_subcommand new" -l client-secret -r
 complete -c conn -n "__fish_conn_using_subcommand new" -l secret-stdin -d 'Read the API key / password from standard input'
 complete -c conn -n "__fish_conn_using_subcommand new" -l client-secret-stdin -d 'Read the OAuth client secret (OAuth 1.0a: consumer secret) from standard input'
 complete -c conn -n "__fish_conn_using_subcommand new" -l device -d 'OAuth: sign in with a code on another device (no browser here)'
@@ -78,7 +73,7 @@ complete -c conn -n "__fish_conn_using_subcommand new" -l json -d 'Print the res
 complete -c conn -n "__fish_conn_using_subcommand new" -s v -l verbose -d 'Print diagnostics on stderr (never secrets)'
 complete -c conn -n "__fish_conn_using_subcommand new" -s h -l help -d 'Print help'
 complete -c conn -n "__fish_conn_using_subcommand new" -s V -l version -d 'Print version'
-complete -c conn -n "__fish_conn_using_subcommand list" -l provider -d 'Only connections to this provider (a provider id: a typo is an error, not an empty list)' -r
+complete -c conn -n "__fish_conn_using_subcommand list" -l provider -d 'Only connections to this provider (a provider id: a typo is an error, not an empty list)' -r -f
 complete -c conn -n "__fish_conn_using_subcommand list" -l env -d 'Only connections with this environment tag' -r -f -a "production\t''
 sandbox\t''"
 complete -c conn -n "__fish_conn_using_subcommand list" -l json -d 'Print JSON'
@@ -125,11 +120,6 @@ device_code\t''
 client_credentials\t''"
 complete -c conn -n "__fish_conn_using_subcommand reauth" -l port -d 'OAuth: fixed loopback port for the redirect (when the app\'s redirect URI has one)' -r
 complete -c conn -n "__fish_conn_using_subcommand reauth" -l timeout -d 'Seconds to wait: for the sign-in (default 300) and for each request (at most 30)' -r
-complete -c conn -n "__fish_conn_using_subcommand reauth" -l secret -d 'Not accepted: a secret on the command line leaks into shell history and the process list' -r
-complete -c conn -n "__fish_conn_using_subcommand reauth" -l password -r
-complete -c conn -n "__fish_conn_using_subcommand reauth" -l api-key -r
-complete -c conn -n "__fish_conn_using_subcommand reauth" -l token -r
-complete -c conn -n "__fish_conn_using_subcommand reauth" -l client-secret -r
 complete -c conn -n "__fish_conn_using_subcommand reauth" -l secret-stdin -d 'Read the API key / password from standard input'
 complete -c conn -n "__fish_conn_using_subcommand reauth" -l client-secret-stdin -d 'Read the OAuth client secret (OAuth 1.0a: consumer secret) from standard input'
 complete -c conn -n "__fish_conn_using_subcommand reauth" -l device -d 'OAuth: sign in with a code on another device (no browser here)'

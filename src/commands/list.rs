@@ -10,7 +10,7 @@ use crate::ops::inspect::{self, Row};
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// Only connections to this provider (a provider id: a typo is an error, not an empty list)
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", add = super::provider_ids(), value_hint = clap::ValueHint::Other)]
     provider: Option<String>,
     /// Only connections with this environment tag
     #[arg(long, value_name = "ENV", value_parser = environment())]

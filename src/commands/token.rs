@@ -9,6 +9,7 @@ use crate::ops::{Ctx, credentials, find};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
+    #[arg(add = super::connection_names(), value_hint = clap::ValueHint::Other)]
     name: String,
 }
 

@@ -10,11 +10,13 @@
 //! - `wizard`: the questions `conn new` asks (provider, method, environment, inputs, name)
 //! - `lifecycle`: create, replace (reauth), remove and rename connections, with the
 //!   secret-then-metadata save order written once
+//! - `complete`: the names, ids and roles a shell completes
 //! - `check`, `exec`, `request`, `recipe`, `doctor`, `inspect` (list, show), `providers`:
 //!   one behaviour each
 
 pub(crate) mod check;
 pub(crate) mod clients;
+pub(crate) mod complete;
 pub(crate) mod credentials;
 pub(crate) mod doctor;
 pub(crate) mod edit;
