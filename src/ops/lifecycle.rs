@@ -660,9 +660,32 @@ pub(crate) struct ReauthOptions {
 /// has been obtained and checked; a different account than before is replaced only when the
 /// person says so (or `--yes`).
 pub(crate) fn replace(ctx: &mut Ctx<'_>, name: &str, mut opts: ReauthOptions) -> Result<Reauthed> {
-    not_in_team(name, "reauth")?;
-    let meta = ctx.metadata().load()?;
-    let conn = find(&meta, name)?.clone();
+    let mut meta = ctx.metadata().load()?;
+    // A team connection: its record comes from the team store, and the token must be allowed
+    // to write its secrets, which is asked before any sign-in starts.
+    let team = match vault::team::split_name(name) {
+        Some((team, short)) => {
+            let t = ctx.team(team)?;
+            t.check_mount()?;
+            let Some(conn) = t.record(short)? else {
+                bail!("no connection named {short:?} in team {team} (see 'conn list')");
+            };
+            let may_edit_record = t.require_reauth(short, &conn.id)?;
+            // The team's OAuth clients, where the sign-in finds the connection's client.
+            meta.clients.extend(t.client_records()?);
+            Some(TeamReauth {
+                team: t,
+                short: short.to_string(),
+                may_edit_record,
+                conn,
+            })
+        }
+        None => None,
+    };
+    let conn = match &team {
+        Some(tr) => tr.conn.clone(),
+        None => find(&meta, name)?.clone(),
+    };
     let catalog = ctx.catalog();
     let provider = catalog.get(&conn.provider)?;
     let spec = resolve::spec(provider, &conn)?;
@@ -727,6 +750,10 @@ pub(crate) fn replace(ctx: &mut Ctx<'_>, name: &str, mut opts: ReauthOptions) ->
         );
     }
     let found = outcome.identity.clone();
+    // Another account is not for a user's token to decide: refused before asking.
+    if let (Some(tr), Some(new)) = (&team, &found) {
+        tr.may_change(differs(&conn.identity, new))?;
+    }
     if let (Some(old), Some(new)) = (&conn.identity, &found)
         && old.differs(new)
     {
@@ -757,6 +784,31 @@ pub(crate) fn replace(ctx: &mut Ctx<'_>, name: &str, mut opts: ReauthOptions) ->
 
     let store = ctx.secrets_of(&conn)?;
     let now = now_rfc3339();
+    if let Some(tr) = &team {
+        let mut changed = conn.clone();
+        changed.username = username.clone();
+        changed.inputs = inputs.clone();
+        changed.oauth = oauth_state.clone();
+        if let Some(f) = &found {
+            changed.identity = Some(f.clone());
+        }
+        save_reauth_in_team(
+            ctx,
+            tr,
+            store.as_ref(),
+            &changed,
+            &bundle,
+            &new_client,
+            &now,
+        )?;
+        return Ok(Reauthed {
+            name: name.to_string(),
+            provider: provider.id.clone(),
+            identity: found,
+            previous_identity: conn.identity.clone(),
+            check: outcome,
+        });
+    }
     save(
         ctx,
         store.as_ref(),
@@ -789,6 +841,114 @@ pub(crate) fn replace(ctx: &mut Ctx<'_>, name: &str, mut opts: ReauthOptions) ->
         identity: found,
         previous_identity: conn.identity.clone(),
         check: outcome,
+    })
+}
+
+/// A team connection being re-authorized: its team store, short name, record as read, and
+/// whether this token may update the record (admin) or only the secrets (user).
+struct TeamReauth {
+    team: std::sync::Arc<vault::Team>,
+    short: String,
+    may_edit_record: bool,
+    conn: Connection,
+}
+
+impl TeamReauth {
+    /// A token that may only replace the tokens (the user policy) may not change what the
+    /// record says.
+    fn may_change(&self, record_changes: bool) -> Result<()> {
+        if record_changes && !self.may_edit_record {
+            bail!(
+                "the new sign-in changes what the record of {team}/{short} says (account, inputs, user name or OAuth client), and changing the record needs the conn-{team}-admin policy; this token may only replace the tokens. The connection still has its old credentials.",
+                team = self.team.name,
+                short = self.short
+            );
+        }
+        Ok(())
+    }
+}
+
+fn differs(old: &Option<Identity>, new: &Identity) -> bool {
+    old.as_ref().is_some_and(|o| o.differs(new))
+}
+
+/// Saves a team connection's new credentials in place, as one step Ctrl-C can't split: a new
+/// OAuth client (admin), then the secret bundle with check-and-set (which drops any
+/// `conn:needs_reauth` mark and any refresh claim: a host still refreshing loses its final
+/// write and takes the new tokens), then the record with check-and-set when the token may edit
+/// it, and the check result in `status/`. A token that may only update the secrets (the user
+/// policy) keeps the record as it is, so it may not change what the record says (the account,
+/// inputs, user name or client).
+fn save_reauth_in_team(
+    ctx: &Base,
+    tr: &TeamReauth,
+    store: &dyn SecretStore,
+    changed: &Connection,
+    bundle: &SecretBundle,
+    new_client: &Option<(OAuthClient, Option<Secret<String>>)>,
+    now: &str,
+) -> Result<()> {
+    let (t, short, old) = (&tr.team, tr.short.as_str(), &tr.conn);
+    tr.may_change(
+        new_client.is_some()
+            || changed.username != old.username
+            || changed.inputs != old.inputs
+            || changed
+                .identity
+                .as_ref()
+                .is_some_and(|n| differs(&old.identity, n)),
+    )?;
+    crate::core::interrupt::critical(|| -> Result<()> {
+        if let Some((reg, secret)) = new_client {
+            let mut reg = reg.clone();
+            reg.team = Some(t.name.clone());
+            save_client_secret(ctx, &reg, secret)?;
+            t.put_client_record(&client_key(&reg.provider, &reg.client_id), &reg)?;
+        }
+        store.put(&old.id, bundle)?;
+        if tr.may_edit_record {
+            t.update_entry("meta", short, false, "edit connections", &|m| {
+                let mut c: Connection =
+                    serde_json::from_value(serde_json::Value::Object(m.clone()))?;
+                if c.id != old.id {
+                    bail!(
+                        "{}/{short} was replaced by another connection meanwhile; its new tokens went to the old one's secrets, which nothing uses now",
+                        t.name
+                    );
+                }
+                c.username = changed.username.clone();
+                c.inputs = changed.inputs.clone();
+                c.oauth = changed.oauth.clone();
+                c.identity = changed.identity.clone().or(c.identity);
+                c.updated_at = now.to_string();
+                c.authorized_at = Some(now.to_string());
+                c.last_check = Some(LastCheck {
+                    status: CheckStatus::Ok,
+                    at: now.to_string(),
+                    message: None,
+                });
+                c.last_success = Some(now.to_string());
+                if let serde_json::Value::Object(o) = serde_json::to_value(&c)? {
+                    *m = o;
+                }
+                Ok(())
+            })?;
+        }
+        // The check just passed: every role may record that in status/.
+        let saved = t.update_entry("status", short, true, "record checks", &|m| {
+            for (k, v) in [("status", "ok"), ("at", now), ("last_success", now)] {
+                m.insert(k.into(), serde_json::Value::String(v.to_string()));
+            }
+            m.remove("message");
+            Ok(())
+        });
+        if let Err(e) = saved {
+            log::debug!(
+                "{}/{short}: the check result was not recorded: {e:#}",
+                t.name
+            );
+        }
+        Ok(())
     })
 }
 
@@ -948,8 +1108,28 @@ fn remove_from_team(
 
 /// A new name, same settings; secrets are keyed by id and stay put, and the recipe bindings
 /// of the old name (in every project) follow to the new one. Returns those bindings.
+/// A team connection (`acme/gh`) is renamed within its team: `NEW` may be given as `new` or
+/// `acme/new`.
 pub(crate) fn rename(ctx: &Base, old: &str, new: &str) -> Result<Vec<Binding>> {
-    not_in_team(old, "rename")?;
+    if let Some((team, short_old)) = vault::team::split_name(old) {
+        let short_new = match vault::team::split_name(new) {
+            Some((t, s)) if t == team => s,
+            Some(_) => {
+                return Err(usage(format!(
+                    "conn rename keeps a connection in its team; {new:?} names another team (a team {team} admin can 'conn rm' it and 'conn new' it there)"
+                )));
+            }
+            None => new,
+        };
+        validate_name(short_new).map_err(usage)?;
+        let new_full = format!("{team}/{short_new}");
+        return crate::core::interrupt::critical(|| {
+            let t = ctx.team(team)?;
+            t.check_mount()?;
+            t.rename(short_old, short_new)?;
+            move_bindings(ctx, old, &new_full)
+        });
+    }
     not_in_team(new, "rename")?;
     validate_name(new).map_err(usage)?;
     crate::core::interrupt::critical(|| {
@@ -963,18 +1143,23 @@ pub(crate) fn rename(ctx: &Base, old: &str, new: &str) -> Result<Vec<Binding>> {
             meta.connections.insert(new.to_string(), conn);
             Ok(())
         })?;
-        let bindings = BindingsStore::new(&ctx.paths);
-        if bindings.load()?.of_connection(old).is_empty() {
-            return Ok(Vec::new());
-        }
-        bindings
-            .update(|b| Ok(b.rename_connection(old, new)))
-            .with_context(|| {
-                format!(
-                    "renamed {old:?} to {new:?}, but its recipe bindings still name {old:?}; bind the roles again with 'conn bind ROLE {new}'"
-                )
-            })
+        move_bindings(ctx, old, new)
     })
+}
+
+/// The recipe bindings of `old` (in every project) now name `new`.
+fn move_bindings(ctx: &Base, old: &str, new: &str) -> Result<Vec<Binding>> {
+    let bindings = BindingsStore::new(&ctx.paths);
+    if bindings.load()?.of_connection(old).is_empty() {
+        return Ok(Vec::new());
+    }
+    bindings
+        .update(|b| Ok(b.rename_connection(old, new)))
+        .with_context(|| {
+            format!(
+                "renamed {old:?} to {new:?}, but its recipe bindings still name {old:?}; bind the roles again with 'conn bind ROLE {new}'"
+            )
+        })
 }
 
 /// The recipe bindings `name` plays, for `rm` to tell (and ask) before removing it.
@@ -987,13 +1172,12 @@ pub(crate) fn describe(b: &Binding) -> String {
     format!("role {} of {} ({})", b.role, b.project, b.env)
 }
 
-/// `reauth` and `rename` of team connections are not built yet: say so instead of "no such
-/// connection".
+/// A local connection does not move into a team: say so instead of "invalid name".
 fn not_in_team(name: &str, what: &str) -> Result<()> {
     if let Some((team, _)) = vault::team::split_name(name) {
-        bail!(
-            "conn {what} does not handle team connections yet; a team {team} admin can 'conn rm {name}' and 'conn new' it again"
-        );
+        return Err(usage(format!(
+            "conn {what} does not move a local connection into team {team}; create it there with 'conn new {name}' (a team {team} admin) and remove the local one"
+        )));
     }
     Ok(())
 }
