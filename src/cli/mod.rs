@@ -22,13 +22,14 @@ use crate::ops::Ctx;
 
 const AFTER_HELP: &str = "\
 Environment:
-  CONN_HOME            one directory for all of conn's files (config, secrets)
+  CONN_HOME            one directory for all of conn's files (config, secrets, state)
   CONN_SECRET_STORE    keychain | file: where new secrets go
   CONN_AGE_IDENTITY_FILE, CONN_AGE_IDENTITY
                        the age identity of the encrypted file store (a path, or the key itself)
   CONN_KEYCHAIN_TIMEOUT
                        seconds to wait for the OS keychain (default 10)
-  NO_COLOR             plain prompts
+  NO_COLOR             no colour in prompts and tables (CLICOLOR_FORCE=1 forces it)
+  COLUMNS              the width tables and hints are fitted to (else the terminal's)
   COMPLETE             bash | zsh | fish | elvish | powershell: print that shell's dynamic
                        completion script (source <(COMPLETE=bash conn))
 
