@@ -99,14 +99,33 @@ impl StateStore {
         let Some(bytes) = fsio::read_optional(&self.file)? else {
             return Ok(State::default());
         };
-        let state: State = serde_json::from_slice(&bytes).map_err(|e| {
-            anyhow::anyhow!(
-                "{}:{}:{}: {e}\nconn has not changed the file; it holds only what conn learned (check results, refresh times), so you may delete it",
-                self.file.display(),
-                e.line(),
-                e.column()
-            )
-        })?;
+        let state: State = serde_json::from_slice(&bytes).map_err(|e| self.unreadable(&e))?;
+        self.check_version(state)
+    }
+
+    /// Like `load`, but only the records of connections `ids` are decoded (the others are
+    /// skipped unparsed), so a command about one connection does not build all of them.
+    pub(crate) fn load_only(&self, ids: &[&str]) -> Result<State> {
+        let Some(bytes) = fsio::read_optional(&self.file)? else {
+            return Ok(State::default());
+        };
+        let mut de = serde_json::Deserializer::from_slice(&bytes);
+        let state = serde::de::DeserializeSeed::deserialize(sparse::Only(ids), &mut de)
+            .and_then(|s| de.end().map(|()| s))
+            .map_err(|e| self.unreadable(&e))?;
+        self.check_version(state)
+    }
+
+    fn unreadable(&self, e: &serde_json::Error) -> anyhow::Error {
+        anyhow::anyhow!(
+            "{}:{}:{}: {e}\nconn has not changed the file; it holds only what conn learned (check results, refresh times), so you may delete it",
+            self.file.display(),
+            e.line(),
+            e.column()
+        )
+    }
+
+    fn check_version(&self, state: State) -> Result<State> {
         if state.version > CURRENT_VERSION {
             bail!(
                 "{} has format version {}, newer than this conn understands ({CURRENT_VERSION}); upgrade conn",
@@ -136,6 +155,75 @@ impl StateStore {
     }
 }
 
+/// Reading `State` keeping only some connections' records.
+mod sparse {
+    use std::fmt;
+
+    use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+
+    use super::{ConnState, State};
+
+    /// Seed for a `State` holding only the records of these ids.
+    pub(super) struct Only<'i>(pub &'i [&'i str]);
+
+    impl<'de> DeserializeSeed<'de> for Only<'_> {
+        type Value = State;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<State, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Only<'_> {
+        type Value = State;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("conn's state object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<State, A::Error> {
+            let mut state = State::default();
+            let mut version = None;
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                match key.as_ref() {
+                    "version" => version = Some(map.next_value()?),
+                    "connections" => map.next_value_seed(Records(self.0, &mut state))?,
+                    _ => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            state.version = version.ok_or_else(|| serde::de::Error::missing_field("version"))?;
+            Ok(state)
+        }
+    }
+
+    /// The `connections` object: wanted records decoded into the state, others skipped.
+    struct Records<'i, 's>(&'i [&'i str], &'s mut State);
+
+    impl<'de> DeserializeSeed<'de> for Records<'_, '_> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Records<'_, '_> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("records by connection id")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while let Some(id) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                if self.0.contains(&id.as_ref()) {
+                    let record: ConnState = map.next_value()?;
+                    self.1.connections.insert(id.into_owned(), record);
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,5 +242,55 @@ mod tests {
         let err = s.update(|_| Ok(())).unwrap_err().to_string();
         assert!(err.contains("state.json:1:"), "{err}");
         assert_eq!(std::fs::read_to_string(s.path()).unwrap(), "{ nope");
+    }
+
+    #[test]
+    fn load_only_reads_the_records_asked_for_as_load_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths {
+            config_dir: dir.path().to_path_buf(),
+            data_dir: dir.path().to_path_buf(),
+            state_dir: dir.path().to_path_buf(),
+            source: "test",
+        };
+        let s = StateStore::new(&paths);
+        s.update(|st| {
+            for i in 0..5 {
+                st.connections.insert(
+                    format!("id{i}"),
+                    ConnState {
+                        last_success: Some(format!("t{i}")),
+                        ..ConnState::default()
+                    },
+                );
+            }
+            Ok(())
+        })
+        .unwrap();
+        let all = s.load().unwrap();
+        let some = s.load_only(&["id3", "nope"]).unwrap();
+        assert_eq!(some.connections.len(), 1);
+        assert_eq!(some.connections["id3"], all.connections["id3"]);
+        assert_eq!(some.version, all.version);
+        std::fs::write(s.path(), "{\"version\": 1, \"connections\": {\"a\": 3}}").unwrap();
+        assert!(
+            s.load_only(&["b"]).is_ok(),
+            "records not asked for are not decoded"
+        );
+        assert!(s.load_only(&["a"]).is_err());
+        std::fs::write(s.path(), "{\"version\": 1, \"connections\": {} } x").unwrap();
+        assert!(
+            s.load_only(&["a"])
+                .unwrap_err()
+                .to_string()
+                .contains("state.json:1:")
+        );
+        std::fs::write(s.path(), "{\"version\": 9}").unwrap();
+        assert!(
+            s.load_only(&["a"])
+                .unwrap_err()
+                .to_string()
+                .contains("newer")
+        );
     }
 }

@@ -1,0 +1,183 @@
+//! `.connections.cache.json`: a JSON copy of a big `connections.toml`, which parses an order
+//! of magnitude faster (the TOML parse of 10,000 connections takes about a second). It names
+//! the hash of the exact bytes it was made from and is used only when that is the file's
+//! current hash, whoever changed the file (a hand edit of the same size and mtime included).
+//! It is only ever written from a file that parsed, so a matching cache also proves the file
+//! parses, which lets `conn new`/`rm`/`rename` edit the TOML as text (`metadata_text`).
+//!
+//! Format: JSON lines. The first is `{"source_hash":"<16 hex>","version":N,"settings":{…},
+//! "clients":{…}}`, then one `["NAME",{connection}]` per connection, so one connection is
+//! added, removed or renamed by editing one line.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::fsio;
+use super::metadata::{Connection, Metadata, OAuthClient, Settings};
+
+#[derive(Serialize, Deserialize)]
+struct Header<S, C> {
+    source_hash: String,
+    version: u32,
+    settings: S,
+    clients: C,
+}
+
+/// The cache file next to `connections.toml`.
+#[derive(Debug, Clone)]
+pub(crate) struct Cache {
+    path: PathBuf,
+}
+
+impl Cache {
+    pub(crate) fn new(path: PathBuf) -> Self {
+        Cache { path }
+    }
+
+    /// The cached metadata, when it was made from contents with hash `hash`.
+    pub(crate) fn read(&self, hash: u64) -> Option<Metadata> {
+        let text = self.text_for(hash)?;
+        let mut lines = text.lines();
+        let head: Header<Settings, BTreeMap<String, OAuthClient>> =
+            serde_json::from_str(lines.next()?).ok()?;
+        let mut connections = BTreeMap::new();
+        for line in lines {
+            let (name, conn): (String, Connection) = serde_json::from_str(line).ok()?;
+            connections.insert(name, conn);
+        }
+        Some(Metadata {
+            version: head.version,
+            settings: head.settings,
+            connections,
+            clients: head.clients,
+        })
+    }
+
+    /// The cache's text, when it was made from contents with hash `hash`.
+    pub(crate) fn text_for(&self, hash: u64) -> Option<String> {
+        let text = String::from_utf8(std::fs::read(&self.path).ok()?).ok()?;
+        let first = text.lines().next()?;
+        let head: Header<serde::de::IgnoredAny, serde::de::IgnoredAny> =
+            serde_json::from_str(first).ok()?;
+        (head.source_hash == hex(hash)).then_some(text)
+    }
+
+    /// Writes the copy of `meta`, made from contents with hash `hash` (best effort: without
+    /// the cache conn is only slower).
+    pub(crate) fn write(&self, hash: u64, meta: &Metadata) {
+        // Serialized straight from `meta`, line by line: no second copy of a big store.
+        let mut out = match header(hash, meta.version, &meta.settings, &meta.clients) {
+            Some(h) => h,
+            None => return,
+        };
+        for (name, conn) in &meta.connections {
+            match line(name, conn) {
+                Some(l) => out.push_str(&l),
+                None => return,
+            }
+        }
+        self.put(&out);
+    }
+
+    /// Installs `text` (an edit of the cache), or forgets the cache when there is none.
+    pub(crate) fn put_or_forget(&self, text: Option<String>) {
+        match text {
+            Some(t) => self.put(&t),
+            None => {
+                let _ = std::fs::remove_file(&self.path);
+            }
+        }
+    }
+
+    fn put(&self, text: &str) {
+        let _ = fsio::write_atomic(&self.path, text.as_bytes());
+    }
+}
+
+/// `cache` (a cache's text) for contents with hash `hash`, with connection `name` added.
+pub(crate) fn insert(cache: &str, hash: u64, name: &str, conn: &Connection) -> Option<String> {
+    let (_, rest) = cache.split_once('\n')?;
+    let mut out = rehead(cache, hash)?;
+    out.push_str(rest);
+    out.push_str(&line(name, conn)?);
+    Some(out)
+}
+
+/// `cache` for contents with hash `hash`, without connection `name`.
+pub(crate) fn remove(cache: &str, hash: u64, name: &str) -> Option<String> {
+    let (before, _, after) = split_at_line(cache, name)?;
+    let mut out = rehead(cache, hash)?;
+    out.push_str(before);
+    out.push_str(after);
+    Some(out)
+}
+
+/// `cache` for contents with hash `hash`, with connection `old` named `new` and its
+/// `updated_at` set.
+pub(crate) fn rename(
+    cache: &str,
+    hash: u64,
+    old: &str,
+    new: &str,
+    updated_at: &str,
+) -> Option<String> {
+    let (before, this, after) = split_at_line(cache, old)?;
+    let (_, mut conn): (String, Connection) = serde_json::from_str(this).ok()?;
+    conn.updated_at = updated_at.to_string();
+    let mut out = rehead(cache, hash)?;
+    out.push_str(before);
+    out.push_str(&line(new, &conn)?);
+    out.push_str(after);
+    Some(out)
+}
+
+/// The connection lines before `name`'s, its line, and the lines after it.
+fn split_at_line<'c>(cache: &'c str, name: &str) -> Option<(&'c str, &'c str, &'c str)> {
+    let (_, body) = cache.split_once('\n')?;
+    let prefix = format!("[{},", serde_json::to_string(name).ok()?);
+    let start = if body.starts_with(&prefix) {
+        0
+    } else {
+        body.find(&format!("\n{prefix}"))? + 1
+    };
+    let end = body[start..]
+        .find('\n')
+        .map_or(body.len(), |e| start + e + 1);
+    Some((&body[..start], &body[start..end], &body[end..]))
+}
+
+/// The cache's first line with the hash replaced.
+fn rehead(cache: &str, hash: u64) -> Option<String> {
+    let first = cache.lines().next()?;
+    let head: Header<serde_json::Value, serde_json::Value> = serde_json::from_str(first).ok()?;
+    header(hash, head.version, &head.settings, &head.clients)
+}
+
+fn header<S: Serialize, C: Serialize>(
+    hash: u64,
+    version: u32,
+    settings: &S,
+    clients: &C,
+) -> Option<String> {
+    let head = Header {
+        source_hash: hex(hash),
+        version,
+        settings,
+        clients,
+    };
+    let mut s = serde_json::to_string(&head).ok()?;
+    s.push('\n');
+    Some(s)
+}
+
+fn line(name: &str, conn: &Connection) -> Option<String> {
+    let mut s = serde_json::to_string(&(name, conn)).ok()?;
+    s.push('\n');
+    Some(s)
+}
+
+fn hex(hash: u64) -> String {
+    format!("{hash:016x}")
+}
