@@ -491,7 +491,9 @@ enum Undo {
 
 /// Saves a connection: a new client registration's secret, the connection's secrets, then the
 /// metadata (`change`, with the new registration added), as one step that Ctrl-C can't split.
-/// A listed connection always has its secret.
+/// A listed connection always has its secret. `edit`, when given, says what `change` does, so
+/// the metadata store can make it as a text edit (see `MetadataStore::edit`).
+#[allow(clippy::too_many_arguments)]
 fn save(
     ctx: &Base,
     store: &dyn SecretStore,

@@ -253,7 +253,7 @@ impl MetadataStore {
         };
         let big = bytes.len() >= CACHE_THRESHOLD;
         let hash = big.then(|| content_hash(&bytes));
-        if let Some(meta) = hash.and_then(|h| self.cache().read(h)) {
+        if let Some(meta) = hash.and_then(|h| self.read_cache(h)) {
             return Ok(migrate(meta));
         }
         let text = String::from_utf8(bytes)
@@ -262,7 +262,7 @@ impl MetadataStore {
         if let Some(h) = hash
             && meta.version <= CURRENT_VERSION
         {
-            self.cache().write(h, &meta);
+            self.write_cache(h, &meta);
         }
         if meta.version > CURRENT_VERSION {
             bail!(
@@ -444,7 +444,9 @@ impl MetadataStore {
                 old,
                 new,
                 updated_at,
-            } => metadata_cache::rename(&cache, hash, old, new, updated_at),
+            } => metadata_cache::rename(&cache, hash, old, new, |c: &mut Connection| {
+                c.updated_at = updated_at.to_string();
+            }),
         };
         // As in `update_locked`: what was learned first, then the settings, then forgetting.
         if let Some((id, l)) = learned {
@@ -454,6 +456,7 @@ impl MetadataStore {
             })?;
         }
         fsio::write_atomic(&self.file, new_text.as_bytes())?;
+        log::debug!("{}: edited as text ({edit:?})", self.file.display());
         self.cache().put_or_forget(new_cache);
         if let Some(id) = gone {
             let _ = self.state.update(|s| {
@@ -500,7 +503,7 @@ impl MetadataStore {
             fsio::write_atomic(&self.file, text.as_bytes())?;
         }
         if text.len() >= CACHE_THRESHOLD {
-            self.cache().write(content_hash(text.as_bytes()), &settings);
+            self.write_cache(content_hash(text.as_bytes()), &settings);
         }
 
         // Forget what was learned about connections that are gone (best effort: a leftover
@@ -555,6 +558,32 @@ impl MetadataStore {
     /// The JSON copy of a big connections.toml (see `metadata_cache`).
     fn cache(&self) -> Cache {
         Cache::new(self.file.with_file_name(".connections.cache.json"))
+    }
+
+    fn read_cache(&self, hash: u64) -> Option<Metadata> {
+        let p = self.cache().read(hash)?;
+        Some(Metadata {
+            version: p.version,
+            settings: p.settings,
+            connections: p.connections,
+            clients: p.clients,
+        })
+    }
+
+    fn write_cache(&self, hash: u64, meta: &Metadata) {
+        self.cache().write(
+            hash,
+            &metadata_cache::Parts {
+                version: meta.version,
+                settings: &meta.settings,
+                clients: &meta.clients,
+                connections: meta
+                    .connections
+                    .iter()
+                    .map(|(n, c)| (n.clone(), c))
+                    .collect(),
+            },
+        );
     }
 }
 
@@ -851,7 +880,7 @@ mod tests {
             }
             let parsed: Metadata = toml::from_str(&after).unwrap();
             prop_assert_eq!(as_json(&parsed), as_json(&slow.load_settings().unwrap()));
-            let cached = fast.cache().read(content_hash(after.as_bytes()));
+            let cached = fast.read_cache(content_hash(after.as_bytes()));
             prop_assert!(cached.is_some(), "the cache follows the edit");
             prop_assert_eq!(as_json(&cached.unwrap()), as_json(&parsed));
             // Learned fields went to the state file either way.

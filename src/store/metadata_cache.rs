@@ -12,10 +12,20 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::fsio;
-use super::metadata::{Connection, Metadata, OAuthClient, Settings};
+
+/// What the cache holds: the format version, the settings, the OAuth clients and the
+/// connections by name (generic so that this module does not depend on `metadata`).
+#[derive(Debug, Clone)]
+pub(crate) struct Parts<S, C, K> {
+    pub version: u32,
+    pub settings: S,
+    pub clients: C,
+    pub connections: BTreeMap<String, K>,
+}
 
 #[derive(Serialize, Deserialize)]
 struct Header<S, C> {
@@ -36,22 +46,26 @@ impl Cache {
         Cache { path }
     }
 
-    /// The cached metadata, when it was made from contents with hash `hash`.
-    pub(crate) fn read(&self, hash: u64) -> Option<Metadata> {
+    /// The cached contents, when they were made from contents with hash `hash`.
+    pub(crate) fn read<S, C, K>(&self, hash: u64) -> Option<Parts<S, C, K>>
+    where
+        S: DeserializeOwned,
+        C: DeserializeOwned,
+        K: DeserializeOwned,
+    {
         let text = self.text_for(hash)?;
         let mut lines = text.lines();
-        let head: Header<Settings, BTreeMap<String, OAuthClient>> =
-            serde_json::from_str(lines.next()?).ok()?;
+        let head: Header<S, C> = serde_json::from_str(lines.next()?).ok()?;
         let mut connections = BTreeMap::new();
         for line in lines {
-            let (name, conn): (String, Connection) = serde_json::from_str(line).ok()?;
+            let (name, conn): (String, K) = serde_json::from_str(line).ok()?;
             connections.insert(name, conn);
         }
-        Some(Metadata {
+        Some(Parts {
             version: head.version,
             settings: head.settings,
-            connections,
             clients: head.clients,
+            connections,
         })
     }
 
@@ -66,13 +80,18 @@ impl Cache {
 
     /// Writes the copy of `meta`, made from contents with hash `hash` (best effort: without
     /// the cache conn is only slower).
-    pub(crate) fn write(&self, hash: u64, meta: &Metadata) {
-        // Serialized straight from `meta`, line by line: no second copy of a big store.
-        let mut out = match header(hash, meta.version, &meta.settings, &meta.clients) {
+    pub(crate) fn write<S: Serialize, C: Serialize, K: Serialize>(
+        &self,
+        hash: u64,
+        parts: &Parts<&S, &C, &K>,
+    ) {
+        // Serialized straight from the caller's values, line by line: no second copy of a
+        // big store.
+        let mut out = match header(hash, parts.version, parts.settings, parts.clients) {
             Some(h) => h,
             None => return,
         };
-        for (name, conn) in &meta.connections {
+        for (name, conn) in &parts.connections {
             match line(name, conn) {
                 Some(l) => out.push_str(&l),
                 None => return,
@@ -97,7 +116,7 @@ impl Cache {
 }
 
 /// `cache` (a cache's text) for contents with hash `hash`, with connection `name` added.
-pub(crate) fn insert(cache: &str, hash: u64, name: &str, conn: &Connection) -> Option<String> {
+pub(crate) fn insert<K: Serialize>(cache: &str, hash: u64, name: &str, conn: &K) -> Option<String> {
     let (_, rest) = cache.split_once('\n')?;
     let mut out = rehead(cache, hash)?;
     out.push_str(rest);
@@ -114,18 +133,18 @@ pub(crate) fn remove(cache: &str, hash: u64, name: &str) -> Option<String> {
     Some(out)
 }
 
-/// `cache` for contents with hash `hash`, with connection `old` named `new` and its
-/// `updated_at` set.
-pub(crate) fn rename(
+/// `cache` for contents with hash `hash`, with connection `old` named `new` and changed by
+/// `change`.
+pub(crate) fn rename<K: Serialize + DeserializeOwned>(
     cache: &str,
     hash: u64,
     old: &str,
     new: &str,
-    updated_at: &str,
+    change: impl FnOnce(&mut K),
 ) -> Option<String> {
     let (before, this, after) = split_at_line(cache, old)?;
-    let (_, mut conn): (String, Connection) = serde_json::from_str(this).ok()?;
-    conn.updated_at = updated_at.to_string();
+    let (_, mut conn): (String, K) = serde_json::from_str(this).ok()?;
+    change(&mut conn);
     let mut out = rehead(cache, hash)?;
     out.push_str(before);
     out.push_str(&line(new, &conn)?);
@@ -172,7 +191,7 @@ fn header<S: Serialize, C: Serialize>(
     Some(s)
 }
 
-fn line(name: &str, conn: &Connection) -> Option<String> {
+fn line<K: Serialize>(name: &str, conn: &K) -> Option<String> {
     let mut s = serde_json::to_string(&(name, conn)).ok()?;
     s.push('\n');
     Some(s)
