@@ -450,19 +450,13 @@ impl MetadataStore {
         };
         // As in `update_locked`: what was learned first, then the settings, then forgetting.
         if let Some((id, l)) = learned {
-            self.state.update(|s| {
-                s.connections.insert(id, l);
-                Ok(())
-            })?;
+            self.state.update_one(&id, |r| *r = l)?;
         }
         fsio::write_atomic(&self.file, new_text.as_bytes())?;
         log::debug!("{}: edited as text ({edit:?})", self.file.display());
         self.cache().put_or_forget(new_cache);
         if let Some(id) = gone {
-            let _ = self.state.update(|s| {
-                s.connections.remove(id);
-                Ok(())
-            });
+            let _ = self.state.update_one(id, |r| *r = ConnState::default());
         }
         Ok(true)
     }
@@ -484,13 +478,16 @@ impl MetadataStore {
             .map(|c| (c.id.clone(), c.learned()))
             .filter(|(id, l)| before.get(id) != Some(l))
             .collect();
-        if !learned.is_empty() {
-            self.state.update(|s| {
+        match learned.as_slice() {
+            [] => {}
+            // One connection's news (a sign-in) does not decode every record.
+            [(id, l)] => self.state.update_one(id, |r| *r = l.clone())?,
+            _ => self.state.update(|s| {
                 for (id, l) in learned {
                     s.connections.insert(id, l);
                 }
                 Ok(())
-            })?;
+            })?,
         }
 
         let mut settings = meta.clone();
@@ -512,7 +509,9 @@ impl MetadataStore {
             .keys()
             .filter(|id| !meta.connections.values().any(|c| &c.id == *id))
             .collect();
-        if !gone.is_empty() {
+        if let [id] = gone.as_slice() {
+            let _ = self.state.update_one(id, |r| *r = ConnState::default());
+        } else if !gone.is_empty() {
             let _ = self.state.update(|s| {
                 for id in gone {
                     s.connections.remove(id);

@@ -116,6 +116,72 @@ impl StateStore {
         self.check_version(state)
     }
 
+    /// Applies `change` to the record of connection `id` alone, under the lock, and writes the
+    /// file atomically when it changed (a record left empty is dropped). The other records are
+    /// copied as they are written (checked as JSON, not decoded), so one connection's change
+    /// does not decode and re-encode every record.
+    pub(crate) fn update_one(&self, id: &str, change: impl FnOnce(&mut ConnState)) -> Result<()> {
+        use serde_json::value::RawValue;
+        #[derive(Deserialize)]
+        struct Raw<'a> {
+            version: u32,
+            #[serde(borrow, default)]
+            connections: BTreeMap<String, &'a RawValue>,
+        }
+        #[derive(Serialize)]
+        #[serde(untagged)]
+        enum Record<'a> {
+            Kept(&'a RawValue),
+            Changed(&'a ConnState),
+        }
+        #[derive(Serialize)]
+        struct Out<'a> {
+            version: u32,
+            connections: BTreeMap<&'a str, Record<'a>>,
+        }
+        crate::core::interrupt::critical(|| {
+            let _guard = fsio::lock_exclusive(&self.lock)?;
+            let bytes = fsio::read_optional(&self.file)?.unwrap_or_default();
+            let raw = if bytes.is_empty() {
+                Raw {
+                    version: CURRENT_VERSION,
+                    connections: BTreeMap::new(),
+                }
+            } else {
+                serde_json::from_slice::<Raw<'_>>(&bytes).map_err(|e| self.unreadable(&e))?
+            };
+            if raw.version > CURRENT_VERSION {
+                self.check_version(State {
+                    version: raw.version,
+                    connections: BTreeMap::new(),
+                })?;
+            }
+            let before: ConnState = match raw.connections.get(id) {
+                Some(r) => serde_json::from_str(r.get()).map_err(|e| self.unreadable(&e))?,
+                None => ConnState::default(),
+            };
+            let mut record = before.clone();
+            change(&mut record);
+            if record == before {
+                return Ok(());
+            }
+            let mut connections: BTreeMap<&str, Record<'_>> = raw
+                .connections
+                .iter()
+                .filter(|(k, _)| k.as_str() != id)
+                .map(|(k, v)| (k.as_str(), Record::Kept(v)))
+                .collect();
+            if !record.is_empty() {
+                connections.insert(id, Record::Changed(&record));
+            }
+            let out = Out {
+                version: CURRENT_VERSION,
+                connections,
+            };
+            fsio::write_atomic(&self.file, &serde_json::to_vec_pretty(&out)?)
+        })
+    }
+
     fn unreadable(&self, e: &serde_json::Error) -> anyhow::Error {
         anyhow::anyhow!(
             "{}:{}:{}: {e}\nconn has not changed the file; it holds only what conn learned (check results, refresh times), so you may delete it",
@@ -241,6 +307,50 @@ mod tests {
         std::fs::write(s.path(), "{ nope").unwrap();
         let err = s.update(|_| Ok(())).unwrap_err().to_string();
         assert!(err.contains("state.json:1:"), "{err}");
+        assert_eq!(std::fs::read_to_string(s.path()).unwrap(), "{ nope");
+    }
+
+    #[test]
+    fn update_one_changes_one_record_as_update_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths {
+            config_dir: dir.path().to_path_buf(),
+            data_dir: dir.path().to_path_buf(),
+            state_dir: dir.path().to_path_buf(),
+            source: "test",
+        };
+        let s = StateStore::new(&paths);
+        let rec = |t: &str| ConnState {
+            last_success: Some(t.into()),
+            identity: Some(Identity {
+                id: Some("u".into()),
+                label: None,
+                instance: None,
+            }),
+            ..ConnState::default()
+        };
+        s.update_one("b", |r| *r = rec("1")).unwrap();
+        s.update(|st| {
+            st.connections.insert("a".into(), rec("2"));
+            st.connections.insert("c".into(), rec("3"));
+            Ok(())
+        })
+        .unwrap();
+        s.update_one("b", |r| r.last_success = Some("4".into()))
+            .unwrap();
+        s.update_one("c", |r| *r = ConnState::default()).unwrap();
+        let text = std::fs::read(s.path()).unwrap();
+        // The same bytes as the whole-file path writes.
+        let want = State {
+            version: CURRENT_VERSION,
+            connections: BTreeMap::from([("a".into(), rec("2")), ("b".into(), rec("4"))]),
+        };
+        assert_eq!(
+            String::from_utf8(text).unwrap(),
+            String::from_utf8(serde_json::to_vec_pretty(&want).unwrap()).unwrap()
+        );
+        std::fs::write(s.path(), "{ nope").unwrap();
+        assert!(s.update_one("a", |r| *r = rec("5")).is_err());
         assert_eq!(std::fs::read_to_string(s.path()).unwrap(), "{ nope");
     }
 
