@@ -40,6 +40,7 @@ Register-ArgumentCompleter -Native -CommandName 'conn' -ScriptBlock {
             [CompletionResult]::new('rename', 'rename', [CompletionResultType]::ParameterValue, 'Rename a connection (its secrets stay where they are)')
             [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove a connection and its secrets')
             [CompletionResult]::new('providers', 'providers', [CompletionResultType]::ParameterValue, 'The apps conn knows and how to set them up')
+            [CompletionResult]::new('store', 'store', [CompletionResultType]::ParameterValue, 'Team stores: a team''s connections on OpenBao / HashiCorp Vault (named TEAM/NAME)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check conn''s files, secret stores and clock')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -59,11 +60,6 @@ Register-ArgumentCompleter -Native -CommandName 'conn' -ScriptBlock {
             [CompletionResult]::new('--grant', '--grant', [CompletionResultType]::ParameterName, 'OAuth grant to use')
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'OAuth: fixed loopback port for the redirect (when the app''s redirect URI has one)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait: for the sign-in (default 300) and for each request (at most 30)')
-            [CompletionResult]::new('--secret', '--secret', [CompletionResultType]::ParameterName, 'Not accepted: a secret on the command line leaks into shell history and the process list')
-            [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'password')
-            [CompletionResult]::new('--api-key', '--api-key', [CompletionResultType]::ParameterName, 'api-key')
-            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'token')
-            [CompletionResult]::new('--client-secret', '--client-secret', [CompletionResultType]::ParameterName, 'client-secret')
             [CompletionResult]::new('--secret-stdin', '--secret-stdin', [CompletionResultType]::ParameterName, 'Read the API key / password from standard input')
             [CompletionResult]::new('--client-secret-stdin', '--client-secret-stdin', [CompletionResultType]::ParameterName, 'Read the OAuth client secret (OAuth 1.0a: consumer secret) from standard input')
             [CompletionResult]::new('--device', '--device', [CompletionResultType]::ParameterName, 'OAuth: sign in with a code on another device (no browser here)')
@@ -149,11 +145,6 @@ Register-ArgumentCompleter -Native -CommandName 'conn' -ScriptBlock {
             [CompletionResult]::new('--grant', '--grant', [CompletionResultType]::ParameterName, 'OAuth grant to use')
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'OAuth: fixed loopback port for the redirect (when the app''s redirect URI has one)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait: for the sign-in (default 300) and for each request (at most 30)')
-            [CompletionResult]::new('--secret', '--secret', [CompletionResultType]::ParameterName, 'Not accepted: a secret on the command line leaks into shell history and the process list')
-            [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'password')
-            [CompletionResult]::new('--api-key', '--api-key', [CompletionResultType]::ParameterName, 'api-key')
-            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'token')
-            [CompletionResult]::new('--client-secret', '--client-secret', [CompletionResultType]::ParameterName, 'client-secret')
             [CompletionResult]::new('--secret-stdin', '--secret-stdin', [CompletionResultType]::ParameterName, 'Read the API key / password from standard input')
             [CompletionResult]::new('--client-secret-stdin', '--client-secret-stdin', [CompletionResultType]::ParameterName, 'Read the OAuth client secret (OAuth 1.0a: consumer secret) from standard input')
             [CompletionResult]::new('--device', '--device', [CompletionResultType]::ParameterName, 'OAuth: sign in with a code on another device (no browser here)')
@@ -299,6 +290,71 @@ Register-ArgumentCompleter -Native -CommandName 'conn' -ScriptBlock {
         'conn;providers;help;help' {
             break
         }
+        'conn;store' {
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print diagnostics on stderr (never secrets)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print diagnostics on stderr (never secrets)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add (or change) a team store; the server and its KV v2 mount are checked first')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the team stores')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Forget a team store (its connections stay on the server)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'conn;store;add' {
+            [CompletionResult]::new('--vault-addr', '--vault-addr', [CompletionResultType]::ParameterName, 'The server, e.g. https://bao.example.com:8200 (http:// only for loopback)')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'OpenBao / Vault Enterprise namespace')
+            [CompletionResult]::new('--mount', '--mount', [CompletionResultType]::ParameterName, 'The KV version 2 mount')
+            [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Entries live under PREFIX/TEAM/ in the mount')
+            [CompletionResult]::new('--role-id', '--role-id', [CompletionResultType]::ParameterName, 'AppRole role_id for cron hosts (not a secret; the secret_id comes from CONN_VAULT_SECRET_ID or CONN_VAULT_SECRET_ID_FILE)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print diagnostics on stderr (never secrets)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print diagnostics on stderr (never secrets)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'conn;store;list' {
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print diagnostics on stderr (never secrets)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print diagnostics on stderr (never secrets)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'conn;store;rm' {
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print diagnostics on stderr (never secrets)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print diagnostics on stderr (never secrets)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'conn;store;help' {
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add (or change) a team store; the server and its KV v2 mount are checked first')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the team stores')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Forget a team store (its connections stay on the server)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'conn;store;help;add' {
+            break
+        }
+        'conn;store;help;list' {
+            break
+        }
+        'conn;store;help;rm' {
+            break
+        }
+        'conn;store;help;help' {
+            break
+        }
         'conn;completions' {
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print diagnostics on stderr (never secrets)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print diagnostics on stderr (never secrets)')
@@ -332,6 +388,7 @@ Register-ArgumentCompleter -Native -CommandName 'conn' -ScriptBlock {
             [CompletionResult]::new('rename', 'rename', [CompletionResultType]::ParameterValue, 'Rename a connection (its secrets stay where they are)')
             [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove a connection and its secrets')
             [CompletionResult]::new('providers', 'providers', [CompletionResultType]::ParameterValue, 'The apps conn knows and how to set them up')
+            [CompletionResult]::new('store', 'store', [CompletionResultType]::ParameterValue, 'Team stores: a team''s connections on OpenBao / HashiCorp Vault (named TEAM/NAME)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check conn''s files, secret stores and clock')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -386,6 +443,21 @@ Register-ArgumentCompleter -Native -CommandName 'conn' -ScriptBlock {
             break
         }
         'conn;help;providers;validate' {
+            break
+        }
+        'conn;help;store' {
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add (or change) a team store; the server and its KV v2 mount are checked first')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the team stores')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Forget a team store (its connections stay on the server)')
+            break
+        }
+        'conn;help;store;add' {
+            break
+        }
+        'conn;help;store;list' {
+            break
+        }
+        'conn;help;store;rm' {
             break
         }
         'conn;help;completions' {

@@ -61,6 +61,9 @@ _conn() {
             conn,show)
                 cmd="conn__subcmd__show"
                 ;;
+            conn,store)
+                cmd="conn__subcmd__store"
+                ;;
             conn,token)
                 cmd="conn__subcmd__token"
                 ;;
@@ -109,6 +112,9 @@ _conn() {
             conn__subcmd__help,show)
                 cmd="conn__subcmd__help__subcmd__show"
                 ;;
+            conn__subcmd__help,store)
+                cmd="conn__subcmd__help__subcmd__store"
+                ;;
             conn__subcmd__help,token)
                 cmd="conn__subcmd__help__subcmd__token"
                 ;;
@@ -120,6 +126,15 @@ _conn() {
                 ;;
             conn__subcmd__help__subcmd__providers,validate)
                 cmd="conn__subcmd__help__subcmd__providers__subcmd__validate"
+                ;;
+            conn__subcmd__help__subcmd__store,add)
+                cmd="conn__subcmd__help__subcmd__store__subcmd__add"
+                ;;
+            conn__subcmd__help__subcmd__store,list)
+                cmd="conn__subcmd__help__subcmd__store__subcmd__list"
+                ;;
+            conn__subcmd__help__subcmd__store,rm)
+                cmd="conn__subcmd__help__subcmd__store__subcmd__rm"
                 ;;
             conn__subcmd__providers,help)
                 cmd="conn__subcmd__providers__subcmd__help"
@@ -145,6 +160,30 @@ _conn() {
             conn__subcmd__providers__subcmd__help,validate)
                 cmd="conn__subcmd__providers__subcmd__help__subcmd__validate"
                 ;;
+            conn__subcmd__store,add)
+                cmd="conn__subcmd__store__subcmd__add"
+                ;;
+            conn__subcmd__store,help)
+                cmd="conn__subcmd__store__subcmd__help"
+                ;;
+            conn__subcmd__store,list)
+                cmd="conn__subcmd__store__subcmd__list"
+                ;;
+            conn__subcmd__store,rm)
+                cmd="conn__subcmd__store__subcmd__rm"
+                ;;
+            conn__subcmd__store__subcmd__help,add)
+                cmd="conn__subcmd__store__subcmd__help__subcmd__add"
+                ;;
+            conn__subcmd__store__subcmd__help,help)
+                cmd="conn__subcmd__store__subcmd__help__subcmd__help"
+                ;;
+            conn__subcmd__store__subcmd__help,list)
+                cmd="conn__subcmd__store__subcmd__help__subcmd__list"
+                ;;
+            conn__subcmd__store__subcmd__help,rm)
+                cmd="conn__subcmd__store__subcmd__help__subcmd__rm"
+                ;;
             *)
                 ;;
         esac
@@ -152,7 +191,7 @@ _conn() {
 
     case "${cmd}" in
         conn)
-            opts="-v -h -V --verbose --help --version new list show check edit reauth token exec request bind rename rm providers completions doctor help"
+            opts="-v -h -V --verbose --help --version new list show check edit reauth token exec request bind rename rm providers store completions doctor help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -306,7 +345,7 @@ _conn() {
             return 0
             ;;
         conn__subcmd__help)
-            opts="new list show check edit reauth token exec request bind rename rm providers completions doctor help"
+            opts="new list show check edit reauth token exec request bind rename rm providers store completions doctor help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -571,6 +610,62 @@ _conn() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        conn__subcmd__help__subcmd__store)
+            opts="add list rm"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conn__subcmd__help__subcmd__store__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conn__subcmd__help__subcmd__store__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conn__subcmd__help__subcmd__store__subcmd__rm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         conn__subcmd__help__subcmd__token)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -593,7 +688,10 @@ _conn() {
             fi
             case "${prev}" in
                 --provider)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 --env)
@@ -608,14 +706,17 @@ _conn() {
             return 0
             ;;
         conn__subcmd__new)
-            opts="-y -v -h -V --provider --auth --env --set --username --secret-stdin --secret-env --client-id --client-secret-stdin --client-secret-env --private-key --scopes --device --grant --no-browser --port --timeout --yes --secret --password --api-key --token --client-secret --no-check --json --verbose --help --version"
+            opts="-y -v -h -V --provider --auth --env --set --username --secret-stdin --secret-env --client-id --client-secret-stdin --client-secret-env --private-key --scopes --device --grant --no-browser --port --timeout --yes --no-check --json --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --provider)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 --auth)
@@ -663,26 +764,6 @@ _conn() {
                     return 0
                     ;;
                 --timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --secret)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --password)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --api-key)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --token)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --client-secret)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -820,7 +901,7 @@ _conn() {
             return 0
             ;;
         conn__subcmd__reauth)
-            opts="-y -v -h -V --username --secret-stdin --secret-env --client-id --client-secret-stdin --client-secret-env --private-key --scopes --device --grant --no-browser --port --timeout --yes --secret --password --api-key --token --client-secret --json --verbose --help --version"
+            opts="-y -v -h -V --username --secret-stdin --secret-env --client-id --client-secret-stdin --client-secret-env --private-key --scopes --device --grant --no-browser --port --timeout --yes --json --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -859,26 +940,6 @@ _conn() {
                     return 0
                     ;;
                 --timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --secret)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --password)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --api-key)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --token)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --client-secret)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -958,6 +1019,152 @@ _conn() {
         conn__subcmd__show)
             opts="-v -h -V --json --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conn__subcmd__store)
+            opts="-v -h -V --verbose --help --version add list rm help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conn__subcmd__store__subcmd__add)
+            opts="-v -h -V --vault-addr --namespace --mount --prefix --role-id --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --vault-addr)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mount)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --role-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conn__subcmd__store__subcmd__help)
+            opts="add list rm help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conn__subcmd__store__subcmd__help__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conn__subcmd__store__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conn__subcmd__store__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conn__subcmd__store__subcmd__help__subcmd__rm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conn__subcmd__store__subcmd__list)
+            opts="-v -h -V --json --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        conn__subcmd__store__subcmd__rm)
+            opts="-v -h -V --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

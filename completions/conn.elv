@@ -37,6 +37,7 @@ set edit:completion:arg-completer[conn] = {|@words|
             cand rename 'Rename a connection (its secrets stay where they are)'
             cand rm 'Remove a connection and its secrets'
             cand providers 'The apps conn knows and how to set them up'
+            cand store 'Team stores: a team''s connections on OpenBao / HashiCorp Vault (named TEAM/NAME)'
             cand completions 'Print a shell completion script'
             cand doctor 'Check conn''s files, secret stores and clock'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -55,11 +56,6 @@ set edit:completion:arg-completer[conn] = {|@words|
             cand --grant 'OAuth grant to use'
             cand --port 'OAuth: fixed loopback port for the redirect (when the app''s redirect URI has one)'
             cand --timeout 'Seconds to wait: for the sign-in (default 300) and for each request (at most 30)'
-            cand --secret 'Not accepted: a secret on the command line leaks into shell history and the process list'
-            cand --password 'password'
-            cand --api-key 'api-key'
-            cand --token 'token'
-            cand --client-secret 'client-secret'
             cand --secret-stdin 'Read the API key / password from standard input'
             cand --client-secret-stdin 'Read the OAuth client secret (OAuth 1.0a: consumer secret) from standard input'
             cand --device 'OAuth: sign in with a code on another device (no browser here)'
@@ -140,11 +136,6 @@ set edit:completion:arg-completer[conn] = {|@words|
             cand --grant 'OAuth grant to use'
             cand --port 'OAuth: fixed loopback port for the redirect (when the app''s redirect URI has one)'
             cand --timeout 'Seconds to wait: for the sign-in (default 300) and for each request (at most 30)'
-            cand --secret 'Not accepted: a secret on the command line leaks into shell history and the process list'
-            cand --password 'password'
-            cand --api-key 'api-key'
-            cand --token 'token'
-            cand --client-secret 'client-secret'
             cand --secret-stdin 'Read the API key / password from standard input'
             cand --client-secret-stdin 'Read the OAuth client secret (OAuth 1.0a: consumer secret) from standard input'
             cand --device 'OAuth: sign in with a code on another device (no browser here)'
@@ -274,6 +265,62 @@ set edit:completion:arg-completer[conn] = {|@words|
         }
         &'conn;providers;help;help'= {
         }
+        &'conn;store'= {
+            cand -v 'Print diagnostics on stderr (never secrets)'
+            cand --verbose 'Print diagnostics on stderr (never secrets)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand add 'Add (or change) a team store; the server and its KV v2 mount are checked first'
+            cand list 'List the team stores'
+            cand rm 'Forget a team store (its connections stay on the server)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'conn;store;add'= {
+            cand --vault-addr 'The server, e.g. https://bao.example.com:8200 (http:// only for loopback)'
+            cand --namespace 'OpenBao / Vault Enterprise namespace'
+            cand --mount 'The KV version 2 mount'
+            cand --prefix 'Entries live under PREFIX/TEAM/ in the mount'
+            cand --role-id 'AppRole role_id for cron hosts (not a secret; the secret_id comes from CONN_VAULT_SECRET_ID or CONN_VAULT_SECRET_ID_FILE)'
+            cand -v 'Print diagnostics on stderr (never secrets)'
+            cand --verbose 'Print diagnostics on stderr (never secrets)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'conn;store;list'= {
+            cand --json 'Print JSON'
+            cand -v 'Print diagnostics on stderr (never secrets)'
+            cand --verbose 'Print diagnostics on stderr (never secrets)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'conn;store;rm'= {
+            cand -v 'Print diagnostics on stderr (never secrets)'
+            cand --verbose 'Print diagnostics on stderr (never secrets)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'conn;store;help'= {
+            cand add 'Add (or change) a team store; the server and its KV v2 mount are checked first'
+            cand list 'List the team stores'
+            cand rm 'Forget a team store (its connections stay on the server)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'conn;store;help;add'= {
+        }
+        &'conn;store;help;list'= {
+        }
+        &'conn;store;help;rm'= {
+        }
+        &'conn;store;help;help'= {
+        }
         &'conn;completions'= {
             cand -v 'Print diagnostics on stderr (never secrets)'
             cand --verbose 'Print diagnostics on stderr (never secrets)'
@@ -305,6 +352,7 @@ set edit:completion:arg-completer[conn] = {|@words|
             cand rename 'Rename a connection (its secrets stay where they are)'
             cand rm 'Remove a connection and its secrets'
             cand providers 'The apps conn knows and how to set them up'
+            cand store 'Team stores: a team''s connections on OpenBao / HashiCorp Vault (named TEAM/NAME)'
             cand completions 'Print a shell completion script'
             cand doctor 'Check conn''s files, secret stores and clock'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -343,6 +391,17 @@ set edit:completion:arg-completer[conn] = {|@words|
         &'conn;help;providers;show'= {
         }
         &'conn;help;providers;validate'= {
+        }
+        &'conn;help;store'= {
+            cand add 'Add (or change) a team store; the server and its KV v2 mount are checked first'
+            cand list 'List the team stores'
+            cand rm 'Forget a team store (its connections stay on the server)'
+        }
+        &'conn;help;store;add'= {
+        }
+        &'conn;help;store;list'= {
+        }
+        &'conn;help;store;rm'= {
         }
         &'conn;help;completions'= {
         }

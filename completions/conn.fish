@@ -40,10 +40,11 @@ complete -c conn -n "__fish_conn_needs_command" -f -a "bind" -d 'Choose the conn
 complete -c conn -n "__fish_conn_needs_command" -f -a "rename" -d 'Rename a connection (its secrets stay where they are)'
 complete -c conn -n "__fish_conn_needs_command" -f -a "rm" -d 'Remove a connection and its secrets'
 complete -c conn -n "__fish_conn_needs_command" -f -a "providers" -d 'The apps conn knows and how to set them up'
+complete -c conn -n "__fish_conn_needs_command" -f -a "store" -d 'Team stores: a team\'s connections on OpenBao / HashiCorp Vault (named TEAM/NAME)'
 complete -c conn -n "__fish_conn_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c conn -n "__fish_conn_needs_command" -f -a "doctor" -d 'Check conn\'s files, secret stores and clock'
 complete -c conn -n "__fish_conn_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c conn -n "__fish_conn_using_subcommand new" -l provider -d 'Provider id (see \'conn providers list\')' -r
+complete -c conn -n "__fish_conn_using_subcommand new" -l provider -d 'Provider id (see \'conn providers list\')' -r -f
 complete -c conn -n "__fish_conn_using_subcommand new" -l auth -d 'Auth method, when the provider offers several' -r -f -a "api_key\t''
 basic\t''
 oauth2\t''
@@ -62,11 +63,6 @@ device_code\t''
 client_credentials\t''"
 complete -c conn -n "__fish_conn_using_subcommand new" -l port -d 'OAuth: fixed loopback port for the redirect (when the app\'s redirect URI has one)' -r
 complete -c conn -n "__fish_conn_using_subcommand new" -l timeout -d 'Seconds to wait: for the sign-in (default 300) and for each request (at most 30)' -r
-complete -c conn -n "__fish_conn_using_subcommand new" -l secret -d 'Not accepted: a secret on the command line leaks into shell history and the process list' -r
-complete -c conn -n "__fish_conn_using_subcommand new" -l password -r
-complete -c conn -n "__fish_conn_using_subcommand new" -l api-key -r
-complete -c conn -n "__fish_conn_using_subcommand new" -l token -r
-complete -c conn -n "__fish_conn_using_subcommand new" -l client-secret -r
 complete -c conn -n "__fish_conn_using_subcommand new" -l secret-stdin -d 'Read the API key / password from standard input'
 complete -c conn -n "__fish_conn_using_subcommand new" -l client-secret-stdin -d 'Read the OAuth client secret (OAuth 1.0a: consumer secret) from standard input'
 complete -c conn -n "__fish_conn_using_subcommand new" -l device -d 'OAuth: sign in with a code on another device (no browser here)'
@@ -77,7 +73,7 @@ complete -c conn -n "__fish_conn_using_subcommand new" -l json -d 'Print the res
 complete -c conn -n "__fish_conn_using_subcommand new" -s v -l verbose -d 'Print diagnostics on stderr (never secrets)'
 complete -c conn -n "__fish_conn_using_subcommand new" -s h -l help -d 'Print help'
 complete -c conn -n "__fish_conn_using_subcommand new" -s V -l version -d 'Print version'
-complete -c conn -n "__fish_conn_using_subcommand list" -l provider -d 'Only connections to this provider (a provider id: a typo is an error, not an empty list)' -r
+complete -c conn -n "__fish_conn_using_subcommand list" -l provider -d 'Only connections to this provider (a provider id: a typo is an error, not an empty list)' -r -f
 complete -c conn -n "__fish_conn_using_subcommand list" -l env -d 'Only connections with this environment tag' -r -f -a "production\t''
 sandbox\t''"
 complete -c conn -n "__fish_conn_using_subcommand list" -l json -d 'Print JSON'
@@ -124,11 +120,6 @@ device_code\t''
 client_credentials\t''"
 complete -c conn -n "__fish_conn_using_subcommand reauth" -l port -d 'OAuth: fixed loopback port for the redirect (when the app\'s redirect URI has one)' -r
 complete -c conn -n "__fish_conn_using_subcommand reauth" -l timeout -d 'Seconds to wait: for the sign-in (default 300) and for each request (at most 30)' -r
-complete -c conn -n "__fish_conn_using_subcommand reauth" -l secret -d 'Not accepted: a secret on the command line leaks into shell history and the process list' -r
-complete -c conn -n "__fish_conn_using_subcommand reauth" -l password -r
-complete -c conn -n "__fish_conn_using_subcommand reauth" -l api-key -r
-complete -c conn -n "__fish_conn_using_subcommand reauth" -l token -r
-complete -c conn -n "__fish_conn_using_subcommand reauth" -l client-secret -r
 complete -c conn -n "__fish_conn_using_subcommand reauth" -l secret-stdin -d 'Read the API key / password from standard input'
 complete -c conn -n "__fish_conn_using_subcommand reauth" -l client-secret-stdin -d 'Read the OAuth client secret (OAuth 1.0a: consumer secret) from standard input'
 complete -c conn -n "__fish_conn_using_subcommand reauth" -l device -d 'OAuth: sign in with a code on another device (no browser here)'
@@ -191,6 +182,32 @@ complete -c conn -n "__fish_conn_using_subcommand providers; and __fish_seen_sub
 complete -c conn -n "__fish_conn_using_subcommand providers; and __fish_seen_subcommand_from help" -f -a "show" -d 'What a provider needs and how to set up the app side'
 complete -c conn -n "__fish_conn_using_subcommand providers; and __fish_seen_subcommand_from help" -f -a "validate" -d 'Validate a provider definition file'
 complete -c conn -n "__fish_conn_using_subcommand providers; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c conn -n "__fish_conn_using_subcommand store; and not __fish_seen_subcommand_from add list rm help" -s v -l verbose -d 'Print diagnostics on stderr (never secrets)'
+complete -c conn -n "__fish_conn_using_subcommand store; and not __fish_seen_subcommand_from add list rm help" -s h -l help -d 'Print help'
+complete -c conn -n "__fish_conn_using_subcommand store; and not __fish_seen_subcommand_from add list rm help" -s V -l version -d 'Print version'
+complete -c conn -n "__fish_conn_using_subcommand store; and not __fish_seen_subcommand_from add list rm help" -f -a "add" -d 'Add (or change) a team store; the server and its KV v2 mount are checked first'
+complete -c conn -n "__fish_conn_using_subcommand store; and not __fish_seen_subcommand_from add list rm help" -f -a "list" -d 'List the team stores'
+complete -c conn -n "__fish_conn_using_subcommand store; and not __fish_seen_subcommand_from add list rm help" -f -a "rm" -d 'Forget a team store (its connections stay on the server)'
+complete -c conn -n "__fish_conn_using_subcommand store; and not __fish_seen_subcommand_from add list rm help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c conn -n "__fish_conn_using_subcommand store; and __fish_seen_subcommand_from add" -l vault-addr -d 'The server, e.g. https://bao.example.com:8200 (http:// only for loopback)' -r
+complete -c conn -n "__fish_conn_using_subcommand store; and __fish_seen_subcommand_from add" -l namespace -d 'OpenBao / Vault Enterprise namespace' -r
+complete -c conn -n "__fish_conn_using_subcommand store; and __fish_seen_subcommand_from add" -l mount -d 'The KV version 2 mount' -r
+complete -c conn -n "__fish_conn_using_subcommand store; and __fish_seen_subcommand_from add" -l prefix -d 'Entries live under PREFIX/TEAM/ in the mount' -r
+complete -c conn -n "__fish_conn_using_subcommand store; and __fish_seen_subcommand_from add" -l role-id -d 'AppRole role_id for cron hosts (not a secret; the secret_id comes from CONN_VAULT_SECRET_ID or CONN_VAULT_SECRET_ID_FILE)' -r
+complete -c conn -n "__fish_conn_using_subcommand store; and __fish_seen_subcommand_from add" -s v -l verbose -d 'Print diagnostics on stderr (never secrets)'
+complete -c conn -n "__fish_conn_using_subcommand store; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
+complete -c conn -n "__fish_conn_using_subcommand store; and __fish_seen_subcommand_from add" -s V -l version -d 'Print version'
+complete -c conn -n "__fish_conn_using_subcommand store; and __fish_seen_subcommand_from list" -l json -d 'Print JSON'
+complete -c conn -n "__fish_conn_using_subcommand store; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Print diagnostics on stderr (never secrets)'
+complete -c conn -n "__fish_conn_using_subcommand store; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c conn -n "__fish_conn_using_subcommand store; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c conn -n "__fish_conn_using_subcommand store; and __fish_seen_subcommand_from rm" -s v -l verbose -d 'Print diagnostics on stderr (never secrets)'
+complete -c conn -n "__fish_conn_using_subcommand store; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help'
+complete -c conn -n "__fish_conn_using_subcommand store; and __fish_seen_subcommand_from rm" -s V -l version -d 'Print version'
+complete -c conn -n "__fish_conn_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "add" -d 'Add (or change) a team store; the server and its KV v2 mount are checked first'
+complete -c conn -n "__fish_conn_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the team stores'
+complete -c conn -n "__fish_conn_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "rm" -d 'Forget a team store (its connections stay on the server)'
+complete -c conn -n "__fish_conn_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c conn -n "__fish_conn_using_subcommand completions" -s v -l verbose -d 'Print diagnostics on stderr (never secrets)'
 complete -c conn -n "__fish_conn_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c conn -n "__fish_conn_using_subcommand completions" -s V -l version -d 'Print version'
@@ -198,22 +215,26 @@ complete -c conn -n "__fish_conn_using_subcommand doctor" -l json -d 'Print JSON
 complete -c conn -n "__fish_conn_using_subcommand doctor" -s v -l verbose -d 'Print diagnostics on stderr (never secrets)'
 complete -c conn -n "__fish_conn_using_subcommand doctor" -s h -l help -d 'Print help'
 complete -c conn -n "__fish_conn_using_subcommand doctor" -s V -l version -d 'Print version'
-complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check edit reauth token exec request bind rename rm providers completions doctor help" -f -a "new" -d 'Create a connection (a wizard on a terminal; every question also has a flag)'
-complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check edit reauth token exec request bind rename rm providers completions doctor help" -f -a "list" -d 'List connections with their last check'
-complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check edit reauth token exec request bind rename rm providers completions doctor help" -f -a "show" -d 'Show one connection; secrets are always masked'
-complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check edit reauth token exec request bind rename rm providers completions doctor help" -f -a "check" -d 'Check that connections work and who they are connected as'
-complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check edit reauth token exec request bind rename rm providers completions doctor help" -f -a "edit" -d 'Change a connection\'s settings (base URL, check path, ...), keeping its secrets'
-complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check edit reauth token exec request bind rename rm providers completions doctor help" -f -a "reauth" -d 'Sign in again for an existing connection, keeping its name and settings'
-complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check edit reauth token exec request bind rename rm providers completions doctor help" -f -a "token" -d 'Print a valid access token (refreshed if due) or key, for scripts'
-complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check edit reauth token exec request bind rename rm providers completions doctor help" -f -a "exec" -d 'Run a command with connections\' credentials in its environment (never on its argv)'
-complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check edit reauth token exec request bind rename rm providers completions doctor help" -f -a "request" -d 'Send one authenticated request to a connection\'s API (like \'gh api\')'
-complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check edit reauth token exec request bind rename rm providers completions doctor help" -f -a "bind" -d 'Choose the connection that plays a role of this project\'s recipe (conn.toml)'
-complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check edit reauth token exec request bind rename rm providers completions doctor help" -f -a "rename" -d 'Rename a connection (its secrets stay where they are)'
-complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check edit reauth token exec request bind rename rm providers completions doctor help" -f -a "rm" -d 'Remove a connection and its secrets'
-complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check edit reauth token exec request bind rename rm providers completions doctor help" -f -a "providers" -d 'The apps conn knows and how to set them up'
-complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check edit reauth token exec request bind rename rm providers completions doctor help" -f -a "completions" -d 'Print a shell completion script'
-complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check edit reauth token exec request bind rename rm providers completions doctor help" -f -a "doctor" -d 'Check conn\'s files, secret stores and clock'
-complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check edit reauth token exec request bind rename rm providers completions doctor help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check edit reauth token exec request bind rename rm providers store completions doctor help" -f -a "new" -d 'Create a connection (a wizard on a terminal; every question also has a flag)'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check edit reauth token exec request bind rename rm providers store completions doctor help" -f -a "list" -d 'List connections with their last check'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check edit reauth token exec request bind rename rm providers store completions doctor help" -f -a "show" -d 'Show one connection; secrets are always masked'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check edit reauth token exec request bind rename rm providers store completions doctor help" -f -a "check" -d 'Check that connections work and who they are connected as'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check edit reauth token exec request bind rename rm providers store completions doctor help" -f -a "edit" -d 'Change a connection\'s settings (base URL, check path, ...), keeping its secrets'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check edit reauth token exec request bind rename rm providers store completions doctor help" -f -a "reauth" -d 'Sign in again for an existing connection, keeping its name and settings'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check edit reauth token exec request bind rename rm providers store completions doctor help" -f -a "token" -d 'Print a valid access token (refreshed if due) or key, for scripts'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check edit reauth token exec request bind rename rm providers store completions doctor help" -f -a "exec" -d 'Run a command with connections\' credentials in its environment (never on its argv)'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check edit reauth token exec request bind rename rm providers store completions doctor help" -f -a "request" -d 'Send one authenticated request to a connection\'s API (like \'gh api\')'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check edit reauth token exec request bind rename rm providers store completions doctor help" -f -a "bind" -d 'Choose the connection that plays a role of this project\'s recipe (conn.toml)'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check edit reauth token exec request bind rename rm providers store completions doctor help" -f -a "rename" -d 'Rename a connection (its secrets stay where they are)'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check edit reauth token exec request bind rename rm providers store completions doctor help" -f -a "rm" -d 'Remove a connection and its secrets'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check edit reauth token exec request bind rename rm providers store completions doctor help" -f -a "providers" -d 'The apps conn knows and how to set them up'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check edit reauth token exec request bind rename rm providers store completions doctor help" -f -a "store" -d 'Team stores: a team\'s connections on OpenBao / HashiCorp Vault (named TEAM/NAME)'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check edit reauth token exec request bind rename rm providers store completions doctor help" -f -a "completions" -d 'Print a shell completion script'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check edit reauth token exec request bind rename rm providers store completions doctor help" -f -a "doctor" -d 'Check conn\'s files, secret stores and clock'
+complete -c conn -n "__fish_conn_using_subcommand help; and not __fish_seen_subcommand_from new list show check edit reauth token exec request bind rename rm providers store completions doctor help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c conn -n "__fish_conn_using_subcommand help; and __fish_seen_subcommand_from providers" -f -a "list" -d 'List the providers (built-in and your own)'
 complete -c conn -n "__fish_conn_using_subcommand help; and __fish_seen_subcommand_from providers" -f -a "show" -d 'What a provider needs and how to set up the app side'
 complete -c conn -n "__fish_conn_using_subcommand help; and __fish_seen_subcommand_from providers" -f -a "validate" -d 'Validate a provider definition file'
+complete -c conn -n "__fish_conn_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "add" -d 'Add (or change) a team store; the server and its KV v2 mount are checked first'
+complete -c conn -n "__fish_conn_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "list" -d 'List the team stores'
+complete -c conn -n "__fish_conn_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "rm" -d 'Forget a team store (its connections stay on the server)'

@@ -28,6 +28,8 @@ Environment:
   CONN_KEYCHAIN_TIMEOUT
                        seconds to wait for the OS keychain (default 10)
   NO_COLOR             plain prompts
+  COMPLETE             bash | zsh | fish | elvish | powershell: print that shell's dynamic
+                       completion script (source <(COMPLETE=bash conn))
 
 Exit codes: 0 success, 1 failure, 2 usage error, 130 cancelled.
 'conn check' instead uses 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.";
@@ -79,15 +81,44 @@ enum Command {
     /// The apps conn knows and how to set them up
     #[command(subcommand)]
     Providers(commands::providers::Command),
+    /// Team stores: a team's connections on OpenBao / HashiCorp Vault (named TEAM/NAME)
+    #[command(subcommand, after_help = commands::store::AFTER_HELP)]
+    Store(commands::store::Command),
     /// Print a shell completion script
     Completions(commands::completions::Args),
     /// Check conn's files, secret stores and clock
     Doctor(commands::doctor::Args),
 }
 
-/// Parses the process arguments; clap exits with 2 on a usage error.
+/// Parses the process arguments; clap exits with 2 on a usage error, and so does a flag that
+/// would carry a secret (`--secret`, see `commands::SECRET_FLAGS`), with the ways conn takes
+/// one instead.
+///
+/// Run with `COMPLETE=SHELL` in the environment, this is clap_complete's dynamic completion
+/// instead (as cargo does): `COMPLETE=bash conn` prints the shell's registration script, and
+/// the shell then calls conn back for each completion, which ends here after printing the
+/// candidates (connection names, provider ids and recipe roles included).
 pub fn parse() -> Cli {
-    Cli::parse()
+    clap_complete::CompleteEnv::with_factory(Cli::command).complete();
+    Cli::try_parse().unwrap_or_else(|e| {
+        if let Some(refusal) = refused_secret_flag(&e) {
+            eprintln!("conn: error: {refusal:#}");
+            std::process::exit(Exit::of(&refusal).code().into());
+        }
+        e.exit()
+    })
+}
+
+/// The refusal when clap rejected an unknown flag that is one of the secret-carrying ones.
+fn refused_secret_flag(e: &clap::Error) -> Option<anyhow::Error> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if e.kind() != ErrorKind::UnknownArgument {
+        return None;
+    }
+    match e.get(ContextKind::InvalidArg)? {
+        ContextValue::String(flag) => commands::secret_on_argv(flag),
+        _ => None,
+    }
 }
 
 /// Runs a parsed command line and returns the exit code; an error is reported on stderr and
@@ -169,6 +200,7 @@ fn dispatch(cli: Cli) -> Result<u8> {
                 Command::Rm(a) => commands::rm::run(ctx, a)?,
                 Command::Providers(c) => commands::providers::run(ctx, c)?,
                 Command::Doctor(a) => commands::doctor::run(ctx, a)?,
+                Command::Store(c) => commands::store::run(ctx, c)?,
                 Command::Completions(_) => unreachable!("handled above"),
             }
         }
@@ -201,5 +233,31 @@ fn dispatch(cli: Cli) -> Result<u8> {
             }
         }
         Done::Exec { command, vars } => child::run(&command, &vars),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn longs(cmd: &clap::Command, out: &mut Vec<String>) {
+        out.extend(
+            cmd.get_arguments()
+                .filter_map(|a| a.get_long().map(|l| format!("--{l}"))),
+        );
+        for sub in cmd.get_subcommands() {
+            longs(sub, out);
+        }
+    }
+
+    /// A refused flag that some command defined would be parsed instead of refused.
+    #[test]
+    fn no_command_defines_a_secret_flag() {
+        let mut all = Vec::new();
+        longs(&Cli::command(), &mut all);
+        assert!(all.iter().any(|l| l == "--secret-stdin"), "{all:?}");
+        for flag in commands::SECRET_FLAGS {
+            assert!(!all.iter().any(|l| l == flag), "{flag} is defined");
+        }
     }
 }

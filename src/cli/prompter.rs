@@ -1,10 +1,11 @@
 //! The two `Ui`s: dialoguer prompts on a terminal, and a scripted one that never waits and
 //! names the flag that would have answered.
 
+use std::fmt;
 use std::io::IsTerminal;
 
 use anyhow::Result;
-use dialoguer::console::Term;
+use dialoguer::console::{Term, measure_text_width, truncate_str};
 use dialoguer::theme::{ColorfulTheme, SimpleTheme, Theme};
 
 use crate::core::error::{Exit, cancelled, usage};
@@ -91,16 +92,95 @@ pub(super) fn handle_interrupts(terminal: bool) {
     });
 }
 
-/// `text` cut to fit in `width` columns with room for dialoguer's marker ("❯ "), ending in
-/// "…" when cut.
+/// `text` cut to fit in `width` columns (display columns, not chars) with room for
+/// dialoguer's marker ("❯ "), ending in "…" when cut.
 fn fit(text: &str, width: usize) -> String {
     let room = width.saturating_sub(4).max(10);
-    if text.chars().count() <= room {
-        return text.to_string();
+    truncate_str(text, room, "…").into_owned()
+}
+
+/// Columns of a prompt kept when `fit_line` cuts it, so it still says what was asked.
+const MIN_PROMPT: usize = 12;
+
+/// A line that `render` draws around `prompt`, kept within `width` columns (ANSI styles not
+/// counted): the prompt is cut first, down to `MIN_PROMPT` columns (what follows it, a search
+/// term or an answer, is what the person needs to see), and when even that is not enough, the
+/// line's end. One column stays free: some terminals wrap as soon as the last one is written.
+fn fit_line(
+    prompt: &str,
+    width: usize,
+    render: impl Fn(&str) -> Result<String, fmt::Error>,
+) -> Result<String, fmt::Error> {
+    let room = width.saturating_sub(1);
+    let line = render(prompt)?;
+    let over = measure_text_width(&line).saturating_sub(room);
+    if over == 0 {
+        return Ok(line);
     }
-    let mut s: String = text.chars().take(room - 1).collect();
-    s.push('…');
-    s
+    let shown = measure_text_width(prompt);
+    let keep = shown.saturating_sub(over).max(shown.min(MIN_PROMPT));
+    let line = render(&truncate_str(prompt, keep, "…"))?;
+    Ok(truncate_str(&line, room, "…").into_owned())
+}
+
+/// The theme of a FuzzySelect in a terminal `width` columns wide. dialoguer clears as many
+/// rows as it wrote lines, so a line wider than the terminal, which wraps, would leave its
+/// first rows on screen at each redraw (the search line grows as the person types). Items are
+/// cut by `fit`; this keeps the search line and the reported answer within the width, drawn
+/// as `inner` draws them.
+struct FittedTheme<'t> {
+    inner: &'t dyn Theme,
+    width: usize,
+}
+
+impl Theme for FittedTheme<'_> {
+    fn format_fuzzy_select_prompt(
+        &self,
+        f: &mut dyn fmt::Write,
+        prompt: &str,
+        search_term: &str,
+        bytes_pos: usize,
+    ) -> fmt::Result {
+        f.write_str(&fit_line(prompt, self.width, |p| {
+            let mut s = String::new();
+            self.inner
+                .format_fuzzy_select_prompt(&mut s, p, search_term, bytes_pos)?;
+            Ok(s)
+        })?)
+    }
+
+    /// The answer FuzzySelect reports once chosen ("prompt: item").
+    fn format_input_prompt_selection(
+        &self,
+        f: &mut dyn fmt::Write,
+        prompt: &str,
+        sel: &str,
+    ) -> fmt::Result {
+        f.write_str(&fit_line(prompt, self.width, |p| {
+            let mut s = String::new();
+            self.inner.format_input_prompt_selection(&mut s, p, sel)?;
+            Ok(s)
+        })?)
+    }
+
+    fn format_fuzzy_select_prompt_item(
+        &self,
+        f: &mut dyn fmt::Write,
+        text: &str,
+        active: bool,
+        highlight_matches: bool,
+        matcher: &fuzzy_matcher::skim::SkimMatcherV2,
+        search_term: &str,
+    ) -> fmt::Result {
+        self.inner.format_fuzzy_select_prompt_item(
+            f,
+            text,
+            active,
+            highlight_matches,
+            matcher,
+            search_term,
+        )
+    }
 }
 
 /// Ctrl-C and Esc end the wizard with nothing saved.
@@ -145,8 +225,12 @@ impl Ui for TerminalUi {
         // wrapped part of old rows on screen when it redraws (seen at 40 columns).
         let width = usize::from(self.term.size().1);
         let fitted: Vec<String> = items.iter().map(|i| fit(&one_line(i), width)).collect();
-        dialoguer::FuzzySelect::with_theme(self.theme.as_ref())
-            .with_prompt(fit(&one_line(q.prompt), width))
+        let theme = FittedTheme {
+            inner: self.theme.as_ref(),
+            width,
+        };
+        dialoguer::FuzzySelect::with_theme(&theme)
+            .with_prompt(one_line(q.prompt))
             .items(&fitted)
             .default(default)
             .interact_on_opt(&self.term)

@@ -23,9 +23,10 @@ Example conn.toml:
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// A role of the recipe (no arguments: show the roles and their bindings)
-    #[arg(requires = "name")]
+    #[arg(requires = "name", add = super::recipe_roles(), value_hint = clap::ValueHint::Other)]
     role: Option<String>,
     /// The connection that plays it
+    #[arg(add = super::connection_names(), value_hint = clap::ValueHint::Other)]
     name: Option<String>,
     /// The environment this binding is for
     #[arg(long, value_name = "ENV", default_value = "production", value_parser = environment())]

@@ -26,6 +26,7 @@ For node_exporter's textfile collector (replaced atomically, exit 0 whenever it 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// Connections to check (all when none are named)
+    #[arg(add = super::connection_names(), value_hint = clap::ValueHint::Other)]
     names: Vec<String>,
     /// Check the connections of this project's recipe (conn.toml), as bound
     #[arg(long, conflicts_with = "names")]

@@ -22,6 +22,7 @@ Examples:
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
+    #[arg(add = super::connection_names(), value_hint = clap::ValueHint::Other)]
     name: String,
     /// A setting to change, e.g. base_url=https://api.example.com/v2 (repeatable; an empty
     /// VALUE clears an optional one)

@@ -33,7 +33,7 @@ Examples:
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// Connections to export, as NAME or NAME=PREFIX (none: the project's recipe)
-    #[arg(value_name = "NAME[=PREFIX]")]
+    #[arg(value_name = "NAME[=PREFIX]", add = super::connection_names(), value_hint = clap::ValueHint::Other)]
     targets: Vec<String>,
     /// Recipe run: this connection plays ROLE, for this run only (repeatable)
     #[arg(long = "bind", value_name = "ROLE=NAME")]

@@ -10,7 +10,7 @@ use crate::ops::inspect::{self, Row};
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// Only connections to this provider (a provider id: a typo is an error, not an empty list)
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", add = super::provider_ids(), value_hint = clap::ValueHint::Other)]
     provider: Option<String>,
     /// Only connections with this environment tag
     #[arg(long, value_name = "ENV", value_parser = environment())]
@@ -21,17 +21,26 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(ctx: &mut Ctx<'_>, a: Args) -> Result<Done> {
-    let rows = inspect::list(ctx, a.provider.as_deref(), a.env)?;
-    Done::report(List { rows, json: a.json })
+    let (rows, warnings) = inspect::list(ctx, a.provider.as_deref(), a.env)?;
+    Done::report(List {
+        rows,
+        warnings,
+        json: a.json,
+    })
 }
 
 struct List {
     rows: Vec<Row>,
+    /// Team stores that could not be read.
+    warnings: Vec<String>,
     json: bool,
 }
 
 impl Report for List {
     fn render(&self, o: &mut Out<'_>) -> Result<u8> {
+        for w in &self.warnings {
+            writeln!(o.err, "warning: {w}")?;
+        }
         if self.json {
             return super::json(o, &self.rows);
         }
@@ -39,6 +48,8 @@ impl Report for List {
             writeln!(o.err, "No connections to list. Create one with 'conn new'.")?;
             return Ok(0);
         }
+        // A STORE column once team connections are listed beside local ones.
+        let teams = self.rows.iter().any(|r| r.team.is_some());
         let body: Vec<Vec<String>> = self
             .rows
             .iter()
@@ -52,7 +63,7 @@ impl Report for List {
                     }
                     None => "never checked".into(),
                 };
-                vec![
+                let mut row = vec![
                     r.name.clone(),
                     r.provider.clone(),
                     r.auth.to_string(),
@@ -62,10 +73,18 @@ impl Report for List {
                         .and_then(|i| i.describe())
                         .unwrap_or_else(|| "-".into()),
                     last,
-                ]
+                ];
+                if teams {
+                    row.push(
+                        r.team
+                            .as_ref()
+                            .map_or("local".into(), |t| format!("team {t}")),
+                    );
+                }
+                row
             })
             .collect();
-        let headers = [
+        let mut headers = vec![
             "NAME",
             "PROVIDER",
             "AUTH",
@@ -73,6 +92,9 @@ impl Report for List {
             "CONNECTED AS",
             "LAST CHECK",
         ];
+        if teams {
+            headers.push("STORE");
+        }
         write!(o.out, "{}", table(&headers, &body))?;
         Ok(0)
     }

@@ -1,8 +1,9 @@
 //! One thin file per subcommand, all of the same shape: its clap `Args`, their resolution into
 //! settings (defaults visible there), one `ops` call, and a report that renders itself as text,
 //! JSON or Prometheus. No command file imports another; what several share lives here, as
-//! cargo's `command_prelude` does: the credential flags (with the refusal of secrets on argv),
-//! the value parsers of conn's words, `--set KEY=VALUE`, and the table and JSON writers.
+//! cargo's `command_prelude` does: the credential flags (and the flags refused because they
+//! would put a secret on argv), the value parsers of conn's words, the dynamic completion of
+//! names, `--set KEY=VALUE`, and the table and JSON writers.
 
 pub(crate) mod bind;
 pub(crate) mod check;
@@ -18,6 +19,7 @@ pub(crate) mod rename;
 pub(crate) mod request;
 pub(crate) mod rm;
 pub(crate) mod show;
+pub(crate) mod store;
 pub(crate) mod token;
 
 use std::ffi::OsString;
@@ -27,13 +29,16 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap_complete::engine::{ArgValueCandidates, CompletionCandidate};
 use serde::Serialize;
 
 use crate::core::env::Env;
 use crate::core::error::usage;
 use crate::core::secret::{Secret, cleaned};
 use crate::core::vocab::{AuthMethod, Environment, Grant};
+use crate::ops::Base;
 use crate::ops::clients::{OAuthOptions, read_private_key};
+use crate::ops::complete::{self, Candidate};
 
 /// Where a report is written: `out` for the result (stdout), `err` for notes (stderr).
 pub(crate) struct Out<'a> {
@@ -178,6 +183,33 @@ pub(crate) fn grant() -> impl TypedValueParser<Value = Grant> {
     words(OAUTH2)
 }
 
+// Dynamic completion of argument values: the `add = …()` of the arguments that name a
+// connection, a provider or a recipe role. clap_complete's engine calls these while the shell
+// completes (`COMPLETE=bash conn`, see `cli::parse`); the values come from `ops::complete`,
+// read from the same files and environment as a normal run.
+
+/// Completes connection names.
+pub(crate) fn connection_names() -> ArgValueCandidates {
+    ArgValueCandidates::new(|| candidates(complete::connections))
+}
+
+/// Completes provider ids.
+pub(crate) fn provider_ids() -> ArgValueCandidates {
+    ArgValueCandidates::new(|| candidates(complete::providers))
+}
+
+/// Completes the roles of the recipe found from the current directory.
+pub(crate) fn recipe_roles() -> ArgValueCandidates {
+    ArgValueCandidates::new(|| candidates(complete::roles))
+}
+
+fn candidates(of: fn(&Base) -> Vec<Candidate>) -> Vec<CompletionCandidate> {
+    complete::with(Env::from_process(), of)
+        .into_iter()
+        .map(|c| CompletionCandidate::new(c.value).help(Some(c.help.into())))
+        .collect()
+}
+
 /// `KEY=VALUE` pairs of `flag` (`--set`, `--query`), in order; the key trimmed when `trim`.
 pub(crate) fn pairs(flag: &str, given: &[String], trim: bool) -> Result<Vec<(String, String)>> {
     given
@@ -196,6 +228,37 @@ pub(crate) fn pairs(flag: &str, given: &[String], trim: bool) -> Result<Vec<(Str
             Ok((k.to_string(), v.to_string()))
         })
         .collect()
+}
+
+/// Flags that would put a secret on the command line, where it ends up in shell history and
+/// the process list. No command defines them, so they are in no help, completion or man page;
+/// `cli` turns clap's "unexpected argument" for one of them into `secret_on_argv`'s refusal,
+/// which names the ways conn does take a secret.
+pub(crate) const SECRET_FLAGS: &[&str] = &[
+    "--secret",
+    "--password",
+    "--passwd",
+    "--pass",
+    "--api-key",
+    "--apikey",
+    "--api-token",
+    "--token",
+    "--access-token",
+    "--refresh-token",
+    "--bearer-token",
+    "--client-secret",
+    "--consumer-secret",
+    "--token-secret",
+];
+
+/// The refusal of `flag` (as given, `--secret` or `--secret=VALUE`) when it is one of
+/// `SECRET_FLAGS`: a usage error (exit 2) that names the alternatives and never the value.
+pub(crate) fn secret_on_argv(flag: &str) -> Option<anyhow::Error> {
+    let name = flag.split_once('=').map_or(flag, |(name, _)| name);
+    let flag = SECRET_FLAGS.iter().find(|f| **f == name)?;
+    Some(usage(format!(
+        "{flag} is not accepted: a secret on the command line ends up in shell history and the process list. Use --secret-stdin or --secret-env VAR (--client-secret-stdin / --client-secret-env for an OAuth client secret), or answer the hidden prompt"
+    )))
 }
 
 /// How to sign in: shared by `new` and `reauth`.
@@ -245,17 +308,6 @@ pub(crate) struct CredentialArgs {
     /// Take defaults without asking; confirm replacing a connection's account
     #[arg(long, short = 'y')]
     pub(crate) yes: bool,
-    /// Not accepted: a secret on the command line leaks into shell history and the process list
-    #[arg(long, hide = true, num_args = 0..=1, value_name = "VALUE")]
-    secret: Option<Option<String>>,
-    #[arg(long, hide = true, num_args = 0..=1, value_name = "VALUE")]
-    password: Option<Option<String>>,
-    #[arg(long, hide = true, num_args = 0..=1, value_name = "VALUE")]
-    api_key: Option<Option<String>>,
-    #[arg(long, hide = true, num_args = 0..=1, value_name = "VALUE")]
-    token: Option<Option<String>>,
-    #[arg(long, hide = true, num_args = 0..=1, value_name = "VALUE")]
-    client_secret: Option<Option<String>>,
 }
 
 /// The sign-in settings `CredentialArgs` resolve to.
@@ -275,14 +327,9 @@ const REQUEST_TIMEOUT_SECS: u64 = 30;
 const SIGN_IN_TIMEOUT_SECS: u64 = 300;
 
 impl CredentialArgs {
-    /// Raw sign-in flags to settings: refuses secrets on argv, reads secrets from stdin or the
-    /// named variable.
+    /// Raw sign-in flags to settings: reads secrets from stdin or the named variable (flags
+    /// that would carry a secret on argv do not exist; see `SECRET_FLAGS`).
     pub(crate) fn resolve(self, env: &Env) -> Result<Creds> {
-        if let Some(flag) = self.secret_on_argv() {
-            return Err(usage(format!(
-                "{flag} is not accepted: a secret on the command line ends up in shell history and the process list. Use --secret-stdin or --secret-env VAR (--client-secret-stdin / --client-secret-env for an OAuth client secret), or answer the hidden prompt"
-            )));
-        }
         let secret = read_secret(
             env,
             self.secret_stdin,
@@ -327,19 +374,6 @@ impl CredentialArgs {
                 yes: self.yes,
             },
         })
-    }
-
-    /// The name of a secret-carrying flag that was used, if any.
-    fn secret_on_argv(&self) -> Option<&'static str> {
-        [
-            ("--secret", self.secret.is_some()),
-            ("--password", self.password.is_some()),
-            ("--api-key", self.api_key.is_some()),
-            ("--token", self.token.is_some()),
-            ("--client-secret", self.client_secret.is_some()),
-        ]
-        .into_iter()
-        .find_map(|(f, used)| used.then_some(f))
     }
 }
 

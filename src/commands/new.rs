@@ -26,7 +26,7 @@ pub(crate) struct Args {
     /// Name for the connection (letters, digits, '-', '_', '.')
     name: Option<String>,
     /// Provider id (see 'conn providers list')
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", add = super::provider_ids(), value_hint = clap::ValueHint::Other)]
     provider: Option<String>,
     /// Auth method, when the provider offers several
     #[arg(long, value_name = "METHOD", value_parser = super::auth_method())]

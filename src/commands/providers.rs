@@ -21,6 +21,7 @@ pub(crate) enum Command {
     },
     /// What a provider needs and how to set up the app side
     Show {
+        #[arg(add = super::provider_ids(), value_hint = clap::ValueHint::Other)]
         id: String,
         /// Print JSON
         #[arg(long)]

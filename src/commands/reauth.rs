@@ -8,6 +8,7 @@ use crate::ops::lifecycle::{self, ReauthOptions, Reauthed};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
+    #[arg(add = super::connection_names(), value_hint = clap::ValueHint::Other)]
     name: String,
     #[command(flatten)]
     creds: CredentialArgs,

@@ -8,6 +8,7 @@ use crate::store::bindings::Binding;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
+    #[arg(add = super::connection_names(), value_hint = clap::ValueHint::Other)]
     old: String,
     new: String,
 }

@@ -26,6 +26,7 @@ Examples:
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
+    #[arg(add = super::connection_names(), value_hint = clap::ValueHint::Other)]
     name: String,
     /// METHOD PATH, or just PATH (GET; POST when there is a body)
     #[arg(value_name = "[METHOD] PATH", num_args = 1..=2, required = true)]

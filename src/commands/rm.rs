@@ -9,6 +9,7 @@ use crate::ops::lifecycle::{self, Removed};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
+    #[arg(add = super::connection_names(), value_hint = clap::ValueHint::Other)]
     name: String,
     /// Don't ask for confirmation (required when there is no terminal)
     #[arg(long, short = 'y')]

@@ -8,6 +8,7 @@ use crate::ops::inspect::{self, Shown};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
+    #[arg(add = super::connection_names(), value_hint = clap::ValueHint::Other)]
     name: String,
     /// Print JSON
     #[arg(long)]

@@ -9,11 +9,12 @@ use crate::ops::{Ctx, credentials, find};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
+    #[arg(add = super::connection_names(), value_hint = clap::ValueHint::Other)]
     name: String,
 }
 
 pub(crate) fn run(ctx: &mut Ctx<'_>, a: Args) -> Result<Done> {
-    let meta = ctx.metadata().load_one(&a.name)?;
+    let meta = ctx.view(&[a.name.as_str()])?;
     let conn = find(&meta, &a.name)?.clone();
     let catalog = ctx.catalog_for(&[&conn.provider]);
     let provider = catalog.get(&conn.provider)?;

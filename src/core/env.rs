@@ -19,6 +19,17 @@ impl Env {
         }
     }
 
+    /// An environment of exactly these variables, for unit tests.
+    #[cfg(test)]
+    pub(crate) fn from_pairs(pairs: &[(&str, &str)]) -> Self {
+        Env {
+            vars: pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
     /// The variable's value, treating an empty value as unset.
     pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.vars

@@ -83,10 +83,12 @@ words!(
 );
 
 words!(
-    /// Where secrets live: the OS keychain or the age-encrypted file.
+    /// Where secrets live: the OS keychain or the age-encrypted file; `vault` for a team
+    /// connection, whose secrets are in its team store on OpenBao / Vault.
     StoreKind, "a secret store" {
         Keychain = "keychain",
         File = "file",
+        Vault = "vault",
     }
 );
 

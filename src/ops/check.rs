@@ -70,8 +70,14 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &CheckOptions) -> Result<CheckRun> {
             }
         }
     }
-    let meta = ctx.metadata().load()?;
-    let selected: Vec<String> = if opts.recipe_env.is_none() && names.is_empty() {
+    let all = opts.recipe_env.is_none() && names.is_empty();
+    let (meta, failed_teams) = if all {
+        ctx.view_all()?
+    } else {
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        (ctx.view_whole(&refs)?, Vec::new())
+    };
+    let selected: Vec<String> = if all {
         meta.connections.keys().cloned().collect()
     } else {
         for n in &names {
@@ -145,7 +151,7 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &CheckOptions) -> Result<CheckRun> {
         .zip(&outcomes)
         .map(|(n, (o, _))| (n.as_str(), o.status))
         .collect();
-    let reports: Vec<Report> = selected
+    let mut reports: Vec<Report> = selected
         .iter()
         .zip(outcomes)
         .map(|(name, (mut outcome, refreshed))| {
@@ -178,10 +184,30 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &CheckOptions) -> Result<CheckRun> {
         .map(|r| meta.connections[&r.name].id.clone())
         .collect();
     drop(meta);
+    // A team store that can't be read says nothing about its connections: UNKNOWN.
+    for (team, e) in failed_teams {
+        let temporary = crate::store::vault::error::find(&e).is_some_and(|v| v.is_temporary());
+        reports.push(Report {
+            name: format!("{team}/*"),
+            provider: "-".into(),
+            outcome: Outcome::local(
+                if temporary {
+                    CheckStatus::Unreachable
+                } else {
+                    CheckStatus::Error
+                },
+                format!("team store {team}: {e:#}"),
+                Some("run 'conn doctor' to see the state of the team store".into()),
+            ),
+            checked_at: now.clone(),
+            last_success: None,
+            refreshed: None,
+        });
+    }
     // The results matter more than recording them: a failed save is a warning.
     let save_error = save_results(ctx, &ids, &reports)
         .err()
-        .map(|e| format!("could not save the results in the state file: {e:#}"));
+        .map(|e| format!("could not save the results: {e:#}"));
     let worst = reports
         .iter()
         .map(|r| r.outcome.status.severity())
@@ -450,6 +476,7 @@ fn save_results(ctx: &Base, ids: &[String], reports: &[Report]) -> Result<()> {
     if reports.is_empty() {
         return Ok(());
     }
+    let team_result = save_team_results(ctx, reports);
     let store = ctx.metadata();
     // Read through the metadata store first: it moves results an older conn kept in
     // connections.toml into the state file, so the update below starts from them.
@@ -479,5 +506,64 @@ fn save_results(ctx: &Base, ids: &[String], reports: &[Report]) -> Result<()> {
             }
         }
         Ok(())
-    })
+    })?;
+    team_result
+}
+
+/// Team connections' results go to `status/<name>` in their team store (every role may write
+/// there), each a read-modify-write with check-and-set.
+fn save_team_results(ctx: &Base, reports: &[Report]) -> Result<()> {
+    let mut teams = std::collections::BTreeMap::new();
+    let mut errors = Vec::new();
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    for r in reports {
+        let Some((team, short)) = crate::store::vault::team::split_name(&r.name) else {
+            continue;
+        };
+        if short == "*" {
+            continue;
+        }
+        if !teams.contains_key(team) {
+            teams.insert(team.to_string(), ctx.team(team));
+        }
+        let t = match &teams[team] {
+            Ok(t) => t,
+            Err(e) => {
+                errors.push(format!("{team}: {e:#}"));
+                continue;
+            }
+        };
+        let o = &r.outcome;
+        let saved = t.update_entry("status", short, true, "record checks", &|m| {
+            let mut put = |k: &str, v: Option<String>| match v {
+                Some(v) => {
+                    m.insert(k.into(), serde_json::Value::String(v));
+                }
+                None => {
+                    m.remove(k);
+                }
+            };
+            put("status", Some(o.status.as_str().to_string()));
+            put("at", Some(r.checked_at.clone()));
+            put(
+                "message",
+                (o.status != CheckStatus::Ok).then(|| o.message.clone()),
+            );
+            put("host", Some(host.clone()));
+            if o.status == CheckStatus::Ok {
+                put("last_success", Some(r.checked_at.clone()));
+            }
+            Ok(())
+        });
+        if let Err(e) = saved {
+            errors.push(format!("{}: {e:#}", r.name));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        anyhow::bail!("in the team store: {}", errors.join("; "))
+    }
 }

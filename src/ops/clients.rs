@@ -15,7 +15,7 @@ use crate::core::time::now_rfc3339;
 use crate::core::ui::Question;
 use crate::core::vocab::Grant;
 use crate::store::metadata::{Metadata, OAuthClient};
-use crate::store::secrets::{self, StoreKind};
+use crate::store::secrets::StoreKind;
 
 /// The bundle field of a client secret in the secret store.
 const CLIENT_SECRET: &str = "client_secret";
@@ -131,6 +131,7 @@ pub(crate) fn choose_client(
         secret_id,
         store: store_kind,
         created_at: now_rfc3339(),
+        team: None,
     };
     let client = flow::Client {
         id: client_id,
@@ -241,7 +242,7 @@ pub(crate) fn load_client(ctx: &Base, reg: &OAuthClient, auth: ClientAuth) -> Re
     let secret = match &reg.secret_id {
         None => None,
         Some(id) => {
-            let store = secrets::open(reg.store, &ctx.paths, &ctx.env);
+            let store = ctx.client_store(reg)?;
             let bundle = store.get(id)?.with_context(|| {
                 format!(
                     "the secret of OAuth client {} is missing from the {}",
@@ -273,7 +274,7 @@ pub(crate) fn save_client_secret(
     if let (Some(id), Some(s)) = (&reg.secret_id, secret) {
         let mut b = SecretBundle::new();
         b.insert(CLIENT_SECRET, s.clone());
-        secrets::open(reg.store, &ctx.paths, &ctx.env).put(id, &b)?;
+        ctx.client_store(reg)?.put(id, &b)?;
     }
     Ok(())
 }

@@ -17,8 +17,9 @@ use crate::core::http::Http;
 use crate::core::secret::{Secret, SecretBundle};
 use crate::core::time::{now_rfc3339, unix_rfc3339};
 use crate::store::fsio;
-use crate::store::metadata::{Connection, Metadata, OAuthState};
+use crate::store::metadata::{Connection, Metadata, OAuthClient, OAuthState};
 use crate::store::state::ConnState;
+use crate::store::vault::team::{ClaimError, Refresh};
 
 /// Refresh when the access token has less than this left, in seconds.
 pub(crate) const REFRESH_MARGIN_SECS: i64 = 60;
@@ -116,16 +117,10 @@ pub(crate) fn refresh_rejected(
 ) -> std::result::Result<SecretBundle, Stale> {
     let rejected = rejected.get(flow::ACCESS_TOKEN).cloned();
     let still_rejected = |b: &SecretBundle| b.get(flow::ACCESS_TOKEN) == rejected.as_ref();
-    refresh_when(
-        ctx,
-        name,
-        conn,
-        provider,
-        &|_, b| still_rejected(b),
-        false,
-        None,
-    )
-    .map(|(b, _)| b)
+    // A stored token that is due anyway is refreshed too: another process's (or host's) new
+    // token may itself be close to expiry.
+    let due = |m: &dyn Method, b: &SecretBundle| still_rejected(b) || is_due(m, b);
+    refresh_when(ctx, name, conn, provider, &due, false, None).map(|(b, _)| b)
 }
 
 /// The error a command reports when the credentials could not be made fresh.
@@ -186,9 +181,9 @@ fn refresh_when(
     fallback: bool,
     run: Option<Run<'_>>,
 ) -> std::result::Result<(SecretBundle, Option<Refreshed>), Stale> {
-    let store = ctx.secrets_of(conn);
+    let store = ctx.secrets_of(conn).map_err(vault_stale)?;
     let read = || -> std::result::Result<SecretBundle, Stale> {
-        store.get(&conn.id).map_err(Stale::Other)?.ok_or_else(|| {
+        store.get(&conn.id).map_err(vault_stale)?.ok_or_else(|| {
             Stale::Missing(format!(
                 "the secrets are gone from the {}",
                 store.location()
@@ -202,12 +197,21 @@ fn refresh_when(
     let loaded = std::cell::OnceCell::new();
     let meta = || metadata_of(ctx, run, &loaded);
     if method.signs_with_client() {
-        return with_consumer(ctx, meta().map_err(Stale::Other)?, state, bundle)
+        return with_consumer(ctx, conn, meta().map_err(Stale::Other)?, state, bundle)
             .map(|b| (b, None))
             .map_err(Stale::Other);
     }
     if !due(method, &bundle) {
         return Ok((bundle, None));
+    }
+    if let Some(team) = &conn.team {
+        return match refresh_in_team(ctx, team, name, conn, provider, method, state, due) {
+            Err(Stale::Unreachable(why)) if fallback && still_valid(&bundle) => {
+                log::debug!("{name}: {why}; the access token is still valid, using it");
+                Ok((bundle, None))
+            }
+            other => other.map(|b| (b, None)),
+        };
     }
     let lock = ctx
         .paths
@@ -226,8 +230,8 @@ fn refresh_when(
         log::debug!("{name}: another process refreshed the token meanwhile");
         return Ok((bundle, None));
     }
-    let client =
-        saved_client(ctx, meta().map_err(Stale::Other)?, method, state).map_err(Stale::Other)?;
+    let client = saved_client(ctx, conn, meta().map_err(Stale::Other)?, method, state)
+        .map_err(Stale::Other)?;
     let own;
     let http = match run {
         Some(r) => r.http,
@@ -321,40 +325,140 @@ fn metadata_of<'a>(
 /// The OAuth client a connection signed in with, secret included.
 fn saved_client(
     ctx: &Base,
+    conn: &Connection,
     meta: &Metadata,
     method: &dyn Method,
     state: &OAuthState,
 ) -> Result<flow::Client> {
-    let reg = meta.clients.get(&state.client).with_context(|| {
+    let reg = registration(ctx, conn, meta, &state.client)?.with_context(|| {
         format!(
             "the OAuth client {} of this connection is not saved",
             state.client
         )
     })?;
     let auth = method.client_needs().map(|n| n.auth).unwrap_or_default();
-    load_client(ctx, reg, auth)
+    load_client(ctx, &reg, auth)
+}
+
+/// The client registration `key`: in the team store for a team connection, else in `meta`.
+fn registration(
+    ctx: &Base,
+    conn: &Connection,
+    meta: &Metadata,
+    key: &str,
+) -> Result<Option<OAuthClient>> {
+    match &conn.team {
+        Some(_) => ctx.client_of(conn, key),
+        None => Ok(meta.clients.get(key).cloned()),
+    }
 }
 
 /// An OAuth 1.0a connection's bundle with its consumer's key and secret added, as signing
 /// needs them (they are stored once, with the client registration).
 fn with_consumer(
     ctx: &Base,
+    conn: &Connection,
     meta: &Metadata,
     state: &OAuthState,
     mut bundle: SecretBundle,
 ) -> Result<SecretBundle> {
-    let reg = meta.clients.get(&state.client).with_context(|| {
+    let reg = registration(ctx, conn, meta, &state.client)?.with_context(|| {
         format!(
             "the OAuth consumer {} of this connection is not saved",
             state.client
         )
     })?;
-    let client = load_client(ctx, reg, ClientAuth::default())?;
+    let client = load_client(ctx, &reg, ClientAuth::default())?;
     bundle.insert(oauth1::CONSUMER_KEY, Secret::new(client.id));
     if let Some(s) = client.secret {
         bundle.insert(oauth1::CONSUMER_SECRET, s);
     }
     Ok(bundle)
+}
+
+/// While another host holds the refresh claim, an access token with at least this many seconds
+/// left is used instead of waiting for the new one.
+const CLAIM_USABLE_SECS: i64 = 10;
+
+/// A team connection's refresh: the local lock queues this host's processes, and the team
+/// store's claim-before-refresh protocol makes one caller across all hosts spend the refresh
+/// token.
+#[allow(clippy::too_many_arguments)]
+fn refresh_in_team(
+    ctx: &Base,
+    team: &str,
+    name: &str,
+    conn: &Connection,
+    provider: &Provider,
+    method: &dyn Method,
+    state: &OAuthState,
+    due: &dyn Fn(&dyn Method, &SecretBundle) -> bool,
+) -> std::result::Result<SecretBundle, Stale> {
+    let t = ctx.team(team).map_err(vault_stale)?;
+    let lock = ctx
+        .paths
+        .data_dir
+        .join("locks")
+        .join(format!("team-{team}-{}.lock", conn.id));
+    let _guard = fsio::lock_exclusive(&lock).map_err(Stale::Other)?;
+    // A token about to expire is not worth a 401 mid-request: wait for the new one.
+    let usable = |b: &SecretBundle| !method.refresh_due(b, CLAIM_USABLE_SECS);
+    let valid = |b: &SecretBundle| !method.refresh_due(b, 1);
+    let due = |b: &SecretBundle| due(method, b);
+    let mut refresh = |b: &SecretBundle| {
+        let meta = Metadata::default();
+        let client = match saved_client(ctx, conn, &meta, method, state) {
+            Ok(c) => c,
+            Err(e) => return Refresh::Failed(e),
+        };
+        let http = match ctx.http_no_redirects(Duration::from_secs(30)) {
+            Ok(h) => h,
+            Err(e) => return Refresh::Failed(e),
+        };
+        log::debug!("{name}: refreshing the access token (team {team}, claim held)");
+        match method.refresh(
+            &http,
+            &resolve::values(provider, conn),
+            &client,
+            b,
+            state.grant,
+            &state.scopes,
+        ) {
+            Ok(Some(mut tokens)) => {
+                tokens.expires_at = expiry_of(provider, tokens.expires_at);
+                let mut next = SecretBundle::new();
+                tokens.write_to(&mut next);
+                Refresh::Tokens(next)
+            }
+            Ok(None) => Refresh::Tokens(SecretBundle::new()),
+            Err(e) => match classify_err(e) {
+                Stale::NeedsReauth(why) => Refresh::NeedsReauth(why),
+                Stale::Unreachable(why) => Refresh::Unreachable(why),
+                Stale::Missing(why) | Stale::InvalidClient(why) | Stale::Refused(why) => {
+                    Refresh::Failed(anyhow!(why))
+                }
+                Stale::Other(e) => Refresh::Failed(e),
+            },
+        }
+    };
+    t.refresh_claimed(name, &conn.id, &due, &usable, &valid, &mut refresh)
+        .map_err(|e| match e {
+            ClaimError::Vault(e) => vault_stale(e),
+            ClaimError::Missing(why) => Stale::Missing(why),
+            ClaimError::NeedsReauth(why) => Stale::NeedsReauth(why),
+            ClaimError::Unreachable(why) => Stale::Unreachable(why),
+            ClaimError::ReadOnly(why) => Stale::Other(anyhow!(why)),
+            ClaimError::Failed(e) => Stale::Other(e),
+        })
+}
+
+/// A team store that is down or sealed says nothing about the credential: `Unreachable`, so
+/// `conn check` reports UNKNOWN; any other failure stays as it is.
+pub(crate) fn vault_stale(e: anyhow::Error) -> Stale {
+    match crate::store::vault::error::find(&e) {
+        Some(v) if v.is_temporary() => Stale::Unreachable(format!("{e:#}")),
+        _ => Stale::Other(e),
+    }
 }
 
 /// Whether the stored access token has not expired yet (by its recorded expiry).
@@ -390,7 +494,7 @@ pub(crate) fn revoke(
     let http = ctx.http_no_redirects(Duration::from_secs(30))?;
     let meta = ctx.metadata().load()?;
     let client = || -> Result<flow::Client> {
-        saved_client(ctx, &meta, method, state)
+        saved_client(ctx, conn, &meta, method, state)
             .map_err(|_| anyhow!("the connection's OAuth client is not saved"))
     };
     method.revoke(&http, &resolve::values(provider, conn), &client, bundle)

@@ -197,6 +197,25 @@ pub(crate) fn run(ctx: &Base) -> Result<Report> {
             }
         ),
     );
+    // Each team store: server, TLS, token, mount, and what this token may do there.
+    if let Ok(m) = ctx.metadata().load() {
+        for team in m.teams.keys() {
+            match ctx.team(team) {
+                Ok(t) => items.extend(crate::store::vault::diagnose::diagnose(&t).into_iter().map(
+                    |f| Item {
+                        check: f.check,
+                        ok: f.ok,
+                        detail: f.detail,
+                    },
+                )),
+                Err(e) => items.push(Item {
+                    check: format!("team {team}"),
+                    ok: false,
+                    detail: format!("{e:#}"),
+                }),
+            }
+        }
+    }
     let ok = items.iter().all(|i| i.ok);
     Ok(Report { items, ok })
 }

@@ -68,11 +68,9 @@ pub(crate) fn prepare(ctx: &mut Ctx<'_>, opts: &ExecOptions) -> Result<Prepared>
             )));
         }
     }
-    // One connection (the usual case) is read without parsing the others.
-    let meta = match pairs.as_slice() {
-        [(_, name)] => ctx.metadata().load_one(name)?,
-        _ => ctx.metadata().load()?,
-    };
+    let names: Vec<&str> = pairs.iter().map(|(_, n)| n.as_str()).collect();
+    // One local connection (the usual case) is read without parsing the others.
+    let meta = ctx.view(&names)?;
     let ids: Vec<&str> = pairs
         .iter()
         .filter_map(|(_, n)| meta.connections.get(n).map(|c| c.provider.as_str()))

@@ -23,17 +23,25 @@ pub(crate) struct Row {
     pub(crate) identity: Option<Identity>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) last_check: Option<LastCheck>,
+    /// The team store of a team connection (`acme`); none for a local one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) team: Option<String>,
 }
 
-/// Every connection, optionally only those of one provider or environment tag. A provider no
+/// Every connection, local and of every team store, optionally only those of one provider or
+/// environment tag; and a warning for each team store that could not be read. A provider no
 /// connection uses and the catalog doesn't know is a usage error with the close ids, so a typo
 /// is not mistaken for "no connections".
 pub(crate) fn list(
     ctx: &mut Ctx<'_>,
     provider: Option<&str>,
     env: Option<Environment>,
-) -> Result<Vec<Row>> {
-    let meta = ctx.metadata().load()?;
+) -> Result<(Vec<Row>, Vec<String>)> {
+    let (meta, failed) = ctx.view_all()?;
+    let warnings = failed
+        .into_iter()
+        .map(|(team, e)| format!("team store {team} not listed: {e:#}"))
+        .collect();
     if let Some(p) = provider
         && !meta.connections.values().any(|c| c.provider == p)
     {
@@ -56,7 +64,7 @@ pub(crate) fn list(
             }));
         }
     }
-    Ok(meta
+    let rows = meta
         .connections
         .into_iter()
         .filter(|(_, c)| provider.is_none_or(|p| c.provider == p))
@@ -68,8 +76,10 @@ pub(crate) fn list(
             env: c.env,
             identity: c.identity,
             last_check: c.last_check,
+            team: c.team,
         })
-        .collect())
+        .collect();
+    Ok((rows, warnings))
 }
 
 /// One connection as `conn show` reports it.
@@ -87,9 +97,9 @@ pub(crate) struct Shown {
 
 /// Connection `name`, its secrets masked.
 pub(crate) fn show(ctx: &Base, name: &str) -> Result<Shown> {
-    let meta = ctx.metadata().load_one(name)?;
+    let meta = ctx.view(&[name])?;
     let conn = find(&meta, name)?.clone();
-    let store = ctx.secrets_of(&conn);
+    let store = ctx.secrets_of(&conn)?;
     let (secrets, secrets_error) = match store.get(&conn.id) {
         Ok(Some(bundle)) => (
             bundle

@@ -24,6 +24,7 @@ use crate::store::metadata::{
     Connection, Edit, LastCheck, Metadata, OAuthClient, same_account, validate_name,
 };
 use crate::store::secrets::{self, SecretStore, keychain::Keychain};
+use crate::store::vault;
 
 /// Everything `conn new` can be told up front; what is missing is asked.
 #[derive(Debug, Default)]
@@ -64,20 +65,48 @@ pub(crate) struct Created {
 pub(crate) fn create(ctx: &mut Ctx<'_>, mut opts: NewOptions) -> Result<Created> {
     // With a name given, the other connections are not needed until the same-account check
     // (and only when the check reported an identity): their tables are not read.
-    let meta = match &opts.name {
+    let mut meta = match &opts.name {
         Some(name) => ctx.metadata().load_around(name)?,
         None => ctx.metadata().load()?,
     };
-    if let Some(name) = &opts.name {
-        validate_name(name).map_err(usage)?;
-        if meta.connections.contains_key(name) {
-            bail!(
-                "a connection named {name:?} already exists; pick another name, or see 'conn show {name}'"
-            );
+    // A team connection (`team/name`): the token must be allowed to create it, which is
+    // asked before any sign-in starts.
+    let team = match opts.name.as_deref().and_then(vault::team::split_name) {
+        Some((team, short)) => {
+            validate_name(short).map_err(usage)?;
+            let t = ctx.team(team)?;
+            t.check_mount()?;
+            if t.record(short)?.is_some() {
+                bail!(
+                    "a connection named {team}/{short} already exists in the team store; pick another name, or see 'conn show {team}/{short}'"
+                );
+            }
+            t.require_create(short)?;
+            // The team's OAuth clients are offered like saved local ones.
+            meta.clients = t.client_records()?;
+            Some((t, short.to_string()))
         }
-    }
+        None => {
+            if let Some(name) = &opts.name {
+                validate_name(name).map_err(usage)?;
+                if meta.connections.contains_key(name) {
+                    bail!(
+                        "a connection named {name:?} already exists; pick another name, or see 'conn show {name}'"
+                    );
+                }
+            }
+            None
+        }
+    };
     // Find out where secrets will go before asking for any, so a broken store fails first.
-    let selection = secrets::choose(&ctx.env, meta.settings.secret_store)?;
+    let selection = match &team {
+        Some((t, _)) => secrets::Selection {
+            kind: StoreKind::Vault,
+            reason: format!("the connection belongs to team {}", t.name),
+            automatic: false,
+        },
+        None => secrets::choose(&ctx.env, meta.settings.secret_store)?,
+    };
     log::debug!("secret store: {} ({})", selection.kind, selection.reason);
     if selection.kind == StoreKind::Keychain && !selection.automatic {
         Keychain::new(&ctx.env)
@@ -174,7 +203,7 @@ pub(crate) fn create(ctx: &mut Ctx<'_>, mut opts: NewOptions) -> Result<Created>
     if let Some(a) = &authorized {
         sign_in::capture_inputs(ctx, provider, spec, a, &opts.sets, env, &mut inputs)?;
     }
-    let (bundle, oauth_state, new_client) = match &authorized {
+    let (bundle, oauth_state, mut new_client) = match &authorized {
         Some(a) => (
             a.bundle.clone(),
             Some(a.state.clone()),
@@ -267,7 +296,13 @@ pub(crate) fn create(ctx: &mut Ctx<'_>, mut opts: NewOptions) -> Result<Created>
         )?;
     }
 
-    let store = secrets::open(selection.kind, &ctx.paths, &ctx.env);
+    if let (Some((t, _)), Some((reg, _))) = (&team, new_client.as_mut()) {
+        reg.team = Some(t.name.clone());
+    }
+    let store = match &team {
+        Some((t, _)) => t.clone().secrets(),
+        None => secrets::open(selection.kind, &ctx.paths, &ctx.env),
+    };
     let id = new_id()?;
     let now = now_rfc3339();
     let conn = Connection {
@@ -292,10 +327,23 @@ pub(crate) fn create(ctx: &mut Ctx<'_>, mut opts: NewOptions) -> Result<Created>
             .filter(|o| o.status == CheckStatus::Ok)
             .map(|_| now.clone()),
         authorized_at: Some(now.clone()),
+        team: team.as_ref().map(|(t, _)| t.name.clone()),
     };
     if conn.identity.is_some() {
         let all = ctx.metadata().load()?;
         warn_shared_account(ctx, &all, &name, &conn, provider);
+    }
+    if let Some((t, short)) = &team {
+        save_in_team(ctx, t, short, store.as_ref(), &conn, &bundle, &new_client)?;
+        return Ok(Created {
+            name,
+            provider: provider.id.clone(),
+            auth: spec.method(),
+            env,
+            secret_store: store.location(),
+            identity,
+            check: outcome,
+        });
     }
     // A connection added alone (no settings or client registration to save with it) can be
     // appended to the file as text.
@@ -535,6 +583,32 @@ fn save(
     })
 }
 
+/// Saves a team connection: a new client's secret and record, the secrets, then the record
+/// (create-only), as one step Ctrl-C can't split. A listed team connection always has its
+/// secrets, and losing the race for the name takes them back out.
+fn save_in_team(
+    ctx: &Base,
+    t: &vault::Team,
+    short: &str,
+    store: &dyn SecretStore,
+    conn: &Connection,
+    bundle: &SecretBundle,
+    new_client: &Option<(OAuthClient, Option<Secret<String>>)>,
+) -> Result<()> {
+    crate::core::interrupt::critical(|| -> Result<()> {
+        if let Some((reg, secret)) = new_client {
+            save_client_secret(ctx, reg, secret)?;
+            t.put_client_record(&client_key(&reg.provider, &reg.client_id), reg)?;
+        }
+        store.put(&conn.id, bundle)?;
+        if let Err(e) = t.create_record(short, conn) {
+            let _ = store.delete(&conn.id);
+            return Err(e);
+        }
+        Ok(())
+    })
+}
+
 /// What `conn reauth` did.
 #[derive(Debug, Serialize)]
 pub(crate) struct Reauthed {
@@ -560,6 +634,7 @@ pub(crate) struct ReauthOptions {
 /// has been obtained and checked; a different account than before is replaced only when the
 /// person says so (or `--yes`).
 pub(crate) fn replace(ctx: &mut Ctx<'_>, name: &str, mut opts: ReauthOptions) -> Result<Reauthed> {
+    not_in_team(name, "reauth")?;
     let meta = ctx.metadata().load()?;
     let conn = find(&meta, name)?.clone();
     let catalog = ctx.catalog();
@@ -654,7 +729,7 @@ pub(crate) fn replace(ctx: &mut Ctx<'_>, name: &str, mut opts: ReauthOptions) ->
     }
     warn_shared_account(ctx, &meta, name, &probe, provider);
 
-    let store = ctx.secrets_of(&conn);
+    let store = ctx.secrets_of(&conn)?;
     let now = now_rfc3339();
     save(
         ctx,
@@ -713,7 +788,7 @@ pub(crate) fn remove(
     yes: bool,
     keep_remote: bool,
 ) -> Result<Removed> {
-    let meta = ctx.metadata().load_one(name)?;
+    let meta = ctx.view(&[name])?;
     let conn = find(&meta, name)?.clone();
     let bound = bindings_of(ctx, name)?;
     let breaks = match bound.as_slice() {
@@ -743,7 +818,12 @@ pub(crate) fn remove(
             });
         }
     }
-    let store = ctx.secrets_of(&conn);
+    if let Some((team, short)) = vault::team::split_name(name) {
+        let mut removed = remove_from_team(ctx, team, short, name, &conn, keep_remote)?;
+        removed.unbound = unbind(ctx, name, &bound, &mut removed.warnings);
+        return Ok(removed);
+    }
+    let store = ctx.secrets_of(&conn)?;
     let mut warnings = Vec::new();
     let mut revoked = false;
     // Revoke first, while the tokens are still at hand; a failure is only a warning.
@@ -780,19 +860,7 @@ pub(crate) fn remove(
             conn.id
         ));
     }
-    // Its bindings would name a connection that is gone; an unbound role says what to run.
-    let unbound = if bound.is_empty() {
-        Vec::new()
-    } else {
-        BindingsStore::new(&ctx.paths)
-            .update(|b| Ok(b.unbind_connection(name)))
-            .unwrap_or_else(|e| {
-                warnings.push(format!(
-                    "could not unbind its recipe roles ({e:#}); 'conn bind' shows them as missing"
-                ));
-                Vec::new()
-            })
-    };
+    let unbound = unbind(ctx, name, &bound, &mut warnings);
     Ok(Removed {
         name: name.into(),
         removed: true,
@@ -802,9 +870,63 @@ pub(crate) fn remove(
     })
 }
 
+/// The bindings of a removed connection would name one that is gone; an unbound role says
+/// what to run. A failure is a warning: the connection is already removed.
+fn unbind(ctx: &Base, name: &str, bound: &[Binding], warnings: &mut Vec<String>) -> Vec<Binding> {
+    if bound.is_empty() {
+        return Vec::new();
+    }
+    BindingsStore::new(&ctx.paths)
+        .update(|b| Ok(b.unbind_connection(name)))
+        .unwrap_or_else(|e| {
+            warnings.push(format!(
+                "could not unbind its recipe roles ({e:#}); 'conn bind' shows them as missing"
+            ));
+            Vec::new()
+        })
+}
+
+/// A team connection: the record and every version of its secrets are deleted first (which
+/// needs the team's admin policy, and fails cleanly otherwise), then the grant is revoked with
+/// the tokens read before.
+fn remove_from_team(
+    ctx: &mut Ctx<'_>,
+    team: &str,
+    short: &str,
+    name: &str,
+    conn: &Connection,
+    keep_remote: bool,
+) -> Result<Removed> {
+    let t = ctx.team(team)?;
+    let bundle = t.clone().secrets().get(&conn.id).ok().flatten();
+    t.remove(short, &conn.id)?;
+    let mut warnings = Vec::new();
+    let mut revoked = false;
+    if !keep_remote {
+        let catalog = ctx.catalog();
+        if let (Ok(provider), Some(bundle)) = (catalog.get(&conn.provider), bundle) {
+            match credentials::revoke(ctx, conn, provider, &bundle) {
+                Ok(r) => revoked = r,
+                Err(e) => warnings.push(format!(
+                    "could not revoke the grant at the provider ({e:#}); revoke it there by hand if it matters"
+                )),
+            }
+        }
+    }
+    Ok(Removed {
+        name: name.into(),
+        removed: true,
+        revoked,
+        unbound: Vec::new(),
+        warnings,
+    })
+}
+
 /// A new name, same settings; secrets are keyed by id and stay put, and the recipe bindings
 /// of the old name (in every project) follow to the new one. Returns those bindings.
 pub(crate) fn rename(ctx: &Base, old: &str, new: &str) -> Result<Vec<Binding>> {
+    not_in_team(old, "rename")?;
+    not_in_team(new, "rename")?;
     validate_name(new).map_err(usage)?;
     crate::core::interrupt::critical(|| {
         let now = now_rfc3339();
@@ -845,6 +967,17 @@ pub(crate) fn bindings_of(ctx: &Base, name: &str) -> Result<Vec<Binding>> {
 /// "role crm of /p/conn.toml (production)".
 pub(crate) fn describe(b: &Binding) -> String {
     format!("role {} of {} ({})", b.role, b.project, b.env)
+}
+
+/// `reauth` and `rename` of team connections are not built yet: say so instead of "no such
+/// connection".
+fn not_in_team(name: &str, what: &str) -> Result<()> {
+    if let Some((team, _)) = vault::team::split_name(name) {
+        bail!(
+            "conn {what} does not handle team connections yet; a team {team} admin can 'conn rm {name}' and 'conn new' it again"
+        );
+    }
+    Ok(())
 }
 
 /// Many apps keep one active grant per user (or a few): a new connection for an account that

@@ -10,11 +10,13 @@
 //! - `wizard`: the questions `conn new` asks (provider, method, environment, inputs, name)
 //! - `lifecycle`: create, replace (reauth), remove and rename connections, with the
 //!   secret-then-metadata save order written once
+//! - `complete`: the names, ids and roles a shell completes
 //! - `check`, `exec`, `request`, `recipe`, `doctor`, `inspect` (list, show), `providers`:
 //!   one behaviour each
 
 pub(crate) mod check;
 pub(crate) mod clients;
+pub(crate) mod complete;
 pub(crate) mod credentials;
 pub(crate) mod doctor;
 pub(crate) mod edit;
@@ -30,19 +32,24 @@ pub(crate) mod rotation;
 #[cfg(test)]
 mod proptests;
 pub(crate) mod sign_in;
+pub(crate) mod teams;
 pub(crate) mod wizard;
 
 use std::time::Duration;
 
-use anyhow::{Result, bail};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context, Result, bail};
 
 use crate::catalog::Catalog;
 use crate::core::env::Env;
 use crate::core::http::{Http, Redirects};
 use crate::core::paths::Paths;
 use crate::core::ui::Ui;
-use crate::store::metadata::{Connection, Metadata, MetadataStore};
+use crate::store::metadata::{Connection, Metadata, MetadataStore, OAuthClient};
 use crate::store::secrets::{self, SecretStore};
+use crate::store::vault::{self, Team};
 
 /// What work needs besides a person: the environment and resolved paths. `Sync`, so checks
 /// can run on worker threads.
@@ -50,6 +57,9 @@ use crate::store::secrets::{self, SecretStore};
 pub(crate) struct Base {
     pub(crate) env: Env,
     pub(crate) paths: Paths,
+    /// Team stores opened so far by this process, by name: one HTTP client and one token
+    /// (one AppRole cache read) per team, however many connections a command touches.
+    teams: Arc<Mutex<BTreeMap<String, Arc<Team>>>>,
 }
 
 /// What every command gets: the base, and a way to talk to the user.
@@ -84,7 +94,11 @@ impl<'a> Ctx<'a> {
             paths.source
         );
         let mut ctx = Ctx {
-            base: Base { env, paths },
+            base: Base {
+                env,
+                paths,
+                teams: Arc::default(),
+            },
             ui,
         };
         ctx.warn_exposed();
@@ -100,7 +114,14 @@ impl<'a> Ctx<'a> {
             p.secrets_file(),
             p.identity_file(&self.base.env),
         ];
-        if let Ok(entries) = std::fs::read_dir(p.secrets_dir()) {
+        // The files in secrets/ are out of other users' reach while the directory is private:
+        // they are looked at (one stat each, 10,000 in a big store, on every command) only
+        // when it is not.
+        let secrets = p.secrets_dir();
+        if crate::store::fsio::exposed_mode(&secrets).is_some()
+            && let Ok(entries) = std::fs::read_dir(&secrets)
+        {
+            files.push(secrets.clone());
             files.extend(entries.flatten().map(|e| e.path()));
         }
         for f in files {
@@ -149,9 +170,108 @@ impl Base {
         Http::new(&self.env, timeout, Redirects::Never)
     }
 
-    /// The secret store that holds this connection's secrets.
-    pub(crate) fn secrets_of(&self, conn: &Connection) -> Box<dyn SecretStore> {
-        secrets::open(conn.store, &self.paths, &self.env)
+    /// The secret store that holds this connection's secrets: its team store for a team
+    /// connection.
+    pub(crate) fn secrets_of(&self, conn: &Connection) -> Result<Box<dyn SecretStore>> {
+        match &conn.team {
+            Some(team) => Ok(self.team(team)?.secrets()),
+            None => Ok(secrets::open(conn.store, &self.paths, &self.env)),
+        }
+    }
+
+    /// The secret store holding an OAuth client registration's secret.
+    pub(crate) fn client_store(&self, reg: &OAuthClient) -> Result<Box<dyn SecretStore>> {
+        match &reg.team {
+            Some(team) => Ok(self.team(team)?.secrets()),
+            None => Ok(secrets::open(reg.store, &self.paths, &self.env)),
+        }
+    }
+
+    /// The team store `team`, connected (no request made yet, except an AppRole login).
+    pub(crate) fn team(&self, team: &str) -> Result<Arc<Team>> {
+        let mut open = self.teams.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(t) = open.get(team) {
+            return Ok(t.clone());
+        }
+        let meta = self.metadata().load()?;
+        let settings = meta.teams.get(team).with_context(|| {
+            format!(
+                "no team store named {team:?}; add it with 'conn store add {team} --vault-addr URL' (see 'conn store list')"
+            )
+        })?;
+        let t = Arc::new(Team::open(team, settings, &self.env, &self.paths)?);
+        open.insert(team.to_string(), t.clone());
+        Ok(t)
+    }
+
+    /// connections.toml with the team connections among `names` (`team/name`) added under
+    /// their full names, so commands treat them like local ones.
+    pub(crate) fn view(&self, names: &[&str]) -> Result<Metadata> {
+        // One local connection (the usual case) is read without parsing the others.
+        let meta = match names {
+            [one] if vault::team::split_name(one).is_none() => self.metadata().load_one(one)?,
+            _ => self.metadata().load()?,
+        };
+        self.add_team_connections(meta, names)
+    }
+
+    /// `view` with every local connection loaded, for what compares connections (check's
+    /// "invalidated by a newer connection").
+    pub(crate) fn view_whole(&self, names: &[&str]) -> Result<Metadata> {
+        let meta = self.metadata().load()?;
+        self.add_team_connections(meta, names)
+    }
+
+    fn add_team_connections(&self, mut meta: Metadata, names: &[&str]) -> Result<Metadata> {
+        for name in names {
+            let Some((team, short)) = vault::team::split_name(name) else {
+                continue;
+            };
+            let t = self.team(team)?;
+            t.check_mount()?;
+            match t.record(short)? {
+                Some(c) => {
+                    meta.connections.insert(name.to_string(), c);
+                }
+                None => bail!("no connection named {short:?} in team {team} (see 'conn list')"),
+            }
+        }
+        Ok(meta)
+    }
+
+    /// connections.toml with every team's connections added; a team store that can't be read
+    /// is returned with its error and skipped.
+    pub(crate) fn view_all(&self) -> Result<(Metadata, Vec<(String, anyhow::Error)>)> {
+        let mut meta = self.metadata().load()?;
+        let mut failed = Vec::new();
+        let teams: Vec<String> = meta.teams.keys().cloned().collect();
+        for team in teams {
+            let load = || -> Result<Vec<(String, Connection)>> {
+                let t = self.team(&team)?;
+                t.check_mount()?;
+                let mut out = Vec::new();
+                for n in t.list_names()? {
+                    if let Some(c) = t.record(&n)? {
+                        out.push((format!("{team}/{n}"), c));
+                    }
+                }
+                Ok(out)
+            };
+            match load() {
+                Ok(list) => meta.connections.extend(list),
+                Err(e) => failed.push((team, e)),
+            }
+        }
+        Ok((meta, failed))
+    }
+
+    /// The OAuth client registration `key` of `conn`: from its team store for a team
+    /// connection, else from connections.toml.
+    pub(crate) fn client_of(&self, conn: &Connection, key: &str) -> Result<Option<OAuthClient>> {
+        match &conn.team {
+            Some(team) => self.team(team)?.client_record(key),
+            None => Ok(self.metadata().load()?.clients.get(key).cloned()),
+        }
     }
 }
 

@@ -27,7 +27,7 @@ pub(crate) struct Bound {
 pub(crate) fn bind(ctx: &mut Ctx<'_>, role: &str, name: &str, env: Environment) -> Result<Bound> {
     let catalog = ctx.catalog();
     let recipe = recipe::discover(&catalog)?;
-    let meta = ctx.metadata().load()?;
+    let meta = ctx.view(&[name])?;
     check_role(&recipe, role)?;
     check_fit(&recipe, &meta, role, name, env)?;
     let key = recipe.path.display().to_string();
@@ -126,21 +126,32 @@ pub(crate) fn resolve(
     for (role, _) in overrides {
         check_role(&recipe, role)?;
     }
-    let meta = ctx.metadata().load()?;
     let b = BindingsStore::new(&ctx.paths).load()?;
     let bound = b.of(&recipe.path.display().to_string(), env.as_str());
+    let chosen: Vec<(String, Option<String>)> = recipe
+        .roles
+        .keys()
+        .map(|role| {
+            let var = format!("CONN_BIND_{}", recipe::env_prefix(role));
+            let name = overrides
+                .iter()
+                .rev()
+                .find(|(r, _)| r == role)
+                .map(|(_, n)| n.clone())
+                .or_else(|| ctx.env.get(&var).map(str::to_string))
+                .or_else(|| bound.and_then(|m| m.get(role)).cloned());
+            (role.clone(), name)
+        })
+        .collect();
+    // Team connections (team/name) are read from their team stores.
+    // Every local connection: an unbound role's error lists the candidates.
+    let names: Vec<&str> = chosen.iter().filter_map(|(_, n)| n.as_deref()).collect();
+    let meta = ctx.view_whole(&names)?;
     let mut cast = Vec::new();
     let mut problems = Vec::new();
-    for role in recipe.roles.keys() {
-        let var = format!("CONN_BIND_{}", recipe::env_prefix(role));
-        let chosen = overrides
-            .iter()
-            .rev()
-            .find(|(r, _)| r == role)
-            .map(|(_, n)| n.clone())
-            .or_else(|| ctx.env.get(&var).map(str::to_string))
-            .or_else(|| bound.and_then(|m| m.get(role)).cloned());
-        let Some(name) = chosen else {
+    for (role, name) in chosen {
+        let role = &role;
+        let Some(name) = name else {
             problems.push(unbound(&recipe, &meta, role, env));
             continue;
         };

@@ -76,7 +76,7 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &RequestOptions) -> Result<Answer> {
         None if opts.body.is_some() => reqwest::Method::POST,
         None => reqwest::Method::GET,
     };
-    let meta = ctx.metadata().load_one(&opts.name)?;
+    let meta = ctx.view(&[opts.name.as_str()])?;
     let conn = find(&meta, &opts.name)?;
     let catalog = ctx.catalog_for(&[&conn.provider]);
     // Everything the user said is checked before a token is refreshed or a secret read.

@@ -35,6 +35,9 @@ pub(crate) struct Metadata {
     /// OAuth client registrations, by `provider/client_id`, reused across connections.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub clients: BTreeMap<String, OAuthClient>,
+    /// Team stores on OpenBao / Vault, by team name (`conn store add`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub teams: BTreeMap<String, crate::store::vault::TeamSettings>,
 }
 
 /// A registered OAuth app (client id, and a client secret kept in the secret store).
@@ -49,6 +52,9 @@ pub(crate) struct OAuthClient {
     /// The store holding the client secret.
     pub store: StoreKind,
     pub created_at: String,
+    /// The team store this registration was read from; never written.
+    #[serde(skip)]
+    pub team: Option<String>,
 }
 
 /// The OAuth side of a connection (tokens are in the secret store).
@@ -95,6 +101,7 @@ impl Default for Metadata {
             settings: Settings::default(),
             connections: BTreeMap::new(),
             clients: BTreeMap::new(),
+            teams: BTreeMap::new(),
         }
     }
 }
@@ -121,7 +128,8 @@ pub(crate) struct Connection {
     pub provider: String,
     pub auth: AuthMethod,
     pub env: Environment,
-    /// The secret store holding this connection's secrets: `keychain` or `file`.
+    /// The secret store holding this connection's secrets: `keychain`, `file`, or `vault` for
+    /// a team connection.
     pub store: StoreKind,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub inputs: BTreeMap<String, String>,
@@ -144,6 +152,10 @@ pub(crate) struct Connection {
     /// State: when the credentials were last granted (`new`, `reauth`), RFC 3339.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorized_at: Option<String>,
+    /// The team store of a team connection (`acme` for `acme/gh`); set when read from it,
+    /// never written.
+    #[serde(skip)]
+    pub team: Option<String>,
 }
 
 // The fields marked "State" are kept in the state file, not in connections.toml (which older
@@ -560,12 +572,13 @@ impl MetadataStore {
     }
 
     fn read_cache(&self, hash: u64) -> Option<Metadata> {
-        let p = self.cache().read(hash)?;
+        let p = self.cache().read::<Top, Connection>(hash)?;
         Some(Metadata {
             version: p.version,
-            settings: p.settings,
+            settings: p.top.settings,
             connections: p.connections,
-            clients: p.clients,
+            clients: p.top.clients,
+            teams: p.top.teams,
         })
     }
 
@@ -574,8 +587,11 @@ impl MetadataStore {
             hash,
             &metadata_cache::Parts {
                 version: meta.version,
-                settings: &meta.settings,
-                clients: &meta.clients,
+                top: TopRef {
+                    settings: &meta.settings,
+                    clients: &meta.clients,
+                    teams: &meta.teams,
+                },
                 connections: meta
                     .connections
                     .iter()
@@ -600,6 +616,25 @@ pub(crate) enum Edit<'a> {
         new: &'a str,
         updated_at: &'a str,
     },
+}
+
+/// What the JSON cache keeps besides the connections (read).
+#[derive(Deserialize)]
+struct Top {
+    #[serde(default)]
+    settings: Settings,
+    #[serde(default)]
+    clients: BTreeMap<String, OAuthClient>,
+    #[serde(default)]
+    teams: BTreeMap<String, crate::store::vault::TeamSettings>,
+}
+
+/// What the JSON cache keeps besides the connections (written).
+#[derive(Serialize)]
+struct TopRef<'a> {
+    settings: &'a Settings,
+    clients: &'a BTreeMap<String, OAuthClient>,
+    teams: &'a BTreeMap<String, crate::store::vault::TeamSettings>,
 }
 
 /// A document of one connection's tables, for `Edit::Insert`.
@@ -794,6 +829,7 @@ mod tests {
             last_check: None,
             last_success: None,
             authorized_at: Some("2026-02-02T00:00:00Z".into()),
+            team: None,
         }
     }
 

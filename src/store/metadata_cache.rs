@@ -5,8 +5,8 @@
 //! It is only ever written from a file that parsed, so a matching cache also proves the file
 //! parses, which lets `conn new`/`rm`/`rename` edit the TOML as text (`metadata_text`).
 //!
-//! Format: JSON lines. The first is `{"source_hash":"<16 hex>","version":N,"settings":{…},
-//! "clients":{…}}`, then one `["NAME",{connection}]` per connection, so one connection is
+//! Format: JSON lines. The first is `{"source_hash":"<16 hex>","version":N,…}` with everything
+//! but the connections (settings, clients, team stores), then one `["NAME",{connection}]` per connection, so one connection is
 //! added, removed or renamed by editing one line.
 
 use std::collections::BTreeMap;
@@ -17,22 +17,27 @@ use serde::{Deserialize, Serialize};
 
 use super::fsio;
 
-/// What the cache holds: the format version, the settings, the OAuth clients and the
-/// connections by name (generic so that this module does not depend on `metadata`).
+/// What the cache holds: the format version, everything else but the connections (`top`, a
+/// struct of named fields), and the connections by name (generic so that this module does not
+/// depend on `metadata`).
 #[derive(Debug, Clone)]
-pub(crate) struct Parts<S, C, K> {
+pub(crate) struct Parts<T, K> {
     pub version: u32,
-    pub settings: S,
-    pub clients: C,
+    pub top: T,
     pub connections: BTreeMap<String, K>,
 }
 
 #[derive(Serialize, Deserialize)]
-struct Header<S, C> {
+struct Header<T> {
     source_hash: String,
     version: u32,
-    settings: S,
-    clients: C,
+    #[serde(flatten)]
+    top: T,
+}
+
+#[derive(Deserialize)]
+struct HashOnly {
+    source_hash: String,
 }
 
 /// The cache file next to `connections.toml`.
@@ -47,15 +52,14 @@ impl Cache {
     }
 
     /// The cached contents, when they were made from contents with hash `hash`.
-    pub(crate) fn read<S, C, K>(&self, hash: u64) -> Option<Parts<S, C, K>>
+    pub(crate) fn read<T, K>(&self, hash: u64) -> Option<Parts<T, K>>
     where
-        S: DeserializeOwned,
-        C: DeserializeOwned,
+        T: DeserializeOwned,
         K: DeserializeOwned,
     {
         let text = self.text_for(hash)?;
         let mut lines = text.lines();
-        let head: Header<S, C> = serde_json::from_str(lines.next()?).ok()?;
+        let head: Header<T> = serde_json::from_str(lines.next()?).ok()?;
         let mut connections = BTreeMap::new();
         for line in lines {
             let (name, conn): (String, K) = serde_json::from_str(line).ok()?;
@@ -63,8 +67,7 @@ impl Cache {
         }
         Some(Parts {
             version: head.version,
-            settings: head.settings,
-            clients: head.clients,
+            top: head.top,
             connections,
         })
     }
@@ -73,21 +76,16 @@ impl Cache {
     pub(crate) fn text_for(&self, hash: u64) -> Option<String> {
         let text = String::from_utf8(std::fs::read(&self.path).ok()?).ok()?;
         let first = text.lines().next()?;
-        let head: Header<serde::de::IgnoredAny, serde::de::IgnoredAny> =
-            serde_json::from_str(first).ok()?;
+        let head: HashOnly = serde_json::from_str(first).ok()?;
         (head.source_hash == hex(hash)).then_some(text)
     }
 
     /// Writes the copy of `meta`, made from contents with hash `hash` (best effort: without
     /// the cache conn is only slower).
-    pub(crate) fn write<S: Serialize, C: Serialize, K: Serialize>(
-        &self,
-        hash: u64,
-        parts: &Parts<&S, &C, &K>,
-    ) {
+    pub(crate) fn write<T: Serialize, K: Serialize>(&self, hash: u64, parts: &Parts<T, &K>) {
         // Serialized straight from the caller's values, line by line: no second copy of a
         // big store.
-        let mut out = match header(hash, parts.version, parts.settings, parts.clients) {
+        let mut out = match header(hash, parts.version, &parts.top) {
             Some(h) => h,
             None => return,
         };
@@ -170,21 +168,16 @@ fn split_at_line<'c>(cache: &'c str, name: &str) -> Option<(&'c str, &'c str, &'
 /// The cache's first line with the hash replaced.
 fn rehead(cache: &str, hash: u64) -> Option<String> {
     let first = cache.lines().next()?;
-    let head: Header<serde_json::Value, serde_json::Value> = serde_json::from_str(first).ok()?;
-    header(hash, head.version, &head.settings, &head.clients)
+    let head: Header<serde_json::Map<String, serde_json::Value>> =
+        serde_json::from_str(first).ok()?;
+    header(hash, head.version, &head.top)
 }
 
-fn header<S: Serialize, C: Serialize>(
-    hash: u64,
-    version: u32,
-    settings: &S,
-    clients: &C,
-) -> Option<String> {
+fn header<T: Serialize>(hash: u64, version: u32, top: &T) -> Option<String> {
     let head = Header {
         source_hash: hex(hash),
         version,
-        settings,
-        clients,
+        top,
     };
     let mut s = serde_json::to_string(&head).ok()?;
     s.push('\n');

@@ -5,8 +5,8 @@
 //! nothing but `version` before the first header); for anything else the caller parses the
 //! whole file, so a hand-written file is never misread.
 
-/// The text of a TOML document holding the top-level keys, `[settings]`, every OAuth client,
-/// and the tables of connection `name`, with whether there were any (without them, the rest
+/// The text of a TOML document holding the top-level keys, `[settings]`, every team store
+/// (`[teams.NAME]`), every OAuth client, and the tables of connection `name`, with whether there were any (without them, the rest
 /// is still a valid document: what `conn new NAME` needs); `None` when the file is not in the
 /// simple layout.
 pub(crate) fn cut(text: &str, name: &str) -> Option<(String, bool)> {
@@ -109,7 +109,7 @@ fn header(line: &str) -> Option<(Owner<'_>, std::ops::Range<usize>)> {
     if inner.starts_with('[') {
         return None;
     }
-    if inner == "settings" {
+    if inner == "settings" || inner.starts_with("teams.") {
         return Some((Owner::Settings, 0..0));
     }
     if let Some(rest) = inner.strip_prefix("clients.") {

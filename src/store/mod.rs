@@ -1,5 +1,5 @@
 //! Persistence: connection metadata (TOML, no secrets), what conn learned (state), recipe
-//! bindings, and the secret stores.
+//! bindings, the secret stores, and team stores on OpenBao / Vault.
 
 pub(crate) mod bindings;
 pub(crate) mod fsio;
@@ -10,3 +10,4 @@ pub(crate) mod metadata_text;
 pub(crate) mod secrets;
 pub(crate) mod state;
 pub(crate) mod tomldoc;
+pub(crate) mod vault;

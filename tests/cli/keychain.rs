@@ -159,7 +159,37 @@ struct PrivateKeyring {
 }
 
 impl PrivateKeyring {
+    /// A daemon unlocked with a password on stdin, as a desktop login does: it makes the
+    /// 'Login' collection and the `default` alias points at it.
     fn start() -> Self {
+        let k = Self::spawn(true);
+        for _ in 0..100 {
+            if k.secret_tool(&["store", "--label=probe", "conn-test", "probe"], "x") {
+                return k;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("the private gnome-keyring did not answer");
+    }
+
+    /// A daemon started without `--unlock`, as a session that never logged in graphically (a
+    /// server, a container) has: gnome-keyring then makes no 'Login' collection, and the
+    /// `default` alias points nowhere ("/"), so the Secret Service has no default collection.
+    /// (Had it made one, `org.freedesktop.Secret.Service.SetAlias("default", "/")` through
+    /// dbus-send would remove the alias; this daemon needs no such step, and the test checks
+    /// the alias is unset before relying on it.)
+    fn start_without_login() -> Self {
+        let k = Self::spawn(false);
+        for _ in 0..300 {
+            if k.owns_secret_service() {
+                return k;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("the private gnome-keyring did not take the Secret Service name");
+    }
+
+    fn spawn(unlock: bool) -> Self {
         use std::io::Write;
         use std::process::Stdio;
         let dir = tempfile::tempdir().unwrap();
@@ -176,36 +206,81 @@ impl PrivateKeyring {
             .expect("dbus-daemon is installed by tests/run");
         let address = first_line(&mut bus, std::time::Duration::from_secs(10))
             .expect("the private D-Bus session did not start");
-        let mut daemon = Command::new("gnome-keyring-daemon")
-            .args(["--unlock", "--components=secrets", "--foreground"])
+        let mut daemon = Command::new("gnome-keyring-daemon");
+        if unlock {
+            daemon.arg("--unlock");
+        }
+        let mut daemon = daemon
+            .args(["--components=secrets", "--foreground"])
             .env("DBUS_SESSION_BUS_ADDRESS", &address)
             .env("XDG_DATA_HOME", &data)
             .env("XDG_RUNTIME_DIR", &run)
             .env_remove("DISPLAY")
-            .stdin(Stdio::piped())
+            .stdin(if unlock {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("gnome-keyring is installed by tests/run");
-        daemon
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(b"conn-test")
-            .unwrap();
-        let k = PrivateKeyring {
+        if unlock {
+            daemon
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(b"conn-test")
+                .unwrap();
+        }
+        PrivateKeyring {
             address,
             bus,
             daemon,
             _dir: dir,
-        };
-        for _ in 0..100 {
-            if k.secret_tool(&["store", "--label=probe", "conn-test", "probe"], "x") {
-                return k;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        panic!("the private gnome-keyring did not answer");
+    }
+
+    /// Whether the daemon owns org.freedesktop.secrets yet. Asked of the bus itself: a call
+    /// to the Secret Service before then would make D-Bus activate a second daemon.
+    fn owns_secret_service(&self) -> bool {
+        self.dbus_send(&[
+            "--dest=org.freedesktop.DBus",
+            "/org/freedesktop/DBus",
+            "org.freedesktop.DBus.NameHasOwner",
+            "string:org.freedesktop.secrets",
+        ])
+        .is_some_and(|out| out.contains("boolean true"))
+    }
+
+    /// The object the Secret Service's `default` alias names ("/" for none).
+    fn default_alias(&self) -> String {
+        let out = self
+            .dbus_send(&[
+                "--dest=org.freedesktop.secrets",
+                "/org/freedesktop/secrets",
+                "org.freedesktop.Secret.Service.ReadAlias",
+                "string:default",
+            ])
+            .expect("the Secret Service answers ReadAlias");
+        out.lines()
+            .find_map(|l| l.trim().strip_prefix("object path "))
+            .unwrap_or_else(|| panic!("no object path in {out:?}"))
+            .trim_matches('"')
+            .to_string()
+    }
+
+    /// A `dbus-send --print-reply` on this bus: the reply, or `None` when the call failed.
+    fn dbus_send(&self, args: &[&str]) -> Option<String> {
+        let out = Command::new("dbus-send")
+            .args(["--session", "--print-reply"])
+            .args(args)
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
+            .output()
+            .expect("dbus-send is installed by tests/run");
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).to_string())
     }
 
     fn secret_tool(&self, args: &[&str], stdin: &str) -> bool {
@@ -224,19 +299,13 @@ impl PrivateKeyring {
 
     /// Locks the login collection, as a screen lock or a fresh SSH login leaves it.
     fn lock(&self) {
-        let ok = Command::new("dbus-send")
-            .args([
-                "--session",
-                "--print-reply",
-                "--dest=org.freedesktop.secrets",
-                "/org/freedesktop/secrets",
-                "org.freedesktop.Secret.Service.Lock",
-                "array:objpath:/org/freedesktop/secrets/collection/login",
-            ])
-            .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
-            .output()
-            .expect("dbus-send is installed by tests/run");
-        assert!(ok.status.success(), "{ok:?}");
+        let ok = self.dbus_send(&[
+            "--dest=org.freedesktop.secrets",
+            "/org/freedesktop/secrets",
+            "org.freedesktop.Secret.Service.Lock",
+            "array:objpath:/org/freedesktop/secrets/collection/login",
+        ]);
+        assert!(ok.is_some(), "could not lock the login collection");
     }
 
     /// A sealed environment whose keychain is this one; `store` as TestEnv::build.
@@ -336,6 +405,95 @@ fn a_locked_keychain_is_named_with_the_way_out_and_new_connections_go_to_the_fil
     again.ok();
     assert!(!again.stderr.contains("secrets go to"), "{again:?}");
     fresh.run(&["token", "b"]).ok();
+}
+
+#[test]
+fn no_default_keyring_is_named_with_the_way_out_and_new_connections_go_to_the_file_store() {
+    let api = FakeApi::expecting_auth("Bearer nd-1", json!({"id": 1, "email": "n@acme.test"}));
+    let kr = PrivateKeyring::start_without_login();
+    // The Secret Service answers, but its `default` alias names no collection.
+    assert_eq!(kr.default_alias(), "/");
+
+    // doctor, on a fresh setup whose automatic choice is still open: the keychain line names
+    // the missing default keyring and both ways out; the store it would choose is the file.
+    let env = kr.env(None);
+    env.write_provider("acme.toml", &acme_provider(&api.url));
+    let doc = env.run(&["doctor"]);
+    let line = |doc: &Out, what: &str| {
+        doc.stdout
+            .lines()
+            .find(|l| l.contains(what))
+            .unwrap_or_else(|| panic!("no {what:?} line: {doc:?}"))
+            .to_string()
+    };
+    let kc = line(&doc, "OS keychain");
+    assert!(
+        kc.contains("no default keyring")
+            && kc.contains("CONN_SECRET_STORE=file")
+            && kc.contains("set as default"),
+        "{doc:?}"
+    );
+    for dump in ["NoResult", "OwnedObjectPath", "/org/freedesktop"] {
+        assert!(!doc.stdout.contains(dump), "{doc:?}");
+    }
+    let store = line(&doc, "secret store");
+    assert!(
+        store.contains("file") && store.contains("no default keyring"),
+        "{doc:?}"
+    );
+
+    // Someone who asked for the keychain gets a failing doctor (exit 1) with the same words.
+    let want_keychain = kr.env(Some("keychain"));
+    let doc = want_keychain.run(&["doctor"]);
+    doc.code(1);
+    let kc = line(&doc, "OS keychain");
+    assert!(
+        kc.starts_with("FAIL") && kc.contains("no default keyring"),
+        "{doc:?}"
+    );
+
+    // The automatic choice does not try to write into a keyring that isn't there (which
+    // would ask the desktop to create one): it takes the file store and says why, once.
+    let new_b = env.run_env(
+        &[
+            "new",
+            "b",
+            "--provider",
+            "acme",
+            "--auth",
+            "api_key",
+            "--secret-env",
+            "K",
+        ],
+        &[("K", "nd-1")],
+    );
+    new_b.ok();
+    assert!(
+        new_b.stderr.contains("secrets go to the file store")
+            && new_b.stderr.contains("no default keyring"),
+        "{new_b:?}"
+    );
+    assert_eq!(env.connections()["b"]["store"].as_str(), Some("file"));
+    let new_c = env.run_env(
+        &[
+            "new",
+            "c",
+            "--provider",
+            "acme",
+            "--auth",
+            "api_key",
+            "--secret-env",
+            "K",
+        ],
+        &[("K", "nd-1")],
+    );
+    new_c.ok();
+    assert!(!new_c.stderr.contains("secrets go to"), "{new_c:?}");
+    assert_eq!(env.connections()["c"]["store"].as_str(), Some("file"));
+    // The secret is read back from the file store.
+    let tok = env.run(&["token", "b"]);
+    tok.ok();
+    assert_eq!(tok.stdout.trim(), "nd-1", "{tok:?}");
 }
 
 #[test]

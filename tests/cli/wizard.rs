@@ -312,3 +312,258 @@ fn a_dumb_terminal_gets_plain_line_prompts_without_escape_codes() {
         Some("Bearer dumb-key-77")
     );
 }
+
+/// The wizard in a pty of `cols` columns and 24 rows, seen through a terminal emulator.
+struct SizedScreen {
+    p: PtySession,
+    term: vt100::Parser,
+    cols: u16,
+    /// How the theme marks the item the cursor is on.
+    active: &'static str,
+}
+
+impl SizedScreen {
+    /// `conn ARGS` started by a shell that first sets its terminal (the pty) to `cols` × 24:
+    /// conn's first look at the size already sees it, with no window-size race.
+    /// `color`: dialoguer's colourful theme (as without NO_COLOR), else its plain one.
+    fn start(env: &TestEnv, args: &[&str], cols: u16, color: bool) -> Self {
+        let conn = env.cmd();
+        let mut c = std::process::Command::new("sh");
+        c.env_clear();
+        for (k, v) in conn.get_envs() {
+            let dropped = color && k == std::ffi::OsStr::new("NO_COLOR");
+            if let (Some(v), false) = (v, dropped) {
+                c.env(k, v);
+            }
+        }
+        c.env("TERM", "xterm")
+            .arg("-c")
+            .arg(format!("stty cols {cols} rows 24 && exec \"$0\" \"$@\""))
+            .arg(conn.get_program())
+            .args(args);
+        c.stdin(std::process::Stdio::inherit())
+            .stdout(std::process::Stdio::inherit())
+            .stderr(std::process::Stdio::inherit());
+        SizedScreen {
+            p: spawn_command(c, Some(30_000)).expect("spawn conn in a pty"),
+            term: vt100::Parser::new(
+                std::num::NonZeroU16::new(24).unwrap(),
+                std::num::NonZeroU16::new(cols).expect("columns"),
+                0,
+            ),
+            cols,
+            active: if color { "❯ " } else { "> " },
+        }
+    }
+
+    /// Waits for `needle` in the output and feeds everything up to it to the emulator.
+    fn expect(&mut self, needle: &str) {
+        let before = self
+            .p
+            .exp_string(needle)
+            .unwrap_or_else(|e| panic!("waiting for {needle:?}: {e}\nscreen:\n{}", self.show()));
+        self.feed(before.chars().chain(needle.chars()));
+    }
+
+    /// Feeds what conn drew until it has been quiet for 300 ms (a redraw is written at once),
+    /// waiting up to 20 s for it to start.
+    fn settle(&mut self) {
+        let start = std::time::Instant::now();
+        let mut got = false;
+        loop {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            let mut now = Vec::new();
+            while let Some(c) = self.p.try_read() {
+                now.push(c);
+            }
+            if now.is_empty() && (got || start.elapsed().as_secs() > 20) {
+                return;
+            }
+            got |= !now.is_empty();
+            self.feed(now.into_iter());
+        }
+    }
+
+    /// rexpect hands each byte over as the char of the same number.
+    fn feed(&mut self, chars: impl Iterator<Item = char>) {
+        let bytes: Vec<u8> = chars.map(|c| c as u32 as u8).collect();
+        self.term.process(&bytes);
+    }
+
+    fn keys(&mut self, keys: &str) {
+        type_keys(&mut self.p, keys);
+    }
+
+    /// The screen's rows, trailing blanks cut.
+    fn rows(&self) -> Vec<String> {
+        self.term
+            .screen()
+            .rows(0, self.cols)
+            .map(|r| r.trim_end().to_string())
+            .collect()
+    }
+
+    fn show(&self) -> String {
+        self.rows()
+            .iter()
+            .enumerate()
+            .map(|(i, r)| format!("{i:2}|{r}\n"))
+            .collect()
+    }
+
+    /// The screen of a choice list and nothing else: `above` rows already answered (each
+    /// containing its text), then the prompt (containing `prompt`), then the list's items (one
+    /// marked as the cursor's), one row each, then blank rows. A row that ran past the right edge (the emulator wraps as a
+    /// real terminal does) or a row left over from an earlier draw fails.
+    #[track_caller]
+    fn assert_list(&self, above: &[&str], prompt: &str) -> Vec<String> {
+        let s = self.term.screen();
+        for r in 0..24 {
+            assert!(
+                !s.row_wrapped(r),
+                "row {r} is wider than {} columns:\n{}",
+                self.cols,
+                self.show()
+            );
+        }
+        let rows = self.rows();
+        for (i, want) in above.iter().enumerate() {
+            assert!(rows[i].contains(want), "row {i}:\n{}", self.show());
+        }
+        let n = above.len();
+        assert!(rows[n].contains(prompt), "row {n}:\n{}", self.show());
+        let items: Vec<String> = rows[n + 1..]
+            .iter()
+            .take_while(|r| !r.is_empty())
+            .cloned()
+            .collect();
+        for r in &items {
+            assert!(
+                r.starts_with(self.active) || r.starts_with("  "),
+                "a row that is not an item:\n{}",
+                self.show()
+            );
+        }
+        assert!(
+            rows[n + 1 + items.len()..].iter().all(|r| r.is_empty()),
+            "rows left below the list:\n{}",
+            self.show()
+        );
+        assert!(
+            items.is_empty() || items.iter().filter(|r| r.starts_with(self.active)).count() == 1,
+            "{}",
+            self.show()
+        );
+        items
+    }
+}
+
+/// The wizard's first question, `App`, at 40 columns: provider lines (name, id and
+/// categories) and the prompt itself are wider than that. Typing filters; arrows move;
+/// deleting the filter brings the long lines back (the cursor stays on the second item); arrow
+/// up past the first item scrolls to the last page; a filter longer than the prompt's room.
+/// After each key the screen holds the prompt and one row per item, nothing else. Ends with
+/// Zendesk chosen and the next question, how to sign in, asked below its one-row answer.
+fn walk_the_provider_list(s: &mut SizedScreen) {
+    const APP: &str = "App (typ";
+    s.expect("App (type to filter)");
+    s.settle();
+    // The first page: as many items as the 24 rows hold.
+    assert_eq!(s.assert_list(&[], APP).len(), 22, "{}", s.show());
+    let active = s.active;
+    let on = |name: &str| Some(format!("{active}{name}"));
+    let clear = "\x7f".repeat(21);
+    let steps: [(&str, Option<String>); 10] = [
+        ("z", on("Zendesk (zendesk)")),
+        ("e", on("Zendesk (zendesk)")),
+        ("\x1b[B", None),
+        ("\x7f", on("Zendesk (zendesk)")),
+        ("\x1b[B", on("Zoho CRM")),
+        ("\x7f", None),
+        ("\x1b[A", on("Airtable")),
+        ("\x1b[A", on("Zoom (zoom)")),
+        ("support, crm and more", None),
+        (&clear, on("Airtable")),
+    ];
+    for (keys, chosen) in steps {
+        s.keys(keys);
+        s.settle();
+        let items = s.assert_list(&[], APP);
+        // The search line keeps what was typed in view; the prompt gives way.
+        if keys.starts_with("support") {
+            assert!(
+                s.rows()[0].contains(" support, crm and more"),
+                "{}",
+                s.show()
+            );
+        }
+        if let Some(c) = chosen {
+            assert!(
+                items.iter().any(|r| r.starts_with(&c)),
+                "after {keys:?}:\n{}",
+                s.show()
+            );
+        }
+    }
+    s.keys("zendesk");
+    s.settle();
+    s.assert_list(&[], APP);
+    s.keys("\r");
+    s.expect("How do you sign in?");
+    s.settle();
+    // The answer is reported on one row, the prompt cut so the answer shows whole.
+    let items = s.assert_list(&[APP], "How do you sign in?");
+    assert!(s.rows()[0].contains("Zendesk (zendesk)"), "{}", s.show());
+    assert!(items.len() >= 2, "{}", s.show());
+    s.keys("\x1b[B");
+    s.settle();
+    s.assert_list(&[APP], "How do you sign in?");
+    s.keys("\x1b[A");
+    s.settle();
+    s.assert_list(&[APP], "How do you sign in?");
+}
+
+/// dialoguer clears as many rows as it drew lines, so a line that wrapped in a narrow terminal
+/// would leave its first row on screen at every redraw (typing to filter, arrows, the answer
+/// reported). Cut to the width, every redraw leaves exactly the list; the connection made
+/// through it is the one chosen.
+#[test]
+fn choice_lists_in_a_narrow_terminal_leave_no_stale_rows() {
+    let env = TestEnv::new();
+    let mut s = SizedScreen::start(&env, &["new", "--no-check"], 40, false);
+    walk_the_provider_list(&mut s);
+    s.keys("\r"); // email address and API token
+    s.expect("Environment");
+    s.settle();
+    s.assert_list(&["App (typ", "How do you"], "Environment");
+    s.keys("\x1b[B"); // sandbox
+    s.settle();
+    s.assert_list(&["App (typ", "How do you"], "Environment");
+    s.keys("\r");
+    s.expect("Zendesk subdomain");
+    s.keys("acme\r");
+    s.expect("Connection name");
+    s.keys("\r");
+    s.expect("Agent email address");
+    s.keys("agent@acme.test\r");
+    s.expect("API token (hidden)");
+    s.keys("zd-token-1\r");
+    s.expect("Saved connection 'zendesk-acme'");
+    s.p.exp_eof().unwrap();
+    let c = env.connections();
+    assert_eq!(c["zendesk-acme"]["provider"].as_str(), Some("zendesk"));
+    assert_eq!(c["zendesk-acme"]["env"].as_str(), Some("sandbox"));
+}
+
+/// The same in colour: the colourful theme's prefixes and styles are measured as the columns
+/// they take, not as the bytes they are.
+#[test]
+fn choice_lists_in_colour_in_a_narrow_terminal_leave_no_stale_rows() {
+    let env = TestEnv::new();
+    let mut s = SizedScreen::start(&env, &["new", "--no-check"], 40, true);
+    assert!(s.active.starts_with('❯'));
+    walk_the_provider_list(&mut s);
+    s.p.send_control('c').unwrap();
+    s.p.exp_eof().unwrap();
+    assert!(env.connections().is_empty());
+}

@@ -37,7 +37,11 @@ pub(crate) struct Selection {
 /// encrypted file. Never plaintext.
 pub(crate) fn choose(env: &Env, saved: Option<StoreKind>) -> Result<Selection> {
     if let Some(v) = env.get("CONN_SECRET_STORE") {
-        let kind = v.parse::<StoreKind>().map_err(|_| {
+        let kind = v
+            .parse::<StoreKind>()
+            .ok()
+            .filter(|k| *k != StoreKind::Vault);
+        let kind = kind.ok_or_else(|| {
             usage(format!(
                 "CONN_SECRET_STORE={v} is not a secret store; use 'keychain' or 'file'"
             ))
@@ -75,5 +79,37 @@ pub(crate) fn open(kind: StoreKind, paths: &Paths, env: &Env) -> Box<dyn SecretS
     match kind {
         StoreKind::Keychain => Box::new(keychain::Keychain::new(env)),
         StoreKind::File => Box::new(file::FileStore::new(paths, env)),
+        StoreKind::Vault => Box::new(NoTeam),
+    }
+}
+
+/// `vault` without a team: only reachable from a hand-edited connections.toml, since team
+/// connections are read from their team store (`ops::Base::secrets_of`).
+#[derive(Debug)]
+struct NoTeam;
+
+impl NoTeam {
+    fn fail<T>(&self) -> Result<T> {
+        anyhow::bail!(
+            "store = \"vault\" belongs to team connections (TEAM/NAME), which live in a team store, not connections.toml"
+        )
+    }
+}
+
+impl SecretStore for NoTeam {
+    fn location(&self) -> String {
+        "a team store".into()
+    }
+
+    fn get(&self, _id: &str) -> Result<Option<SecretBundle>> {
+        self.fail()
+    }
+
+    fn put(&self, _id: &str, _bundle: &SecretBundle) -> Result<()> {
+        self.fail()
+    }
+
+    fn delete(&self, _id: &str) -> Result<bool> {
+        self.fail()
     }
 }
