@@ -202,6 +202,19 @@ impl Method for ApiKeySpec {
         [template::names(&self.name), template::names(&self.prefix)].concat()
     }
 
+    fn sent_as(&self, values: &BTreeMap<String, String>) -> Option<String> {
+        if self.own_inputs().is_empty() {
+            return None;
+        }
+        let name = template::expand(&self.name, values).ok()?;
+        let prefix = template::expand(&self.prefix, values).ok()?;
+        match self.placement {
+            Placement::Header => Some(format!("{name}: {prefix}<key>")),
+            Placement::Query => Some(format!("?{name}={prefix}<key>")),
+            Placement::Basic | Placement::Path => None,
+        }
+    }
+
     fn token_field(&self) -> &'static str {
         FIELD
     }

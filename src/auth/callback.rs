@@ -3,7 +3,6 @@
 //! at a deadline. A URL pasted into the terminal (`--no-browser`) is accepted the same way.
 
 use std::collections::BTreeMap;
-use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use crate::core::text::one_line;
@@ -12,6 +11,7 @@ use anyhow::{Context, Result, anyhow};
 
 use super::error::{ErrorKind, OAuthError};
 use crate::catalog::provider::RedirectHost;
+use crate::core::ui::Pasted;
 
 /// The redirect a flow waits for: which parameter ties it to this flow, and what it carries.
 #[derive(Debug, Clone, Copy)]
@@ -65,15 +65,26 @@ impl std::fmt::Debug for Callback {
 
 const PAGE_OK: &str = "<!doctype html><meta charset=utf-8><title>conn</title><body style=\"font-family:sans-serif\"><h2>Signed in</h2><p>You can close this tab and return to the terminal.</p>";
 
-fn page_error(msg: &str) -> String {
-    let esc = msg
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;");
+/// The browser's page for a redirect conn did not take: `msg`, then `next`, what is true now
+/// (conn ended, or is still waiting).
+fn page_error(msg: &str, next: &str) -> String {
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
     format!(
-        "<!doctype html><meta charset=utf-8><title>conn</title><body style=\"font-family:sans-serif\"><h2>Sign-in did not complete</h2><p>{esc}</p><p>Return to the terminal for details.</p>"
+        "<!doctype html><meta charset=utf-8><title>conn</title><body style=\"font-family:sans-serif\"><h2>Sign-in did not complete</h2><p>{}</p><p>{}</p>",
+        esc(msg),
+        esc(next)
     )
 }
+
+/// Said after a redirect of another sign-in, while this one goes on.
+const STILL_WAITING: &str = "conn is still waiting for this sign-in: try again from the sign-in link conn showed in the terminal (the same link works again), within the time it waits.";
+
+/// Said after a pasted line conn did not take.
+const PASTE_AGAIN: &str = "Still waiting: sign in at the URL above and paste the address the browser is sent to, or press Ctrl-C.";
 
 impl Callback {
     /// Binds 127.0.0.1 only: `port` 0 picks a free port.
@@ -114,14 +125,17 @@ impl Callback {
     }
 
     /// Waits for the redirect that belongs to this flow (`expect`). Requests for other paths
-    /// get 404 and one with a wrong or missing state (or OAuth 1.0a token) gets an error page;
-    /// both keep waiting. An error in the redirect (RFC 6749 4.1.2.1, or OAuth 1.0a's
-    /// `denied`) ends the flow with that error.
+    /// get 404 and one with a wrong or missing state (or OAuth 1.0a token) gets an error page
+    /// saying conn still waits; both keep waiting. An error in the redirect (RFC 6749
+    /// 4.1.2.1, or OAuth 1.0a's `denied`) ends the flow with that error. A line `pasted` is
+    /// answered: "Got it" for this flow's redirect; otherwise why it was not taken (not a URL,
+    /// another path, another sign-in's state, an error or no code in it), and conn keeps
+    /// waiting, since the person can sign in again and paste the new address.
     pub(crate) fn wait(
         self,
         expect: Expect<'_>,
         timeout: Duration,
-        pasted: Option<&Receiver<String>>,
+        mut pasted: Option<&mut Pasted>,
     ) -> Result<Redirect> {
         let deadline = crate::core::time::deadline_after(timeout);
         loop {
@@ -135,18 +149,32 @@ impl Callback {
                 )
                 .into());
             }
-            if let Some(rx) = pasted
-                && let Ok(line) = rx.try_recv()
+            if let Some(p) = pasted.as_deref_mut()
+                && let Ok(line) = p.lines.try_recv()
+                && !line.trim().is_empty()
             {
-                match parse_pasted(&line, &self.path) {
-                    Some(params) => match judge(&params, expect) {
-                        Verdict::Done(r) => return r,
-                        Verdict::WrongState => {
-                            log::debug!("pasted URL belongs to another sign-in; still waiting");
+                let answer = match parse_pasted(&line, &self.path) {
+                    Err(why) => format!(
+                        "{why} (it starts with {}). {PASTE_AGAIN}",
+                        self.redirect_uri()
+                    ),
+                    Ok(params) => match judge(&params, expect) {
+                        Verdict::Done(Ok(r)) => {
+                            (p.reply)("Got it, finishing sign-in…");
+                            return Ok(r);
                         }
+                        Verdict::Done(Err(e)) => {
+                            let why = format!("{e:#}");
+                            let why = why.strip_suffix("; nothing was saved").unwrap_or(&why);
+                            format!("conn did not take that URL: {why}. {PASTE_AGAIN}")
+                        }
+                        Verdict::WrongState => format!(
+                            "conn did not take that URL: it belongs to another sign-in (its {} is not this one's). {PASTE_AGAIN}",
+                            expect.key().0
+                        ),
                     },
-                    None => log::debug!("pasted text is not the redirect URL; still waiting"),
-                }
+                };
+                (p.reply)(&answer);
             }
             let Ok(Some(req)) = self.server.recv_timeout(Duration::from_millis(100)) else {
                 continue;
@@ -163,7 +191,13 @@ impl Callback {
                 Verdict::WrongState => {
                     let _ = req.respond(html(
                         400,
-                        page_error(&format!("This sign-in response does not belong to the running conn command ({} mismatch). Start again from the terminal.", expect.key().0)),
+                        page_error(
+                            &format!(
+                                "This address belongs to another sign-in than the one conn is waiting for (its {} does not match).",
+                                expect.key().0
+                            ),
+                            STILL_WAITING,
+                        ),
                     ));
                 }
                 Verdict::Done(Ok(r)) => {
@@ -171,7 +205,13 @@ impl Callback {
                     return Ok(r);
                 }
                 Verdict::Done(Err(e)) => {
-                    let _ = req.respond(html(400, page_error(&format!("{e:#}"))));
+                    let _ = req.respond(html(
+                        400,
+                        page_error(
+                            &format!("{e:#}"),
+                            "conn has stopped waiting; return to the terminal for details.",
+                        ),
+                    ));
                     return Err(e);
                 }
             }
@@ -297,13 +337,14 @@ pub(crate) fn parse_query(query: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// The query of a pasted redirect URL, if it is one for our path.
-fn parse_pasted(line: &str, path: &str) -> Option<BTreeMap<String, String>> {
-    let url = url::Url::parse(line.trim()).ok()?;
+/// The query of a pasted redirect URL for our path; `Err` says what else it is.
+fn parse_pasted(line: &str, path: &str) -> Result<BTreeMap<String, String>, &'static str> {
+    let url = url::Url::parse(line.trim())
+        .map_err(|_| "That is not a URL: paste the whole address from the browser's address bar")?;
     if url.path() != path {
-        return None;
+        return Err("That URL is not the sign-in redirect");
     }
-    Some(parse_query(url.query().unwrap_or("")))
+    Ok(parse_query(url.query().unwrap_or("")))
 }
 
 #[cfg(test)]

@@ -151,6 +151,13 @@ pub(crate) trait Method {
         Vec::new()
     }
 
+    /// How the secret travels when that is set by inputs (`values`), for a person to
+    /// check after a refusal: `X-Api-Key: Bearer <key>`. `None` when it is fixed or not
+    /// shown.
+    fn sent_as(&self, _values: &BTreeMap<String, String>) -> Option<String> {
+        None
+    }
+
     /// The label of the (non-secret) user name, when the method needs one.
     fn username_label(&self) -> Option<String> {
         None

@@ -3,7 +3,6 @@
 //! callback (or a verifier typed in for `oob`), then token credentials.
 
 use std::collections::BTreeMap;
-use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, anyhow};
@@ -22,6 +21,7 @@ use crate::core::error::usage;
 use crate::core::http::Http;
 use crate::core::scrub::Scrubber;
 use crate::core::secret::{Secret, SecretBundle};
+use crate::core::ui::Pasted;
 use crate::core::vocab::Grant;
 
 /// Bundle keys of an OAuth 1.0a connection.
@@ -393,7 +393,7 @@ pub(crate) struct Flow<'a> {
     pub port: u16,
     pub timeout: Duration,
     /// Lines typed into the terminal: a pasted redirect URL, or the `oob` verifier.
-    pub pasted: Option<Receiver<String>>,
+    pub pasted: Option<Pasted>,
     /// `oauth_callback=oob`: no callback server; the verifier is typed in.
     pub oob: bool,
 }
@@ -402,7 +402,7 @@ pub(crate) struct Flow<'a> {
 pub(crate) fn three_legged(
     http: &Http,
     consumer: &Consumer,
-    flow: Flow<'_>,
+    mut flow: Flow<'_>,
     open: &mut dyn FnMut(&str) -> Result<()>,
 ) -> Result<(TokenCredentials, BTreeMap<String, String>)> {
     let url = |field: &str, v: &str| -> Result<Url> {
@@ -460,13 +460,13 @@ pub(crate) fn three_legged(
                     token: temp.token.expose(),
                 },
                 flow.timeout,
-                flow.pasted.as_ref(),
+                flow.pasted.as_mut(),
             )?;
             let v = r.params.get("oauth_verifier").cloned().unwrap_or_default();
             (v, r.params)
         }
         None => (
-            typed_verifier(flow.pasted.as_ref(), flow.timeout)?,
+            typed_verifier(flow.pasted.as_mut(), flow.timeout)?,
             BTreeMap::new(),
         ),
     };
@@ -484,9 +484,10 @@ pub(crate) fn three_legged(
     Ok((creds, params))
 }
 
-fn typed_verifier(pasted: Option<&Receiver<String>>, timeout: Duration) -> Result<String> {
-    let rx =
+fn typed_verifier(pasted: Option<&mut Pasted>, timeout: Duration) -> Result<String> {
+    let pasted =
         pasted.context("the out-of-band sign-in needs a terminal to type the verifier into")?;
+    let rx = &pasted.lines;
     let deadline = crate::core::time::deadline_after(timeout);
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -501,7 +502,10 @@ fn typed_verifier(pasted: Option<&Receiver<String>>, timeout: Duration) -> Resul
             .into());
         }
         match rx.recv_timeout(left.min(Duration::from_millis(200))) {
-            Ok(line) if !line.trim().is_empty() => return Ok(line.trim().to_string()),
+            Ok(line) if !line.trim().is_empty() => {
+                (pasted.reply)("Got it, finishing sign-in…");
+                return Ok(line.trim().to_string());
+            }
             Ok(_) | Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
                 return Err(OAuthError::new(
@@ -715,7 +719,10 @@ impl Method for OAuth1Spec {
             None
         };
         let open = !s.no_browser;
-        let (creds, callback) = three_legged(
+        // Turning while the browser works; not while a code or URL is typed.
+        let mut waiting = None;
+        let spin = pasted.is_none() && !oob;
+        let signed_in = three_legged(
             s.http,
             &consumer,
             Flow {
@@ -733,9 +740,14 @@ impl Method for OAuth1Spec {
                 } else {
                     "Waiting for the sign-in to finish in the browser… (Ctrl-C to cancel)"
                 });
+                if spin {
+                    waiting = Some(ui.progress("Waiting for the browser", None));
+                }
                 Ok(())
             },
-        )?;
+        );
+        drop(waiting);
+        let (creds, callback) = signed_in?;
         let mut bundle = SecretBundle::new();
         creds.write_to(&mut bundle);
         Ok(Some(SignedIn {

@@ -6,7 +6,6 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::mpsc::Receiver;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -30,6 +29,7 @@ use crate::core::error::usage;
 use crate::core::http::Http;
 use crate::core::scrub::Scrubber;
 use crate::core::secret::{Secret, SecretBundle};
+use crate::core::ui::Pasted;
 use crate::core::vocab::Grant;
 
 /// Bundle keys of an OAuth 2.0 connection.
@@ -473,7 +473,7 @@ pub(crate) struct CodeFlow<'a> {
     pub port: u16,
     pub timeout: Duration,
     /// Lines typed into the terminal, for a redirect URL pasted back by hand.
-    pub pasted: Option<Receiver<String>>,
+    pub pasted: Option<Pasted>,
 }
 
 /// Authorization code grant with PKCE (S256) and a random 128-bit state. `open` is given the
@@ -482,7 +482,7 @@ pub(crate) fn authorization_code(
     http: &Http,
     ep: &Endpoints,
     client: &Client,
-    flow: CodeFlow<'_>,
+    mut flow: CodeFlow<'_>,
     open: &mut dyn FnMut(&str) -> Result<()>,
 ) -> Result<(Tokens, BTreeMap<String, String>)> {
     let authorize = ep
@@ -526,7 +526,7 @@ pub(crate) fn authorization_code(
             state: state.secret(),
         },
         flow.timeout,
-        flow.pasted.as_ref(),
+        flow.pasted.as_mut(),
     )?;
     let code = redirect.params.get("code").cloned().unwrap_or_default();
     let mut exchange = c.exchange_code(AuthorizationCode::new(code));
@@ -837,7 +837,10 @@ impl Method for OAuth2Spec {
                     None
                 };
                 let open = !s.no_browser;
-                authorization_code(
+                // Turning while the browser works; not while a pasted URL is typed.
+                let mut waiting = None;
+                let spin = pasted.is_none();
+                let signed_in = authorization_code(
                     s.http,
                     &ep,
                     s.client,
@@ -853,12 +856,18 @@ impl Method for OAuth2Spec {
                         ui.notice(
                             "Waiting for the sign-in to finish in the browser… (Ctrl-C to cancel)",
                         );
+                        if spin {
+                            waiting = Some(ui.progress("Waiting for the browser", None));
+                        }
                         Ok(())
                     },
-                )?
+                );
+                drop(waiting);
+                signed_in?
             }
             Grant::DeviceCode => {
                 let open = s.open_device_url && !s.no_browser;
+                let mut waiting = None;
                 let t = device(s.http, &ep, s.client, self, &scopes, s.timeout, &mut |p| {
                     ui.notice(&format!(
                         "To sign in, visit {} and enter the code {} (valid for {} minutes).",
@@ -874,9 +883,11 @@ impl Method for OAuth2Spec {
                         ui.open_url(&url, true);
                     }
                     ui.notice("Waiting for approval… (Ctrl-C to cancel)");
+                    waiting = Some(ui.progress("Polling for the approval", None));
                     Ok(())
-                })?;
-                (t, BTreeMap::new())
+                });
+                drop(waiting);
+                (t?, BTreeMap::new())
             }
             Grant::ClientCredentials => (
                 client_credentials(s.http, &ep, s.client, self, &scopes)?,

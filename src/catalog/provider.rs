@@ -57,8 +57,14 @@ pub(crate) struct Input {
     /// A regular expression the whole value must match.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pattern: Option<String>,
+    /// The value taken when none is given. `${name}` of an earlier input makes it worked out
+    /// from that answer (GitHub's API URL from its host): the wizard then does not ask.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<String>,
+    /// Defaults that depend on earlier answers, tried in order before `default`:
+    /// `{ when = { header = "Authorization" }, value = "Bearer " }`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub defaults: Vec<WhenDefault>,
     #[serde(default, rename = "enum", skip_serializing_if = "Option::is_none")]
     pub choices: Option<Vec<String>>,
     /// May be left empty.
@@ -68,6 +74,17 @@ pub(crate) struct Input {
     /// `callback:PARAM` (redirect query) or `pick` (the OAuth method's site picker).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capture: Option<String>,
+}
+
+/// A default that applies when earlier inputs have the given values.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct WhenDefault {
+    /// Earlier inputs and the value each must have, compared ignoring ASCII case (header
+    /// and host names are case-insensitive).
+    pub when: BTreeMap<String, String>,
+    /// The default then; `${name}` templates as in `default`.
+    pub value: String,
 }
 
 /// Where a captured input comes from.
@@ -91,6 +108,45 @@ impl Input {
 }
 
 impl Input {
+    /// The default given the answers so far (`known`: environment values and earlier
+    /// inputs): the first of `defaults` whose `when` all match, else `default`, with `${name}`
+    /// filled in. `None` when there is none, or it names a value not known yet.
+    pub(crate) fn default_given(&self, known: &BTreeMap<String, String>) -> Option<String> {
+        let chosen = self
+            .defaults
+            .iter()
+            .find(|d| {
+                d.when.iter().all(|(k, v)| {
+                    known
+                        .get(k)
+                        .is_some_and(|have| have.trim().eq_ignore_ascii_case(v))
+                })
+            })
+            .map(|d| d.value.as_str())
+            .or(self.default.as_deref())?;
+        template::expand(chosen, known).ok()
+    }
+
+    /// Whether the default is worked out from other answers (`${name}` in it), so the wizard
+    /// takes it without asking; `--set` still overrides it.
+    pub(crate) fn worked_out(&self) -> bool {
+        self.default.as_deref().is_some_and(|d| d.contains("${"))
+    }
+
+    /// The names this input's defaults depend on: `when` keys and `${name}` templates.
+    pub(crate) fn depends_on(&self) -> BTreeSet<String> {
+        let mut out: BTreeSet<String> = self
+            .default
+            .iter()
+            .flat_map(|d| template::names(d))
+            .collect();
+        for d in &self.defaults {
+            out.extend(d.when.keys().cloned());
+            out.extend(template::names(&d.value));
+        }
+        out
+    }
+
     /// Checks a value against the input's rules; `Err` says what is expected.
     pub(crate) fn validate(&self, value: &str) -> Result<(), String> {
         crate::core::text::check_single_line(&self.label, value)?;
@@ -547,6 +603,11 @@ pub(crate) struct Lifecycle {
     /// Days an API key or token lives at most from its creation (Atlassian API tokens: 365).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_max_days: Option<u32>,
+    /// The provider's documentation of a dedicated integration (API-only) user, a URL: when
+    /// set, a check whose credentials stopped working suggests one, since a person's account
+    /// breaks when they leave. Set only where the provider documents such a user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integration_user: Option<String>,
 }
 
 /// The categories the wizard groups providers by.
@@ -624,6 +685,69 @@ impl Provider {
         ))
     }
 
+    /// What to keep of `raw`, typed or passed for `input`, or why it is refused: text of only
+    /// blanks is the empty answer (a lone space never becomes a header prefix " "); an
+    /// answer the input's rules refuse is tried trimmed, then, for an input that is part of a
+    /// host in the provider's URLs, as a pasted URL or host name, keeping the part the URL
+    /// template puts there (`https://acme.zendesk.com/` for `https://${subdomain}.zendesk.com`
+    /// is `acme`). `Err` is the rules' message about `raw`.
+    pub(crate) fn take_input(&self, input: &Input, raw: &str) -> Result<String, String> {
+        if raw.trim().is_empty() {
+            return input.validate("").map(|()| String::new());
+        }
+        let refused = match input.validate(raw) {
+            Ok(()) => return Ok(raw.to_string()),
+            Err(e) => e,
+        };
+        let trimmed = raw.trim();
+        if input.validate(trimmed).is_ok() {
+            return Ok(trimmed.to_string());
+        }
+        self.input_in_pasted_url(&input.name, trimmed)
+            .into_iter()
+            .find(|v| input.validate(v).is_ok())
+            .ok_or(refused)
+    }
+
+    /// The values input `name` would have for the host of `pasted` (a URL or a bare host name)
+    /// under each URL template of this provider whose host holds `${name}`.
+    fn input_in_pasted_url(&self, name: &str, pasted: &str) -> Vec<String> {
+        let mut templates = Vec::new();
+        if let Ok(v) = serde_json::to_value(self) {
+            url_strings(&v, &mut templates);
+        }
+        let host = pasted.split_once("://").map_or(pasted, |(_, rest)| rest);
+        let host = host
+            .split(['/', '?', '#'])
+            .next()
+            .unwrap_or_default()
+            .rsplit('@')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let mut out = Vec::new();
+        for t in templates {
+            let Some((_, rest)) = t.split_once("://") else {
+                continue;
+            };
+            let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+            if !template::names(authority).iter().any(|n| n == name) {
+                continue;
+            }
+            let re = host_pattern(authority, name);
+            if let Some(v) = regex::Regex::new(&re)
+                .ok()
+                .and_then(|re| re.captures(&host))
+                .and_then(|c| c.get(1))
+                .map(|m| m.as_str().to_string())
+                && !out.contains(&v)
+            {
+                out.push(v);
+            }
+        }
+        out
+    }
+
     pub(crate) fn auth(&self, method: AuthMethod) -> Option<&AuthSpec> {
         self.auth.iter().find(|a| a.method() == method)
     }
@@ -654,6 +778,42 @@ impl Provider {
         }
         v
     }
+}
+
+/// Every string in `v` that looks like a URL template (`scheme://...`).
+fn url_strings(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::String(s) if s.contains("://") => out.push(s.clone()),
+        serde_json::Value::Array(a) => a.iter().for_each(|x| url_strings(x, out)),
+        serde_json::Value::Object(m) => m.values().for_each(|x| url_strings(x, out)),
+        _ => {}
+    }
+}
+
+/// A regular expression for the host template `authority`: `${name}` (its first place) is
+/// the captured group, any other `${...}` matches one or more characters.
+fn host_pattern(authority: &str, name: &str) -> String {
+    let mut re = String::from("^");
+    let mut rest = authority;
+    let mut captured = false;
+    while let Some(start) = rest.find("${") {
+        re.push_str(&regex::escape(&rest[..start].to_ascii_lowercase()));
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            rest = &rest[start..];
+            break;
+        };
+        if &after[..end] == name && !captured {
+            re.push_str("(.+?)");
+            captured = true;
+        } else {
+            re.push_str(".+?");
+        }
+        rest = &after[end + 1..];
+    }
+    re.push_str(&regex::escape(&rest.to_ascii_lowercase()));
+    re.push('$');
+    re
 }
 
 pub(crate) fn parse_file(path: &Path) -> Result<Provider> {
@@ -836,10 +996,36 @@ fn validate(p: &Provider) -> std::result::Result<(), Invalid> {
                 Some(pat),
             ));
         }
+        // A worked-out default is checked once filled in; a plain one here.
         if let Some(d) = &input.default
+            && !d.contains("${")
             && let Err(e) = input.validate(d)
         {
             return Err(invalid(format!("{field}.default"), e, Some(d)));
+        }
+        for (j, d) in input.defaults.iter().enumerate() {
+            if !d.value.contains("${")
+                && let Err(e) = input.validate(&d.value)
+            {
+                return Err(invalid(
+                    format!("{field}.defaults[{j}].value"),
+                    e,
+                    Some(&d.value),
+                ));
+            }
+        }
+        // Defaults depend only on answers given before (or on environment values).
+        for dep in input.depends_on() {
+            let env_key = p.environments.values().any(|e| e.contains_key(&dep));
+            if (!env_key && !names.contains(&dep)) || dep == input.name {
+                return Err(invalid(
+                    format!("{field}.default"),
+                    format!(
+                        "{dep:?} is not an earlier input or an environment value; a default may depend only on those"
+                    ),
+                    Some(&dep),
+                ));
+            }
         }
     }
     for c in &p.categories {
@@ -964,6 +1150,13 @@ fn validate(p: &Provider) -> std::result::Result<(), Invalid> {
         }
     }
     check_url("api.base_url", &p.api.base_url, &names)?;
+    if let Some(u) = p
+        .lifecycle
+        .as_ref()
+        .and_then(|l| l.integration_user.as_deref())
+    {
+        check_url("lifecycle.integration_user", u, &names)?;
+    }
     validate_unverified(p)?;
     check_templates("check.path", &p.check.path, &names)?;
     if p.check.path.starts_with("https://") {
@@ -1281,6 +1474,52 @@ path = "/me"
         assert_eq!(p.methods(), vec!["api_key"]);
         assert!(p.inputs[0].validate("abc").is_ok());
         assert!(p.inputs[0].validate("ab1").is_err());
+    }
+
+    #[test]
+    fn pasted_addresses_give_the_host_part_and_blanks_are_empty() {
+        let p = parse(OK, Path::new("acme.toml")).unwrap();
+        let i = &p.inputs[0];
+        for (raw, kept) in [
+            ("abc", "abc"),
+            (" abc ", "abc"),
+            ("https://abc.acme.test", "abc"),
+            ("abc.acme.test/", "abc"),
+            ("HTTPS://ABC.acme.test/x?y#z", "abc"),
+        ] {
+            assert_eq!(p.take_input(i, raw).as_deref(), Ok(kept), "{raw}");
+        }
+        for refused in ["https://abc.other.test", "a.b.acme.test", "1", "   "] {
+            assert!(p.take_input(i, refused).is_err(), "{refused}");
+        }
+        assert_eq!(host_pattern("${a}.x.${b}", "b"), r"^.+?\.x\.(.+?)$");
+    }
+
+    #[test]
+    fn defaults_follow_earlier_answers_and_must_name_them() {
+        let text = OK.replace(
+            "[[auth]]",
+            "[[inputs]]\nname = \"api\"\nlabel = \"API\"\ndefault = \"https://${subdomain}.acme.test/v2\"\ndefaults = [{ when = { subdomain = \"EU\" }, value = \"https://eu.acme.test\" }]\n[[auth]]",
+        );
+        let p = parse(&text, Path::new("acme.toml")).unwrap();
+        let api = &p.inputs[1];
+        assert!(api.worked_out() && !p.inputs[0].worked_out());
+        let known = |v: &str| BTreeMap::from([("subdomain".to_string(), v.to_string())]);
+        assert_eq!(
+            api.default_given(&known("x")).as_deref(),
+            Some("https://x.acme.test/v2")
+        );
+        assert_eq!(
+            api.default_given(&known("eu")).as_deref(),
+            Some("https://eu.acme.test")
+        );
+        assert_eq!(api.default_given(&BTreeMap::new()), None);
+        let later = text.replace("when = { subdomain", "when = { nothing");
+        let e = parse(&later, Path::new("acme.toml")).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("\"nothing\" is not an earlier input"),
+            "{e:#}"
+        );
     }
 
     #[test]

@@ -126,7 +126,7 @@ pub(crate) fn response(
             CheckStatus::InsufficientPermissions,
             with_detail(format!("HTTP {status}: the credentials work but lack permission for the check request")),
             Some(
-                "verify the role and permissions of the user who made the credentials (or the key's scopes); a dedicated integration user with the right role avoids breakage when people leave or change roles".into(),
+                "verify the role and permissions of the user who made the credentials (or the key's scopes)".into(),
             ),
         ),
         429 => out(

@@ -5,6 +5,7 @@
 mod child;
 mod logger;
 mod plain;
+mod progress;
 mod prompter;
 mod term;
 
@@ -135,6 +136,21 @@ pub fn run(cli: Cli) -> u8 {
     }
 }
 
+/// The width of the output in columns: `COLUMNS` when set (as `ls` and clap read it), else
+/// the terminal's when stdout is one; unknown in a pipe.
+fn columns(env: &Env) -> Option<usize> {
+    env.get("COLUMNS")
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&c| c > 0)
+        .or_else(|| {
+            std::io::stdout()
+                .is_terminal()
+                .then(|| console::Term::stdout().size_checked())
+                .flatten()
+                .map(|(_, cols)| usize::from(cols))
+        })
+}
+
 /// Whether `err` comes from writing to a pipe whose reader has closed it.
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|e| {
@@ -168,7 +184,7 @@ fn dispatch(cli: Cli) -> Result<u8> {
         ..Default::default()
     };
     prompter::handle_interrupts(terminal.is_some() && !dumb);
-    let ui: &mut dyn Ui = match terminal.as_mut() {
+    let asks: &mut dyn Ui = match terminal.as_mut() {
         Some(_) if dumb => {
             plain = plain::PlainUi { browser };
             &mut plain
@@ -176,6 +192,13 @@ fn dispatch(cli: Cli) -> Result<u8> {
         Some(t) => t,
         None => &mut script,
     };
+    // Progress lines need a terminal that redraws a line, whether or not questions can be
+    // asked (`conn check` from a terminal with stdin redirected still shows its progress).
+    let ui = &mut progress::WithProgress {
+        inner: asks,
+        shown: std::io::stderr().is_terminal() && !dumb,
+    };
+    let width = columns(&env);
     // These two need no config dirs, so they work where there is no home directory.
     let done = match cli.command {
         Command::Completions(a) => commands::completions::run(a, Cli::command())?,
@@ -219,10 +242,16 @@ fn dispatch(cli: Cli) -> Result<u8> {
                 escaped = term::Escaping::new(std::io::stdout().lock());
                 &mut escaped
             };
+            // Colour as anstream decides: NO_COLOR, CLICOLOR_FORCE, CLICOLOR, a terminal.
+            let colour =
+                anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never;
+            let mut paint_to = colour.then(|| std::io::stdout().lock());
             let rendered = r.render(&mut Out {
                 out,
                 err: &mut err,
                 terminal,
+                paint: paint_to.as_mut().map(|p| p as &mut dyn std::io::Write),
+                width,
             });
             match rendered {
                 // The reader went away (`conn providers list --json | head -1`): it has what

@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use crate::core::error::cancelled;
 use crate::core::secret::Secret;
 use crate::core::text::{multi_line, one_line};
-use crate::core::ui::{Question, Ui, Validator};
+use crate::core::ui::{Pasted, Question, Ui, Validator};
 
 #[derive(Debug)]
 pub(super) struct PlainUi {
@@ -47,6 +47,10 @@ impl Ui for PlainUi {
     fn input(&mut self, q: &Question<'_>, validate: Validator<'_>) -> Result<String> {
         Self::show_help(q);
         let shown = match q.default {
+            // No editable text here: a blank answer (a space) is the way to none.
+            Some(d) if !d.is_empty() && q.prefill => {
+                format!("{} [{d:?}; a space for none]: ", q.prompt)
+            }
             Some(d) if !d.is_empty() => format!("{} [{d}]: ", q.prompt),
             _ => format!("{}: ", q.prompt),
         };
@@ -136,7 +140,10 @@ impl Ui for PlainUi {
         });
     }
 
-    fn pasted_lines(&mut self) -> Option<std::sync::mpsc::Receiver<String>> {
-        Some(super::prompter::stdin_lines())
+    fn pasted_lines(&mut self) -> Option<Pasted> {
+        Some(Pasted {
+            lines: super::prompter::stdin_lines(),
+            reply: Box::new(|m| eprintln!("{}", multi_line(m))),
+        })
     }
 }

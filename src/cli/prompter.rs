@@ -11,7 +11,7 @@ use dialoguer::theme::{ColorfulTheme, SimpleTheme, Theme};
 use crate::core::error::{Exit, cancelled, usage};
 use crate::core::secret::Secret;
 use crate::core::text::{multi_line, one_line};
-use crate::core::ui::{Question, Ui, Validator};
+use crate::core::ui::{Pasted, Question, Ui, Validator};
 
 /// Prompts on the terminal itself (`/dev/tty` on Unix), not on stdout or stderr: stdout stays
 /// clean for `--json`, and `conn new 2>log` still asks on the screen.
@@ -204,8 +204,10 @@ impl Ui for TerminalUi {
             .with_prompt(one_line(q.prompt))
             .allow_empty(true)
             .validate_with(|v: &String| validate(v));
-        if let Some(d) = q.default {
-            input = input.default(d.to_string()).show_default(!d.is_empty());
+        match q.default {
+            Some(d) if q.prefill => input = input.with_initial_text(d),
+            Some(d) => input = input.default(d.to_string()).show_default(!d.is_empty()),
+            None => {}
         }
         input.interact_text_on(&self.term).map_err(map_err)
     }
@@ -258,8 +260,14 @@ impl Ui for TerminalUi {
         });
     }
 
-    fn pasted_lines(&mut self) -> Option<std::sync::mpsc::Receiver<String>> {
-        Some(stdin_lines())
+    fn pasted_lines(&mut self) -> Option<Pasted> {
+        let term = self.term.clone();
+        Some(Pasted {
+            lines: stdin_lines(),
+            reply: Box::new(move |m| {
+                let _ = term.write_line(&multi_line(m));
+            }),
+        })
     }
 }
 
@@ -365,8 +373,11 @@ impl Ui for ScriptUi {
         });
     }
 
-    fn pasted_lines(&mut self) -> Option<std::sync::mpsc::Receiver<String>> {
-        Some(stdin_lines())
+    fn pasted_lines(&mut self) -> Option<Pasted> {
+        Some(Pasted {
+            lines: stdin_lines(),
+            reply: Box::new(|m| eprintln!("{}", multi_line(m))),
+        })
     }
 }
 

@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 
-use super::{Done, Out, Report, environment, table};
+use super::{Done, Out, Report, environment};
 use crate::core::vocab::Environment;
 use crate::ops::Ctx;
 use crate::ops::recipe::{self, Bound, Listing};
@@ -108,7 +108,7 @@ impl Report for Roles {
             })
             .collect();
         let headers = ["ROLE", "PROVIDER", "PRODUCTION", "SANDBOX"];
-        write!(o.out, "{}", table(&headers, &rows))?;
+        o.table(&headers, &rows, &|_, _| anstyle::Style::new())?;
         for r in l.roles.iter().filter(|r| !r.missing.is_empty()) {
             writeln!(
                 o.err,

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use super::{Done, Out, Report, environment, table};
+use super::{Done, Out, Report, environment};
 use crate::check::CheckStatus;
 use crate::core::error::{Error, Exit, usage};
 use crate::core::vocab::Environment;
@@ -108,6 +108,9 @@ struct Check {
     output: Option<PathBuf>,
 }
 
+/// The column of the human table that holds the status.
+const STATUS_COLUMN: usize = 2;
+
 /// Mode of a metrics file: readable by the collector, which often runs as another user. It
 /// holds names, providers and statuses, never a secret.
 const METRICS_MODE: u32 = 0o644;
@@ -179,12 +182,13 @@ impl Report for Check {
         let headers = [
             "NAME", "PROVIDER", "STATUS", "IDENTITY", "LATENCY", "DETAIL",
         ];
-        write!(o.out, "{}", table(&headers, &body))?;
-        for r in shown {
-            if let Some(h) = &r.outcome.hint {
-                writeln!(o.out, "{}: {h}", r.name)?;
-            }
-        }
+        // Each hint under its connection's row, wrapped to the terminal.
+        let hints: Vec<Option<String>> = shown.iter().map(|r| r.outcome.hint.clone()).collect();
+        let status = |row: usize, col: usize| match col {
+            STATUS_COLUMN => super::status_style(shown[row].outcome.status),
+            _ => anstyle::Style::new(),
+        };
+        o.table_with_notes(&headers, &body, &status, &hints)?;
         Ok(code)
     }
 }

@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 
-use super::{Done, Out, Report, environment, table};
+use super::{Done, Out, Report, environment};
 use crate::core::vocab::Environment;
 use crate::ops::Ctx;
 use crate::ops::inspect::{self, Row};
@@ -28,6 +28,9 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, a: Args) -> Result<Done> {
         json: a.json,
     })
 }
+
+/// The column of the table that holds the last check.
+const LAST_CHECK_COLUMN: usize = 5;
 
 struct List {
     rows: Vec<Row>,
@@ -95,7 +98,12 @@ impl Report for List {
         if teams {
             headers.push("STORE");
         }
-        write!(o.out, "{}", table(&headers, &body))?;
+        // The last check's status in its colour.
+        let status = |row: usize, col: usize| match (col, &self.rows[row].last_check) {
+            (LAST_CHECK_COLUMN, Some(lc)) => super::status_style(lc.status),
+            _ => anstyle::Style::new(),
+        };
+        o.table(&headers, &body, &status)?;
         Ok(0)
     }
 }

@@ -27,6 +27,7 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use anstyle::Style;
 use anyhow::{Context, Result};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap_complete::engine::{ArgValueCandidates, CompletionCandidate};
@@ -46,6 +47,86 @@ pub(crate) struct Out<'a> {
     pub(crate) err: &'a mut dyn Write,
     /// Whether `out` is a terminal (JSON answers are pretty-printed there).
     pub(crate) terminal: bool,
+    /// When colour is on: the same stream as `out`, unescaped, for conn's own colour codes
+    /// (and nothing else: outside text always goes through `out`, which escapes it).
+    pub(crate) paint: Option<&'a mut dyn Write>,
+    /// The terminal's width in columns (`COLUMNS`, else the terminal's own), when known:
+    /// tables are cut to it.
+    pub(crate) width: Option<usize>,
+}
+
+/// The width hints are wrapped at when the terminal's is unknown (a pipe, a mail from cron).
+const HINT_WIDTH: usize = 80;
+
+impl Out<'_> {
+    /// Writes `text` to `out` in `style` (plain when colour is off).
+    pub(crate) fn styled(&mut self, text: &str, style: Style) -> std::io::Result<()> {
+        match self.paint.as_mut().filter(|_| style != Style::new()) {
+            Some(paint) => {
+                // Both are locks of the one stdout buffer, so the order holds.
+                write!(paint, "{}", style.render())?;
+                self.out.write_all(text.as_bytes())?;
+                write!(paint, "{}", style.render_reset())
+            }
+            None => self.out.write_all(text.as_bytes()),
+        }
+    }
+
+    /// `table`, cut to the terminal's width, each cell in the style `style(row, column)` gives.
+    pub(crate) fn table(
+        &mut self,
+        headers: &[&str],
+        rows: &[Vec<String>],
+        style: &dyn Fn(usize, usize) -> Style,
+    ) -> std::io::Result<()> {
+        self.table_with_notes(headers, rows, style, &[])
+    }
+
+    /// `table`, with `notes[i]` (when some) written under row `i`, wrapped to the terminal's
+    /// width (80 columns when unknown) and indented.
+    pub(crate) fn table_with_notes(
+        &mut self,
+        headers: &[&str],
+        rows: &[Vec<String>],
+        style: &dyn Fn(usize, usize) -> Style,
+        notes: &[Option<String>],
+    ) -> std::io::Result<()> {
+        let laid = Layout::new(headers, rows, self.width);
+        for (i, cells) in std::iter::once(&laid.headers).chain(&laid.rows).enumerate() {
+            let row = i.checked_sub(1);
+            let cell_style = |c: usize| row.map_or(Style::new(), |r| style(r, c));
+            for (text, c) in laid.line(cells) {
+                match c {
+                    Some(c) => self.styled(&text, cell_style(c))?,
+                    None => self.out.write_all(text.as_bytes())?,
+                }
+            }
+            writeln!(self.out)?;
+            if let Some(note) = row.and_then(|r| notes.get(r)).and_then(Option::as_ref) {
+                let width = self.width.unwrap_or(HINT_WIDTH);
+                let opts = textwrap::Options::new(width.max(20))
+                    .initial_indent("  ")
+                    .subsequent_indent("  ");
+                for l in textwrap::wrap(&crate::core::text::one_line(note), opts) {
+                    writeln!(self.out, "{l}")?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How a check status is coloured: green when it works, yellow for a warning, red when it
+/// fails or could not be checked.
+pub(crate) fn status_style(s: crate::check::CheckStatus) -> Style {
+    use crate::check::Severity;
+    use anstyle::AnsiColor;
+    let colour = match s.severity() {
+        Severity::Ok => AnsiColor::Green,
+        Severity::Warning => AnsiColor::Yellow,
+        Severity::Critical | Severity::Unknown => AnsiColor::Red,
+    };
+    Style::new().fg_color(Some(colour.into()))
 }
 
 /// A command's result, rendered by itself.
@@ -87,49 +168,127 @@ pub(crate) fn json(o: &mut Out<'_>, value: &impl Serialize) -> Result<u8> {
 /// The longest a text table cell is shown, in characters; longer ones end in `…` (`--json`
 /// has the whole value).
 const CELL_MAX: usize = 200;
+/// The narrowest a column is cut to when fitting a table to the terminal.
+const CELL_MIN: usize = 8;
+/// Columns never cut to fit: a name is what the next command needs, a status what was asked.
+const KEEP_WHOLE: &[&str] = &["NAME", "STATUS"];
 
-/// Left-aligned columns separated by two spaces; the last column is not padded. Cells are
-/// outside text (identities, server messages): each is shown on one line with its control
-/// characters escaped, and cut at `CELL_MAX` characters, so any length renders.
-pub(crate) fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
-    let cell = |c: &str| -> String {
-        let c = crate::core::text::one_line(c);
-        if c.chars().count() > CELL_MAX {
-            c.chars().take(CELL_MAX - 1).chain(['…']).collect()
-        } else {
-            c.into_owned()
-        }
-    };
-    let headers: Vec<String> = headers.iter().map(|h| cell(h)).collect();
-    let rows: Vec<Vec<String>> = rows
-        .iter()
-        .map(|r| r.iter().map(|c| cell(c)).collect())
-        .collect();
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for r in &rows {
-        for (i, c) in r.iter().enumerate() {
-            if i >= widths.len() {
-                widths.push(0);
+/// `text` cut to `max` characters, the last one `…` when anything was cut.
+fn cut(text: &str, max: usize) -> String {
+    if text.chars().count() > max {
+        text.chars()
+            .take(max.saturating_sub(1))
+            .chain(['…'])
+            .collect()
+    } else {
+        text.to_string()
+    }
+}
+
+/// A table's cells, escaped and cut, and its column widths.
+struct Layout {
+    headers: Vec<String>,
+    rows: Vec<Vec<String>>,
+    widths: Vec<usize>,
+}
+
+impl Layout {
+    /// Cells are outside text (identities, server messages): each is shown on one line with
+    /// its control characters escaped, and cut at `CELL_MAX` characters, so any length renders.
+    /// With a `width`, the widest column is narrowed (its cells cut with `…`) until the table
+    /// fits or every column is down to `CELL_MIN` (headers too); `KEEP_WHOLE` columns are not
+    /// cut, so a very narrow terminal can still wrap a line.
+    fn new(headers: &[&str], rows: &[Vec<String>], width: Option<usize>) -> Layout {
+        let cell = |c: &str| cut(&crate::core::text::one_line(c), CELL_MAX);
+        let mut headers: Vec<String> = headers.iter().map(|h| cell(h)).collect();
+        let mut rows: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| r.iter().map(|c| cell(c)).collect())
+            .collect();
+        let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+        for r in &rows {
+            for (i, c) in r.iter().enumerate() {
+                if i >= widths.len() {
+                    widths.push(0);
+                }
+                widths[i] = widths[i].max(c.chars().count());
             }
-            widths[i] = widths[i].max(c.chars().count());
+        }
+        if let Some(width) = width {
+            let floor: Vec<usize> = (0..widths.len())
+                .map(|i| match headers.get(i) {
+                    Some(h) if KEEP_WHOLE.contains(&h.as_str()) => widths[i],
+                    _ => CELL_MIN.min(widths[i]),
+                })
+                .collect();
+            let total = |w: &[usize]| w.iter().sum::<usize>() + 2 * w.len().saturating_sub(1);
+            while total(&widths) > width {
+                let Some(i) = (0..widths.len())
+                    .filter(|&i| widths[i] > floor[i])
+                    .max_by_key(|&i| (widths[i], i))
+                else {
+                    break;
+                };
+                let excess = total(&widths) - width;
+                let second = (0..widths.len())
+                    .filter(|&j| j != i)
+                    .map(|j| widths[j])
+                    .max()
+                    .unwrap_or(0);
+                // Down to the next widest column at most per step, so the cut is shared
+                // when two columns are both too wide.
+                let to = widths[i]
+                    .saturating_sub(excess)
+                    .max(second.min(widths[i] - 1))
+                    .max(floor[i]);
+                widths[i] = to;
+            }
+            for r in std::iter::once(&mut headers).chain(&mut rows) {
+                for (i, c) in r.iter_mut().enumerate() {
+                    *c = cut(c, widths[i]);
+                }
+            }
+        }
+        Layout {
+            headers,
+            rows,
+            widths,
         }
     }
-    // Padding by hand: `format!("{c:<w$}")` panics when w exceeds u16::MAX.
-    let line = |cells: &[String]| {
-        let n = cells.len();
-        let mut s = String::new();
-        for (i, c) in cells.iter().enumerate() {
-            s.push_str(c);
+
+    /// One line's pieces: each cell's text with its column, and the padding between them
+    /// (no column). The last column is not padded, nor are empty cells at the end.
+    fn line(&self, cells: &[String]) -> Vec<(String, Option<usize>)> {
+        let n = cells
+            .iter()
+            .rposition(|c| !c.trim_end().is_empty())
+            .map_or(0, |i| i + 1);
+        let mut out = Vec::new();
+        for (i, c) in cells[..n].iter().enumerate() {
             if i + 1 < n {
-                let pad = widths[i].saturating_sub(c.chars().count()) + 2;
-                s.extend(std::iter::repeat_n(' ', pad));
+                out.push((c.clone(), Some(i)));
+                // Padding by hand: `format!("{c:<w$}")` panics when w exceeds u16::MAX.
+                let pad = self.widths[i].saturating_sub(c.chars().count()) + 2;
+                out.push((" ".repeat(pad), None));
+            } else {
+                out.push((c.trim_end().to_string(), Some(i)));
             }
         }
-        s.trim_end().to_string() + "\n"
-    };
-    let mut out = line(&headers);
-    for r in &rows {
-        out.push_str(&line(r));
+        out
+    }
+}
+
+/// Left-aligned columns separated by two spaces; the last column is not padded. Cells are
+/// outside text, escaped and cut as `Layout` says; nothing is cut to a width.
+#[cfg(test)]
+pub(crate) fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let laid = Layout::new(headers, rows, None);
+    let mut out = String::new();
+    for cells in std::iter::once(&laid.headers).chain(&laid.rows) {
+        for (text, _) in laid.line(cells) {
+            out.push_str(&text);
+        }
+        out.push('\n');
     }
     out
 }
@@ -427,6 +586,20 @@ mod tests {
         );
         assert_eq!(t.lines().count(), 2);
         assert!(t.lines().nth(1).unwrap().ends_with("…  z"));
+    }
+
+    #[test]
+    fn a_table_is_fitted_by_cutting_its_widest_column() {
+        let rows = vec![vec!["a".into(), "x".repeat(100), "short".into()]];
+        let laid = Layout::new(&["NAME", "DETAIL", "OTHER"], &rows, Some(40));
+        let line: String = laid
+            .line(&laid.rows[0])
+            .into_iter()
+            .map(|(t, _)| t)
+            .collect();
+        assert_eq!(line.chars().count(), 40, "{line}");
+        assert!(line.starts_with("a     "), "{line}");
+        assert!(line.ends_with("x…  short"), "{line}");
     }
 
     proptest! {

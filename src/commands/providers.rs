@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use super::{Done, Out, Report, table};
+use super::{Done, Out, Report};
 use crate::catalog::provider::{Grant, SignatureMethod, lookup};
 use crate::catalog::{AuthSpec, Provider};
 use crate::ops::Ctx;
@@ -87,7 +87,7 @@ impl Report for List {
             })
             .collect();
         let headers = ["ID", "NAME", "AUTH", "ENVIRONMENTS", "CATEGORIES", "SOURCE"];
-        write!(o.out, "{}", table(&headers, &body))?;
+        o.table(&headers, &body, &|_, _| anstyle::Style::new())?;
         Ok(0)
     }
 }
@@ -131,11 +131,21 @@ impl Report for Show {
         if !p.inputs.is_empty() {
             writeln!(w, "\ninputs (--set NAME=VALUE):")?;
             for i in &p.inputs {
-                let d = i
-                    .default
-                    .as_deref()
-                    .map(|d| format!(" [default {d:?}]"))
-                    .unwrap_or_default();
+                let mut d: String = i
+                    .defaults
+                    .iter()
+                    .map(|w| {
+                        let when: Vec<String> =
+                            w.when.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                        format!(" [default {:?} when {}]", w.value, when.join(", "))
+                    })
+                    .collect();
+                if let Some(x) = &i.default {
+                    d.push_str(&match d.is_empty() {
+                        true => format!(" [default {x:?}]"),
+                        false => format!(" [else {x:?}]"),
+                    });
+                }
                 let from = i
                     .capture
                     .as_deref()

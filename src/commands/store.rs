@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 
-use super::{Done, Out, Report, table};
+use super::{Done, Out, Report};
 use crate::ops::Ctx;
 use crate::ops::teams::{self, Added, StoreRow};
 use crate::store::vault::TeamSettings;
@@ -131,13 +131,10 @@ impl Report for List {
                 ]
             })
             .collect();
-        write!(
-            o.out,
-            "{}",
-            table(
-                &["TEAM", "ADDRESS", "NAMESPACE", "MOUNT", "PATH", "AUTH"],
-                &body
-            )
+        o.table(
+            &["TEAM", "ADDRESS", "NAMESPACE", "MOUNT", "PATH", "AUTH"],
+            &body,
+            &|_, _| anstyle::Style::new(),
         )?;
         Ok(0)
     }

@@ -14,6 +14,9 @@ pub(crate) struct Question<'a> {
     pub flag: &'a str,
     pub default: Option<&'a str>,
     pub help: Option<&'a str>,
+    /// On a terminal the default is editable text rather than what Enter on an empty line
+    /// gives, so the answer can be erased to nothing (an optional header prefix).
+    pub prefill: bool,
 }
 
 impl<'a> Question<'a> {
@@ -23,7 +26,13 @@ impl<'a> Question<'a> {
             flag,
             default: None,
             help: None,
+            prefill: false,
         }
+    }
+
+    pub(crate) fn prefill(mut self, prefill: bool) -> Self {
+        self.prefill = prefill;
+        self
     }
 
     pub(crate) fn default(mut self, default: Option<&'a str>) -> Self {
@@ -34,6 +43,37 @@ impl<'a> Question<'a> {
     pub(crate) fn help(mut self, help: Option<&'a str>) -> Self {
         self.help = help;
         self
+    }
+}
+
+/// A wait shown to the person while it lasts (a spinner, or "3/10 done"), drawn by `cli` on
+/// stderr only when that is a terminal and only once the wait passes about half a second.
+/// Dropping it clears the line, so results printed afterwards stand alone. Shared by the
+/// worker threads of a check run.
+pub(crate) trait Progress: Send + Sync {
+    /// One more of the total is done.
+    fn inc(&self);
+}
+
+/// Shows nothing: for scripts, pipes and cron.
+#[derive(Debug)]
+pub(crate) struct NoProgress;
+
+impl Progress for NoProgress {
+    fn inc(&self) {}
+}
+
+/// Lines a person types or pastes while conn waits for something else (a redirect URL from
+/// a browser on another machine), and the way to answer each one on the terminal.
+pub(crate) struct Pasted {
+    pub(crate) lines: std::sync::mpsc::Receiver<String>,
+    /// Tells the person what became of a line ("Got it", or why it was not taken).
+    pub(crate) reply: Box<dyn FnMut(&str)>,
+}
+
+impl std::fmt::Debug for Pasted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Pasted")
     }
 }
 
@@ -67,7 +107,14 @@ pub(crate) trait Ui {
     fn missing_answers(&mut self) -> Result<()> {
         Ok(())
     }
+    /// Starts a progress line for a wait: `what` ("Checking 3 connections…", "Waiting for
+    /// approval"), with a count of `total` when given, else the time waited. Nothing is shown
+    /// where no one watches (stderr not a terminal); see `Progress`.
+    fn progress(&mut self, what: &str, total: Option<u64>) -> Box<dyn Progress> {
+        let _ = (what, total);
+        Box::new(NoProgress)
+    }
     /// Lines the person types or pastes (e.g. a redirect URL from a browser on another
-    /// machine), delivered while conn waits for something else.
-    fn pasted_lines(&mut self) -> Option<std::sync::mpsc::Receiver<String>>;
+    /// machine), delivered while conn waits for something else, with a way to answer them.
+    fn pasted_lines(&mut self) -> Option<Pasted>;
 }

@@ -1,6 +1,6 @@
 //! Checking connections: health checks run concurrently (a global limit, a queue per host with
-//! a per-host limit, a deadline for the run), results explained (expiring, invalidated by a newer sign-in, a
-//! personal account) and saved in one metadata update.
+//! a per-host limit, a deadline for the run), results explained (expiring, invalidated by a newer sign-in, an
+//! integration user where the provider offers one) and saved in one metadata update.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::credentials::{self, Stale};
 use super::{Base, Ctx, find, recipe, resolve, sign_in};
 use crate::catalog::Catalog;
+use crate::catalog::Provider;
 use crate::check::schedule::Spread;
 use crate::check::{self, CheckStatus, HostLimiter, Limits, Outcome, Severity, Target};
 use crate::core::http::Http;
@@ -122,12 +123,19 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &CheckOptions) -> Result<CheckRun> {
             .unwrap_or_default()
         })
         .collect();
-    let base: &Base = ctx;
     let spread = Spread {
         workers: opts.concurrency,
         per_host: opts.per_host,
         deadline: limits.deadline,
     };
+    let progress = ctx.ui.progress(
+        &match selected.len() {
+            1 => "Checking 1 connection…".to_string(),
+            n => format!("Checking {n} connections…"),
+        },
+        Some(selected.len() as u64),
+    );
+    let base: &Base = ctx;
     let outcomes = check::schedule::by_host(&hosts, spread, |i| {
         let name = &selected[i];
         let mut refreshed = None;
@@ -142,8 +150,11 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &CheckOptions) -> Result<CheckRun> {
             opts.warn_expiring,
             &mut refreshed,
         );
+        progress.inc();
         (outcome, refreshed)
     });
+    // Cleared before anything else is said.
+    drop(progress);
     let now = now_rfc3339();
     // What this run found, for judging whether a newer connection works.
     let found: BTreeMap<&str, CheckStatus> = selected
@@ -157,7 +168,7 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &CheckOptions) -> Result<CheckRun> {
         .map(|(name, (mut outcome, refreshed))| {
             let conn = &meta.connections[name];
             explain_invalidation(&meta, name, conn, &found, &mut outcome);
-            suggest_integration_user(conn, &mut outcome);
+            suggest_integration_user(catalog.get(&conn.provider).ok(), &mut outcome);
             let last_success = if outcome.status == CheckStatus::Ok {
                 Some(crate::auth::oauth2::now())
             } else {
@@ -442,30 +453,31 @@ fn explain_invalidation(
             outcome.message
         );
         outcome.hint = Some(format!(
-            "the app likely keeps one active authorization per user, and signing in for '{other}' replaced this one. Use '{other}' instead ('conn rm {name}'), or re-authorize this one as another user, ideally a dedicated integration user ('conn reauth {name}')"
+            "the app likely keeps one active authorization per user, and signing in for '{other}' replaced this one. Use '{other}' instead ('conn rm {name}'), or re-authorize this one as another user ('conn reauth {name}')"
         ));
     }
 }
 
-/// Credentials tied to a person break when that person leaves or changes role.
-fn suggest_integration_user(conn: &Connection, outcome: &mut Outcome) {
-    let personal = conn
-        .identity
-        .as_ref()
-        .and_then(|i| i.label.as_deref())
-        .is_some_and(|l| l.contains('@'));
+/// Credentials tied to a person break when that person leaves or changes role. conn can't know
+/// whose account a connection signed in as, so this is said only for a provider whose catalog
+/// entry documents a dedicated integration user (`lifecycle.integration_user`), with its link.
+fn suggest_integration_user(provider: Option<&Provider>, outcome: &mut Outcome) {
+    let Some((name, url)) = provider.and_then(|p| {
+        let url = p.lifecycle.as_ref()?.integration_user.as_deref()?;
+        Some((p.display_name.as_str(), url))
+    }) else {
+        return;
+    };
     let affected = matches!(
         outcome.status,
         CheckStatus::InvalidCredentials
             | CheckStatus::NeedsReauth
             | CheckStatus::InsufficientPermissions
     );
-    if personal
-        && affected
-        && let Some(h) = outcome.hint.as_mut()
-        && !h.contains("integration user")
-    {
-        h.push_str(". This connection belongs to a personal account; a dedicated integration user avoids breakage when people leave or change roles");
+    if affected && let Some(h) = outcome.hint.as_mut() {
+        h.push_str(&format!(
+            ". Credentials of a person's account break when that person leaves or changes role; {name} offers a dedicated integration user for this ({url})"
+        ));
     }
 }
 

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::credentials::{self, Stale};
 use super::lifecycle::check_new;
-use super::wizard::relevant_inputs;
+use super::wizard::{ask_input, rederive, relevant_inputs};
 use super::{Ctx, find, find_mut, sign_in};
 use crate::catalog::closest;
 use crate::check::{CheckStatus, Outcome};
@@ -79,14 +79,11 @@ pub(crate) fn edit(ctx: &mut Ctx<'_>, opts: EditOptions) -> Result<Edited> {
             }));
         }
         for input in &editable {
+            // A default that followed an earlier answer follows its change (the prefix a
+            // new header).
+            rederive(provider, conn.env, &conn.inputs, &mut inputs);
             let current = inputs.get(&input.name).cloned().unwrap_or_default();
-            let flag = format!("--set {}=VALUE", input.name);
-            let v = ctx.ui.input(
-                &Question::new(&input.label, &flag)
-                    .default(Some(&current))
-                    .help(input.help.as_deref()),
-                &|v: &str| input.validate(v),
-            )?;
+            let v = ask_input(ctx, provider, input, Some(&current))?;
             inputs.insert(input.name.clone(), v);
         }
     } else {
@@ -110,10 +107,19 @@ pub(crate) fn edit(ctx: &mut Ctx<'_>, opts: EditOptions) -> Result<Edited> {
                     )
                 }));
             };
-            input
-                .validate(v)
+            let v = provider
+                .take_input(input, v)
                 .map_err(|e| usage(format!("--set {k}: {e}")))?;
-            inputs.insert(k.clone(), v.clone());
+            inputs.insert(k.clone(), v);
+        }
+        // What was not set but followed a changed answer follows it (`--set header=X-Api-Key`
+        // drops the `Bearer ` that came with Authorization).
+        let mut derived = inputs.clone();
+        rederive(provider, conn.env, &conn.inputs, &mut derived);
+        for (k, v) in derived {
+            if !opts.sets.iter().any(|(s, _)| s == &k) {
+                inputs.insert(k, v);
+            }
         }
     }
     let changes: Vec<Change> = inputs

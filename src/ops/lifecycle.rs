@@ -122,7 +122,7 @@ pub(crate) fn create(ctx: &mut Ctx<'_>, mut opts: NewOptions) -> Result<Created>
     ctx.ui.defer_missing();
     let spec = pick_auth(ctx, provider, opts.auth)?;
     let method = auth::method_of(spec);
-    let env = pick_env(ctx, opts.env, opts.yes)?;
+    let env = pick_env(ctx, provider, opts.env, opts.yes)?;
     if !provider.environments.is_empty() && !provider.environments.contains_key(env.as_str()) {
         return Err(usage(format!(
             "{} has no {env} environment; it has: {}",
@@ -136,7 +136,7 @@ pub(crate) fn create(ctx: &mut Ctx<'_>, mut opts: NewOptions) -> Result<Created>
         )));
     }
     provider.method_in_env(spec, env).map_err(usage)?;
-    let collected = collect_inputs(ctx, provider, spec, &opts.sets, opts.yes)?;
+    let collected = collect_inputs(ctx, provider, spec, env, &opts.sets, opts.yes)?;
     let inputs = collected.values;
     // A generic OAuth 2.0 provider names no scopes: offer the server's.
     if let (AuthSpec::OAuth2(o), Some(supported)) = (spec, &collected.scopes_supported)
@@ -252,10 +252,16 @@ pub(crate) fn create(ctx: &mut Ctx<'_>, mut opts: NewOptions) -> Result<Created>
             break;
         }
         let mut msg = format!("the check failed ({}): {}", o.status, o.message);
-        // Credentials just typed in are more likely mistyped than revoked.
+        // Credentials just typed in are more likely mistyped than revoked; when inputs say how
+        // the key is sent (the http provider's header and prefix), those are suspects too.
         let hint = match o.status {
             CheckStatus::InvalidCredentials => Some(
-                "check that the whole credential was pasted, that it belongs to this account and instance, and that it is still active".to_string(),
+                match method.sent_as(&resolve::values_for(provider, env, &inputs)) {
+                    Some(shape) => format!(
+                        "conn sent the key as `{shape}`: check how it is sent (the header or parameter name, the text before the key) as well as the key (the whole key, of this account and instance, still active)"
+                    ),
+                    None => "check that the whole credential was pasted, that it belongs to this account and instance, and that it is still active".to_string(),
+                },
             ),
             _ => o.hint.clone(),
         };
@@ -268,32 +274,21 @@ pub(crate) fn create(ctx: &mut Ctx<'_>, mut opts: NewOptions) -> Result<Created>
             );
         }
         ctx.ui.notice(&msg);
-        let save = ctx.ui.confirm(
-            &Question::new("Save the connection anyway?", "--no-check"),
-            false,
-        )?;
-        if save {
-            outcome = Some(o);
-            break;
-        }
-        // Typed answers can be corrected one at a time; a sign-in is not redone here.
-        if authorized.is_some()
-            || !ctx.ui.confirm(
-                &Question::new("Correct an answer and check again?", "--no-check"),
-                true,
-            )?
-        {
-            bail!("nothing was saved");
-        }
-        correct_answer(
-            ctx,
+        // Typed answers can be corrected one at a time and checked again; a sign-in is not
+        // redone here.
+        let mut answers = Answers {
             provider,
             spec,
             method,
-            &mut inputs,
-            &mut username,
-            &mut bundle,
-        )?;
+            env,
+            inputs: &mut inputs,
+            username: &mut username,
+            bundle: &mut bundle,
+        };
+        if !answers.what_now(ctx, o.status, authorized.is_some())? {
+            outcome = Some(o);
+            break;
+        }
     }
 
     if let (Some((t, _)), Some((reg, _))) = (&team, new_client.as_mut()) {
@@ -391,80 +386,135 @@ pub(crate) fn create(ctx: &mut Ctx<'_>, mut opts: NewOptions) -> Result<Created>
     })
 }
 
-/// After a failed check in the wizard: the person picks one typed answer (an input, the user
-/// name, a secret) and gives it again, instead of starting over.
-fn correct_answer(
-    ctx: &mut Ctx<'_>,
-    provider: &Provider,
-    spec: &AuthSpec,
-    method: &dyn Method,
-    inputs: &mut std::collections::BTreeMap<String, String>,
-    username: &mut Option<String>,
-    bundle: &mut SecretBundle,
-) -> Result<()> {
-    enum Answer<'p> {
-        Input(&'p crate::catalog::Input),
-        Username(String),
-        Secret(auth::SecretField),
-    }
-    let mut answers: Vec<(String, Answer<'_>)> = super::wizard::relevant_inputs(provider, spec)
-        .into_iter()
-        .filter(|i| i.capture.is_none())
-        .map(|i| {
-            let v = inputs.get(&i.name).cloned().unwrap_or_default();
-            (format!("{}: {v:?}", i.label), Answer::Input(i))
-        })
-        .collect();
-    if let (Some(label), Some(u)) = (method.username_label(), username.as_ref()) {
-        answers.push((format!("{label}: {u:?}"), Answer::Username(label)));
-    }
-    for f in method.secret_fields() {
-        answers.push((format!("{} (hidden)", f.label), Answer::Secret(f)));
-    }
-    let items: Vec<String> = answers.iter().map(|(l, _)| l.clone()).collect();
-    let i = ctx.ui.select(
-        &Question::new("Which answer?", "--set KEY=VALUE"),
-        &items,
-        answers.len().saturating_sub(1),
-    )?;
-    match &answers[i].1 {
-        Answer::Input(input) => {
-            let current = inputs.get(&input.name).cloned().unwrap_or_default();
-            let flag = format!("--set {}=VALUE", input.name);
-            let v = ctx.ui.input(
-                &Question::new(&input.label, &flag)
-                    .default(Some(&current))
-                    .help(input.help.as_deref()),
-                &|v: &str| input.validate(v),
-            )?;
-            inputs.insert(input.name.clone(), v);
-        }
-        Answer::Username(label) => {
-            let v = ctx.ui.input(
-                &Question::new(label, "--username USER").default(username.as_deref()),
-                &|v: &str| {
-                    if v.trim().is_empty() {
-                        Err("must not be empty".into())
-                    } else {
-                        Ok(())
-                    }
-                },
-            )?;
-            *username = Some(v);
-        }
-        Answer::Secret(field) => {
-            let v = ctx.ui.secret(&Question::new(
-                &field.label,
-                "--secret-stdin or --secret-env VAR",
-            ))?;
-            let v = cleaned(&field.label, v.expose()).map_err(|e| usage(format!("{e:#}")))?;
-            if v.expose().trim().is_empty() {
-                return Err(usage(format!("the {} is empty", field.label)));
+/// The typed answers of a wizard run, which the person may correct after a failed check.
+struct Answers<'a, 'p> {
+    provider: &'p Provider,
+    spec: &'p AuthSpec,
+    method: &'p dyn Method,
+    env: Environment,
+    inputs: &'a mut std::collections::BTreeMap<String, String>,
+    username: &'a mut Option<String>,
+    bundle: &'a mut SecretBundle,
+}
+
+/// One choice after a failed check.
+enum Choice<'p> {
+    Input(&'p crate::catalog::Input),
+    Username(String),
+    Secret(auth::SecretField),
+    Save,
+    GiveUp,
+}
+
+impl<'p> Answers<'_, 'p> {
+    /// After a failed check with `status`: the person changes one typed answer (the cursor
+    /// starts on the likeliest culprit) and `Ok(true)` means check again; or saves anyway,
+    /// `Ok(false)`; or gives up, an error that nothing was saved. Only saving or giving up is
+    /// offered after a sign-in (`signed_in`).
+    fn what_now(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        status: CheckStatus,
+        signed_in: bool,
+    ) -> Result<bool> {
+        let mut choices: Vec<(String, Choice<'p>)> = Vec::new();
+        if !signed_in {
+            for i in super::wizard::relevant_inputs(self.provider, self.spec) {
+                if i.capture.is_none() {
+                    let v = self.inputs.get(&i.name).cloned().unwrap_or_default();
+                    choices.push((format!("Change {}: {v:?}", i.label), Choice::Input(i)));
+                }
             }
-            bundle.insert(field.key, v);
+            if let (Some(label), Some(u)) = (self.method.username_label(), self.username.as_ref()) {
+                choices.push((format!("Change {label}: {u:?}"), Choice::Username(label)));
+            }
+            for f in self.method.secret_fields() {
+                choices.push((format!("Change {} (hidden)", f.label), Choice::Secret(f)));
+            }
+        }
+        let first_fix = choices.len();
+        choices.push(("Save it anyway, as it is".into(), Choice::Save));
+        choices.push(("Give up; nothing is saved".into(), Choice::GiveUp));
+        let suspect = self
+            .suspect(status, &choices[..first_fix])
+            .unwrap_or(choices.len() - 1);
+        let items: Vec<String> = choices.iter().map(|(l, _)| l.clone()).collect();
+        let i = ctx.ui.select(
+            &Question::new("The check failed. What now?", "--no-check"),
+            &items,
+            suspect,
+        )?;
+        match &choices[i].1 {
+            Choice::Save => return Ok(false),
+            Choice::GiveUp => bail!("nothing was saved"),
+            Choice::Input(input) => {
+                let before = self.inputs.clone();
+                let current = self.inputs.get(&input.name).cloned();
+                let v = super::wizard::ask_input(ctx, self.provider, input, current.as_deref())?;
+                self.inputs.insert(input.name.clone(), v);
+                for name in super::wizard::rederive(self.provider, self.env, &before, self.inputs) {
+                    let label = self
+                        .provider
+                        .inputs
+                        .iter()
+                        .find(|i| i.name == name)
+                        .map_or(name.as_str(), |i| i.label.as_str());
+                    let v = self.inputs.get(&name).cloned().unwrap_or_default();
+                    ctx.ui
+                        .notice(&format!("{label}: now {v:?}, following that answer"));
+                }
+            }
+            Choice::Username(label) => {
+                let v = ctx.ui.input(
+                    &Question::new(label, "--username USER").default(self.username.as_deref()),
+                    &|v: &str| {
+                        if v.trim().is_empty() {
+                            Err("must not be empty".into())
+                        } else {
+                            Ok(())
+                        }
+                    },
+                )?;
+                *self.username = Some(v);
+            }
+            Choice::Secret(field) => {
+                let v = ctx.ui.secret(&Question::new(
+                    &field.label,
+                    "--secret-stdin or --secret-env VAR",
+                ))?;
+                let v = cleaned(&field.label, v.expose()).map_err(|e| usage(format!("{e:#}")))?;
+                if v.expose().trim().is_empty() {
+                    return Err(usage(format!("the {} is empty", field.label)));
+                }
+                self.bundle.insert(field.key, v);
+            }
+        }
+        Ok(true)
+    }
+
+    /// The index in `fixes` of the answer most likely wrong for a check that ended in
+    /// `status`: the secret when it was refused; the inputs of the API's address when it was
+    /// unreachable; those of the check's path, then of the address, for anything else.
+    fn suspect(&self, status: CheckStatus, fixes: &[(String, Choice<'_>)]) -> Option<usize> {
+        let secret = fixes
+            .iter()
+            .position(|(_, c)| matches!(c, Choice::Secret(_)));
+        let named_in = |template: &str| {
+            let names = crate::catalog::template::names(template);
+            fixes
+                .iter()
+                .position(|(_, c)| matches!(c, Choice::Input(i) if names.contains(&i.name)))
+        };
+        let address = named_in(&self.provider.api.base_url);
+        match status {
+            CheckStatus::InvalidCredentials
+            | CheckStatus::InsufficientPermissions
+            | CheckStatus::NeedsReauth
+            | CheckStatus::SecretMissing => secret,
+            CheckStatus::Unreachable => address.or(secret),
+            _ => named_in(&self.provider.check.path).or(address).or(secret),
         }
     }
-    Ok(())
 }
 
 /// Asks for (or takes `given` as) each secret the method needs.
@@ -634,9 +684,32 @@ pub(crate) struct ReauthOptions {
 /// has been obtained and checked; a different account than before is replaced only when the
 /// person says so (or `--yes`).
 pub(crate) fn replace(ctx: &mut Ctx<'_>, name: &str, mut opts: ReauthOptions) -> Result<Reauthed> {
-    not_in_team(name, "reauth")?;
-    let meta = ctx.metadata().load()?;
-    let conn = find(&meta, name)?.clone();
+    let mut meta = ctx.metadata().load()?;
+    // A team connection: its record comes from the team store, and the token must be allowed
+    // to write its secrets, which is asked before any sign-in starts.
+    let team = match vault::team::split_name(name) {
+        Some((team, short)) => {
+            let t = ctx.team(team)?;
+            t.check_mount()?;
+            let Some(conn) = t.record(short)? else {
+                bail!("no connection named {short:?} in team {team} (see 'conn list')");
+            };
+            let may_edit_record = t.require_reauth(short, &conn.id)?;
+            // The team's OAuth clients, where the sign-in finds the connection's client.
+            meta.clients.extend(t.client_records()?);
+            Some(TeamReauth {
+                team: t,
+                short: short.to_string(),
+                may_edit_record,
+                conn,
+            })
+        }
+        None => None,
+    };
+    let conn = match &team {
+        Some(tr) => tr.conn.clone(),
+        None => find(&meta, name)?.clone(),
+    };
     let catalog = ctx.catalog();
     let provider = catalog.get(&conn.provider)?;
     let spec = resolve::spec(provider, &conn)?;
@@ -701,6 +774,10 @@ pub(crate) fn replace(ctx: &mut Ctx<'_>, name: &str, mut opts: ReauthOptions) ->
         );
     }
     let found = outcome.identity.clone();
+    // Another account is not for a user's token to decide: refused before asking.
+    if let (Some(tr), Some(new)) = (&team, &found) {
+        tr.may_change(differs(&conn.identity, new))?;
+    }
     if let (Some(old), Some(new)) = (&conn.identity, &found)
         && old.differs(new)
     {
@@ -731,6 +808,31 @@ pub(crate) fn replace(ctx: &mut Ctx<'_>, name: &str, mut opts: ReauthOptions) ->
 
     let store = ctx.secrets_of(&conn)?;
     let now = now_rfc3339();
+    if let Some(tr) = &team {
+        let mut changed = conn.clone();
+        changed.username = username.clone();
+        changed.inputs = inputs.clone();
+        changed.oauth = oauth_state.clone();
+        if let Some(f) = &found {
+            changed.identity = Some(f.clone());
+        }
+        save_reauth_in_team(
+            ctx,
+            tr,
+            store.as_ref(),
+            &changed,
+            &bundle,
+            &new_client,
+            &now,
+        )?;
+        return Ok(Reauthed {
+            name: name.to_string(),
+            provider: provider.id.clone(),
+            identity: found,
+            previous_identity: conn.identity.clone(),
+            check: outcome,
+        });
+    }
     save(
         ctx,
         store.as_ref(),
@@ -764,6 +866,114 @@ pub(crate) fn replace(ctx: &mut Ctx<'_>, name: &str, mut opts: ReauthOptions) ->
         identity: found,
         previous_identity: conn.identity.clone(),
         check: outcome,
+    })
+}
+
+/// A team connection being re-authorized: its team store, short name, record as read, and
+/// whether this token may update the record (admin) or only the secrets (user).
+struct TeamReauth {
+    team: std::sync::Arc<vault::Team>,
+    short: String,
+    may_edit_record: bool,
+    conn: Connection,
+}
+
+impl TeamReauth {
+    /// A token that may only replace the tokens (the user policy) may not change what the
+    /// record says.
+    fn may_change(&self, record_changes: bool) -> Result<()> {
+        if record_changes && !self.may_edit_record {
+            bail!(
+                "the new sign-in changes what the record of {team}/{short} says (account, inputs, user name or OAuth client), and changing the record needs the conn-{team}-admin policy; this token may only replace the tokens. The connection still has its old credentials.",
+                team = self.team.name,
+                short = self.short
+            );
+        }
+        Ok(())
+    }
+}
+
+fn differs(old: &Option<Identity>, new: &Identity) -> bool {
+    old.as_ref().is_some_and(|o| o.differs(new))
+}
+
+/// Saves a team connection's new credentials in place, as one step Ctrl-C can't split: a new
+/// OAuth client (admin), then the secret bundle with check-and-set (which drops any
+/// `conn:needs_reauth` mark and any refresh claim: a host still refreshing loses its final
+/// write and takes the new tokens), then the record with check-and-set when the token may edit
+/// it, and the check result in `status/`. A token that may only update the secrets (the user
+/// policy) keeps the record as it is, so it may not change what the record says (the account,
+/// inputs, user name or client).
+fn save_reauth_in_team(
+    ctx: &Base,
+    tr: &TeamReauth,
+    store: &dyn SecretStore,
+    changed: &Connection,
+    bundle: &SecretBundle,
+    new_client: &Option<(OAuthClient, Option<Secret<String>>)>,
+    now: &str,
+) -> Result<()> {
+    let (t, short, old) = (&tr.team, tr.short.as_str(), &tr.conn);
+    tr.may_change(
+        new_client.is_some()
+            || changed.username != old.username
+            || changed.inputs != old.inputs
+            || changed
+                .identity
+                .as_ref()
+                .is_some_and(|n| differs(&old.identity, n)),
+    )?;
+    crate::core::interrupt::critical(|| -> Result<()> {
+        if let Some((reg, secret)) = new_client {
+            let mut reg = reg.clone();
+            reg.team = Some(t.name.clone());
+            save_client_secret(ctx, &reg, secret)?;
+            t.put_client_record(&client_key(&reg.provider, &reg.client_id), &reg)?;
+        }
+        store.put(&old.id, bundle)?;
+        if tr.may_edit_record {
+            t.update_entry("meta", short, false, "edit connections", &|m| {
+                let mut c: Connection =
+                    serde_json::from_value(serde_json::Value::Object(m.clone()))?;
+                if c.id != old.id {
+                    bail!(
+                        "{}/{short} was replaced by another connection meanwhile; its new tokens went to the old one's secrets, which nothing uses now",
+                        t.name
+                    );
+                }
+                c.username = changed.username.clone();
+                c.inputs = changed.inputs.clone();
+                c.oauth = changed.oauth.clone();
+                c.identity = changed.identity.clone().or(c.identity);
+                c.updated_at = now.to_string();
+                c.authorized_at = Some(now.to_string());
+                c.last_check = Some(LastCheck {
+                    status: CheckStatus::Ok,
+                    at: now.to_string(),
+                    message: None,
+                });
+                c.last_success = Some(now.to_string());
+                if let serde_json::Value::Object(o) = serde_json::to_value(&c)? {
+                    *m = o;
+                }
+                Ok(())
+            })?;
+        }
+        // The check just passed: every role may record that in status/.
+        let saved = t.update_entry("status", short, true, "record checks", &|m| {
+            for (k, v) in [("status", "ok"), ("at", now), ("last_success", now)] {
+                m.insert(k.into(), serde_json::Value::String(v.to_string()));
+            }
+            m.remove("message");
+            Ok(())
+        });
+        if let Err(e) = saved {
+            log::debug!(
+                "{}/{short}: the check result was not recorded: {e:#}",
+                t.name
+            );
+        }
+        Ok(())
     })
 }
 
@@ -924,8 +1134,28 @@ fn remove_from_team(
 
 /// A new name, same settings; secrets are keyed by id and stay put, and the recipe bindings
 /// of the old name (in every project) follow to the new one. Returns those bindings.
+/// A team connection (`acme/gh`) is renamed within its team: `NEW` may be given as `new` or
+/// `acme/new`.
 pub(crate) fn rename(ctx: &Base, old: &str, new: &str) -> Result<Vec<Binding>> {
-    not_in_team(old, "rename")?;
+    if let Some((team, short_old)) = vault::team::split_name(old) {
+        let short_new = match vault::team::split_name(new) {
+            Some((t, s)) if t == team => s,
+            Some(_) => {
+                return Err(usage(format!(
+                    "conn rename keeps a connection in its team; {new:?} names another team (a team {team} admin can 'conn rm' it and 'conn new' it there)"
+                )));
+            }
+            None => new,
+        };
+        validate_name(short_new).map_err(usage)?;
+        let new_full = format!("{team}/{short_new}");
+        return crate::core::interrupt::critical(|| {
+            let t = ctx.team(team)?;
+            t.check_mount()?;
+            t.rename(short_old, short_new)?;
+            move_bindings(ctx, old, &new_full)
+        });
+    }
     not_in_team(new, "rename")?;
     validate_name(new).map_err(usage)?;
     crate::core::interrupt::critical(|| {
@@ -945,18 +1175,23 @@ pub(crate) fn rename(ctx: &Base, old: &str, new: &str) -> Result<Vec<Binding>> {
             meta.connections.insert(new.to_string(), conn);
             Ok(())
         })?;
-        let bindings = BindingsStore::new(&ctx.paths);
-        if bindings.load()?.of_connection(old).is_empty() {
-            return Ok(Vec::new());
-        }
-        bindings
-            .update(|b| Ok(b.rename_connection(old, new)))
-            .with_context(|| {
-                format!(
-                    "renamed {old:?} to {new:?}, but its recipe bindings still name {old:?}; bind the roles again with 'conn bind ROLE {new}'"
-                )
-            })
+        move_bindings(ctx, old, new)
     })
+}
+
+/// The recipe bindings of `old` (in every project) now name `new`.
+fn move_bindings(ctx: &Base, old: &str, new: &str) -> Result<Vec<Binding>> {
+    let bindings = BindingsStore::new(&ctx.paths);
+    if bindings.load()?.of_connection(old).is_empty() {
+        return Ok(Vec::new());
+    }
+    bindings
+        .update(|b| Ok(b.rename_connection(old, new)))
+        .with_context(|| {
+            format!(
+                "renamed {old:?} to {new:?}, but its recipe bindings still name {old:?}; bind the roles again with 'conn bind ROLE {new}'"
+            )
+        })
 }
 
 /// The recipe bindings `name` plays, for `rm` to tell (and ask) before removing it.
@@ -969,13 +1204,12 @@ pub(crate) fn describe(b: &Binding) -> String {
     format!("role {} of {} ({})", b.role, b.project, b.env)
 }
 
-/// `reauth` and `rename` of team connections are not built yet: say so instead of "no such
-/// connection".
+/// A local connection does not move into a team: say so instead of "invalid name".
 fn not_in_team(name: &str, what: &str) -> Result<()> {
     if let Some((team, _)) = vault::team::split_name(name) {
-        bail!(
-            "conn {what} does not handle team connections yet; a team {team} admin can 'conn rm {name}' and 'conn new' it again"
-        );
+        return Err(usage(format!(
+            "conn {what} does not move a local connection into team {team}; create it there with 'conn new {name}' (a team {team} admin) and remove the local one"
+        )));
     }
     Ok(())
 }

@@ -78,25 +78,44 @@ pub(crate) fn pick_auth<'p>(
     Ok(&provider.auth[i])
 }
 
-/// The environment: `--env`, else production without a terminal (or with `--yes`), else asked.
+/// The environment: `--env`; else the only one the provider has (most have no sandbox, and
+/// are not asked); else production without a terminal (or with `--yes`); else asked.
 pub(crate) fn pick_env(
     ctx: &mut Ctx<'_>,
+    provider: &Provider,
     given: Option<Environment>,
     yes: bool,
 ) -> Result<Environment> {
     if let Some(e) = given {
         return Ok(e);
     }
+    let offered: Vec<Environment> = Environment::ALL
+        .iter()
+        .copied()
+        .filter(|e| match provider.environments.is_empty() {
+            true => *e == Environment::Production,
+            false => provider.environments.contains_key(e.as_str()),
+        })
+        .collect();
+    if let [only] = offered.as_slice() {
+        return Ok(*only);
+    }
     if yes || !ctx.ui.interactive() {
         return Ok(Environment::Production);
     }
-    let items: Vec<String> = Environment::ALL.iter().map(|e| e.to_string()).collect();
-    let i = ctx.ui.select(
-        &Question::new("Environment", "--env production|sandbox"),
-        &items,
-        0,
-    )?;
-    Ok(Environment::ALL[i])
+    let items: Vec<String> = offered.iter().map(|e| e.to_string()).collect();
+    let flag = format!(
+        "--env {}",
+        offered
+            .iter()
+            .map(|e| e.as_str())
+            .collect::<Vec<_>>()
+            .join("|")
+    );
+    let i = ctx
+        .ui
+        .select(&Question::new("Environment", &flag), &items, 0)?;
+    Ok(offered[i])
 }
 
 /// The inputs that matter for `spec`: all of them except those only another method uses.
@@ -176,6 +195,7 @@ pub(crate) fn collect_inputs(
     ctx: &mut Ctx<'_>,
     provider: &Provider,
     spec: &AuthSpec,
+    env: Environment,
     sets: &[(String, String)],
     yes: bool,
 ) -> Result<Collected> {
@@ -231,26 +251,34 @@ pub(crate) fn collect_inputs(
             values.insert(input.name.clone(), String::new());
             continue;
         }
-        let default = settled.flatten().or_else(|| input.default.clone());
+        // Discovery's default, else one that may follow earlier answers: the header prefix
+        // the header, GitHub's API URL its host.
+        let default = settled
+            .flatten()
+            .or_else(|| input.default_given(&provider.values(env, &values)));
         let value = match given {
-            Some(v) => {
-                input
-                    .validate(&v)
-                    .map_err(|e| usage(format!("--set {}: {e}", input.name)))?;
-                v
+            Some(v) => provider
+                .take_input(input, &v)
+                .map_err(|e| usage(format!("--set {}: {e}", input.name)))?,
+            None if input.worked_out()
+                && default
+                    .as_deref()
+                    .is_some_and(|d| input.validate(d).is_ok()) =>
+            {
+                let d = default.unwrap_or_default();
+                if ctx.ui.interactive() {
+                    ctx.ui.notice(&format!(
+                        "{}: {d} (from the {})",
+                        input.label,
+                        depends_on_labels(provider, input)
+                    ));
+                }
+                d
             }
             None if (yes || !ctx.ui.interactive()) && (default.is_some() || input.optional) => {
-                default.clone().unwrap_or_default()
+                default.unwrap_or_default()
             }
-            None => {
-                let flag = format!("--set {}=VALUE", input.name);
-                ctx.ui.input(
-                    &Question::new(&input.label, &flag)
-                        .default(default.as_deref())
-                        .help(input.help.as_deref()),
-                    &|v: &str| input.validate(v),
-                )?
-            }
+            None => ask_input(ctx, provider, input, default.as_deref())?,
         };
         if Some(input.name.as_str()) == issuer_input && !value.is_empty() {
             let http = ctx.http(std::time::Duration::from_secs(30))?;
@@ -314,14 +342,96 @@ pub(crate) fn ask_scopes(
     Ok((!scopes.is_empty()).then_some(scopes))
 }
 
+/// The labels of the inputs `input`'s default follows, for saying where a value came from.
+fn depends_on_labels(provider: &Provider, input: &Input) -> String {
+    let deps = input.depends_on();
+    provider
+        .inputs
+        .iter()
+        .filter(|i| deps.contains(&i.name))
+        .map(|i| i.label.as_str())
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
+/// Asks for `input` on the terminal, offering `default`. The answer kept is what
+/// `Provider::take_input` makes of it: a pasted URL gives the subdomain, blanks are empty. An
+/// optional input's non-empty default is editable text, so it can be erased to nothing.
+pub(crate) fn ask_input(
+    ctx: &mut Ctx<'_>,
+    provider: &Provider,
+    input: &Input,
+    default: Option<&str>,
+) -> Result<String> {
+    let flag = format!("--set {}=VALUE", input.name);
+    let prefill = input.optional && default.is_some_and(|d| !d.is_empty());
+    let raw = ctx.ui.input(
+        &Question::new(&input.label, &flag)
+            .default(default)
+            .help(input.help.as_deref())
+            .prefill(prefill),
+        &|v: &str| provider.take_input(input, v).map(|_| ()),
+    )?;
+    // Without a terminal the answer is a default or the placeholder of a missing one
+    // (`Ui::defer_missing`), reported with the others before anything uses it.
+    if !ctx.ui.interactive() {
+        return Ok(raw);
+    }
+    let kept = provider.take_input(input, &raw).map_err(usage)?;
+    if !kept.is_empty() && kept != raw.trim() {
+        ctx.ui
+            .notice(&format!("{}: {kept} (from {:?})", input.label, raw.trim()));
+    }
+    Ok(kept)
+}
+
+/// After answers changed from `before` to `after`: an input that still has the default the
+/// old answers gave it, and whose default follows a changed answer, takes the default of the
+/// new answers (header X-Api-Key drops the `Bearer ` that came with Authorization; a new
+/// GitHub host brings its API URL). Returns the inputs so changed.
+pub(crate) fn rederive(
+    provider: &Provider,
+    env: Environment,
+    before: &BTreeMap<String, String>,
+    after: &mut BTreeMap<String, String>,
+) -> Vec<String> {
+    let mut done = Vec::new();
+    for input in &provider.inputs {
+        let changed = |k: &String| before.get(k) != after.get(k);
+        if !input.depends_on().iter().any(changed) {
+            continue;
+        }
+        let (Some(old), Some(now)) = (before.get(&input.name), after.get(&input.name)) else {
+            continue;
+        };
+        if old != now || input.default_given(&provider.values(env, before)).as_ref() != Some(old) {
+            continue;
+        }
+        if let Some(new) = input.default_given(&provider.values(env, after))
+            && &new != now
+            && input.validate(&new).is_ok()
+        {
+            after.insert(input.name.clone(), new);
+            done.push(input.name.clone());
+        }
+    }
+    done
+}
+
 pub(crate) fn ask_name(
     ctx: &mut Ctx<'_>,
     provider: &Provider,
     inputs: &BTreeMap<String, String>,
     existing: &BTreeMap<String, Connection>,
 ) -> Result<String> {
+    // The first input names the instance (acme of zendesk-acme), unless it is its default
+    // (github.com).
     let first = provider.inputs.iter().find(|i| i.capture.is_none());
-    let base = match first.and_then(|i| inputs.get(&i.name)) {
+    let base = match first.and_then(|i| {
+        inputs
+            .get(&i.name)
+            .filter(|v| i.default.as_ref() != Some(*v))
+    }) {
         Some(v) if validate_name(&format!("{}-{v}", provider.id)).is_ok() && v.len() <= 24 => {
             format!("{}-{v}", provider.id)
         }

@@ -163,7 +163,19 @@ impl PrivateKeyring {
     /// 'Login' collection and the `default` alias points at it.
     fn start() -> Self {
         let k = Self::spawn(true);
-        for _ in 0..100 {
+        // Not a Secret Service call before the daemon owns the name: D-Bus would activate a
+        // second, locked daemon from the system's service file, and the store would fail.
+        // Generous waits: a loaded CI machine starts the daemon slowly.
+        let mut owned = false;
+        for _ in 0..300 {
+            if k.owns_secret_service() {
+                owned = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        assert!(owned, "the private gnome-keyring did not take the Secret Service name");
+        for _ in 0..300 {
             if k.secret_tool(&["store", "--label=probe", "conn-test", "probe"], "x") {
                 return k;
             }

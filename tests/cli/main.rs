@@ -20,6 +20,7 @@ mod generic_oauth2;
 mod hardening;
 mod keychain;
 mod layers;
+mod look;
 mod man;
 mod metadata_cache;
 mod mutation;

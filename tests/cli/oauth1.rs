@@ -483,5 +483,6 @@ fn each_documented_denial_form_ends_the_sign_in_at_once() {
     out.code(1);
     assert!(out.stderr.contains("within 10s"), "{out:?}");
     let page = browser_page(&page);
-    assert!(page.contains("oauth_token mismatch"), "{page}");
+    assert!(page.contains("its oauth_token does not match"), "{page}");
+    assert!(page.contains("still waiting"), "{page}");
 }

@@ -458,3 +458,89 @@ fn the_sign_in_sends_the_one_redirect_uri_that_providers_show_says_to_register()
         Some(want.as_str())
     );
 }
+
+/// One raw GET to the loopback callback, as a browser would send it: (status, body).
+fn get(url: &str) -> (u16, String) {
+    let u = url::Url::parse(url).unwrap();
+    let mut s = std::net::TcpStream::connect((u.host_str().unwrap(), u.port().unwrap())).unwrap();
+    let target = match u.query() {
+        Some(q) => format!("{}?{q}", u.path()),
+        None => u.path().to_string(),
+    };
+    write!(s, "GET {target} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap();
+    (status, answer)
+}
+
+#[test]
+fn no_browser_paste_is_answered_and_a_wrong_one_keeps_waiting() {
+    let api = fake_as(good_token);
+    let env = env_for(&api, "");
+    let mut c = env.cmd();
+    c.args(NEW)
+        .args(["--no-browser", "--timeout", "60"])
+        .env("CS", "s")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // Every stderr line, as it comes, so each answer can be waited for.
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let (tx, lines) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for l in stderr.lines().map_while(Result::ok) {
+            let _ = tx.send(l);
+        }
+    });
+    let mut seen = String::new();
+    let mut until = |want: &str| -> String {
+        loop {
+            let l = lines
+                .recv_timeout(Duration::from_secs(20))
+                .unwrap_or_else(|_| panic!("no {want:?} in: {seen}"));
+            seen.push_str(&l);
+            seen.push('\n');
+            if l.contains(want) {
+                return l;
+            }
+        }
+    };
+    let auth_url = until(&format!("{}/authorize?", api.url));
+    let auth_url = url::Url::parse(auth_url.trim()).unwrap();
+    let q: std::collections::HashMap<_, _> = auth_url.query_pairs().into_owned().collect();
+    let (back, state) = (q["redirect_uri"].clone(), q["state"].clone());
+
+    writeln!(stdin, "not a url").unwrap();
+    until("That is not a URL");
+    writeln!(stdin, "{back}?code=good&state=someone-elses").unwrap();
+    let l = until("conn did not take that URL");
+    assert!(l.contains("another sign-in"), "{l}");
+    assert!(l.contains("Still waiting"), "{l}");
+    writeln!(stdin, "{back}?state={state}").unwrap();
+    let l = until("conn did not take that URL");
+    assert!(l.contains("neither code nor an error"), "{l}");
+    writeln!(stdin, "{back}?error=access_denied&state={state}").unwrap();
+    let l = until("conn did not take that URL");
+    assert!(l.contains("denied"), "{l}");
+    assert!(!l.contains("nothing was saved"), "{l}");
+
+    // The browser that reaches the callback with another sign-in's answer is told the truth:
+    // conn is still waiting.
+    let (status, page) = get(&format!("{back}?code=good&state=someone-elses"));
+    assert_eq!(status, 400);
+    assert!(page.contains("still waiting"), "{page}");
+    assert!(!page.contains("Start again"), "{page}");
+
+    writeln!(stdin, "{back}?code=good&state={state}").unwrap();
+    until("Got it, finishing sign-in");
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{seen}");
+    assert!(env.connections().contains_key("x"));
+}

@@ -71,8 +71,9 @@ fn readme_console_examples_run_as_shown() {
         "github.toml",
         &pointed_at(
             include_str!("../../src/catalog/builtin/github.toml"),
-            "default = \"https://api.github.com\"",
-            &format!("default = \"{}\"", github.url),
+            // github.com's API URL, worked out from the default host.
+            "value = \"https://api.github.com\"",
+            &format!("value = \"{}\"", github.url),
         ),
     );
     env.write_provider(

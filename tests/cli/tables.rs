@@ -60,7 +60,7 @@ stale-key  acme      api_key  production  -                           never chec
 }
 
 #[test]
-fn check_is_a_table_with_hints_after_it() {
+fn check_is_a_table_with_hints_under_their_rows() {
     let (_api, env) = two_connections();
     let out = env.conn("check").code(2);
     assert_eq!(
@@ -69,7 +69,10 @@ fn check_is_a_table_with_hints_after_it() {
 NAME       PROVIDER  STATUS               IDENTITY       LATENCY  DETAIL
 prod       acme      ok                   ann@acme.test  NNNms
 stale-key  acme      invalid_credentials  -              NNNms    HTTP 401: the credentials were rejected: Bad credentials
-stale-key: likely cause: the key or token was revoked, rotated or expired. In order: check that the user who authorized it is still active and allowed to use the API, verify the credentials with the provider, then replace them with 'conn reauth stale-key'
+  likely cause: the key or token was revoked, rotated or expired. In order:
+  check that the user who authorized it is still active and allowed to use the
+  API, verify the credentials with the provider, then replace them with 'conn
+  reauth stale-key'
 "
     );
 }

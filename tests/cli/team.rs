@@ -203,14 +203,6 @@ fn a_team_connection_is_shared_with_every_host_and_keeps_secrets_out_of_records(
     assert_eq!(check.code, 0, "{check:#?}");
     assert!(check.stdout.contains("acme/gh"), "{check:#?}");
 
-    // Not built for team connections yet, and said so.
-    let re = admin.run(&["reauth", "acme/gh"]);
-    re.code(1);
-    assert!(
-        re.stderr.contains("does not handle team connections yet"),
-        "{re:#?}"
-    );
-
     // The same name again: one winner, a clear message.
     let again = create_team_key(&admin, "acme/gh", "team-key-0123456789abcdef");
     again.code(1);
@@ -976,4 +968,282 @@ fn an_admin_who_is_also_a_user_may_still_create() {
     let host = Host::new(&bao, "acme", &token, &api.url);
     create_team_key(&host, "acme/gh", "k-0123456789abcdef").ok();
     host.run(&["rm", "acme/gh", "--yes", "--keep-remote"]).ok();
+}
+
+/// The record and secrets of `acme/<name>` as stored: (record version, record, secrets
+/// version, secrets).
+fn stored(bao: &Bao, name: &str) -> (u64, serde_json::Value, u64, serde_json::Value) {
+    let rec = bao
+        .api("GET", &format!("secret/data/conn/acme/meta/{name}"), None)
+        .1;
+    let (v, sec) = stored_secrets(bao, name);
+    (
+        rec["data"]["metadata"]["version"].as_u64().unwrap(),
+        rec["data"]["data"].clone(),
+        v,
+        sec,
+    )
+}
+
+#[test]
+fn reauth_of_a_team_key_connection_replaces_its_secrets_in_place() {
+    let bao = Bao::start();
+    bao.seed_team("acme");
+    // Three keys: the first, its replacement (same account), and another account's.
+    let api = FakeApi::start(|s| match s.header("Authorization") {
+        Some("Bearer old-key-0123456789ab") | Some("Bearer new-key-0123456789ab") => {
+            (200, json!({"id": 7, "email": "bot@acme.test"}).to_string())
+        }
+        Some("Bearer alt-key-0123456789ab") => (
+            200,
+            json!({"id": 8, "email": "other@acme.test"}).to_string(),
+        ),
+        _ => (401, json!({"error": "bad key"}).to_string()),
+    });
+    let admin = Host::new(&bao, "acme", &bao.login("acme", "admin"), &api.url);
+    create_team_key(&admin, "acme/gh", "old-key-0123456789ab").ok();
+    let (rv0, rec0, sv0, sec0) = stored(&bao, "gh");
+    let id = rec0["id"].as_str().unwrap().to_string();
+    // A dead refresh mark and a crashed host's claim, as other hosts leave them.
+    let mut marked = sec0.clone();
+    marked["conn:needs_reauth"] = json!("invalid_grant");
+    marked["conn:refresh_claim"] = json!("crashed-host:4242:deadbeef");
+    bao.ok(
+        "POST",
+        &format!("secret/data/conn/acme/secrets/{id}"),
+        json!({"options": {"cas": sv0}, "data": marked}),
+    );
+
+    // A monitor may not: refused before the key is even checked.
+    let monitor = Host::new(&bao, "acme", &bao.login("acme", "monitor"), &api.url);
+    let seen = api.requests().len();
+    let out = monitor.env.run_full(
+        &["reauth", "acme/gh", "--secret-stdin"],
+        Some("new-key-0123456789ab\n"),
+        &[("BAO_TOKEN", &monitor.token)],
+    );
+    out.code(1);
+    assert!(
+        out.stderr.contains("may not re-authorize acme/gh")
+            && out.stderr.contains("conn-acme-admin or conn-acme-user")
+            && out.stderr.contains("conn-acme-monitor"),
+        "{out:#?}"
+    );
+    assert_eq!(api.requests().len(), seen, "no check request was sent");
+    assert_eq!(stored(&bao, "gh").2, sv0 + 1, "nothing written");
+
+    // A team user replaces the key: same id, record untouched, marks gone.
+    let user = Host::new(&bao, "acme", &bao.login("acme", "user"), &api.url);
+    let out = user.env.run_full(
+        &["reauth", "acme/gh", "--secret-stdin"],
+        Some("new-key-0123456789ab\n"),
+        &[("BAO_TOKEN", &user.token)],
+    );
+    out.ok();
+    assert!(
+        out.stdout
+            .contains("Re-authorized 'acme/gh', connected as bot@acme.test"),
+        "{out:#?}"
+    );
+    let (rv1, rec1, sv1, sec1) = stored(&bao, "gh");
+    assert_eq!(rec1["id"], id.as_str());
+    assert_eq!(rv1, rv0, "the user policy does not touch the record");
+    assert_eq!(sv1, sv0 + 2, "one check-and-set write");
+    assert_eq!(sec1, json!({"api_key": "new-key-0123456789ab"}), "{sec1}");
+    let (_, st) = bao.api("GET", "secret/data/conn/acme/status/gh", None);
+    assert_eq!(st["data"]["data"]["status"], "ok", "{st}");
+    assert_eq!(
+        user.run(&["token", "acme/gh"]).ok().stdout,
+        "new-key-0123456789ab\n"
+    );
+
+    // Another account's key changes what the record says: the admin's to do.
+    let out = user.env.run_full(
+        &["reauth", "acme/gh", "--secret-stdin", "--yes"],
+        Some("alt-key-0123456789ab\n"),
+        &[("BAO_TOKEN", &user.token)],
+    );
+    out.code(1);
+    assert!(
+        out.stderr.contains("needs the conn-acme-admin policy")
+            && out.stderr.contains("still has its old credentials"),
+        "{out:#?}"
+    );
+    assert_eq!(stored(&bao, "gh").2, sv1, "nothing written");
+    let out = admin.env.run_full(
+        &["reauth", "acme/gh", "--secret-stdin", "--yes", "--json"],
+        Some("alt-key-0123456789ab\n"),
+        &[("BAO_TOKEN", &admin.token)],
+    );
+    out.ok();
+    assert_eq!(out.json()["identity"]["label"], "other@acme.test");
+    let (rv2, rec2, sv2, sec2) = stored(&bao, "gh");
+    assert_eq!(
+        rv2,
+        rv1 + 1,
+        "the admin updates the record with check-and-set"
+    );
+    assert_eq!(rec2["id"], id.as_str());
+    assert_eq!(rec2["identity"]["label"], "other@acme.test");
+    assert_ne!(rec2["authorized_at"], rec0["authorized_at"]);
+    assert_eq!(sv2, sv1 + 1);
+    assert_eq!(sec2["api_key"], "alt-key-0123456789ab");
+    assert_eq!(user.run(&["check", "acme/gh"]).code, 0);
+}
+
+#[test]
+fn reauth_of_a_team_oauth_connection_clears_the_needs_reauth_mark() {
+    let bao = Bao::start();
+    bao.seed_team("acme");
+    let idp = Oidc::start(2);
+    let admin = idp_host(&bao, &idp, &bao.login("acme", "admin"));
+    create_team_oauth(&admin, "acme/idp");
+    let (_, first) = stored_secrets(&bao, "idp");
+    // The grant is revoked at the provider; once the access token expires, the next refresh
+    // is refused and marks the connection for every host.
+    idp.revoke(first["refresh_token"].as_str().unwrap());
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let user = idp_host(&bao, &idp, &bao.login("acme", "user"));
+    let out = user.run(&["token", "acme/idp"]);
+    out.code(1);
+    assert!(out.stderr.contains("conn reauth acme/idp"), "{out:#?}");
+    let (_, marked) = stored_secrets(&bao, "idp");
+    assert!(marked.get("conn:needs_reauth").is_some(), "{marked}");
+
+    // A team user signs in again: new tokens in place, the mark gone, usable everywhere.
+    let out = user.run_with(&["reauth", "acme/idp"], &[("BROWSER", &browser_cmd())]);
+    out.ok();
+    let (_, now) = stored_secrets(&bao, "idp");
+    assert!(now.get("conn:needs_reauth").is_none(), "{now}");
+    assert!(now.get("conn:refresh_claim").is_none(), "{now}");
+    assert_ne!(now["refresh_token"], first["refresh_token"]);
+    assert!(idp.active(now["refresh_token"].as_str().unwrap()));
+    let other = idp_host(&bao, &idp, &bao.login("acme", "checker"));
+    let tok = other.run(&["token", "acme/idp"]);
+    assert_eq!(
+        tok.ok().stdout.trim(),
+        now["access_token"].as_str().unwrap()
+    );
+}
+
+#[test]
+fn an_admin_renames_a_team_connection_and_its_secrets_stay() {
+    let bao = Bao::start();
+    bao.seed_team("acme");
+    let api = FakeApi::expecting_auth("Bearer k-0123456789abcdef", json!({"id": 1}));
+    let admin = Host::new(&bao, "acme", &bao.login("acme", "admin"), &api.url);
+    create_team_key(&admin, "acme/gh", "k-0123456789abcdef").ok();
+    create_team_key(&admin, "acme/taken", "k-0123456789abcdef").ok();
+    admin.run(&["check", "acme/gh"]).ok();
+    let (_, rec, sv, _) = stored(&bao, "gh");
+
+    let user = Host::new(&bao, "acme", &bao.login("acme", "user"), &api.url);
+    let out = user.run(&["rename", "acme/gh", "bot"]);
+    out.code(1);
+    assert!(
+        out.stderr
+            .contains("may not rename connections in team acme")
+            && out.stderr.contains("conn-acme-admin"),
+        "{out:#?}"
+    );
+    let out = admin.run(&["rename", "acme/gh", "taken"]);
+    out.code(1);
+    assert!(out.stderr.contains("already exists"), "{out:#?}");
+    let out = admin.run(&["rename", "acme/gh", "other/bot"]);
+    out.code(2);
+    assert!(out.stderr.contains("another team"), "{out:#?}");
+    assert_eq!(bao.api("GET", "secret/data/conn/acme/meta/gh", None).0, 200);
+
+    let out = admin.run(&["rename", "acme/gh", "acme/bot"]);
+    out.ok();
+    assert!(
+        out.stdout.contains("Renamed 'acme/gh' to 'acme/bot'"),
+        "{out:#?}"
+    );
+    assert_eq!(bao.api("GET", "secret/data/conn/acme/meta/gh", None).0, 404);
+    let (_, moved, sv2, _) = stored(&bao, "bot");
+    assert_eq!(moved["id"], rec["id"], "same id: the secrets stay");
+    assert_eq!(sv2, sv, "the secrets were not rewritten");
+    let (s, st) = bao.api("GET", "secret/data/conn/acme/status/bot", None);
+    assert_eq!(s, 200, "the check result followed");
+    assert_eq!(st["data"]["data"]["status"], "ok");
+    assert_eq!(
+        user.run(&["token", "acme/bot"]).ok().stdout,
+        "k-0123456789abcdef\n"
+    );
+    let list = user.run(&["list"]);
+    assert!(
+        list.ok().stdout.contains("acme/bot") && !list.stdout.contains("acme/gh "),
+        "{list:#?}"
+    );
+}
+
+#[test]
+fn a_cron_host_uses_a_local_bao_agent_with_no_token_at_all() {
+    let bao = Bao::start();
+    bao.seed_team("acme");
+    let api = FakeApi::expecting_auth("Bearer k-0123456789abcdef", json!({"id": 1}));
+    let admin = Host::new(&bao, "acme", &bao.login("acme", "admin"), &api.url);
+    create_team_key(&admin, "acme/gh", "k-0123456789abcdef").ok();
+    let (role_id, secret_id) = bao.approle("acme", "conn-acme-user", "1h");
+    let agent = crate::support::bao::Agent::start(&bao, &role_id, &secret_id);
+
+    // The cron host knows only the agent's address: no BAO_TOKEN, VAULT_TOKEN, token file,
+    // token helper or AppRole settings.
+    let cron = TestEnv::new();
+    cron.write_provider("acme.toml", &acme_provider(&api.url));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(cron.home(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    cron.run(&["store", "add", "acme", "--vault-addr", &agent.addr])
+        .ok();
+    let home = cron.dir.path().join("home");
+    assert!(!home.join(".vault-token").exists());
+    assert_eq!(
+        cron.run(&["token", "acme/gh"]).ok().stdout,
+        "k-0123456789abcdef\n"
+    );
+    let check = cron.run(&["check"]);
+    assert_eq!(check.code, 0, "{check:#?}");
+    assert!(check.stdout.contains("acme/gh"), "{check:#?}");
+    let (_, st) = bao.api("GET", "secret/data/conn/acme/status/gh", None);
+    assert_eq!(
+        st["data"]["data"]["status"], "ok",
+        "written through the agent"
+    );
+    let doctor = cron.run(&["doctor"]);
+    let token = doctor
+        .stdout
+        .lines()
+        .find(|l| l.contains("team acme token"))
+        .unwrap_or_else(|| panic!("no token line: {doctor:#?}"))
+        .to_string();
+    assert!(
+        token.starts_with("ok")
+            && token.contains(&format!("from the bao agent at {}", agent.addr))
+            && token.contains("conn-acme-user"),
+        "{token}"
+    );
+    assert!(
+        !cron.home().join("vault-tokens").exists(),
+        "no AppRole login by conn itself"
+    );
+    // What the user policy does not allow stays denied through the agent.
+    let out = cron.run_env(
+        &[
+            "new",
+            "acme/x",
+            "--provider",
+            "acme",
+            "--auth",
+            "api_key",
+            "--secret-env",
+            "K",
+        ],
+        &[("K", "k-0123456789abcdef")],
+    );
+    out.code(1);
+    assert!(out.stderr.contains("conn-acme-admin"), "{out:#?}");
 }

@@ -221,6 +221,9 @@ fn new_http(env: &TestEnv, api: &FakeApi, name: &str) {
         .arg(name)
         .arg("--set")
         .arg(format!("base_url={}", api.url))
+        // The wrong prefix for this API, which `edit` then fixes.
+        .arg("--set")
+        .arg("prefix=Bearer ")
         .env("K", "k-123")
         .ok();
 }

@@ -320,3 +320,95 @@ fn wait_ready(
     }
     None
 }
+
+/// A real `bao agent` (the same binary) in front of a server: AppRole auto-auth from
+/// role_id/secret_id files, `api_proxy { use_auto_auth_token = true }` and a plain-HTTP
+/// listener on a free loopback port, so clients send no token at all. Stopped on drop.
+pub struct Agent {
+    pub addr: String,
+    child: Option<Child>,
+    _dir: tempfile::TempDir,
+}
+
+impl Agent {
+    /// Starts the agent for `server` and waits until its auto-auth token answers
+    /// `lookup-self` through the proxy (the login happens just after start).
+    pub fn start(server: &Bao, role_id: &str, secret_id: &str) -> Agent {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("home")).unwrap();
+        std::fs::write(d.join("role_id"), role_id).unwrap();
+        std::fs::write(d.join("secret_id"), secret_id).unwrap();
+        for _ in 0..5 {
+            let port = free_port();
+            let hcl = format!(
+                r#"vault {{
+  address = "{server}"
+}}
+auto_auth {{
+  method "approle" {{
+    config = {{
+      role_id_file_path = "{dir}/role_id"
+      secret_id_file_path = "{dir}/secret_id"
+      remove_secret_id_file_after_reading = false
+    }}
+  }}
+}}
+api_proxy {{
+  use_auto_auth_token = true
+}}
+listener "tcp" {{
+  address = "127.0.0.1:{port}"
+  tls_disable = true
+}}
+"#,
+                server = server.addr,
+                dir = d.display()
+            );
+            let config = d.join("agent.hcl");
+            std::fs::write(&config, hcl).unwrap();
+            let mut child = Command::new(bao_bin())
+                .arg("agent")
+                .arg(format!("-config={}", config.display()))
+                .env_clear()
+                .env("HOME", d.join("home"))
+                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("bao agent starts");
+            let addr = format!("http://127.0.0.1:{port}");
+            let http = reqwest::blocking::Client::new();
+            let deadline = Instant::now() + Duration::from_secs(15);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break;
+                }
+                // No token sent: 200 only once auto-auth has logged in.
+                if let Ok(r) = http.get(format!("{addr}/v1/auth/token/lookup-self")).send()
+                    && r.status().as_u16() == 200
+                {
+                    return Agent {
+                        addr,
+                        child: Some(child),
+                        _dir: dir,
+                    };
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("bao agent did not become ready in 5 attempts");
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}

@@ -119,6 +119,11 @@ impl Client {
         })
     }
 
+    /// Whether conn sends a token (none: a `bao agent` in front of the server adds its own).
+    pub(crate) fn has_token(&self) -> bool {
+        self.token.is_some()
+    }
+
     pub(crate) fn set_token(&mut self, token: Option<Secret<String>>, source: impl Into<String>) {
         self.token = token;
         self.token_source = source.into();

@@ -107,12 +107,21 @@ pub(crate) fn diagnose(team: &Team) -> Vec<Finding> {
                     }
                 )
             };
+            // No token sent, yet the server knows one: a `bao agent` (api_proxy with
+            // use_auto_auth_token) added its auto-auth token.
+            let source = if team.client.has_token() {
+                team.client.token_source.clone()
+            } else {
+                format!(
+                    "the bao agent at {} (conn sends no token; the agent adds its auto-auth token)",
+                    team.client.address
+                )
+            };
             add(
                 "token",
                 true,
                 format!(
-                    "from {}; {}; policies {policies}; {} token{}, {expiry}",
-                    team.client.token_source,
+                    "from {source}; {}; policies {policies}; {} token{}, {expiry}",
                     d["display_name"].as_str().unwrap_or("?"),
                     d["type"].as_str().unwrap_or("service"),
                     if d["renewable"].as_bool() == Some(true) {

@@ -6,7 +6,7 @@
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use anyhow::{Result, anyhow};
+use anyhow::{Result, anyhow, bail};
 use serde_json::Value;
 
 use super::client::{Client, Versioned};
@@ -301,6 +301,92 @@ impl Team {
                 .join(" and "),
             team = self.name,
         ))
+    }
+
+    /// Before a re-authorization: may this token write a new secret bundle for `id` (the
+    /// `update` capability on `secrets/<id>`, which the admin and user policies grant)? Says
+    /// which policy is missing otherwise, before any sign-in starts. Returns whether it may
+    /// also update the record (`meta/<name>`, admin only).
+    pub(crate) fn require_reauth(&self, name: &str, id: &str) -> Result<bool> {
+        let secrets = self.data_path("secrets", id);
+        let meta = self.data_path("meta", name);
+        let caps = self.client.capabilities(&[secrets.clone(), meta.clone()])?;
+        let has = |p: &String| caps[p].iter().any(|c| c == "update" || c == "root");
+        if has(&secrets) {
+            return Ok(has(&meta));
+        }
+        Err(anyhow!(
+            "permission denied: this Vault token (from {}, policies {}) may not re-authorize {team}/{name}: no 'update' capability on {secrets}. Re-authorizing needs the conn-{team}-admin or conn-{team}-user policy (see docs/vault-policies/); ask a Vault operator. Nothing was signed in or saved.",
+            self.client.token_source,
+            self.policies(),
+            team = self.name,
+        ))
+    }
+
+    /// Renames a record in place of a move: the record is created under `new` with
+    /// check-and-set 0 (one winner; an existing name is refused), then the old one is deleted
+    /// unless it changed meanwhile (then the new one is taken back out). The secrets are keyed
+    /// by id and stay; the last check result follows. Needs `create` on `meta/<new>` and
+    /// `delete` on the old record's metadata (the admin policy), asked first.
+    pub(crate) fn rename(&self, old: &str, new: &str) -> Result<()> {
+        let (created, deleted) = (self.data_path("meta", new), self.metadata_path("meta", old));
+        let caps = self
+            .client
+            .capabilities(&[created.clone(), deleted.clone()])?;
+        let has = |p: &String, c: &str| caps[p].iter().any(|x| x == c || x == "root");
+        let mut missing = Vec::new();
+        if !has(&created, "create") {
+            missing.push(format!("'create' on {created}"));
+        }
+        if !has(&deleted, "delete") {
+            missing.push(format!("'delete' on {deleted}"));
+        }
+        if !missing.is_empty() {
+            bail!(
+                "permission denied: this Vault token (from {}, policies {}) may not rename connections in team {team}: no {}. Renaming needs the conn-{team}-admin policy (see docs/vault-policies/); nothing was changed.",
+                self.client.token_source,
+                self.policies(),
+                missing.join(" and "),
+                team = self.name,
+            );
+        }
+        let old_path = self.data_path("meta", old);
+        let Some(v) = self.client.read(&old_path)? else {
+            bail!(
+                "no connection named {old:?} in team {} (see 'conn list')",
+                self.name
+            );
+        };
+        let mut data = v.data.clone();
+        data.insert(
+            "updated_at".into(),
+            Value::String(crate::core::time::now_rfc3339()),
+        );
+        match self.client.write(&created, &Value::Object(data), 0) {
+            Ok(_) => {}
+            Err(e) if e.kind == Kind::CasMismatch => bail!(
+                "a connection named {}/{new} already exists in the team store; nothing was changed",
+                self.name
+            ),
+            Err(e) => return Err(self.explain(e, "edit connections").into()),
+        }
+        // The old record must be the one copied: an edit meanwhile would be lost.
+        if self.client.current_version(&old_path)? != v.version {
+            let _ = self.client.delete_all(&self.metadata_path("meta", new));
+            return Err(changed_by_someone_else(&format!("{}/{old}", self.name)));
+        }
+        self.client
+            .delete_all(&deleted)
+            .map_err(|e| self.explain(e, "delete connections"))?;
+        // The last check result follows (best effort: it is rewritten by the next check).
+        if let Some(st) = self.status(old) {
+            let to = self.data_path("status", new);
+            if let Ok(cur) = self.client.current_version(&to) {
+                let _ = self.client.write(&to, &Value::Object(st), cur);
+            }
+            let _ = self.client.delete_all(&self.metadata_path("status", old));
+        }
+        Ok(())
     }
 
     /// The token's policies, for messages ("?" when lookup-self fails).
