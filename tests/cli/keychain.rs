@@ -174,7 +174,10 @@ impl PrivateKeyring {
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        assert!(owned, "the private gnome-keyring did not take the Secret Service name");
+        assert!(
+            owned,
+            "the private gnome-keyring did not take the Secret Service name"
+        );
         for _ in 0..300 {
             if k.secret_tool(&["store", "--label=probe", "conn-test", "probe"], "x") {
                 return k;
