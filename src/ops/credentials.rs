@@ -298,13 +298,11 @@ fn refresh_when(
         return Ok((next, Some(refreshed)));
     }
     // What the refresh learned goes to the state file; connections.toml is not touched.
-    let _ = ctx.metadata().state().update(|s| {
-        let learned = s
-            .connections
-            .entry(conn.id.clone())
-            .or_insert_with(|| conn.learned());
+    let _ = ctx.metadata().state().update_one(&conn.id, |learned| {
+        if learned.is_empty() {
+            *learned = conn.learned();
+        }
         refreshed.apply(learned);
-        Ok(())
     });
     Ok((next, None))
 }

@@ -21,7 +21,7 @@ use crate::core::ui::Question;
 use crate::core::vocab::{AuthMethod, Environment, StoreKind};
 use crate::store::bindings::{Binding, BindingsStore};
 use crate::store::metadata::{
-    Connection, LastCheck, Metadata, OAuthClient, same_account, validate_name,
+    Connection, Edit, LastCheck, Metadata, OAuthClient, same_account, validate_name,
 };
 use crate::store::secrets::{self, SecretStore, keychain::Keychain};
 use crate::store::vault;
@@ -63,7 +63,12 @@ pub(crate) struct Created {
 /// Nothing is saved until the end, and only if the check passes (or the person chooses to save
 /// anyway, or passed `--no-check`).
 pub(crate) fn create(ctx: &mut Ctx<'_>, mut opts: NewOptions) -> Result<Created> {
-    let mut meta = ctx.metadata().load()?;
+    // With a name given, the other connections are not needed until the same-account check
+    // (and only when the check reported an identity): their tables are not read.
+    let mut meta = match &opts.name {
+        Some(name) => ctx.metadata().load_around(name)?,
+        None => ctx.metadata().load()?,
+    };
     // A team connection (`team/name`): the token must be allowed to create it, which is
     // asked before any sign-in starts.
     let team = match opts.name.as_deref().and_then(vault::team::split_name) {
@@ -319,7 +324,10 @@ pub(crate) fn create(ctx: &mut Ctx<'_>, mut opts: NewOptions) -> Result<Created>
         authorized_at: Some(now.clone()),
         team: team.as_ref().map(|(t, _)| t.name.clone()),
     };
-    warn_shared_account(ctx, &meta, &name, &conn, provider);
+    if conn.identity.is_some() {
+        let all = ctx.metadata().load()?;
+        warn_shared_account(ctx, &all, &name, &conn, provider);
+    }
     if let Some((t, short)) = &team {
         save_in_team(ctx, t, short, store.as_ref(), &conn, &bundle, &new_client)?;
         return Ok(Created {
@@ -332,6 +340,11 @@ pub(crate) fn create(ctx: &mut Ctx<'_>, mut opts: NewOptions) -> Result<Created>
             check: outcome,
         });
     }
+    // A connection added alone (no settings or client registration to save with it) can be
+    // appended to the file as text.
+    let alone =
+        new_client.is_none() && !(selection.automatic && meta.settings.secret_store.is_none());
+    let added = conn.clone();
     save(
         ctx,
         store.as_ref(),
@@ -339,6 +352,10 @@ pub(crate) fn create(ctx: &mut Ctx<'_>, mut opts: NewOptions) -> Result<Created>
         &bundle,
         &new_client,
         Undo::DeleteSecret,
+        alone.then_some(Edit::Insert {
+            name: &name,
+            conn: &added,
+        }),
         |m| {
             if m.connections.contains_key(&name) {
                 bail!(
@@ -572,7 +589,9 @@ enum Undo {
 
 /// Saves a connection: a new client registration's secret, the connection's secrets, then the
 /// metadata (`change`, with the new registration added), as one step that Ctrl-C can't split.
-/// A listed connection always has its secret.
+/// A listed connection always has its secret. `edit`, when given, says what `change` does, so
+/// the metadata store can make it as a text edit (see `MetadataStore::edit`).
+#[allow(clippy::too_many_arguments)]
 fn save(
     ctx: &Base,
     store: &dyn SecretStore,
@@ -580,6 +599,7 @@ fn save(
     bundle: &SecretBundle,
     new_client: &Option<(OAuthClient, Option<Secret<String>>)>,
     undo: Undo,
+    edit: Option<Edit<'_>>,
     change: impl FnOnce(&mut Metadata) -> Result<()>,
 ) -> Result<()> {
     crate::core::interrupt::critical(|| -> Result<()> {
@@ -588,13 +608,17 @@ fn save(
         }
         // One write replaces the whole bundle: old and new secrets never mix.
         store.put(id, bundle)?;
-        let saved = ctx.metadata().update(|m| {
+        let with_client = |m: &mut Metadata| {
             if let Some((reg, _)) = new_client {
                 m.clients
                     .insert(client_key(&reg.provider, &reg.client_id), reg.clone());
             }
             change(m)
-        });
+        };
+        let saved = match edit {
+            Some(e) if new_client.is_none() => ctx.metadata().edit(e, with_client),
+            _ => ctx.metadata().update(with_client),
+        };
         match (saved, undo) {
             (Ok(()), _) => Ok(()),
             (Err(e), Undo::Keep) => Err(e),
@@ -816,6 +840,7 @@ pub(crate) fn replace(ctx: &mut Ctx<'_>, name: &str, mut opts: ReauthOptions) ->
         &bundle,
         &new_client,
         Undo::Keep,
+        None,
         |m| {
             let c = find_mut(m, name, &conn.id)?;
             c.username = username.clone();
@@ -1027,7 +1052,8 @@ pub(crate) fn remove(
     // Metadata first: a connection listed without its secret would look broken, while a
     // leftover secret is only a warning.
     let deleted = crate::core::interrupt::critical(|| -> Result<Result<bool>> {
-        ctx.metadata().update(|meta| {
+        let edit = Edit::Remove { name, id: &conn.id };
+        ctx.metadata().edit(edit, |meta| {
             let current = find(meta, name)?;
             if current.id != conn.id {
                 bail!("{name:?} was replaced by another process meanwhile; not removed");
@@ -1133,13 +1159,19 @@ pub(crate) fn rename(ctx: &Base, old: &str, new: &str) -> Result<Vec<Binding>> {
     not_in_team(new, "rename")?;
     validate_name(new).map_err(usage)?;
     crate::core::interrupt::critical(|| {
-        ctx.metadata().update(|meta| {
+        let now = now_rfc3339();
+        let edit = Edit::Rename {
+            old,
+            new,
+            updated_at: &now,
+        };
+        ctx.metadata().edit(edit, |meta| {
             find(meta, old)?;
             if meta.connections.contains_key(new) {
                 bail!("a connection named {new:?} already exists");
             }
             let mut conn = meta.connections.remove(old).expect("found above");
-            conn.updated_at = now_rfc3339();
+            conn.updated_at = now.clone();
             meta.connections.insert(new.to_string(), conn);
             Ok(())
         })?;

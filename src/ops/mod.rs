@@ -114,7 +114,14 @@ impl<'a> Ctx<'a> {
             p.secrets_file(),
             p.identity_file(&self.base.env),
         ];
-        if let Ok(entries) = std::fs::read_dir(p.secrets_dir()) {
+        // The files in secrets/ are out of other users' reach while the directory is private:
+        // they are looked at (one stat each, 10,000 in a big store, on every command) only
+        // when it is not.
+        let secrets = p.secrets_dir();
+        if crate::store::fsio::exposed_mode(&secrets).is_some()
+            && let Ok(entries) = std::fs::read_dir(&secrets)
+        {
+            files.push(secrets.clone());
             files.extend(entries.flatten().map(|e| e.path()));
         }
         for f in files {

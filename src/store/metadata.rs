@@ -12,6 +12,8 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
 use super::fsio;
+use super::metadata_cache::{self, Cache};
+use super::metadata_text;
 pub(crate) use super::state::LastCheck;
 use super::state::{ConnState, StateStore};
 use crate::core::paths::Paths;
@@ -290,14 +292,30 @@ impl MetadataStore {
     /// layout, so the cost does not grow with the number of connections. Otherwise, or when
     /// there is no such connection (the caller's error then suggests close names), `load`.
     pub(crate) fn load_one(&self, name: &str) -> Result<Metadata> {
+        self.load_part(name, false)
+    }
+
+    /// Like `load_one`, but when the file has conn's layout and no connection `name`, the
+    /// settings and OAuth clients alone (no connections): what `conn new NAME` needs.
+    pub(crate) fn load_around(&self, name: &str) -> Result<Metadata> {
+        self.load_part(name, true)
+    }
+
+    fn load_part(&self, name: &str, even_absent: bool) -> Result<Metadata> {
         let Some(bytes) = fsio::read_optional(&self.file)? else {
             return Ok(Metadata::default());
         };
         let part = std::str::from_utf8(&bytes)
             .ok()
-            .and_then(|text| super::metadata_slice::slice(text, name));
-        match part.map(|p| toml::from_str::<Metadata>(&p)) {
-            Some(Ok(meta)) if meta.version <= CURRENT_VERSION => self.overlay(migrate(meta)),
+            .and_then(|text| super::metadata_slice::cut(text, name))
+            .filter(|(_, found)| *found || even_absent);
+        match part.map(|(p, _)| toml::from_str::<Metadata>(&p)) {
+            Some(Ok(meta)) if meta.version <= CURRENT_VERSION => {
+                // Only this connection's record of the state file is read.
+                let ids: Vec<&str> = meta.connections.values().map(|c| c.id.as_str()).collect();
+                let state = self.state.load_only(&ids)?;
+                self.overlay_with(migrate(meta), &state)
+            }
             // Errors are reported by the whole file's parse, with its line numbers.
             _ => self.load(),
         }
@@ -319,8 +337,13 @@ impl MetadataStore {
     /// Puts the state file's record of each connection onto it. A connection the state file
     /// does not know yet keeps what connections.toml says (files written before the state file
     /// existed), and that is copied into the state file, so no last result is lost.
-    fn overlay(&self, mut meta: Metadata) -> Result<Metadata> {
+    fn overlay(&self, meta: Metadata) -> Result<Metadata> {
         let state = self.state.load()?;
+        self.overlay_with(meta, &state)
+    }
+
+    /// `overlay` with `state` read already (holding at least `meta`'s connections).
+    fn overlay_with(&self, mut meta: Metadata, state: &super::state::State) -> Result<Metadata> {
         let mut legacy = Vec::new();
         for c in meta.connections.values_mut() {
             match state.connections.get(&c.id) {
@@ -357,6 +380,100 @@ impl MetadataStore {
 
     fn update_now<T>(&self, change: impl FnOnce(&mut Metadata) -> Result<T>) -> Result<T> {
         let _guard = fsio::lock_exclusive(&self.lock)?;
+        self.update_locked(change)
+    }
+
+    /// `update(change)` where `change` does exactly what `edit` says (and fails where it
+    /// cannot). When the file has conn's layout and the JSON cache was made from its current
+    /// bytes (which proves the file parses), the change is made as a text edit of the file and
+    /// of the cache, at a cost that does not grow with the number of connections beyond
+    /// copying bytes; otherwise, or when the text does not show for certain that the edit
+    /// applies (a name taken, another id), `change` runs on the whole file as `update` does.
+    /// Same lock, same atomic write, same state-file records either way.
+    pub(crate) fn edit(
+        &self,
+        edit: Edit<'_>,
+        change: impl FnOnce(&mut Metadata) -> Result<()>,
+    ) -> Result<()> {
+        crate::core::interrupt::critical(|| {
+            let _guard = fsio::lock_exclusive(&self.lock)?;
+            if self.edit_text(&edit)? {
+                return Ok(());
+            }
+            self.update_locked(change)
+        })
+    }
+
+    /// `edit` as text; `false` when it must be made on the whole file instead.
+    fn edit_text(&self, edit: &Edit<'_>) -> Result<bool> {
+        let Some(bytes) = fsio::read_optional(&self.file)? else {
+            return Ok(false);
+        };
+        if bytes.len() < CACHE_THRESHOLD {
+            // Small files have no cache (the proof that they parse) and re-render fast.
+            return Ok(false);
+        }
+        let Some(cache) = self.cache().text_for(content_hash(&bytes)) else {
+            return Ok(false);
+        };
+        let Ok(text) = std::str::from_utf8(&bytes) else {
+            return Ok(false);
+        };
+        let (new_text, learned, gone) = match *edit {
+            Edit::Insert { name, conn } => {
+                if metadata_text::has(text, name) != Some(false) {
+                    return Ok(false);
+                }
+                let settings = conn.settings_only();
+                let tables = toml::to_string_pretty(&OneConnection {
+                    connections: BTreeMap::from([(name, &settings)]),
+                })
+                .context("could not serialize the connection")?;
+                let learned =
+                    Some((conn.id.clone(), conn.learned())).filter(|(_, l)| !l.is_empty());
+                (metadata_text::append(text, &tables), learned, None)
+            }
+            Edit::Remove { name, id } => match metadata_text::remove(text, name, id) {
+                Some(t) => (t, None, Some(id)),
+                None => return Ok(false),
+            },
+            Edit::Rename {
+                old,
+                new,
+                updated_at,
+            } => match metadata_text::rename(text, old, new, updated_at) {
+                Some(t) => (t, None, None),
+                None => return Ok(false),
+            },
+        };
+        let hash = content_hash(new_text.as_bytes());
+        let new_cache = match *edit {
+            Edit::Insert { name, conn } => {
+                metadata_cache::insert(&cache, hash, name, &conn.settings_only())
+            }
+            Edit::Remove { name, .. } => metadata_cache::remove(&cache, hash, name),
+            Edit::Rename {
+                old,
+                new,
+                updated_at,
+            } => metadata_cache::rename(&cache, hash, old, new, |c: &mut Connection| {
+                c.updated_at = updated_at.to_string();
+            }),
+        };
+        // As in `update_locked`: what was learned first, then the settings, then forgetting.
+        if let Some((id, l)) = learned {
+            self.state.update_one(&id, |r| *r = l)?;
+        }
+        fsio::write_atomic(&self.file, new_text.as_bytes())?;
+        log::debug!("{}: edited as text ({edit:?})", self.file.display());
+        self.cache().put_or_forget(new_cache);
+        if let Some(id) = gone {
+            let _ = self.state.update_one(id, |r| *r = ConnState::default());
+        }
+        Ok(true)
+    }
+
+    fn update_locked<T>(&self, change: impl FnOnce(&mut Metadata) -> Result<T>) -> Result<T> {
         let mut meta = self.load()?;
         let before: BTreeMap<String, ConnState> = meta
             .connections
@@ -373,13 +490,16 @@ impl MetadataStore {
             .map(|c| (c.id.clone(), c.learned()))
             .filter(|(id, l)| before.get(id) != Some(l))
             .collect();
-        if !learned.is_empty() {
-            self.state.update(|s| {
+        match learned.as_slice() {
+            [] => {}
+            // One connection's news (a sign-in) does not decode every record.
+            [(id, l)] => self.state.update_one(id, |r| *r = l.clone())?,
+            _ => self.state.update(|s| {
                 for (id, l) in learned {
                     s.connections.insert(id, l);
                 }
                 Ok(())
-            })?;
+            })?,
         }
 
         let mut settings = meta.clone();
@@ -401,7 +521,9 @@ impl MetadataStore {
             .keys()
             .filter(|id| !meta.connections.values().any(|c| &c.id == *id))
             .collect();
-        if !gone.is_empty() {
+        if let [id] = gone.as_slice() {
+            let _ = self.state.update_one(id, |r| *r = ConnState::default());
+        } else if !gone.is_empty() {
             let _ = self.state.update(|s| {
                 for id in gone {
                     s.connections.remove(id);
@@ -444,41 +566,81 @@ impl MetadataStore {
         }
     }
 
-    /// A JSON copy of a big connections.toml, which parses an order of magnitude faster. It is
-    /// used only when it was made from exactly the current file contents (by hash), so a
-    /// hand-edited file is always read as written.
-    fn cache_path(&self) -> PathBuf {
-        self.file.with_file_name(".connections.cache.json")
+    /// The JSON copy of a big connections.toml (see `metadata_cache`).
+    fn cache(&self) -> Cache {
+        Cache::new(self.file.with_file_name(".connections.cache.json"))
     }
 
     fn read_cache(&self, hash: u64) -> Option<Metadata> {
-        #[derive(Deserialize)]
-        struct Cached {
-            source_hash: String,
-            meta: Metadata,
-        }
-        let bytes = std::fs::read(self.cache_path()).ok()?;
-        let c: Cached = serde_json::from_slice(&bytes).ok()?;
-        (c.source_hash == format!("{hash:016x}")).then_some(c.meta)
+        let p = self.cache().read::<Top, Connection>(hash)?;
+        Some(Metadata {
+            version: p.version,
+            settings: p.top.settings,
+            connections: p.connections,
+            clients: p.top.clients,
+            teams: p.top.teams,
+        })
     }
 
     fn write_cache(&self, hash: u64, meta: &Metadata) {
-        // Serialized straight from `meta`: a `json!` value would first copy every connection
-        // into a tree, the largest allocation of a check run over a big store.
-        #[derive(Serialize)]
-        struct Cached<'a> {
-            source_hash: String,
-            meta: &'a Metadata,
-        }
-        let doc = Cached {
-            source_hash: format!("{hash:016x}"),
-            meta,
-        };
-        if let Ok(bytes) = serde_json::to_vec(&doc) {
-            // Best effort: without the cache conn is only slower.
-            let _ = fsio::write_atomic(&self.cache_path(), &bytes);
-        }
+        self.cache().write(
+            hash,
+            &metadata_cache::Parts {
+                version: meta.version,
+                top: TopRef {
+                    settings: &meta.settings,
+                    clients: &meta.clients,
+                    teams: &meta.teams,
+                },
+                connections: meta
+                    .connections
+                    .iter()
+                    .map(|(n, c)| (n.clone(), c))
+                    .collect(),
+            },
+        );
     }
+}
+
+/// One change to one connection that `MetadataStore::edit` can make as text.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Edit<'a> {
+    /// Adds connection `name` (its settings to connections.toml, what it learned to the state
+    /// file).
+    Insert { name: &'a str, conn: &'a Connection },
+    /// Removes connection `name`, whose id is `id`.
+    Remove { name: &'a str, id: &'a str },
+    /// Renames connection `old` to `new`, setting its `updated_at` (RFC 3339).
+    Rename {
+        old: &'a str,
+        new: &'a str,
+        updated_at: &'a str,
+    },
+}
+
+/// What the JSON cache keeps besides the connections (read).
+#[derive(Deserialize)]
+struct Top {
+    #[serde(default)]
+    settings: Settings,
+    #[serde(default)]
+    clients: BTreeMap<String, OAuthClient>,
+    #[serde(default)]
+    teams: BTreeMap<String, crate::store::vault::TeamSettings>,
+}
+
+/// What the JSON cache keeps besides the connections (written).
+#[derive(Serialize)]
+struct TopRef<'a> {
+    settings: &'a Settings,
+    clients: &'a BTreeMap<String, OAuthClient>,
+    teams: &'a BTreeMap<String, crate::store::vault::TeamSettings>,
+}
+
+/// A document of one connection's tables, for `Edit::Insert`.
+#[derive(Serialize)]
+struct OneConnection<'a> {
+    connections: BTreeMap<&'a str, &'a Connection>,
 }
 
 /// Below this size TOML parses fast enough that a cache isn't worth a second file.
@@ -516,6 +678,7 @@ pub(crate) fn validate_name(name: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy;
 
     fn store() -> (tempfile::TempDir, MetadataStore) {
         let dir = tempfile::tempdir().unwrap();
@@ -573,7 +736,7 @@ mod tests {
         assert!(text.len() >= CACHE_THRESHOLD);
         std::fs::write(s.path(), &text).unwrap();
         assert_eq!(s.load().unwrap().connections.len(), 1500);
-        assert!(s.cache_path().exists());
+        assert!(s.file.with_file_name(".connections.cache.json").exists());
         // Served from the cache while the file is unchanged...
         assert_eq!(s.load().unwrap().connections.len(), 1500);
         // ...and never after a hand edit.
@@ -610,6 +773,167 @@ mod tests {
             s.load_one("b").is_err(),
             "the whole file is parsed and its error reported"
         );
+    }
+
+    /// A big file (a long comment up top) in conn's layout, varied as people edit it.
+    fn layout(conns: &[(usize, u8)], settings: bool, client_at: usize) -> String {
+        let mut t = format!("# {}\nversion = 1\n", "x".repeat(CACHE_THRESHOLD));
+        if settings {
+            t.push_str("\n# mine\n[settings]\nsecret_store = \"file\"\n");
+        }
+        for (i, &(n, style)) in conns.iter().enumerate() {
+            if i == client_at {
+                t.push_str("\n[clients.\"oauth2/x\"]\nprovider = \"oauth2\"\nclient_id = \"x\"\nstore = \"file\"\ncreated_at = \"t\"\n");
+            }
+            let name = NAMES[n];
+            let key = if name.contains('.') {
+                format!("\"{name}\"")
+            } else {
+                name.to_string()
+            };
+            if style & 1 != 0 {
+                t.push_str(&format!("\n# about {name}\n"));
+            }
+            t.push_str(&format!("[connections.{key}]"));
+            if style & 2 != 0 {
+                t.push_str(&format!(" # on {name}"));
+            }
+            t.push_str(&format!("\nid = \"id{n}\"\nprovider = \"http\"\nauth=\"api_key\"\nenv = \"production\"\nstore = \"file\"\ncreated_at = \"2026-01-01T00:00:00Z\"\nupdated_at = \"2026-01-01T00:00:00Z\"\n"));
+            match style >> 2 {
+                0 => {}
+                1 => t.push_str("inputs = { base_url = \"http://x\" }\n"),
+                _ => t.push_str(&format!(
+                    "\n[connections.{key}.inputs] # inputs of {name}\nbase_url = \"http://{n}\"\n"
+                )),
+            }
+        }
+        t.push_str("\n# the end\n");
+        t
+    }
+
+    const NAMES: [&str; 6] = ["a", "b", "gh-work", "x_1", "d.e", "f.g.h"];
+
+    fn conn_named(n: usize) -> Connection {
+        Connection {
+            id: format!("new{n}"),
+            provider: "http".into(),
+            auth: AuthMethod::ApiKey,
+            env: Environment::Production,
+            store: StoreKind::File,
+            inputs: BTreeMap::from([("base_url".into(), "http://new".into())]),
+            username: None,
+            identity: None,
+            oauth: None,
+            created_at: "2026-02-02T00:00:00Z".into(),
+            updated_at: "2026-02-02T00:00:00Z".into(),
+            last_check: None,
+            last_success: None,
+            authorized_at: Some("2026-02-02T00:00:00Z".into()),
+            team: None,
+        }
+    }
+
+    /// What `edit` means, on the whole file (as the callers write it).
+    fn full(edit: Edit<'_>, m: &mut Metadata) -> Result<()> {
+        match edit {
+            Edit::Insert { name, conn } => {
+                if m.connections.contains_key(name) {
+                    bail!("taken");
+                }
+                m.connections.insert(name.into(), conn.clone());
+            }
+            Edit::Remove { name, id } => {
+                if m.connections.get(name).map(|c| c.id.as_str()) != Some(id) {
+                    bail!("not there");
+                }
+                m.connections.remove(name);
+            }
+            Edit::Rename {
+                old,
+                new,
+                updated_at,
+            } => {
+                if m.connections.contains_key(new) {
+                    bail!("taken");
+                }
+                let mut c = m.connections.remove(old).context("not there")?;
+                c.updated_at = updated_at.into();
+                m.connections.insert(new.into(), c);
+            }
+        }
+        Ok(())
+    }
+
+    fn as_json(m: &Metadata) -> serde_json::Value {
+        serde_json::to_value(m).unwrap()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+        /// The text edit of `new`, `rm` and `rename` leaves the same data as the whole-file
+        /// path, keeps every comment not about a removed connection, keeps the JSON cache
+        /// true to the file, and declines whatever it cannot do.
+        #[test]
+        fn text_edits_mean_what_the_whole_file_path_means(
+            order in proptest::sample::subsequence((0..NAMES.len()).collect::<Vec<_>>(), 1..=NAMES.len())
+                .prop_shuffle(),
+            styles in proptest::collection::vec(0u8..12, NAMES.len()),
+            settings in proptest::bool::ANY,
+            client_at in 0usize..8,
+            op in 0u8..3,
+            target in 0..NAMES.len(),
+            other in 0..NAMES.len(),
+            wrong_id in proptest::bool::ANY,
+        ) {
+            use proptest::prelude::{prop_assert, prop_assert_eq};
+            let conns: Vec<(usize, u8)> = order.iter().map(|&n| (n, styles[n])).collect();
+            let text = layout(&conns, settings, client_at);
+            let (_da, fast) = store();
+            let (_db, slow) = store();
+            std::fs::write(fast.path(), &text).unwrap();
+            std::fs::write(slow.path(), &text).unwrap();
+            fast.load().unwrap(); // makes the cache
+            let added = conn_named(target);
+            let id = if wrong_id { "zz".to_string() } else { format!("id{target}") };
+            let edit = match op {
+                0 => Edit::Insert { name: NAMES[target], conn: &added },
+                1 => Edit::Remove { name: NAMES[target], id: &id },
+                _ => Edit::Rename { old: NAMES[target], new: NAMES[other], updated_at: "2026-03-03T00:00:00Z" },
+            };
+            let want = slow.update(|m| full(edit, m));
+            let done = {
+                let _guard = fsio::lock_exclusive(&fast.lock).unwrap();
+                fast.edit_text(&edit).unwrap()
+            };
+            let after = std::fs::read_to_string(fast.path()).unwrap();
+            // Every file here has conn's layout: the text edit applies exactly when the edit does.
+            prop_assert_eq!(done, want.is_ok());
+            if !done {
+                prop_assert_eq!(&after, &text);
+                return Ok(());
+            }
+            let parsed: Metadata = toml::from_str(&after).unwrap();
+            prop_assert_eq!(as_json(&parsed), as_json(&slow.load_settings().unwrap()));
+            let cached = fast.read_cache(content_hash(after.as_bytes()));
+            prop_assert!(cached.is_some(), "the cache follows the edit");
+            prop_assert_eq!(as_json(&cached.unwrap()), as_json(&parsed));
+            // Learned fields went to the state file either way.
+            prop_assert_eq!(
+                serde_json::to_value(&fast.state.load().unwrap().connections).unwrap(),
+                serde_json::to_value(&slow.state.load().unwrap().connections).unwrap()
+            );
+            let removed = matches!(edit, Edit::Remove { .. }).then_some(NAMES[target]);
+            for line in text.lines().filter(|l| l.contains('#')) {
+                let comment = format!("{}\n", &line[line.find('#').unwrap()..]);
+                let about = line.rsplit(' ').next().unwrap();
+                if Some(about) != removed {
+                    prop_assert!(after.contains(&comment), "kept: {}", comment);
+                } else {
+                    prop_assert!(!after.contains(&comment), "gone with it: {}", comment);
+                }
+            }
+        }
     }
 
     #[test]

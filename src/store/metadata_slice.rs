@@ -6,55 +6,100 @@
 //! whole file, so a hand-written file is never misread.
 
 /// The text of a TOML document holding the top-level keys, `[settings]`, every team store
-/// (`[teams.NAME]`), every OAuth client,
-/// and the tables of connection `name`; `None` when the file is not in the simple layout or has
-/// no table of that name.
-pub(crate) fn slice(text: &str, name: &str) -> Option<String> {
+/// (`[teams.NAME]`), every OAuth client, and the tables of connection `name`, with whether there were any (without them, the rest
+/// is still a valid document: what `conn new NAME` needs); `None` when the file is not in the
+/// simple layout.
+pub(crate) fn cut(text: &str, name: &str) -> Option<(String, bool)> {
+    let blocks = blocks(text)?;
+    let mut out = String::with_capacity(1024);
+    out.push_str(&text[..blocks.first().map_or(text.len(), |b| b.range.start)]);
+    let mut found = false;
+    for b in &blocks {
+        let keep = match b.owner {
+            Owner::Settings | Owner::Client => true,
+            Owner::Connection { name: n, .. } => {
+                found |= n == name;
+                n == name
+            }
+        };
+        if keep {
+            out.push_str(&text[b.range.clone()]);
+        }
+    }
+    Some((out, found))
+}
+
+/// Whose table a header opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Owner<'a> {
+    Settings,
+    Client,
+    /// A table of connection `name`: its own (`main`) or one under it (`inputs`, `oauth`).
+    Connection {
+        name: &'a str,
+        main: bool,
+    },
+}
+
+/// One table of a file in conn's layout: its header line, the comments and blank lines right
+/// above it (which belong to it, as `toml_edit` sees them), and its keys, up to the next
+/// table's comments.
+#[derive(Debug, Clone)]
+pub(crate) struct Block<'a> {
+    pub owner: Owner<'a>,
+    /// Byte range in the file, comments above the header included.
+    pub range: std::ops::Range<usize>,
+    /// Byte range of the connection's name as written in the header (`a` or `"a.b"`).
+    pub key: std::ops::Range<usize>,
+}
+
+/// The file's tables in order, when it has conn's layout (see the module doc); what precedes
+/// the first block is the top-level keys, what follows the last its trailing comments.
+pub(crate) fn blocks(text: &str) -> Option<Vec<Block<'_>>> {
     if text.contains("\"\"\"") || text.contains("'''") {
         return None;
     }
-    let mut out = String::with_capacity(1024);
-    // Whether the lines being read go to `out`; before the first header, top-level keys do.
-    let mut keep = true;
-    let mut in_preamble = true;
-    let mut found = false;
+    let mut out: Vec<Block<'_>> = Vec::new();
+    // Where the run of comment and blank lines before the current line started.
+    let mut trivia_from: Option<usize> = None;
+    let mut at = 0;
     for line in text.split_inclusive('\n') {
+        let start = at;
+        at += line.len();
         let trimmed = line.trim_start();
         if trimmed.starts_with('[') {
-            in_preamble = false;
             if !line.starts_with('[') {
                 return None;
             }
-            keep = match header(trimmed)? {
-                Owner::Settings | Owner::Client => true,
-                Owner::Connection(n) => {
-                    let mine = n == name;
-                    found |= mine;
-                    mine
-                }
-            };
-        } else if in_preamble && !(trimmed.is_empty() || trimmed.starts_with('#')) {
-            // Only `version = N` is expected up there; a dotted key or an inline table could
-            // define connections in a way this cut would miss.
-            if !trimmed.starts_with("version") {
-                return None;
+            let (owner, key) = header(trimmed)?;
+            let from = trivia_from.take().unwrap_or(start);
+            if let Some(prev) = out.last_mut() {
+                prev.range.end = from;
+            }
+            out.push(Block {
+                owner,
+                range: from..at,
+                key: start + key.start..start + key.end,
+            });
+        } else if trimmed.is_empty() || trimmed.starts_with('#') {
+            trivia_from.get_or_insert(start);
+        } else {
+            trivia_from = None;
+            match out.last_mut() {
+                Some(b) => b.range.end = at,
+                // Only `version = N` is expected up there; a dotted key or an inline table
+                // could define connections in a way a cut would miss.
+                None if !trimmed.starts_with("version") => return None,
+                None => {}
             }
         }
-        if keep {
-            out.push_str(line);
-        }
     }
-    found.then_some(out)
+    Some(out)
 }
 
-enum Owner<'a> {
-    Settings,
-    Client,
-    Connection(&'a str),
-}
-
-/// Whose table a header line opens; `None` for any header conn does not write itself.
-fn header(line: &str) -> Option<Owner<'_>> {
+/// Whose table a header line opens, and where the connection's name is in the line; `None`
+/// for any header conn does not write itself.
+fn header(line: &str) -> Option<(Owner<'_>, std::ops::Range<usize>)> {
     let inner = line
         .trim_end()
         .strip_prefix('[')?
@@ -65,14 +110,22 @@ fn header(line: &str) -> Option<Owner<'_>> {
         return None;
     }
     if inner == "settings" || inner.starts_with("teams.") {
-        return Some(Owner::Settings);
+        return Some((Owner::Settings, 0..0));
     }
     if let Some(rest) = inner.strip_prefix("clients.") {
-        return rest.starts_with('"').then_some(Owner::Client);
+        return rest.starts_with('"').then_some((Owner::Client, 0..0));
     }
+    const PREFIX: &str = "[connections.";
     let rest = inner.strip_prefix("connections.")?;
-    let (name, _) = key(rest)?;
-    Some(Owner::Connection(name))
+    let (name, after) = key(rest)?;
+    let key_len = rest.len() - after.len();
+    Some((
+        Owner::Connection {
+            name,
+            main: after.is_empty(),
+        },
+        PREFIX.len()..PREFIX.len() + key_len,
+    ))
 }
 
 /// The first key of a dotted key: bare (`a-b_1`) or a basic string without escapes
@@ -125,6 +178,7 @@ provider = "oauth2"
 
     #[test]
     fn cuts_one_connection_with_settings_and_clients() {
+        let slice = |text, name| cut(text, name).and_then(|(s, found)| found.then_some(s));
         let a = slice(FILE, "a").unwrap();
         let doc: toml::Table = toml::from_str(&a).unwrap();
         let conns = doc["connections"].as_table().unwrap();
@@ -149,7 +203,7 @@ provider = "oauth2"
             "[[connections.a.list]]\n",
             "[connections.\"a\\u0062\"]\n",
         ] {
-            assert!(slice(odd, "a").is_none(), "{odd}");
+            assert!(cut(odd, "a").is_none(), "{odd}");
         }
     }
 }

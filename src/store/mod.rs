@@ -4,7 +4,9 @@
 pub(crate) mod bindings;
 pub(crate) mod fsio;
 pub(crate) mod metadata;
+pub(crate) mod metadata_cache;
 pub(crate) mod metadata_slice;
+pub(crate) mod metadata_text;
 pub(crate) mod secrets;
 pub(crate) mod state;
 pub(crate) mod tomldoc;

@@ -99,14 +99,99 @@ impl StateStore {
         let Some(bytes) = fsio::read_optional(&self.file)? else {
             return Ok(State::default());
         };
-        let state: State = serde_json::from_slice(&bytes).map_err(|e| {
-            anyhow::anyhow!(
-                "{}:{}:{}: {e}\nconn has not changed the file; it holds only what conn learned (check results, refresh times), so you may delete it",
-                self.file.display(),
-                e.line(),
-                e.column()
-            )
-        })?;
+        let state: State = serde_json::from_slice(&bytes).map_err(|e| self.unreadable(&e))?;
+        self.check_version(state)
+    }
+
+    /// Like `load`, but only the records of connections `ids` are decoded (the others are
+    /// skipped unparsed), so a command about one connection does not build all of them.
+    pub(crate) fn load_only(&self, ids: &[&str]) -> Result<State> {
+        let Some(bytes) = fsio::read_optional(&self.file)? else {
+            return Ok(State::default());
+        };
+        let mut de = serde_json::Deserializer::from_slice(&bytes);
+        let state = serde::de::DeserializeSeed::deserialize(sparse::Only(ids), &mut de)
+            .and_then(|s| de.end().map(|()| s))
+            .map_err(|e| self.unreadable(&e))?;
+        self.check_version(state)
+    }
+
+    /// Applies `change` to the record of connection `id` alone, under the lock, and writes the
+    /// file atomically when it changed (a record left empty is dropped). The other records are
+    /// copied as they are written (checked as JSON, not decoded), so one connection's change
+    /// does not decode and re-encode every record.
+    pub(crate) fn update_one(&self, id: &str, change: impl FnOnce(&mut ConnState)) -> Result<()> {
+        use serde_json::value::RawValue;
+        #[derive(Deserialize)]
+        struct Raw<'a> {
+            version: u32,
+            #[serde(borrow, default)]
+            connections: BTreeMap<String, &'a RawValue>,
+        }
+        #[derive(Serialize)]
+        #[serde(untagged)]
+        enum Record<'a> {
+            Kept(&'a RawValue),
+            Changed(&'a ConnState),
+        }
+        #[derive(Serialize)]
+        struct Out<'a> {
+            version: u32,
+            connections: BTreeMap<&'a str, Record<'a>>,
+        }
+        crate::core::interrupt::critical(|| {
+            let _guard = fsio::lock_exclusive(&self.lock)?;
+            let bytes = fsio::read_optional(&self.file)?.unwrap_or_default();
+            let raw = if bytes.is_empty() {
+                Raw {
+                    version: CURRENT_VERSION,
+                    connections: BTreeMap::new(),
+                }
+            } else {
+                serde_json::from_slice::<Raw<'_>>(&bytes).map_err(|e| self.unreadable(&e))?
+            };
+            if raw.version > CURRENT_VERSION {
+                self.check_version(State {
+                    version: raw.version,
+                    connections: BTreeMap::new(),
+                })?;
+            }
+            let before: ConnState = match raw.connections.get(id) {
+                Some(r) => serde_json::from_str(r.get()).map_err(|e| self.unreadable(&e))?,
+                None => ConnState::default(),
+            };
+            let mut record = before.clone();
+            change(&mut record);
+            if record == before {
+                return Ok(());
+            }
+            let mut connections: BTreeMap<&str, Record<'_>> = raw
+                .connections
+                .iter()
+                .filter(|(k, _)| k.as_str() != id)
+                .map(|(k, v)| (k.as_str(), Record::Kept(v)))
+                .collect();
+            if !record.is_empty() {
+                connections.insert(id, Record::Changed(&record));
+            }
+            let out = Out {
+                version: CURRENT_VERSION,
+                connections,
+            };
+            fsio::write_atomic(&self.file, &serde_json::to_vec_pretty(&out)?)
+        })
+    }
+
+    fn unreadable(&self, e: &serde_json::Error) -> anyhow::Error {
+        anyhow::anyhow!(
+            "{}:{}:{}: {e}\nconn has not changed the file; it holds only what conn learned (check results, refresh times), so you may delete it",
+            self.file.display(),
+            e.line(),
+            e.column()
+        )
+    }
+
+    fn check_version(&self, state: State) -> Result<State> {
         if state.version > CURRENT_VERSION {
             bail!(
                 "{} has format version {}, newer than this conn understands ({CURRENT_VERSION}); upgrade conn",
@@ -136,6 +221,75 @@ impl StateStore {
     }
 }
 
+/// Reading `State` keeping only some connections' records.
+mod sparse {
+    use std::fmt;
+
+    use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+
+    use super::{ConnState, State};
+
+    /// Seed for a `State` holding only the records of these ids.
+    pub(super) struct Only<'i>(pub &'i [&'i str]);
+
+    impl<'de> DeserializeSeed<'de> for Only<'_> {
+        type Value = State;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<State, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Only<'_> {
+        type Value = State;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("conn's state object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<State, A::Error> {
+            let mut state = State::default();
+            let mut version = None;
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                match key.as_ref() {
+                    "version" => version = Some(map.next_value()?),
+                    "connections" => map.next_value_seed(Records(self.0, &mut state))?,
+                    _ => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            state.version = version.ok_or_else(|| serde::de::Error::missing_field("version"))?;
+            Ok(state)
+        }
+    }
+
+    /// The `connections` object: wanted records decoded into the state, others skipped.
+    struct Records<'i, 's>(&'i [&'i str], &'s mut State);
+
+    impl<'de> DeserializeSeed<'de> for Records<'_, '_> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Records<'_, '_> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("records by connection id")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while let Some(id) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                if self.0.contains(&id.as_ref()) {
+                    let record: ConnState = map.next_value()?;
+                    self.1.connections.insert(id.into_owned(), record);
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,5 +308,99 @@ mod tests {
         let err = s.update(|_| Ok(())).unwrap_err().to_string();
         assert!(err.contains("state.json:1:"), "{err}");
         assert_eq!(std::fs::read_to_string(s.path()).unwrap(), "{ nope");
+    }
+
+    #[test]
+    fn update_one_changes_one_record_as_update_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths {
+            config_dir: dir.path().to_path_buf(),
+            data_dir: dir.path().to_path_buf(),
+            state_dir: dir.path().to_path_buf(),
+            source: "test",
+        };
+        let s = StateStore::new(&paths);
+        let rec = |t: &str| ConnState {
+            last_success: Some(t.into()),
+            identity: Some(Identity {
+                id: Some("u".into()),
+                label: None,
+                instance: None,
+            }),
+            ..ConnState::default()
+        };
+        s.update_one("b", |r| *r = rec("1")).unwrap();
+        s.update(|st| {
+            st.connections.insert("a".into(), rec("2"));
+            st.connections.insert("c".into(), rec("3"));
+            Ok(())
+        })
+        .unwrap();
+        s.update_one("b", |r| r.last_success = Some("4".into()))
+            .unwrap();
+        s.update_one("c", |r| *r = ConnState::default()).unwrap();
+        let text = std::fs::read(s.path()).unwrap();
+        // The same bytes as the whole-file path writes.
+        let want = State {
+            version: CURRENT_VERSION,
+            connections: BTreeMap::from([("a".into(), rec("2")), ("b".into(), rec("4"))]),
+        };
+        assert_eq!(
+            String::from_utf8(text).unwrap(),
+            String::from_utf8(serde_json::to_vec_pretty(&want).unwrap()).unwrap()
+        );
+        std::fs::write(s.path(), "{ nope").unwrap();
+        assert!(s.update_one("a", |r| *r = rec("5")).is_err());
+        assert_eq!(std::fs::read_to_string(s.path()).unwrap(), "{ nope");
+    }
+
+    #[test]
+    fn load_only_reads_the_records_asked_for_as_load_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths {
+            config_dir: dir.path().to_path_buf(),
+            data_dir: dir.path().to_path_buf(),
+            state_dir: dir.path().to_path_buf(),
+            source: "test",
+        };
+        let s = StateStore::new(&paths);
+        s.update(|st| {
+            for i in 0..5 {
+                st.connections.insert(
+                    format!("id{i}"),
+                    ConnState {
+                        last_success: Some(format!("t{i}")),
+                        ..ConnState::default()
+                    },
+                );
+            }
+            Ok(())
+        })
+        .unwrap();
+        let all = s.load().unwrap();
+        let some = s.load_only(&["id3", "nope"]).unwrap();
+        assert_eq!(some.connections.len(), 1);
+        assert_eq!(some.connections["id3"], all.connections["id3"]);
+        assert_eq!(some.version, all.version);
+        std::fs::write(s.path(), "{\"version\": 1, \"connections\": {\"a\": 3}}").unwrap();
+        assert!(
+            s.load_only(&["b"]).is_ok(),
+            "records not asked for are not decoded"
+        );
+        assert!(s.load_only(&["a"]).is_err());
+        std::fs::write(s.path(), "{\"version\": 1, \"connections\": {} } x").unwrap();
+        assert!(
+            s.load_only(&["a"])
+                .unwrap_err()
+                .to_string()
+                .contains("state.json:1:")
+        );
+        std::fs::write(s.path(), "{\"version\": 9}").unwrap();
+        assert!(
+            s.load_only(&["a"])
+                .unwrap_err()
+                .to_string()
+                .contains("newer")
+        );
     }
 }

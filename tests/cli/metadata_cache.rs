@@ -73,3 +73,175 @@ fn the_cache_follows_another_process_and_same_size_same_mtime_hand_edits() {
     assert!(back.contains(&"c0007".to_string()));
     assert_eq!(inputs_of(&env, "c0000")["check_path"], "/user");
 }
+
+fn add(env: &TestEnv, name: &str) -> Out {
+    env.run_env(
+        &[
+            "-v",
+            "new",
+            name,
+            "--provider",
+            "http",
+            "--auth",
+            "api_key",
+            "--set",
+            "base_url=http://127.0.0.1:1",
+            "--secret-env",
+            "K",
+            "--no-check",
+        ],
+        &[("K", "sk-cache-test")],
+    )
+}
+
+fn names(env: &TestEnv) -> Vec<String> {
+    let out = env.run(&["list", "--json"]);
+    out.ok();
+    out.json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn new_rm_and_rename_edit_a_big_commented_file_as_text_and_keep_its_comments() {
+    let env = TestEnv::new();
+    let text = big_store(&env).replacen(
+        "\n[connections.c0001]",
+        "\n# the first one, by hand\n[connections.c0001] # keep me\n",
+        1,
+    );
+    let text = format!("# my connections, do not reorder\n{text}# the end\n");
+    std::fs::write(env.connections_toml(), &text).unwrap();
+    assert_eq!(names(&env).len(), 1500, "list makes the cache");
+
+    let out = add(&env, "added.one");
+    out.ok();
+    assert!(out.stderr.contains("edited as text"), "{}", out.stderr);
+    let out = env.run(&["-v", "rename", "c0001", "first"]);
+    out.ok();
+    assert!(out.stderr.contains("edited as text"), "{}", out.stderr);
+    let out = env.run(&["-v", "rm", "c0002", "--yes"]);
+    out.ok();
+    assert!(out.stderr.contains("edited as text"), "{}", out.stderr);
+
+    let after = env.read_connections();
+    for comment in [
+        "# my connections, do not reorder\n",
+        "# the first one, by hand\n[connections.first] # keep me\n",
+        "# the end\n",
+    ] {
+        assert!(after.contains(comment), "{comment:?} kept");
+    }
+    assert!(!after.contains("c0002"));
+    // The file parses to what the commands said (read without the cache too)...
+    let conns = env.connections();
+    assert_eq!(conns.len(), 1500);
+    assert_eq!(conns["added.one"]["provider"].as_str(), Some("http"));
+    assert_eq!(
+        conns["first"]["id"].as_str(),
+        Some(format!("{:024x}", 1).as_str())
+    );
+    assert!(conns["first"]["updated_at"].as_str() != Some("2026-01-01T00:00:00Z"));
+    // ...and the cache, which list reads, says the same.
+    let listed = names(&env);
+    assert_eq!(listed.len(), 1500);
+    for n in ["added.one", "first"] {
+        assert!(listed.contains(&n.to_string()), "{n} listed");
+    }
+    assert!(!listed.contains(&"c0002".to_string()));
+    assert!(!listed.contains(&"c0001".to_string()));
+    env.run(&["token", "added.one"]).ok();
+}
+
+#[test]
+fn a_big_file_in_a_layout_conn_does_not_write_is_changed_through_the_whole_file() {
+    let env = TestEnv::new();
+    // The connections as one `[connections]` table of inline tables: parsed, never cut.
+    let mut text = String::from("version = 1\n# inline, by a script\n[connections]\n");
+    for i in 0..1500 {
+        text.push_str(&format!(
+            "c{i:04} = {{ id = \"{i:024x}\", provider = \"http\", auth = \"api_key\", env = \"production\", store = \"file\", created_at = \"2026-01-01T00:00:00Z\", updated_at = \"2026-01-01T00:00:00Z\", inputs = {{ base_url = \"http://127.0.0.1:1/a/path/long/enough/for/a/big/file\", check_path = \"/user\" }} }}\n"
+        ));
+    }
+    std::fs::create_dir_all(env.home()).unwrap();
+    std::fs::write(env.connections_toml(), &text).unwrap();
+    assert_eq!(names(&env).len(), 1500);
+
+    let out = add(&env, "added");
+    out.ok();
+    assert!(!out.stderr.contains("edited as text"), "{}", out.stderr);
+    env.run(&["rename", "c0001", "first"]).ok();
+    env.run(&["rm", "c0002", "--yes"]).ok();
+    env.conn("rm c0002 --yes").code(1);
+
+    assert!(env.read_connections().contains("# inline, by a script\n"));
+    let conns = env.connections();
+    assert_eq!(conns.len(), 1500);
+    assert!(conns.contains_key("added") && conns.contains_key("first"));
+    assert!(!conns.contains_key("c0001") && !conns.contains_key("c0002"));
+    let listed = names(&env);
+    assert_eq!(listed.len(), 1500);
+    assert!(listed.contains(&"added".to_string()));
+}
+
+#[test]
+fn concurrent_news_and_rms_on_a_big_file_lose_nothing() {
+    let env = TestEnv::new();
+    big_store(&env);
+    assert_eq!(names(&env).len(), 1500);
+    let spawn = |args: Vec<String>| {
+        let mut c = env.cmd();
+        c.args(&args)
+            .env("K", "sk-concurrent")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        c.spawn().unwrap()
+    };
+    let mut children = Vec::new();
+    for i in 0..12 {
+        children.push(spawn(
+            [
+                "new",
+                &format!("n{i}"),
+                "--provider",
+                "http",
+                "--auth",
+                "api_key",
+                "--set",
+                "base_url=http://127.0.0.1:1",
+                "--secret-env",
+                "K",
+                "--no-check",
+            ]
+            .map(String::from)
+            .to_vec(),
+        ));
+        children.push(spawn(
+            ["rm", &format!("c{i:04}"), "--yes"]
+                .map(String::from)
+                .to_vec(),
+        ));
+    }
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let conns = env.connections();
+    let listed = names(&env);
+    assert_eq!(conns.len(), 1500);
+    assert_eq!(listed.len(), 1500);
+    for i in 0..12 {
+        assert!(conns.contains_key(&format!("n{i}")));
+        assert!(!conns.contains_key(&format!("c{i:04}")));
+        assert!(listed.contains(&format!("n{i}")));
+        assert!(!listed.contains(&format!("c{i:04}")));
+    }
+    env.run(&["token", "n7"]).ok();
+}
