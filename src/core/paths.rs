@@ -17,6 +17,17 @@ pub(crate) struct Paths {
 }
 
 impl Paths {
+    /// Every directory in `dir`, as `CONN_HOME` does: for unit tests of the stores.
+    #[cfg(test)]
+    pub(crate) fn all_in(dir: &std::path::Path) -> Paths {
+        Paths {
+            config_dir: dir.to_path_buf(),
+            data_dir: dir.to_path_buf(),
+            state_dir: dir.to_path_buf(),
+            source: "test",
+        }
+    }
+
     /// `CONN_HOME` puts everything in one directory (tests, portable installs); otherwise the
     /// platform's config dir holds metadata and providers, its data dir the encrypted secrets,
     /// its state dir what conn learns while running.

@@ -682,12 +682,7 @@ mod tests {
 
     fn store() -> (tempfile::TempDir, MetadataStore) {
         let dir = tempfile::tempdir().unwrap();
-        let paths = Paths {
-            config_dir: dir.path().to_path_buf(),
-            data_dir: dir.path().to_path_buf(),
-            state_dir: dir.path().to_path_buf(),
-            source: "test",
-        };
+        let paths = Paths::all_in(dir.path());
         let s = MetadataStore::new(&paths);
         (dir, s)
     }

@@ -297,12 +297,7 @@ mod tests {
     #[test]
     fn a_broken_state_file_is_reported_and_kept() {
         let dir = tempfile::tempdir().unwrap();
-        let paths = Paths {
-            config_dir: dir.path().to_path_buf(),
-            data_dir: dir.path().to_path_buf(),
-            state_dir: dir.path().to_path_buf(),
-            source: "test",
-        };
+        let paths = Paths::all_in(dir.path());
         let s = StateStore::new(&paths);
         std::fs::write(s.path(), "{ nope").unwrap();
         let err = s.update(|_| Ok(())).unwrap_err().to_string();
@@ -313,12 +308,7 @@ mod tests {
     #[test]
     fn update_one_changes_one_record_as_update_does() {
         let dir = tempfile::tempdir().unwrap();
-        let paths = Paths {
-            config_dir: dir.path().to_path_buf(),
-            data_dir: dir.path().to_path_buf(),
-            state_dir: dir.path().to_path_buf(),
-            source: "test",
-        };
+        let paths = Paths::all_in(dir.path());
         let s = StateStore::new(&paths);
         let rec = |t: &str| ConnState {
             last_success: Some(t.into()),
@@ -357,12 +347,7 @@ mod tests {
     #[test]
     fn load_only_reads_the_records_asked_for_as_load_does() {
         let dir = tempfile::tempdir().unwrap();
-        let paths = Paths {
-            config_dir: dir.path().to_path_buf(),
-            data_dir: dir.path().to_path_buf(),
-            state_dir: dir.path().to_path_buf(),
-            source: "test",
-        };
+        let paths = Paths::all_in(dir.path());
         let s = StateStore::new(&paths);
         s.update(|st| {
             for i in 0..5 {
