@@ -6,7 +6,7 @@
 #   bench/run.sh                 all sizes
 #   SIZES="100 1000" REPS=5 bench/run.sh
 #
-# Needs python3, age + age-keygen, GNU time, bc; for the keychain row gnome-keyring,
+# Needs python3, age + age-keygen, GNU time, bc, curl; for the keychain row gnome-keyring,
 # dbus-run-session and secret-tool (tests/run installs them all but time and bc).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +18,7 @@ REPS=${REPS:-15}
 missing=()
 [ -x /usr/bin/time ] || missing+=(time)
 command -v bc >/dev/null || missing+=(bc)
+command -v curl >/dev/null || missing+=(curl)
 command -v age-keygen >/dev/null || missing+=(age)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
@@ -84,6 +85,17 @@ for n in $SIZES; do
     R[check500,$n]="$w s, ${r} MB"
   else
     R[check500,$n]="–"
+  fi
+  # The fakes alone, with curl as the client (same N, same parallelism): a check row near its
+  # floor is conn's own cost only if this one is nearer.
+  if command -v curl >/dev/null; then
+    for j in $(seq 0 $((n - 1))); do
+      printf 'url = "http://127.0.0.1:%s/user"\noutput = "/dev/null"\n' "${ports[$((j % HOSTS))]}"
+    done >"$work/urls"
+    read -r w r < <(timed curl -s --parallel --parallel-max 64 -K "$work/urls")
+    R[fake,$n]="$w s / $f s = $(ratio "$w" "$f")×"
+  else
+    R[fake,$n]="– (needs curl)"
   fi
 done
 
@@ -157,6 +169,7 @@ row '`conn list`, ms' list '< 50 ms at 10,000'
 row '`conn list` without the JSON cache (TOML parse), ms' listnc 'why the cache stays'
 row "\`conn check\` of all, ${HOSTS} hosts, ${DELAY_MS} ms each, concurrency 64: wall / floor, peak RSS" check '≤ 1.10×, < 64 MB'
 row '`conn check` of 500 named connections: wall, peak RSS' check500 'same in every store (within 1.2×)'
+row 'the same requests from `curl --parallel-max 64` (the fakes'"'"' own cost): wall / floor' fake 'well under the check row'
 row 'first command after upgrade (moves `secrets.age` to one file each)' migrate '–'
 echo "| one hung host + 10 healthy, 1,000 connections, concurrency 64, per-host 8 | $hung_row | | | healthy ≤ 1.2× their floor |"
 echo "| OAuth refresh storm: 1,000 due connections, a refresh + a check each, concurrency 64 | $storm_row | | | ≤ 1.25× floor, none spent twice |"

@@ -23,8 +23,19 @@ pub(crate) const REDACTED: &str = "(redacted)";
 pub(crate) const MIN_LEN: usize = 4;
 
 /// Replaces every form of a set of secrets. Build one per set of secrets and reuse it.
+///
+/// The pattern is compiled only when a text could hold a secret: every form of a secret
+/// contains its runs of ASCII letters and digits as they are and in their order (no encoder
+/// changes those, see [`pattern`]), so a text without some secret's runs in order has nothing
+/// to replace. Compiling was most of the CPU time of a `conn check` of many connections,
+/// whose answers almost never echo a credential.
 pub(crate) struct Scrubber {
-    re: Option<Regex>,
+    /// The secrets (at least [`MIN_LEN`] bytes, longest first, no duplicates).
+    values: Vec<zeroize::Zeroizing<String>>,
+    /// Each secret's runs of ASCII letters and digits, in order; `None` when one has none,
+    /// so every text is searched with the pattern.
+    runs: Option<Vec<Vec<Vec<u8>>>>,
+    re: std::sync::OnceLock<Regex>,
 }
 
 impl fmt::Debug for Scrubber {
@@ -44,30 +55,58 @@ impl Scrubber {
         // is replaced whole.
         values.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
         values.dedup();
-        if values.is_empty() {
-            return Scrubber { re: None };
-        }
-        let alternation = values
+        let runs = values
             .iter()
-            .map(|s| pattern(s))
-            .collect::<Vec<_>>()
-            .join("|");
-        let re = RegexBuilder::new(&alternation)
-            .unicode(false)
-            .size_limit(256 << 20)
-            .dfa_size_limit(64 << 20)
-            .build()
-            // Every piece is escaped or fixed syntax; a failure is a bug in `pattern`.
-            .expect("scrub patterns are valid");
-        Scrubber { re: Some(re) }
+            .map(|v| {
+                let runs: Vec<Vec<u8>> = alphanumeric_runs(v).map(|r| r.to_vec()).collect();
+                (!runs.is_empty()).then_some(runs)
+            })
+            .collect();
+        Scrubber {
+            values: values
+                .into_iter()
+                .map(|v| zeroize::Zeroizing::new(v.to_string()))
+                .collect(),
+            runs,
+            re: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The compiled alternation of every secret's pattern.
+    fn regex(&self) -> &Regex {
+        self.re.get_or_init(|| {
+            let alternation = zeroize::Zeroizing::new(
+                self.values
+                    .iter()
+                    .map(|s| pattern(s))
+                    .collect::<Vec<_>>()
+                    .join("|"),
+            );
+            RegexBuilder::new(&alternation)
+                .unicode(false)
+                .size_limit(256 << 20)
+                .dfa_size_limit(64 << 20)
+                .build()
+                // Every piece is escaped or fixed syntax; a failure is a bug in `pattern`.
+                .expect("scrub patterns are valid")
+        })
+    }
+
+    /// Whether `bytes` may hold a form of some secret (see the type's doc).
+    fn may_hold_one(&self, bytes: &[u8]) -> bool {
+        match &self.runs {
+            None => true,
+            Some(runs) => runs.iter().any(|r| in_order(bytes, r)),
+        }
     }
 
     /// `bytes` with every form of every secret replaced by [`REDACTED`].
     pub(crate) fn scrub<'h>(&self, bytes: &'h [u8]) -> Cow<'h, [u8]> {
-        match &self.re {
-            Some(re) => re.replace_all(bytes, NoExpand(REDACTED.as_bytes())),
-            None => Cow::Borrowed(bytes),
+        if self.values.is_empty() || !self.may_hold_one(bytes) {
+            return Cow::Borrowed(bytes);
         }
+        self.regex()
+            .replace_all(bytes, NoExpand(REDACTED.as_bytes()))
     }
 
     /// A response body scrubbed: as [`Scrubber::scrub`], and when it is JSON whose decoded
@@ -76,7 +115,7 @@ impl Scrubber {
     /// field read from it can bring a secret back.
     pub(crate) fn scrub_body(&self, bytes: &[u8]) -> Vec<u8> {
         let out = self.scrub(bytes).into_owned();
-        if self.re.is_none() {
+        if self.values.is_empty() {
             return out;
         }
         if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&out) {
@@ -95,6 +134,27 @@ impl Scrubber {
         // character in some encoding), so the result is still UTF-8.
         String::from_utf8_lossy(&self.scrub(text.as_bytes())).into_owned()
     }
+}
+
+/// The runs of ASCII letters and digits in `secret`, in order.
+fn alphanumeric_runs(secret: &str) -> impl Iterator<Item = &[u8]> {
+    secret
+        .as_bytes()
+        .split(|b| !b.is_ascii_alphanumeric())
+        .filter(|r| !r.is_empty())
+}
+
+/// Whether `runs` (none empty) occur in `haystack` one after another, without overlapping.
+/// Taking the leftmost occurrence of each is never worse than any other.
+fn in_order(haystack: &[u8], runs: &[Vec<u8>]) -> bool {
+    let mut rest = haystack;
+    for r in runs {
+        match rest.windows(r.len()).position(|w| w == r.as_slice()) {
+            Some(at) => rest = &rest[at + r.len()..],
+            None => return false,
+        }
+    }
+    true
 }
 
 /// Backslashes of a JSON escape, also percent-encoded (`%5C`), and doubled when JSON was
@@ -368,6 +428,28 @@ mod tests {
     fn debug_does_not_show_the_secrets() {
         let s = Scrubber::new(["secret-value"]);
         assert!(!format!("{s:?}").contains("secret"));
+    }
+
+    #[test]
+    fn the_pattern_is_compiled_only_for_a_text_that_may_hold_a_secret() {
+        let s = Scrubber::new(["sk-live/TOKEN-12345"]);
+        for other in [r#"{"id": 12345, "login": "TOKEN"}"#, "sk live 12345 TOKEN"] {
+            assert_eq!(s.scrub_str(other), other);
+        }
+        assert!(
+            s.re.get().is_none(),
+            "the secret's runs are not all there in order"
+        );
+        // Any form holds the runs (sk, live, TOKEN, 12345) as they are, in order.
+        assert_eq!(
+            s.scrub_str("x sk%2Dlive%2FTOKEN%2D12345 y"),
+            "x (redacted) y"
+        );
+        assert!(s.re.get().is_some());
+        // A secret without letters or digits has no run: every text is searched.
+        let odd = Scrubber::new(["+/=~!?"]);
+        assert_eq!(odd.scrub_str("a %2B%2F%3D~!? b"), "a (redacted) b");
+        assert!(Scrubber::new(["+/=~", "abcd"]).may_hold_one(b"nothing"));
     }
 
     #[test]

@@ -18,6 +18,7 @@ use crate::core::http::Http;
 use crate::core::time::now_rfc3339;
 use crate::core::vocab::{Environment, Grant};
 use crate::store::metadata::{Connection, LastCheck, Metadata};
+use crate::store::state::ConnState;
 
 #[derive(Debug, Clone)]
 pub(crate) struct CheckOptions {
@@ -72,11 +73,13 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &CheckOptions) -> Result<CheckRun> {
         }
     }
     let all = opts.recipe_env.is_none() && names.is_empty();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    // Named connections are read without the others: checking 500 of 10,000 costs what
+    // checking them in a store of 500 does.
     let (meta, failed_teams) = if all {
         ctx.view_all()?
     } else {
-        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        (ctx.view_whole(&refs)?, Vec::new())
+        (ctx.view(&refs)?, Vec::new())
     };
     let selected: Vec<String> = if all {
         meta.connections.keys().cloned().collect()
@@ -84,7 +87,7 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &CheckOptions) -> Result<CheckRun> {
         for n in &names {
             find(&meta, n)?;
         }
-        names
+        names.clone()
     };
     let ids: std::collections::BTreeSet<&str> = selected
         .iter()
@@ -98,7 +101,8 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &CheckOptions) -> Result<CheckRun> {
         deadline: Some(crate::core::time::deadline_after(opts.deadline)),
         timeout: Some(opts.timeout),
     };
-    let token_http = ctx.http_no_redirects(Duration::from_secs(30))?;
+    // Built by the first refresh: a store without OAuth connections never needs it.
+    let token_http = std::sync::OnceLock::new();
     let run = credentials::Run {
         meta: &meta,
         http: &token_http,
@@ -155,6 +159,20 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &CheckOptions) -> Result<CheckRun> {
     });
     // Cleared before anything else is said.
     drop(progress);
+    // Whether a newer connection invalidated a failing one is judged against every connection
+    // of the store: loaded only when some named connection failed in that way.
+    let invalidated = |o: &Outcome| {
+        matches!(
+            o.status,
+            CheckStatus::InvalidCredentials | CheckStatus::NeedsReauth
+        )
+    };
+    let whole = if !all && outcomes.iter().any(|(o, _)| invalidated(o)) {
+        Some(ctx.view_whole(&refs)?)
+    } else {
+        None
+    };
+    let others = whole.as_ref().unwrap_or(&meta);
     let now = now_rfc3339();
     // What this run found, for judging whether a newer connection works.
     let found: BTreeMap<&str, CheckStatus> = selected
@@ -167,7 +185,7 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &CheckOptions) -> Result<CheckRun> {
         .zip(outcomes)
         .map(|(name, (mut outcome, refreshed))| {
             let conn = &meta.connections[name];
-            explain_invalidation(&meta, name, conn, &found, &mut outcome);
+            explain_invalidation(others, name, conn, &found, &mut outcome);
             suggest_integration_user(catalog.get(&conn.provider).ok(), &mut outcome);
             let last_success = if outcome.status == CheckStatus::Ok {
                 Some(crate::auth::oauth2::now())
@@ -194,6 +212,7 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &CheckOptions) -> Result<CheckRun> {
         .iter()
         .map(|r| meta.connections[&r.name].id.clone())
         .collect();
+    drop(whole);
     drop(meta);
     // A team store that can't be read says nothing about its connections: UNKNOWN.
     for (team, e) in failed_teams {
@@ -216,7 +235,7 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &CheckOptions) -> Result<CheckRun> {
         });
     }
     // The results matter more than recording them: a failed save is a warning.
-    let save_error = save_results(ctx, &ids, &reports)
+    let save_error = save_results(ctx, all, &ids, &reports)
         .err()
         .map(|e| format!("could not save the results: {e:#}"));
     let worst = reports
@@ -484,24 +503,48 @@ fn suggest_integration_user(provider: Option<&Provider>, outcome: &mut Outcome) 
 /// One state update at the end (connections.toml is not touched), applied to connections that
 /// still exist as they were (same id), merged with whatever other processes learned meanwhile.
 /// `ids[i]` is the id `reports[i]`'s connection had when the run began.
-fn save_results(ctx: &Base, ids: &[String], reports: &[Report]) -> Result<()> {
+/// With `all` every local connection was checked; otherwise only the reports' ones are read.
+fn save_results(ctx: &Base, all: bool, ids: &[String], reports: &[Report]) -> Result<()> {
     if reports.is_empty() {
         return Ok(());
     }
     let team_result = save_team_results(ctx, reports);
     let store = ctx.metadata();
-    // Read through the metadata store first: it moves results an older conn kept in
-    // connections.toml into the state file, so the update below starts from them.
-    let current = store.load()?;
-    store.state().update(|state| {
+    // Results an older conn kept in connections.toml start a connection's record when the
+    // state file has none (as the overlay on load would move them). With every connection
+    // checked, the settings alone are read: the update below reads the state file anyway.
+    let current = if all {
+        store.load_settings()?
+    } else {
+        let local: Vec<&str> = reports
+            .iter()
+            .map(|r| r.name.as_str())
+            .filter(|n| crate::store::vault::team::split_name(n).is_none())
+            .collect();
+        store.load_some(&local)?
+    };
+    // Only what the update needs (id, and what is known already), so the whole metadata is
+    // not held while the state file is rewritten: at 10,000 connections the two at once were
+    // the run's peak memory.
+    let current: BTreeMap<String, (String, ConnState)> = current
+        .connections
+        .into_iter()
+        .map(|(name, c)| {
+            let learned = c.learned();
+            (name, (c.id, learned))
+        })
+        .collect();
+    store.state().update_records(|state| {
+        let mut changed = false;
         for (r, id) in reports.iter().zip(ids) {
-            let Some(conn) = current.connections.get(&r.name).filter(|c| &c.id == id) else {
+            let Some((_, known)) = current.get(&r.name).filter(|(i, _)| i == id) else {
                 continue;
             };
+            changed = true;
             let learned = state
                 .connections
                 .entry(id.clone())
-                .or_insert_with(|| conn.learned());
+                .or_insert_with(|| known.clone());
             learned.last_check = Some(LastCheck {
                 status: r.outcome.status,
                 at: r.checked_at.clone(),
@@ -517,7 +560,7 @@ fn save_results(ctx: &Base, ids: &[String], reports: &[Report]) -> Result<()> {
                 learned.identity = Some(found.clone());
             }
         }
-        Ok(())
+        Ok(changed)
     })?;
     team_result
 }

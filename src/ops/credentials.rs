@@ -63,11 +63,12 @@ fn is_due(m: &dyn Method, b: &SecretBundle) -> bool {
 
 /// What a run over many connections (`conn check`) shares between their refreshes, so a
 /// refresh costs its token request and its own secret write and nothing that grows with the
-/// store: the metadata already loaded, one HTTP client for token endpoints (no redirects).
+/// store: the metadata already loaded, one HTTP client for token endpoints (no redirects),
+/// built by the first refresh that needs it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Run<'a> {
     pub(crate) meta: &'a Metadata,
-    pub(crate) http: &'a Http,
+    pub(crate) http: &'a std::sync::OnceLock<Http>,
 }
 
 /// What a refresh inside a [`Run`] learned, for the run to save in its one metadata update.
@@ -234,7 +235,16 @@ fn refresh_when(
         .map_err(Stale::Other)?;
     let own;
     let http = match run {
-        Some(r) => r.http,
+        Some(r) => match r.http.get() {
+            Some(h) => h,
+            None => {
+                let h = ctx
+                    .http_no_redirects(Duration::from_secs(30))
+                    .map_err(Stale::Other)?;
+                // Another worker may have set it meanwhile: either client will do.
+                r.http.get_or_init(|| h)
+            }
+        },
         None => {
             own = ctx
                 .http_no_redirects(Duration::from_secs(30))

@@ -207,9 +207,11 @@ impl Base {
     /// connections.toml with the team connections among `names` (`team/name`) added under
     /// their full names, so commands treat them like local ones.
     pub(crate) fn view(&self, names: &[&str]) -> Result<Metadata> {
-        // One local connection (the usual case) is read without parsing the others.
+        // Local connections (the usual case) are read without parsing the others.
+        let local = !names.is_empty() && names.iter().all(|n| vault::team::split_name(n).is_none());
         let meta = match names {
-            [one] if vault::team::split_name(one).is_none() => self.metadata().load_one(one)?,
+            [one] if local => self.metadata().load_one(one)?,
+            _ if local => self.metadata().load_some(names)?,
             _ => self.metadata().load()?,
         };
         self.add_team_connections(meta, names)

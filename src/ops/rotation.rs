@@ -22,12 +22,20 @@ const RESERVE_BYTES: usize = 8192;
 /// Proves that `store` can take `bundle` grown by `RESERVE_BYTES` before the refresh token in
 /// it is spent: writes it padded, then as it was (which frees the room again). An error means
 /// nothing was sent to the provider.
+/// A store that can prove it without writing (the file store) does so: a refresh storm of
+/// `conn check` paid two encrypted writes per refresh here.
 pub(crate) fn reserve(store: &dyn SecretStore, id: &str, bundle: &SecretBundle) -> Result<()> {
-    let mut padded = bundle.clone();
-    padded.insert(RESERVE_FIELD, Secret::new("x".repeat(RESERVE_BYTES)));
-    crate::core::interrupt::critical(|| {
-        store.put(id, &padded)?;
-        store.put(id, bundle)
+    let len = zeroize::Zeroizing::new(serde_json::to_vec(&bundle.to_json_value())?).len()
+        + RESERVE_BYTES
+        + 256;
+    crate::core::interrupt::critical(|| match store.prove_room(id, len) {
+        Some(proved) => proved,
+        None => {
+            let mut padded = bundle.clone();
+            padded.insert(RESERVE_FIELD, Secret::new("x".repeat(RESERVE_BYTES)));
+            store.put(id, &padded)?;
+            store.put(id, bundle)
+        }
     })
     .with_context(|| {
         format!(
@@ -99,12 +107,17 @@ pub(crate) fn recover(
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
         };
+        let ours = prefix(id);
         for e in entries.flatten() {
-            let ours = e.file_name().to_string_lossy().starts_with(&prefix(id));
+            // Only this connection's names are looked at: the directory may be a busy `/tmp`,
+            // and every refresh of a `conn check` run comes here.
+            if !e.file_name().to_string_lossy().starts_with(&ours) {
+                continue;
+            }
             let Ok(meta) = std::fs::symlink_metadata(e.path()) else {
                 continue;
             };
-            if ours && meta.is_file() && fsio::private_and_mine(&meta, &ctx.paths.data_dir) {
+            if meta.is_file() && fsio::private_and_mine(&meta, &ctx.paths.data_dir) {
                 found.push((meta.modified().unwrap_or(std::time::UNIX_EPOCH), e.path()));
             }
         }

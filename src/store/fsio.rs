@@ -49,6 +49,45 @@ pub(crate) fn replace_synced(path: &Path, bytes: &[u8]) -> Result<()> {
     replace(dir, path, bytes, None)
 }
 
+/// Proves that `replace_synced(path, bytes)` with `len` bytes could be done now, changing
+/// nothing: `path` (through symlinks) is not read-only, and its file system takes `len` more
+/// bytes, written and synced (so a full disk shows here), then freed. The bytes go into
+/// `lock`, the lock file held for `path`, when it is on the same file system: a file created
+/// and removed for each proof made every later file creation in the directory slower on
+/// ext4 without a journal (it skips recently deleted inodes one by one), and a refresh storm
+/// of `conn check` makes a thousand.
+pub(crate) fn prove_room(path: &Path, len: usize, lock: &LockGuard) -> Result<()> {
+    #[cfg(unix)]
+    use std::os::unix::fs::MetadataExt;
+    let target = through_links(path)?;
+    refuse_read_only(&target)?;
+    let dir = target.parent().context("file has no parent directory")?;
+    ensure_private_dir(dir)?;
+    let zeros = vec![0; len];
+    #[cfg(not(unix))]
+    let _ = lock;
+    #[cfg(unix)]
+    if fs::metadata(dir)?.dev() == lock.file.metadata()?.dev() {
+        use std::os::unix::fs::FileExt;
+        let f = &lock.file;
+        let proved = f
+            .write_all_at(&zeros, 0)
+            .and_then(|()| f.sync_data())
+            .with_context(|| format!("no room for {len} bytes in {}", dir.display()));
+        f.set_len(0)?;
+        return proved;
+    }
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".conn-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .with_context(|| format!("could not create a temporary file in {}", dir.display()))?;
+    tmp.write_all(&zeros)?;
+    tmp.as_file().sync_all()?;
+    tmp.close()
+        .with_context(|| format!("could not remove a temporary file in {}", dir.display()))
+}
+
 /// `write_atomic` for a file meant for other readers, such as a metrics file that a collector
 /// running as another user reads: the file gets `mode` (e.g. 0o644), and the directory must
 /// exist already (it is someone else's, so conn neither creates it nor changes its mode).
@@ -194,7 +233,7 @@ pub(crate) fn private_and_mine(meta: &fs::Metadata, reference: &Path) -> bool {
 /// An exclusive advisory lock, held until dropped. Released by the OS if the process dies.
 #[derive(Debug)]
 pub(crate) struct LockGuard {
-    _file: File,
+    file: File,
 }
 
 pub(crate) fn lock_exclusive(lock_path: &Path) -> Result<LockGuard> {
@@ -210,7 +249,7 @@ pub(crate) fn lock_exclusive(lock_path: &Path) -> Result<LockGuard> {
         .with_context(|| format!("could not open lock file {}", lock_path.display()))?;
     file.lock()
         .with_context(|| format!("could not lock {}", lock_path.display()))?;
-    Ok(LockGuard { _file: file })
+    Ok(LockGuard { file })
 }
 
 /// Reads a file, `None` when it does not exist.
@@ -225,6 +264,33 @@ pub(crate) fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn proving_room_changes_nothing_and_refuses_a_read_only_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("s").join("b.age");
+        write_atomic(&file, b"before").unwrap();
+        let lock_path = dir.path().join("s").join(".locks").join("b.lock");
+        let lock = lock_exclusive(&lock_path).unwrap();
+        prove_room(&file, 9000, &lock).unwrap();
+        assert_eq!(fs::read(&file).unwrap(), b"before");
+        assert_eq!(
+            fs::metadata(&lock_path).unwrap().len(),
+            0,
+            "the room is freed"
+        );
+        let names: Vec<_> = fs::read_dir(file.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 2, "no file left behind: {names:?}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&file, fs::Permissions::from_mode(0o400)).unwrap();
+            assert!(prove_room(&file, 10, &lock).is_err());
+        }
+    }
 
     #[cfg(unix)]
     #[test]

@@ -259,7 +259,7 @@ impl MetadataStore {
     }
 
     /// connections.toml alone (with any learned fields an older version wrote there).
-    fn load_settings(&self) -> Result<Metadata> {
+    pub(crate) fn load_settings(&self) -> Result<Metadata> {
         let Some(bytes) = fsio::read_optional(&self.file)? else {
             return Ok(Metadata::default());
         };
@@ -292,23 +292,34 @@ impl MetadataStore {
     /// layout, so the cost does not grow with the number of connections. Otherwise, or when
     /// there is no such connection (the caller's error then suggests close names), `load`.
     pub(crate) fn load_one(&self, name: &str) -> Result<Metadata> {
-        self.load_part(name, false)
+        self.load_part(&[name], false)
     }
 
     /// Like `load_one`, but when the file has conn's layout and no connection `name`, the
     /// settings and OAuth clients alone (no connections): what `conn new NAME` needs.
     pub(crate) fn load_around(&self, name: &str) -> Result<Metadata> {
-        self.load_part(name, true)
+        self.load_part(&[name], true)
     }
 
-    fn load_part(&self, name: &str, even_absent: bool) -> Result<Metadata> {
+    /// `load_one` for several connections (`conn check A B ...`): when the file has conn's
+    /// layout and holds every one of `names`, only their tables are parsed and only their
+    /// records of the state file decoded; otherwise `load`.
+    pub(crate) fn load_some(&self, names: &[&str]) -> Result<Metadata> {
+        self.load_part(names, false)
+    }
+
+    fn load_part(&self, names: &[&str], even_absent: bool) -> Result<Metadata> {
         let Some(bytes) = fsio::read_optional(&self.file)? else {
             return Ok(Metadata::default());
         };
+        let distinct = names
+            .iter()
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
         let part = std::str::from_utf8(&bytes)
             .ok()
-            .and_then(|text| super::metadata_slice::cut(text, name))
-            .filter(|(_, found)| *found || even_absent);
+            .and_then(|text| super::metadata_slice::cut_some(text, names))
+            .filter(|(_, found)| *found == distinct || even_absent);
         match part.map(|(p, _)| toml::from_str::<Metadata>(&p)) {
             Some(Ok(meta)) if meta.version <= CURRENT_VERSION => {
                 // Only this connection's record of the state file is read.

@@ -9,24 +9,33 @@
 /// (`[teams.NAME]`), every OAuth client, and the tables of connection `name`, with whether there were any (without them, the rest
 /// is still a valid document: what `conn new NAME` needs); `None` when the file is not in the
 /// simple layout.
+#[cfg(test)]
 pub(crate) fn cut(text: &str, name: &str) -> Option<(String, bool)> {
+    cut_some(text, &[name]).map(|(s, found)| (s, found == 1))
+}
+
+/// `cut` for several connections (`conn check A B ...`): the tables of each of `names`, with
+/// how many of them (distinct) were found.
+pub(crate) fn cut_some(text: &str, names: &[&str]) -> Option<(String, usize)> {
     let blocks = blocks(text)?;
+    let wanted: std::collections::HashSet<&str> = names.iter().copied().collect();
+    let mut found = std::collections::HashSet::new();
     let mut out = String::with_capacity(1024);
     out.push_str(&text[..blocks.first().map_or(text.len(), |b| b.range.start)]);
-    let mut found = false;
     for b in &blocks {
         let keep = match b.owner {
             Owner::Settings | Owner::Client => true,
-            Owner::Connection { name: n, .. } => {
-                found |= n == name;
-                n == name
+            Owner::Connection { name: n, .. } if wanted.contains(n) => {
+                found.insert(n);
+                true
             }
+            Owner::Connection { .. } => false,
         };
         if keep {
             out.push_str(&text[b.range.clone()]);
         }
     }
-    Some((out, found))
+    Some((out, found.len()))
 }
 
 /// Whose table a header opens.

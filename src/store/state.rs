@@ -110,7 +110,8 @@ impl StateStore {
             return Ok(State::default());
         };
         let mut de = serde_json::Deserializer::from_slice(&bytes);
-        let state = serde::de::DeserializeSeed::deserialize(sparse::Only(ids), &mut de)
+        let wanted: std::collections::HashSet<&str> = ids.iter().copied().collect();
+        let state = serde::de::DeserializeSeed::deserialize(sparse::Only(&wanted), &mut de)
             .and_then(|s| de.end().map(|()| s))
             .map_err(|e| self.unreadable(&e))?;
         self.check_version(state)
@@ -202,6 +203,25 @@ impl StateStore {
         Ok(state)
     }
 
+    /// `update` for a change that knows whether it changed anything (a check run's results,
+    /// one record each): written when `change` says so, without a copy of the whole state to
+    /// compare with, which at 10,000 records was a good part of `conn check`'s peak memory.
+    pub(crate) fn update_records(
+        &self,
+        change: impl FnOnce(&mut State) -> Result<bool>,
+    ) -> Result<()> {
+        crate::core::interrupt::critical(|| {
+            let _guard = fsio::lock_exclusive(&self.lock)?;
+            let mut state = self.load()?;
+            if !change(&mut state)? {
+                return Ok(());
+            }
+            state.connections.retain(|_, s| !s.is_empty());
+            state.version = CURRENT_VERSION;
+            fsio::write_atomic(&self.file, &serde_json::to_vec_pretty(&state)?)
+        })
+    }
+
     /// Applies `change` to the latest contents under the lock and writes the result atomically
     /// (only when something changed). If `change` fails, nothing is written.
     pub(crate) fn update<T>(&self, change: impl FnOnce(&mut State) -> Result<T>) -> Result<T> {
@@ -223,6 +243,7 @@ impl StateStore {
 
 /// Reading `State` keeping only some connections' records.
 mod sparse {
+    use std::collections::HashSet;
     use std::fmt;
 
     use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
@@ -230,7 +251,7 @@ mod sparse {
     use super::{ConnState, State};
 
     /// Seed for a `State` holding only the records of these ids.
-    pub(super) struct Only<'i>(pub &'i [&'i str]);
+    pub(super) struct Only<'i>(pub &'i HashSet<&'i str>);
 
     impl<'de> DeserializeSeed<'de> for Only<'_> {
         type Value = State;
@@ -262,7 +283,7 @@ mod sparse {
     }
 
     /// The `connections` object: wanted records decoded into the state, others skipped.
-    struct Records<'i, 's>(&'i [&'i str], &'s mut State);
+    struct Records<'i, 's>(&'i HashSet<&'i str>, &'s mut State);
 
     impl<'de> DeserializeSeed<'de> for Records<'_, '_> {
         type Value = ();
@@ -278,7 +299,7 @@ mod sparse {
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
             while let Some(id) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-                if self.0.contains(&id.as_ref()) {
+                if self.0.contains(id.as_ref()) {
                     let record: ConnState = map.next_value()?;
                     self.1.connections.insert(id.into_owned(), record);
                 } else {

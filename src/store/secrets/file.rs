@@ -23,6 +23,10 @@ use crate::store::fsio;
 /// The format of one bundle file.
 const FORMAT_VERSION: u64 = 1;
 
+/// More than age adds to a small plaintext: its header with one X25519 stanza (about 200
+/// bytes), the payload nonce, and a 16-byte tag per 64 KiB chunk.
+const AGE_OVERHEAD: usize = 1024;
+
 #[derive(Debug, Clone)]
 pub(crate) struct FileStore {
     dir: PathBuf,
@@ -327,6 +331,18 @@ impl SecretStore for FileStore {
             fsio::sync_dir(&self.dir);
             Ok(())
         })
+    }
+
+    /// What `put` of such a bundle needs, without replacing anything: the identity, the
+    /// bundle's lock, a writable file, and room on its file system for the encrypted bundle
+    /// next to the current one (see `fsio::prove_room`).
+    fn prove_room(&self, id: &str, len: usize) -> Option<Result<()>> {
+        Some((|| {
+            self.migrate()?;
+            self.identity(true)?;
+            let lock = fsio::lock_exclusive(&self.lock_of(id)?)?;
+            fsio::prove_room(&self.path_of(id)?, len + AGE_OVERHEAD, &lock)
+        })())
     }
 
     fn delete(&self, id: &str) -> Result<bool> {

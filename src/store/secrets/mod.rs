@@ -21,6 +21,13 @@ pub(crate) trait SecretStore {
     fn put(&self, id: &str, bundle: &SecretBundle) -> Result<()>;
     /// Returns whether anything was removed.
     fn delete(&self, id: &str) -> Result<bool>;
+    /// Proves, changing nothing, that `id`'s bundle could be replaced now by one whose
+    /// plaintext is `len` bytes (before a refresh token is spent, see `ops::rotation`);
+    /// `None` when the store has no cheaper proof than writing such a bundle and then the
+    /// old one back, which the caller then does.
+    fn prove_room(&self, _id: &str, _len: usize) -> Option<Result<()>> {
+        None
+    }
 }
 
 /// The store new secrets go to, and why it was chosen.
