@@ -51,7 +51,11 @@ pub(crate) fn replace_synced(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// `write_atomic` with the file's mtime set to `mtime` before it takes `path`'s place, for a
 /// file whose mtime says something (the metadata cache's: when it was last found true).
-pub(crate) fn write_atomic_dated(path: &Path, bytes: &[u8], mtime: std::time::SystemTime) -> Result<()> {
+pub(crate) fn write_atomic_dated(
+    path: &Path,
+    bytes: &[u8],
+    mtime: std::time::SystemTime,
+) -> Result<()> {
     let target = through_links(path)?;
     refuse_read_only(&target)?;
     let dir = target.parent().context("file has no parent directory")?;

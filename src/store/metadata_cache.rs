@@ -35,6 +35,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::{Deserialize, Serialize};
 
+use super::bisect::{self, FileLines, Lines};
 use super::fsio;
 
 /// How long connections.toml must have been unchanged before its stamp alone is believed.
@@ -196,13 +197,27 @@ impl<T: DeserializeOwned> Opened<T> {
 
     /// Records that the cache was found true to `src` (by its hash): when the file had settled
     /// by then, the cache's mtime moves to `src.read_at`, so later commands believe the stamp.
-    fn settle(&self, src: &Source) {
-        if let Some(s) = src.stamp
-            && self.head.source == Some(s)
-            && s.settled_before(src.read_at)
-            && self.checked_at < src.read_at
+    /// A cache made from the same bytes under another stamp (the file was copied, or restored
+    /// from a backup) is rewritten with `src`'s stamp, once.
+    fn settle(&mut self, src: &Source, cache: &Cache) {
+        let Some(s) = src.stamp.filter(|s| s.settled_before(src.read_at)) else {
+            return;
+        };
+        if self.head.source == Some(s) {
+            if self.checked_at < src.read_at {
+                let _ = self.file.set_modified(src.read_at);
+            }
+            return;
+        }
+        let mut text = String::new();
+        if self.file.seek(SeekFrom::Start(0)).is_err()
+            || self.file.read_to_string(&mut text).is_err()
         {
-            let _ = self.file.set_modified(src.read_at);
+            return;
+        }
+        if let (Some(mut out), Some((_, rest))) = (rehead(&text, src), text.split_once('\n')) {
+            out.push_str(rest);
+            cache.put(&out, src.read_at);
         }
     }
 }
@@ -215,7 +230,7 @@ impl Cache {
     fn open<T: DeserializeOwned>(&self) -> Option<Opened<T>> {
         let mut file = File::open(&self.path).ok()?;
         let meta = file.metadata().ok()?;
-        let (first, body) = read_line_at(&mut file, 0)?;
+        let (first, body) = FileLines(&mut file).line_at(0)?;
         let head: Header<T> = serde_json::from_str(&first).ok()?;
         Some(Opened {
             checked_at: meta.modified().ok()?,
@@ -252,7 +267,7 @@ impl Cache {
         if opened.head.source_hash != hex(src.hash()) {
             return None;
         }
-        opened.settle(src);
+        opened.settle(src, self);
         let rest = opened.rest()?;
         parts(opened.head, &rest)
     }
@@ -269,20 +284,17 @@ impl Cache {
         let now = Stamp::of_path(source)?;
         let mut opened = self.open::<T>()?;
         if !opened.settled_for(Some(now)) {
-            // Made from this very stamp but too soon after a change: the hash decides.
-            if opened.head.source != Some(now) {
-                return None;
-            }
+            // Too soon after a change, or made under another stamp: the hash decides.
             let src = Source::read(source).ok()??;
             if opened.head.source_hash != hex(src.hash()) {
                 return None;
             }
-            opened.settle(&src);
+            opened.settle(&src, self);
         }
         let (body, len) = (opened.body, opened.len);
-        let file = &mut opened.file;
-        let conn = match search(|at| read_line_at(file, at), body, len, name)? {
-            Ok((line, _)) => Some(serde_json::from_str::<(String, K)>(&line).ok()?.1),
+        let mut lines = FileLines(&mut opened.file);
+        let conn = match bisect::search(&mut lines, body, len, name, name_of)? {
+            Ok(found) => Some(serde_json::from_str::<(String, K)>(&found.line).ok()?.1),
             Err(_) => None,
         };
         Some((opened.head.version, opened.head.top, conn))
@@ -294,7 +306,7 @@ impl Cache {
         if opened.head.source_hash != hex(src.hash()) {
             return None;
         }
-        opened.settle(src);
+        opened.settle(src, self);
         opened.file.seek(SeekFrom::Start(0)).ok()?;
         let mut text = String::new();
         opened.file.read_to_string(&mut text).ok()?;
@@ -349,73 +361,6 @@ fn parts<T, K: DeserializeOwned>(head: Header<T>, body: &str) -> Option<Parts<T,
     })
 }
 
-/// The line that starts at byte `at` (without its newline) and where the next one starts.
-fn read_line_at(file: &mut File, at: u64) -> Option<(String, u64)> {
-    file.seek(SeekFrom::Start(at)).ok()?;
-    let mut line = Vec::new();
-    let mut buf = [0u8; 2048];
-    loop {
-        let n = file.read(&mut buf).ok()?;
-        if n == 0 {
-            break;
-        }
-        if let Some(i) = buf[..n].iter().position(|&b| b == b'\n') {
-            line.extend_from_slice(&buf[..i]);
-            let next = at + line.len() as u64 + 1;
-            return Some((String::from_utf8(line).ok()?, next));
-        }
-        line.extend_from_slice(&buf[..n]);
-    }
-    let next = at + line.len() as u64;
-    Some((String::from_utf8(line).ok()?, next))
-}
-
-/// The line in `text` that starts at byte `at`, for `search` over a text in memory.
-fn line_in(text: &str, at: u64) -> Option<(String, u64)> {
-    let rest = text.get(at as usize..)?;
-    Some(match rest.find('\n') {
-        Some(i) => (rest[..i].to_string(), at + i as u64 + 1),
-        None => (rest.to_string(), text.len() as u64),
-    })
-}
-
-/// Binary search of sorted connection lines between bytes `lo` (a line's start) and `hi`, with
-/// `line_at` giving the line at a position and where the next starts. `Ok((line, start))` when
-/// connection `name` has a line, `Err(at)` with where its line would go when not; `None` when a
-/// line is not a connection line.
-fn search(
-    mut line_at: impl FnMut(u64) -> Option<(String, u64)>,
-    mut lo: u64,
-    mut hi: u64,
-    name: &str,
-) -> Option<Result<(String, u64), u64>> {
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        // The first line that starts at or after `mid`.
-        let start = if mid == lo { lo } else { line_at(mid - 1)?.1 };
-        if start >= hi {
-            // One long line covers the upper half: look at the few lines left one by one.
-            let mut at = lo;
-            while at < hi {
-                let (line, next) = line_at(at)?;
-                match name.cmp(name_of(&line)?.as_str()) {
-                    std::cmp::Ordering::Equal => return Some(Ok((line, at))),
-                    std::cmp::Ordering::Less => return Some(Err(at)),
-                    std::cmp::Ordering::Greater => at = next,
-                }
-            }
-            return Some(Err(hi));
-        }
-        let (line, next) = line_at(start)?;
-        match name.cmp(name_of(&line)?.as_str()) {
-            std::cmp::Ordering::Equal => return Some(Ok((line, start))),
-            std::cmp::Ordering::Less => hi = start,
-            std::cmp::Ordering::Greater => lo = next,
-        }
-    }
-    Some(Err(lo))
-}
-
 /// The connection name a cache line is about.
 fn name_of(line: &str) -> Option<String> {
     serde_json::from_str::<(String, IgnoredAny)>(line)
@@ -424,10 +369,16 @@ fn name_of(line: &str) -> Option<String> {
 }
 
 /// `cache` (a cache's text) for `src`, with connection `name` added in its place.
-pub(crate) fn insert<K: Serialize>(cache: &str, src: &Source, name: &str, conn: &K) -> Option<String> {
+pub(crate) fn insert<K: Serialize>(
+    cache: &str,
+    src: &Source,
+    name: &str,
+    conn: &K,
+) -> Option<String> {
     let (first, _) = cache.split_once('\n')?;
     let body = first.len() as u64 + 1;
-    let at = search(|at| line_in(cache, at), body, cache.len() as u64, name)?.err()? as usize;
+    let at =
+        bisect::search(&mut { cache }, body, cache.len() as u64, name, name_of)?.err()? as usize;
     let mut out = rehead(cache, src)?;
     out.push_str(&cache[body as usize..at]);
     out.push_str(&line(name, conn)?);
@@ -465,8 +416,8 @@ pub(crate) fn rename<K: Serialize + DeserializeOwned>(
 fn split_at_line<'c>(cache: &'c str, name: &str) -> Option<(&'c str, &'c str, &'c str)> {
     let (first, body) = cache.split_once('\n')?;
     let base = first.len() as u64 + 1;
-    let (_, at) = search(|at| line_in(cache, at), base, cache.len() as u64, name)?.ok()?;
-    let start = (at - base) as usize;
+    let found = bisect::search(&mut { cache }, base, cache.len() as u64, name, name_of)?.ok()?;
+    let start = (found.start - base) as usize;
     let end = body[start..]
         .find('\n')
         .map_or(body.len(), |e| start + e + 1);
@@ -502,4 +453,3 @@ fn line<K: Serialize>(name: &str, conn: &K) -> Option<String> {
 fn hex(hash: u64) -> String {
     format!("{hash:016x}")
 }
-
