@@ -64,6 +64,15 @@ impl ConnState {
     }
 }
 
+/// The part of a connection's record that `conn list` shows.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub(crate) struct Shown {
+    #[serde(default)]
+    pub identity: Option<Identity>,
+    #[serde(default)]
+    pub last_check: Option<LastCheck>,
+}
+
 /// The outcome of the last check of a connection.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -101,6 +110,26 @@ impl StateStore {
         };
         let state: State = serde_json::from_slice(&bytes).map_err(|e| self.unreadable(&e))?;
         self.check_version(state)
+    }
+
+    /// Each connection's identity and last check, by id, as `conn list` shows them; the other
+    /// fields of the records are skipped unparsed. Errors as `load`.
+    pub(crate) fn load_shown(&self) -> Result<BTreeMap<String, Shown>> {
+        #[derive(Deserialize)]
+        struct Records {
+            version: u32,
+            #[serde(default)]
+            connections: BTreeMap<String, Shown>,
+        }
+        let Some(bytes) = fsio::read_optional(&self.file)? else {
+            return Ok(BTreeMap::new());
+        };
+        let state: Records = serde_json::from_slice(&bytes).map_err(|e| self.unreadable(&e))?;
+        self.check_version(State {
+            version: state.version,
+            connections: BTreeMap::new(),
+        })?;
+        Ok(state.connections)
     }
 
     /// Like `load`, but only the records of connections `ids` are decoded (the others are
