@@ -235,17 +235,25 @@ fn dispatch(cli: Cli) -> Result<u8> {
             let mut err = term::Escaping::new(std::io::stderr().lock());
             // Everything shown is escaped; only data meant for a pipe (a token, a response
             // body) passes byte for byte, and only when stdout is not a terminal.
+            // Colour as anstream decides: NO_COLOR, CLICOLOR_FORCE, CLICOLOR, a terminal.
+            let colour =
+                anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never;
+            // Into a pipe or file, without colour codes written beside it, the text is
+            // buffered (a table of 10,000 rows in a few writes, not one per line); to a
+            // terminal, or with colour, each line goes out as it ends (a BufWriter of
+            // capacity 0 passes every write through to stdout's own line buffer).
+            let buffer = if terminal || colour { 0 } else { 64 * 1024 };
             let (mut raw, mut escaped);
             let out: &mut dyn std::io::Write = if r.raw() && !terminal {
                 raw = std::io::stdout().lock();
                 &mut raw
             } else {
-                escaped = term::Escaping::new(std::io::stdout().lock());
+                escaped = term::Escaping::new(std::io::BufWriter::with_capacity(
+                    buffer,
+                    std::io::stdout().lock(),
+                ));
                 &mut escaped
             };
-            // Colour as anstream decides: NO_COLOR, CLICOLOR_FORCE, CLICOLOR, a terminal.
-            let colour =
-                anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never;
             let mut paint_to = colour.then(|| std::io::stdout().lock());
             let rendered = r.render(&mut Out {
                 out,

@@ -66,6 +66,13 @@ impl<W: Write> Escaping<W> {
 
 impl<W: Write> Write for Escaping<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        // The usual case, whole UTF-8 with nothing held back: no copy (what `drain` would do).
+        if self.pending.is_empty()
+            && let Ok(s) = std::str::from_utf8(buf)
+        {
+            self.inner.write_all(multi_line(s).as_bytes())?;
+            return Ok(buf.len());
+        }
         self.pending.extend_from_slice(buf);
         self.drain(false)?;
         Ok(buf.len())

@@ -22,6 +22,7 @@ pub(crate) mod show;
 pub(crate) mod store;
 pub(crate) mod token;
 
+use std::borrow::Cow;
 use std::ffi::OsString;
 use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
@@ -174,34 +175,37 @@ const CELL_MIN: usize = 8;
 const KEEP_WHOLE: &[&str] = &["NAME", "STATUS"];
 
 /// `text` cut to `max` characters, the last one `…` when anything was cut.
-fn cut(text: &str, max: usize) -> String {
-    if text.chars().count() > max {
-        text.chars()
-            .take(max.saturating_sub(1))
-            .chain(['…'])
-            .collect()
+fn cut(text: Cow<'_, str>, max: usize) -> Cow<'_, str> {
+    // Fewer bytes than `max` means fewer characters too: no count needed.
+    if text.len() > max && text.chars().count() > max {
+        Cow::Owned(
+            text.chars()
+                .take(max.saturating_sub(1))
+                .chain(['…'])
+                .collect(),
+        )
     } else {
-        text.to_string()
+        text
     }
 }
 
 /// A table's cells, escaped and cut, and its column widths.
-struct Layout {
-    headers: Vec<String>,
-    rows: Vec<Vec<String>>,
+struct Layout<'a> {
+    headers: Vec<Cow<'a, str>>,
+    rows: Vec<Vec<Cow<'a, str>>>,
     widths: Vec<usize>,
 }
 
-impl Layout {
+impl<'a> Layout<'a> {
     /// Cells are outside text (identities, server messages): each is shown on one line with
     /// its control characters escaped, and cut at `CELL_MAX` characters, so any length renders.
     /// With a `width`, the widest column is narrowed (its cells cut with `…`) until the table
     /// fits or every column is down to `CELL_MIN` (headers too); `KEEP_WHOLE` columns are not
     /// cut, so a very narrow terminal can still wrap a line.
-    fn new(headers: &[&str], rows: &[Vec<String>], width: Option<usize>) -> Layout {
-        let cell = |c: &str| cut(&crate::core::text::one_line(c), CELL_MAX);
-        let mut headers: Vec<String> = headers.iter().map(|h| cell(h)).collect();
-        let mut rows: Vec<Vec<String>> = rows
+    fn new(headers: &[&'a str], rows: &'a [Vec<String>], width: Option<usize>) -> Layout<'a> {
+        let cell = |c: &'a str| cut(crate::core::text::one_line(c), CELL_MAX);
+        let mut headers: Vec<Cow<'a, str>> = headers.iter().map(|h| cell(h)).collect();
+        let mut rows: Vec<Vec<Cow<'a, str>>> = rows
             .iter()
             .map(|r| r.iter().map(|c| cell(c)).collect())
             .collect();
@@ -217,7 +221,7 @@ impl Layout {
         if let Some(width) = width {
             let floor: Vec<usize> = (0..widths.len())
                 .map(|i| match headers.get(i) {
-                    Some(h) if KEEP_WHOLE.contains(&h.as_str()) => widths[i],
+                    Some(h) if KEEP_WHOLE.contains(&h.as_ref()) => widths[i],
                     _ => CELL_MIN.min(widths[i]),
                 })
                 .collect();
@@ -245,7 +249,7 @@ impl Layout {
             }
             for r in std::iter::once(&mut headers).chain(&mut rows) {
                 for (i, c) in r.iter_mut().enumerate() {
-                    *c = cut(c, widths[i]);
+                    *c = cut(std::mem::take(c), widths[i]);
                 }
             }
         }
@@ -258,20 +262,26 @@ impl Layout {
 
     /// One line's pieces: each cell's text with its column, and the padding between them
     /// (no column). The last column is not padded, nor are empty cells at the end.
-    fn line(&self, cells: &[String]) -> Vec<(String, Option<usize>)> {
+    fn line<'c>(&self, cells: &'c [Cow<'a, str>]) -> Vec<(Cow<'c, str>, Option<usize>)> {
+        const SPACES: &str = "                                                                ";
         let n = cells
             .iter()
             .rposition(|c| !c.trim_end().is_empty())
             .map_or(0, |i| i + 1);
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(2 * n);
         for (i, c) in cells[..n].iter().enumerate() {
             if i + 1 < n {
-                out.push((c.clone(), Some(i)));
+                out.push((Cow::Borrowed(c.as_ref()), Some(i)));
                 // Padding by hand: `format!("{c:<w$}")` panics when w exceeds u16::MAX.
                 let pad = self.widths[i].saturating_sub(c.chars().count()) + 2;
-                out.push((" ".repeat(pad), None));
+                out.push((
+                    SPACES
+                        .get(..pad)
+                        .map_or_else(|| Cow::Owned(" ".repeat(pad)), Cow::Borrowed),
+                    None,
+                ));
             } else {
-                out.push((c.trim_end().to_string(), Some(i)));
+                out.push((Cow::Borrowed(c.trim_end()), Some(i)));
             }
         }
         out

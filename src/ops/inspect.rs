@@ -37,17 +37,17 @@ pub(crate) fn list(
     provider: Option<&str>,
     env: Option<Environment>,
 ) -> Result<(Vec<Row>, Vec<String>)> {
-    let (meta, failed) = ctx.view_all()?;
+    let (listed, failed) = ctx.list_all()?;
     let warnings = failed
         .into_iter()
         .map(|(team, e)| format!("team store {team} not listed: {e:#}"))
         .collect();
     if let Some(p) = provider
-        && !meta.connections.values().any(|c| c.provider == p)
+        && !listed.values().any(|c| c.provider == p)
     {
         let catalog = ctx.catalog();
         if let Err(e) = catalog.get(p) {
-            let used = meta.connections.values().map(|c| c.provider.as_str());
+            let used = listed.values().map(|c| c.provider.as_str());
             let close = closest(
                 p,
                 used.chain(catalog.entries().map(|e| e.provider.id.as_str())),
@@ -64,8 +64,7 @@ pub(crate) fn list(
             }));
         }
     }
-    let rows = meta
-        .connections
+    let rows = listed
         .into_iter()
         .filter(|(_, c)| provider.is_none_or(|p| c.provider == p))
         .filter(|(_, c)| env.is_none_or(|e| c.env == e))

@@ -47,7 +47,7 @@ use crate::core::env::Env;
 use crate::core::http::{Http, Redirects};
 use crate::core::paths::Paths;
 use crate::core::ui::Ui;
-use crate::store::metadata::{Connection, Metadata, MetadataStore, OAuthClient};
+use crate::store::metadata::{Connection, Listed, Metadata, MetadataStore, OAuthClient};
 use crate::store::secrets::{self, SecretStore};
 use crate::store::vault::{self, Team};
 
@@ -243,13 +243,31 @@ impl Base {
 
     /// connections.toml with every team's connections added; a team store that can't be read
     /// is returned with its error and skipped.
-    pub(crate) fn view_all(&self) -> Result<(Metadata, Vec<(String, anyhow::Error)>)> {
+    pub(crate) fn view_all(&self) -> Result<(Metadata, Unread)> {
         let mut meta = self.metadata().load()?;
+        let (team_conns, failed) = self.team_connections(&meta);
+        meta.connections.extend(team_conns);
+        Ok((meta, failed))
+    }
+
+    /// `view_all` as `conn list` needs it: every connection's name, provider, method, tag,
+    /// identity and last check (local ones read without their inputs, see
+    /// `MetadataStore::listing`).
+    pub(crate) fn list_all(&self) -> Result<(BTreeMap<String, Listed>, Unread)> {
+        let (meta, mut listed) = self.metadata().listing()?;
+        let (team_conns, failed) = self.team_connections(&meta);
+        listed.extend(team_conns.into_iter().map(|(n, c)| (n, Listed::from(c))));
+        Ok((listed, failed))
+    }
+
+    /// The connections of every team store `meta` names, as `team/name`; a team store that
+    /// can't be read is returned with its error.
+    fn team_connections(&self, meta: &Metadata) -> (Vec<(String, Connection)>, Unread) {
+        let mut all = Vec::new();
         let mut failed = Vec::new();
-        let teams: Vec<String> = meta.teams.keys().cloned().collect();
-        for team in teams {
+        for team in meta.teams.keys() {
             let load = || -> Result<Vec<(String, Connection)>> {
-                let t = self.team(&team)?;
+                let t = self.team(team)?;
                 t.check_mount()?;
                 let mut out = Vec::new();
                 for n in t.list_names()? {
@@ -260,11 +278,11 @@ impl Base {
                 Ok(out)
             };
             match load() {
-                Ok(list) => meta.connections.extend(list),
-                Err(e) => failed.push((team, e)),
+                Ok(list) => all.extend(list),
+                Err(e) => failed.push((team.clone(), e)),
             }
         }
-        Ok((meta, failed))
+        (all, failed)
     }
 
     /// The OAuth client registration `key` of `conn`: from its team store for a team
@@ -276,6 +294,9 @@ impl Base {
         }
     }
 }
+
+/// Team stores that could not be read, each with why.
+pub(crate) type Unread = Vec<(String, anyhow::Error)>;
 
 /// The connection `name` for changing, if it is still the one with `id`.
 pub(crate) fn find_mut<'m>(

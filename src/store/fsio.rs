@@ -46,7 +46,23 @@ pub(crate) fn replace_synced(path: &Path, bytes: &[u8]) -> Result<()> {
     refuse_read_only(path)?;
     let dir = path.parent().context("file has no parent directory")?;
     ensure_private_dir(dir)?;
-    replace(dir, path, bytes, None)
+    replace(dir, path, bytes, None, None)
+}
+
+/// `write_atomic` with the file's mtime set to `mtime` before it takes `path`'s place, for a
+/// file whose mtime says something (the metadata cache's: when it was last found true).
+pub(crate) fn write_atomic_dated(
+    path: &Path,
+    bytes: &[u8],
+    mtime: std::time::SystemTime,
+) -> Result<()> {
+    let target = through_links(path)?;
+    refuse_read_only(&target)?;
+    let dir = target.parent().context("file has no parent directory")?;
+    ensure_private_dir(dir)?;
+    replace(dir, &target, bytes, None, Some(mtime))?;
+    sync_dir(dir);
+    Ok(())
 }
 
 /// Proves that `replace_synced(path, bytes)` with `len` bytes could be done now, changing
@@ -100,11 +116,17 @@ pub(crate) fn write_atomic_shared(path: &Path, bytes: &[u8], mode: u32) -> Resul
     if !dir.is_dir() {
         anyhow::bail!("directory {} does not exist", dir.display());
     }
-    replace(dir, path, bytes, Some(mode))
+    replace(dir, path, bytes, Some(mode), None)
 }
 
-/// Temp file in `dir` (0600, or `mode`), fsync, rename over `path`, fsync `dir`.
-fn replace(dir: &Path, path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<()> {
+/// Temp file in `dir` (0600, or `mode`; mtime `mtime` when given), fsync, rename over `path`.
+fn replace(
+    dir: &Path,
+    path: &Path,
+    bytes: &[u8],
+    mode: Option<u32>,
+    mtime: Option<std::time::SystemTime>,
+) -> Result<()> {
     let mut tmp = tempfile::Builder::new()
         .prefix(".conn-")
         .suffix(".tmp")
@@ -119,6 +141,9 @@ fn replace(dir: &Path, path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<(
     #[cfg(not(unix))]
     let _ = mode;
     tmp.write_all(bytes)?;
+    if let Some(t) = mtime {
+        tmp.as_file().set_modified(t)?;
+    }
     tmp.as_file().sync_all()?;
     tmp.persist(path)
         .with_context(|| format!("could not replace {}", path.display()))?;

@@ -1,21 +1,144 @@
 //! `.connections.cache.json`: a JSON copy of a big `connections.toml`, which parses an order
-//! of magnitude faster (the TOML parse of 10,000 connections takes about a second). It names
-//! the hash of the exact bytes it was made from and is used only when that is the file's
-//! current hash, whoever changed the file (a hand edit of the same size and mtime included).
-//! It is only ever written from a file that parsed, so a matching cache also proves the file
-//! parses, which lets `conn new`/`rm`/`rename` edit the TOML as text (`metadata_text`).
+//! of magnitude faster than the TOML (about a second at 10,000 connections), and whose sorted
+//! lines let one connection be found with a binary search of the file (about 14 short reads at
+//! 10,000) instead of reading all of it.
 //!
-//! Format: JSON lines. The first is `{"source_hash":"<16 hex>","version":N,…}` with everything
-//! but the connections (settings, clients, team stores), then one `["NAME",{connection}]` per connection, so one connection is
-//! added, removed or renamed by editing one line.
+//! Format: JSON lines. The first is `{"source_hash":"<16 hex>","source":{stamp},"version":N,…}`
+//! with everything but the connections (settings, clients, team stores), then one
+//! `["NAME",{connection}]` per connection, sorted by name (byte order), so one connection is
+//! added, removed or renamed by editing one line and found by bisecting the file.
+//!
+//! # When the cache is believed
+//! It names the version of connections.toml it was made from twice: the xxh3 hash of its bytes,
+//! and its `Stamp` (device, inode, size, mtime and ctime to the nanosecond). It is only ever
+//! written from a file that parsed, so a matching cache also proves the file parses, which lets
+//! `conn new`/`rm`/`rename` edit the TOML as text (`metadata_text`).
+//! - The hash is always enough, whoever changed the file and however (a hand edit of the same
+//!   size and mtime included); checking it means reading the whole file (a fraction of a
+//!   millisecond per MB).
+//! - The stamp alone is believed only when the file had already been unchanged for `SETTLE` at
+//!   the moment the cache's content was last checked against the file's bytes; the cache file's
+//!   mtime records that moment. A program can set a file's mtime but not its ctime, and any
+//!   write after that moment gives the file a ctime later than the stamp's, so even an edit
+//!   that restores size and mtime shows. `SETTLE` covers the coarseness of timestamps (a few ms
+//!   on ext4 and tmpfs, 1 s on HFS+, 2 s on FAT) and a little clock skew on network file
+//!   systems. Within `SETTLE` of a change the hash decides; the first command after it that
+//!   checks the hash moves the cache's mtime forward (settles it), and later ones read no byte
+//!   of connections.toml.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::{Deserialize, Serialize};
 
+use super::bisect::{self, FileLines, Lines};
 use super::fsio;
+
+/// How long connections.toml must have been unchanged before its stamp alone is believed.
+pub(crate) const SETTLE: Duration = Duration::from_secs(2);
+
+/// What identifies one version of a file without reading it (unix; elsewhere there is none and
+/// the hash always decides): device, inode, size in bytes, and mtime and ctime as (seconds,
+/// nanoseconds) since the epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Stamp {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+impl Stamp {
+    pub(crate) fn of(m: &std::fs::Metadata) -> Option<Stamp> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            Some(Stamp {
+                dev: m.dev(),
+                ino: m.ino(),
+                len: m.size(),
+                mtime: (m.mtime(), m.mtime_nsec()),
+                ctime: (m.ctime(), m.ctime_nsec()),
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = m;
+            None
+        }
+    }
+
+    fn of_path(path: &Path) -> Option<Stamp> {
+        Stamp::of(&std::fs::metadata(path).ok()?)
+    }
+
+    /// Whether the file's last change (its ctime) was more than `SETTLE` before `at`.
+    fn settled_before(&self, at: SystemTime) -> bool {
+        let (Ok(s), Ok(ns)) = (u64::try_from(self.ctime.0), u32::try_from(self.ctime.1)) else {
+            return false;
+        };
+        let changed = UNIX_EPOCH + Duration::new(s, ns);
+        changed + SETTLE < at
+    }
+}
+
+/// One version of connections.toml: its bytes, its stamp (`None` when it changed while being
+/// read, or on platforms without one), and a time no later than the moment it was read.
+#[derive(Debug)]
+pub(crate) struct Source {
+    pub bytes: Vec<u8>,
+    pub stamp: Option<Stamp>,
+    pub read_at: SystemTime,
+}
+
+impl Source {
+    /// Reads `path`; `None` when it does not exist.
+    pub(crate) fn read(path: &Path) -> anyhow::Result<Option<Source>> {
+        use anyhow::Context;
+        let read_at = SystemTime::now();
+        let mut f = match File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e).with_context(|| format!("could not read {}", path.display())),
+        };
+        let before = f.metadata().ok().and_then(|m| Stamp::of(&m));
+        let mut bytes = Vec::with_capacity(before.map_or(0, |s| s.len as usize));
+        f.read_to_end(&mut bytes)
+            .with_context(|| format!("could not read {}", path.display()))?;
+        let after = f.metadata().ok().and_then(|m| Stamp::of(&m));
+        let stamp = before.filter(|b| Some(*b) == after && b.len == bytes.len() as u64);
+        Ok(Some(Source {
+            bytes,
+            stamp,
+            read_at,
+        }))
+    }
+
+    /// The version conn itself just wrote to `path`: `bytes`, stamped now, with `before` a time
+    /// taken before the write began (so the stamp is not believed until the file has settled
+    /// and a later command checked its hash).
+    pub(crate) fn written(bytes: Vec<u8>, path: &Path, before: SystemTime) -> Source {
+        Source {
+            stamp: Stamp::of_path(path).filter(|s| s.len == bytes.len() as u64),
+            bytes,
+            read_at: before,
+        }
+    }
+
+    pub(crate) fn hash(&self) -> u64 {
+        content_hash(&self.bytes)
+    }
+}
+
+/// The hash of a file's contents that the cache names (xxh3, 64 bits).
+pub(crate) fn content_hash(bytes: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(bytes)
+}
 
 /// What the cache holds: the format version, everything else but the connections (`top`, a
 /// struct of named fields), and the connections by name (generic so that this module does not
@@ -30,14 +153,11 @@ pub(crate) struct Parts<T, K> {
 #[derive(Serialize, Deserialize)]
 struct Header<T> {
     source_hash: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    source: Option<Stamp>,
     version: u32,
     #[serde(flatten)]
     top: T,
-}
-
-#[derive(Deserialize)]
-struct HashOnly {
-    source_hash: String,
 }
 
 /// The cache file next to `connections.toml`.
@@ -46,48 +166,160 @@ pub(crate) struct Cache {
     path: PathBuf,
 }
 
+/// The cache file opened, with its first line read.
+struct Opened<T> {
+    file: File,
+    /// When its content was last checked against connections.toml (its mtime).
+    checked_at: SystemTime,
+    head: Header<T>,
+    /// Where the connection lines start, and the file's length.
+    body: u64,
+    len: u64,
+}
+
+impl<T: DeserializeOwned> Opened<T> {
+    /// The connection lines.
+    fn rest(&mut self) -> Option<String> {
+        self.file.seek(SeekFrom::Start(self.body)).ok()?;
+        let mut rest = String::with_capacity(self.len.saturating_sub(self.body) as usize);
+        self.file.read_to_string(&mut rest).ok()?;
+        Some(rest)
+    }
+
+    /// Whether the cache may be believed for the file whose stamp is now `now` without reading
+    /// it (see the module doc).
+    fn settled_for(&self, now: Option<Stamp>) -> bool {
+        match (self.head.source, now) {
+            (Some(made_from), Some(now)) => made_from == now && now.settled_before(self.checked_at),
+            _ => false,
+        }
+    }
+
+    /// Records that the cache was found true to `src` (by its hash): when the file had settled
+    /// by then, the cache's mtime moves to `src.read_at`, so later commands believe the stamp.
+    /// A cache made from the same bytes under another stamp (the file was copied, or restored
+    /// from a backup) is rewritten with `src`'s stamp, once.
+    fn settle(&mut self, src: &Source, cache: &Cache) {
+        let Some(s) = src.stamp.filter(|s| s.settled_before(src.read_at)) else {
+            return;
+        };
+        if self.head.source == Some(s) {
+            if self.checked_at < src.read_at {
+                let _ = self.file.set_modified(src.read_at);
+            }
+            return;
+        }
+        let mut text = String::new();
+        if self.file.seek(SeekFrom::Start(0)).is_err()
+            || self.file.read_to_string(&mut text).is_err()
+        {
+            return;
+        }
+        if let (Some(mut out), Some((_, rest))) = (rehead(&text, src), text.split_once('\n')) {
+            out.push_str(rest);
+            cache.put(&out, src.read_at);
+        }
+    }
+}
+
 impl Cache {
     pub(crate) fn new(path: PathBuf) -> Self {
         Cache { path }
     }
 
-    /// The cached contents, when they were made from contents with hash `hash`.
-    pub(crate) fn read<T, K>(&self, hash: u64) -> Option<Parts<T, K>>
+    fn open<T: DeserializeOwned>(&self) -> Option<Opened<T>> {
+        let mut file = File::open(&self.path).ok()?;
+        let meta = file.metadata().ok()?;
+        let (first, body) = FileLines(&mut file).line_at(0)?;
+        let head: Header<T> = serde_json::from_str(&first).ok()?;
+        Some(Opened {
+            checked_at: meta.modified().ok()?,
+            len: meta.len(),
+            file,
+            head,
+            body,
+        })
+    }
+
+    /// Everything, when the cache's stamp shows it was made from the current version of
+    /// `source` (no byte of `source` is read).
+    pub(crate) fn read_settled<T, K>(&self, source: &Path) -> Option<Parts<T, K>>
     where
         T: DeserializeOwned,
         K: DeserializeOwned,
     {
-        let text = self.text_for(hash)?;
-        let mut lines = text.lines();
-        let head: Header<T> = serde_json::from_str(lines.next()?).ok()?;
-        let mut connections = BTreeMap::new();
-        for line in lines {
-            let (name, conn): (String, K) = serde_json::from_str(line).ok()?;
-            connections.insert(name, conn);
+        let now = Stamp::of_path(source)?;
+        let mut opened = self.open::<T>()?;
+        if !opened.settled_for(Some(now)) {
+            return None;
         }
-        Some(Parts {
-            version: head.version,
-            top: head.top,
-            connections,
-        })
+        let rest = opened.rest()?;
+        parts(opened.head, &rest)
     }
 
-    /// The cache's text, when it was made from contents with hash `hash`.
-    pub(crate) fn text_for(&self, hash: u64) -> Option<String> {
-        let text = String::from_utf8(std::fs::read(&self.path).ok()?).ok()?;
-        let first = text.lines().next()?;
-        let head: HashOnly = serde_json::from_str(first).ok()?;
-        (head.source_hash == hex(hash)).then_some(text)
+    /// Everything, when the cache was made from `src`'s bytes.
+    pub(crate) fn read<T, K>(&self, src: &Source) -> Option<Parts<T, K>>
+    where
+        T: DeserializeOwned,
+        K: DeserializeOwned,
+    {
+        let mut opened = self.open::<T>()?;
+        if opened.head.source_hash != hex(src.hash()) {
+            return None;
+        }
+        opened.settle(src, self);
+        let rest = opened.rest()?;
+        parts(opened.head, &rest)
     }
 
-    /// Writes the copy of `meta`, made from contents with hash `hash` (best effort: without
-    /// the cache conn is only slower).
-    pub(crate) fn write<T: Serialize, K: Serialize>(&self, hash: u64, parts: &Parts<T, &K>) {
-        // Serialized straight from the caller's values, line by line: no second copy of a
-        // big store.
-        let mut out = match header(hash, parts.version, &parts.top) {
-            Some(h) => h,
-            None => return,
+    /// The version, `top` and connection `name` (`None` when there is no such connection) of
+    /// the current version of `source`, read with a binary search of the cache's lines; `None`
+    /// when the cache cannot be believed for it without reading the whole of `source` (see the
+    /// module doc: within `SETTLE` of a change the bytes are read and hashed here, once).
+    pub(crate) fn find<T, K>(&self, source: &Path, name: &str) -> Option<(u32, T, Option<K>)>
+    where
+        T: DeserializeOwned,
+        K: DeserializeOwned,
+    {
+        let now = Stamp::of_path(source)?;
+        let mut opened = self.open::<T>()?;
+        if !opened.settled_for(Some(now)) {
+            // Too soon after a change, or made under another stamp: the hash decides.
+            let src = Source::read(source).ok()??;
+            if opened.head.source_hash != hex(src.hash()) {
+                return None;
+            }
+            opened.settle(&src, self);
+        }
+        let (body, len) = (opened.body, opened.len);
+        let mut lines = FileLines(&mut opened.file);
+        let conn = match bisect::search(&mut lines, body, len, name, name_of)? {
+            Ok(found) => Some(serde_json::from_str::<(String, K)>(&found.line).ok()?.1),
+            Err(_) => None,
+        };
+        Some((opened.head.version, opened.head.top, conn))
+    }
+
+    /// The cache's text, when it was made from `src`'s bytes.
+    pub(crate) fn text_for(&self, src: &Source) -> Option<String> {
+        let mut opened = self.open::<IgnoredAny>()?;
+        if opened.head.source_hash != hex(src.hash()) {
+            return None;
+        }
+        opened.settle(src, self);
+        opened.file.seek(SeekFrom::Start(0)).ok()?;
+        let mut text = String::new();
+        opened.file.read_to_string(&mut text).ok()?;
+        Some(text)
+    }
+
+    /// Writes the copy of `parts`, made from `src` (best effort: without the cache conn is only
+    /// slower).
+    pub(crate) fn write<T: Serialize, K: Serialize>(&self, src: &Source, parts: &Parts<T, &K>) {
+        // Serialized straight from the caller's values, line by line (a BTreeMap: sorted by
+        // name): no second copy of a big store.
+        let Some(mut out) = header(src, parts.version, &parts.top) else {
+            return;
         };
         for (name, conn) in &parts.connections {
             match line(name, conn) {
@@ -95,47 +327,79 @@ impl Cache {
                 None => return,
             }
         }
-        self.put(&out);
+        self.put(&out, src.read_at);
     }
 
-    /// Installs `text` (an edit of the cache), or forgets the cache when there is none.
-    pub(crate) fn put_or_forget(&self, text: Option<String>) {
+    /// Installs `text` (an edit of the cache, made for `src`), or forgets the cache when there
+    /// is none.
+    pub(crate) fn put_or_forget(&self, text: Option<String>, src: &Source) {
         match text {
-            Some(t) => self.put(&t),
+            Some(t) => self.put(&t, src.read_at),
             None => {
                 let _ = std::fs::remove_file(&self.path);
             }
         }
     }
 
-    fn put(&self, text: &str) {
-        let _ = fsio::write_atomic(&self.path, text.as_bytes());
+    /// Replaces the cache with `text`, dated `checked_at` (see the module doc).
+    fn put(&self, text: &str, checked_at: SystemTime) {
+        let _ = fsio::write_atomic_dated(&self.path, text.as_bytes(), checked_at);
     }
 }
 
-/// `cache` (a cache's text) for contents with hash `hash`, with connection `name` added.
-pub(crate) fn insert<K: Serialize>(cache: &str, hash: u64, name: &str, conn: &K) -> Option<String> {
-    let (_, rest) = cache.split_once('\n')?;
-    let mut out = rehead(cache, hash)?;
-    out.push_str(rest);
+/// A cache's connection lines parsed, under `head`.
+fn parts<T, K: DeserializeOwned>(head: Header<T>, body: &str) -> Option<Parts<T, K>> {
+    let mut connections = BTreeMap::new();
+    for line in body.lines() {
+        let (name, conn): (String, K) = serde_json::from_str(line).ok()?;
+        connections.insert(name, conn);
+    }
+    Some(Parts {
+        version: head.version,
+        top: head.top,
+        connections,
+    })
+}
+
+/// The connection name a cache line is about.
+fn name_of(line: &str) -> Option<String> {
+    serde_json::from_str::<(String, IgnoredAny)>(line)
+        .ok()
+        .map(|(n, _)| n)
+}
+
+/// `cache` (a cache's text) for `src`, with connection `name` added in its place.
+pub(crate) fn insert<K: Serialize>(
+    cache: &str,
+    src: &Source,
+    name: &str,
+    conn: &K,
+) -> Option<String> {
+    let (first, _) = cache.split_once('\n')?;
+    let body = first.len() as u64 + 1;
+    let at =
+        bisect::search(&mut { cache }, body, cache.len() as u64, name, name_of)?.err()? as usize;
+    let mut out = rehead(cache, src)?;
+    out.push_str(&cache[body as usize..at]);
     out.push_str(&line(name, conn)?);
+    out.push_str(&cache[at..]);
     Some(out)
 }
 
-/// `cache` for contents with hash `hash`, without connection `name`.
-pub(crate) fn remove(cache: &str, hash: u64, name: &str) -> Option<String> {
+/// `cache` for `src`, without connection `name`.
+pub(crate) fn remove(cache: &str, src: &Source, name: &str) -> Option<String> {
     let (before, _, after) = split_at_line(cache, name)?;
-    let mut out = rehead(cache, hash)?;
+    let mut out = rehead(cache, src)?;
     out.push_str(before);
     out.push_str(after);
     Some(out)
 }
 
-/// `cache` for contents with hash `hash`, with connection `old` named `new` and changed by
+/// `cache` for `src`, with connection `old` named `new` (in its sorted place) and changed by
 /// `change`.
 pub(crate) fn rename<K: Serialize + DeserializeOwned>(
     cache: &str,
-    hash: u64,
+    src: &Source,
     old: &str,
     new: &str,
     change: impl FnOnce(&mut K),
@@ -143,39 +407,35 @@ pub(crate) fn rename<K: Serialize + DeserializeOwned>(
     let (before, this, after) = split_at_line(cache, old)?;
     let (_, mut conn): (String, K) = serde_json::from_str(this).ok()?;
     change(&mut conn);
-    let mut out = rehead(cache, hash)?;
-    out.push_str(before);
-    out.push_str(&line(new, &conn)?);
-    out.push_str(after);
-    Some(out)
+    let first = cache.split_once('\n')?.0;
+    let without = format!("{first}\n{before}{after}");
+    insert(&without, src, new, &conn)
 }
 
 /// The connection lines before `name`'s, its line, and the lines after it.
 fn split_at_line<'c>(cache: &'c str, name: &str) -> Option<(&'c str, &'c str, &'c str)> {
-    let (_, body) = cache.split_once('\n')?;
-    let prefix = format!("[{},", serde_json::to_string(name).ok()?);
-    let start = if body.starts_with(&prefix) {
-        0
-    } else {
-        body.find(&format!("\n{prefix}"))? + 1
-    };
+    let (first, body) = cache.split_once('\n')?;
+    let base = first.len() as u64 + 1;
+    let found = bisect::search(&mut { cache }, base, cache.len() as u64, name, name_of)?.ok()?;
+    let start = (found.start - base) as usize;
     let end = body[start..]
         .find('\n')
         .map_or(body.len(), |e| start + e + 1);
     Some((&body[..start], &body[start..end], &body[end..]))
 }
 
-/// The cache's first line with the hash replaced.
-fn rehead(cache: &str, hash: u64) -> Option<String> {
+/// The cache's first line, made for `src`.
+fn rehead(cache: &str, src: &Source) -> Option<String> {
     let first = cache.lines().next()?;
     let head: Header<serde_json::Map<String, serde_json::Value>> =
         serde_json::from_str(first).ok()?;
-    header(hash, head.version, &head.top)
+    header(src, head.version, &head.top)
 }
 
-fn header<T: Serialize>(hash: u64, version: u32, top: &T) -> Option<String> {
+fn header<T: Serialize>(src: &Source, version: u32, top: &T) -> Option<String> {
     let head = Header {
-        source_hash: hex(hash),
+        source_hash: hex(src.hash()),
+        source: src.stamp,
         version,
         top,
     };

@@ -2,6 +2,7 @@
 //! bindings, the secret stores, and team stores on OpenBao / Vault.
 
 pub(crate) mod bindings;
+pub(crate) mod bisect;
 pub(crate) mod fsio;
 pub(crate) mod metadata;
 pub(crate) mod metadata_cache;

@@ -64,6 +64,15 @@ impl ConnState {
     }
 }
 
+/// The part of a connection's record that `conn list` shows.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub(crate) struct Shown {
+    #[serde(default)]
+    pub identity: Option<Identity>,
+    #[serde(default)]
+    pub last_check: Option<LastCheck>,
+}
+
 /// The outcome of the last check of a connection.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -103,9 +112,49 @@ impl StateStore {
         self.check_version(state)
     }
 
+    /// Each connection's identity and last check, by id, as `conn list` shows them; the other
+    /// fields of the records are skipped unparsed. Errors as `load`.
+    pub(crate) fn load_shown(&self) -> Result<BTreeMap<String, Shown>> {
+        #[derive(Deserialize)]
+        struct Records {
+            version: u32,
+            #[serde(default)]
+            connections: BTreeMap<String, Shown>,
+        }
+        let Some(bytes) = fsio::read_optional(&self.file)? else {
+            return Ok(BTreeMap::new());
+        };
+        let state: Records = serde_json::from_slice(&bytes).map_err(|e| self.unreadable(&e))?;
+        self.check_version(State {
+            version: state.version,
+            connections: BTreeMap::new(),
+        })?;
+        Ok(state.connections)
+    }
+
     /// Like `load`, but only the records of connections `ids` are decoded (the others are
     /// skipped unparsed), so a command about one connection does not build all of them.
     pub(crate) fn load_only(&self, ids: &[&str]) -> Result<State> {
+        // A few records: each found by bisecting the file, when it has conn's layout.
+        if ids.len() <= 4 {
+            let mut state = State::default();
+            let mut all = true;
+            for id in ids {
+                match self.find_record(id) {
+                    Some(Some(r)) => {
+                        state.connections.insert(id.to_string(), r);
+                    }
+                    Some(None) => {}
+                    None => {
+                        all = false;
+                        break;
+                    }
+                }
+            }
+            if all {
+                return Ok(state);
+            }
+        }
         let Some(bytes) = fsio::read_optional(&self.file)? else {
             return Ok(State::default());
         };
@@ -115,6 +164,54 @@ impl StateStore {
             .and_then(|s| de.end().map(|()| s))
             .map_err(|e| self.unreadable(&e))?;
         self.check_version(state)
+    }
+
+    /// The record of connection `id` (`Some(None)`: there is none), read with a binary search
+    /// of the file as conn writes it (serde_json's pretty form: `{`, `  "version": N,`,
+    /// `  "connections": {`, then each record opening on a line `    "ID": {` in id order and
+    /// closing on `    }` or `    },`), so its cost hardly grows with the number of records.
+    /// `None` when the file is missing or not laid out so, or is newer than this conn: then
+    /// the whole file is read, and its errors reported.
+    fn find_record(&self, id: &str) -> Option<Option<ConnState>> {
+        use super::bisect::{self, FileLines, Lines};
+        let mut file = std::fs::File::open(&self.file).ok()?;
+        let len = file.metadata().ok()?.len();
+        let mut lines = FileLines(&mut file);
+        let (open, at) = lines.line_at(0)?;
+        let (version, at) = lines.line_at(at)?;
+        let (connections, body) = lines.line_at(at)?;
+        let version: u32 = version
+            .strip_prefix("  \"version\": ")?
+            .strip_suffix(',')?
+            .parse()
+            .ok()?;
+        if open != "{" || connections != "  \"connections\": {" || version > CURRENT_VERSION {
+            return None;
+        }
+        let key_of = |line: &str| {
+            let key = line.strip_prefix("    \"")?.strip_suffix("\": {")?;
+            (!key.contains(['"', '\\'])).then(|| key.to_string())
+        };
+        let found = match bisect::search(&mut lines, body, len, id, key_of)? {
+            Ok(found) => found,
+            Err(_) => return Some(None),
+        };
+        let mut record = String::from("{\n");
+        let mut at = found.next;
+        loop {
+            let (line, next) = lines.line_at(at)?;
+            if line == "    }" || line == "    }," {
+                record.push('}');
+                break;
+            }
+            if next <= at {
+                return None;
+            }
+            record.push_str(&line);
+            record.push('\n');
+            at = next;
+        }
+        serde_json::from_str(&record).ok().map(Some)
     }
 
     /// Applies `change` to the record of connection `id` alone, under the lock, and writes the
