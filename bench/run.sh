@@ -49,7 +49,9 @@ ms() { echo "scale=1; $1 / 1000000" | bc; }
 mean() { local s e; s=$(date +%s%N); for _ in $(seq "$REPS"); do "$@" >/dev/null 2>&1 || true; done; e=$(date +%s%N); ms $(( (e - s) / REPS )); }
 # wall seconds and peak RSS (MB) of one run
 timed() { /usr/bin/time -f "%e %M" -o "$work/time" "$@" >/dev/null 2>&1 || true; read -r w r < <(tail -1 "$work/time"); echo "$w $(( r / 1024 ))"; }
-floor_of() { echo "scale=2; (($1 + $2 - 1) / $2) * $3 / 1000" | bc; } # N EFFECTIVE DELAY_MS
+# ceil(N / EFFECTIVE) rounds of DELAY_MS, in seconds (the ceiling in shell arithmetic: bc's
+# scale=2 division left a fraction, so 1,000 at 64 counted 16.61 rounds, not 16)
+floor_of() { echo "scale=2; $(( ($1 + $2 - 1) / $2 )) * $3 / 1000" | bc; } # N EFFECTIVE DELAY_MS
 ratio() { echo "scale=2; $1 / $2" | bc; }
 
 declare -A R

@@ -103,9 +103,11 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &CheckOptions) -> Result<CheckRun> {
     };
     // Built by the first refresh: a store without OAuth connections never needs it.
     let token_http = std::sync::OnceLock::new();
+    let clients = credentials::RunClients::default();
     let run = credentials::Run {
         meta: &meta,
         http: &token_http,
+        clients: &clients,
     };
     // A queue per host: a host that never answers holds only its own --per-host slots.
     let hosts: Vec<String> = selected

@@ -64,12 +64,17 @@ fn is_due(m: &dyn Method, b: &SecretBundle) -> bool {
 /// What a run over many connections (`conn check`) shares between their refreshes, so a
 /// refresh costs its token request and its own secret write and nothing that grows with the
 /// store: the metadata already loaded, one HTTP client for token endpoints (no redirects),
-/// built by the first refresh that needs it.
+/// built by the first refresh that needs it, and the local OAuth clients read so far (a
+/// thousand connections of one app decrypted its secret a thousand times).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Run<'a> {
     pub(crate) meta: &'a Metadata,
     pub(crate) http: &'a std::sync::OnceLock<Http>,
+    pub(crate) clients: &'a RunClients,
 }
+
+/// OAuth clients by registration, provider and method, for one run.
+pub(crate) type RunClients = std::sync::Mutex<std::collections::BTreeMap<String, flow::Client>>;
 
 /// What a refresh inside a [`Run`] learned, for the run to save in its one metadata update.
 #[derive(Debug, Clone)]
@@ -231,8 +236,31 @@ fn refresh_when(
         log::debug!("{name}: another process refreshed the token meanwhile");
         return Ok((bundle, None));
     }
-    let client = saved_client(ctx, conn, meta().map_err(Stale::Other)?, method, state)
-        .map_err(Stale::Other)?;
+    let client = match run {
+        // A team's client is read from its store each time (another host may replace it).
+        Some(r) if conn.team.is_none() => {
+            let key = format!("{}\n{}\n{}", state.client, conn.provider, conn.auth);
+            let known = r
+                .clients
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&key)
+                .cloned();
+            match known {
+                Some(c) => c,
+                None => {
+                    let c = saved_client(ctx, conn, r.meta, method, state).map_err(Stale::Other)?;
+                    r.clients
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(key, c.clone());
+                    c
+                }
+            }
+        }
+        _ => saved_client(ctx, conn, meta().map_err(Stale::Other)?, method, state)
+            .map_err(Stale::Other)?,
+    };
     let own;
     let http = match run {
         Some(r) => match r.http.get() {
