@@ -262,6 +262,12 @@ fn dispatch(cli: Cli) -> Result<u8> {
                 paint: paint_to.as_mut().map(|p| p as &mut dyn std::io::Write),
                 width,
             });
+            // What the buffer still holds goes out now, so a failed write (a full disk) is an
+            // error, not lost in a drop.
+            let rendered = rendered.and_then(|code| {
+                out.flush()?;
+                Ok(code)
+            });
             match rendered {
                 // The reader went away (`conn providers list --json | head -1`): it has what
                 // it wanted, so end quietly with success, as ripgrep does. Only the writing

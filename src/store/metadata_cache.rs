@@ -253,6 +253,7 @@ impl Cache {
         if !opened.settled_for(Some(now)) {
             return None;
         }
+        log::debug!("{}: believed by the file's stamp", self.path.display());
         let rest = opened.rest()?;
         parts(opened.head, &rest)
     }
@@ -290,6 +291,9 @@ impl Cache {
                 return None;
             }
             opened.settle(&src, self);
+            log::debug!("{}: believed by its hash", self.path.display());
+        } else {
+            log::debug!("{}: believed by the file's stamp", self.path.display());
         }
         let (body, len) = (opened.body, opened.len);
         let mut lines = FileLines(&mut opened.file);

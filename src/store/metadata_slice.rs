@@ -65,16 +65,30 @@ pub(crate) struct Block<'a> {
 /// The file's tables in order, when it has conn's layout (see the module doc); what precedes
 /// the first block is the top-level keys, what follows the last its trailing comments.
 pub(crate) fn blocks(text: &str) -> Option<Vec<Block<'_>>> {
-    if text.contains("\"\"\"") || text.contains("'''") {
+    let bytes = text.as_bytes();
+    if memchr::memmem::find(bytes, b"\"\"\"").is_some()
+        || memchr::memmem::find(bytes, b"'''").is_some()
+    {
         return None;
     }
     let mut out: Vec<Block<'_>> = Vec::new();
     // Where the run of comment and blank lines before the current line started.
     let mut trivia_from: Option<usize> = None;
     let mut at = 0;
-    for line in text.split_inclusive('\n') {
+    while at < text.len() {
         let start = at;
-        at += line.len();
+        at = memchr::memchr(b'\n', &bytes[start..]).map_or(text.len(), |i| start + i + 1);
+        let line = &text[start..at];
+        // Most lines are `key = value`: no need to look further (the last branch below).
+        if bytes[start].is_ascii_alphanumeric() {
+            trivia_from = None;
+            match out.last_mut() {
+                Some(b) => b.range.end = at,
+                None if !line.starts_with("version") => return None,
+                None => {}
+            }
+            continue;
+        }
         let trimmed = line.trim_start();
         if trimmed.starts_with('[') {
             if !line.starts_with('[') {

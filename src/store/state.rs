@@ -152,6 +152,7 @@ impl StateStore {
                 }
             }
             if all {
+                log::debug!("{}: read by bisection", self.file.display());
                 return Ok(state);
             }
         }

@@ -245,3 +245,115 @@ fn concurrent_news_and_rms_on_a_big_file_lose_nothing() {
     }
     env.run(&["token", "n7"]).ok();
 }
+
+/// When the cache was last found true: its mtime.
+fn checked_at(env: &TestEnv) -> std::time::SystemTime {
+    std::fs::metadata(env.home().join(".connections.cache.json"))
+        .unwrap()
+        .modified()
+        .unwrap()
+}
+
+/// Once connections.toml has been left alone for a while, commands believe the cache on the
+/// file's stamp (inode, size, mtime, ctime) without reading it; every way of changing the file
+/// still shows, including a hand edit in place that keeps the size and the mtime (only the
+/// ctime, which no program can set, tells), and a copy of the same bytes under a new inode.
+#[cfg(unix)]
+#[test]
+fn a_settled_cache_is_believed_on_the_stamp_and_still_sees_every_change() {
+    use std::io::{Seek, Write};
+    let env = TestEnv::new();
+    big_store(&env);
+    let settle = || std::thread::sleep(std::time::Duration::from_millis(2300));
+    assert_eq!(names(&env).len(), 1500, "list makes the cache");
+    // Too soon after the file changed: the bytes are hashed.
+    let out = env.run(&["-v", "show", "c0000"]);
+    out.ok();
+    assert!(
+        out.stderr.contains("believed by its hash"),
+        "{}",
+        out.stderr
+    );
+    settle();
+    let before = checked_at(&env);
+    let out = env.run(&["-v", "show", "c0000"]);
+    out.ok();
+    assert!(
+        out.stderr.contains("believed by its hash"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        checked_at(&env) > before,
+        "the check moved the cache's date"
+    );
+    // Settled: the stamp alone, for one connection and for all.
+    let out = env.run(&["-v", "show", "c0000", "--json"]);
+    out.ok();
+    assert!(
+        out.stderr.contains("believed by the file's stamp"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.json()["inputs"]["check_path"], "/user");
+    let out = env.run(&["-v", "list", "--json"]);
+    out.ok();
+    assert!(
+        out.stderr.contains("believed by the file's stamp"),
+        "{}",
+        out.stderr
+    );
+
+    // A hand edit in place (same inode), same size, mtime put back.
+    let file = env.connections_toml();
+    let meta = std::fs::metadata(&file).unwrap();
+    let text = std::fs::read_to_string(&file).unwrap();
+    let edited = text.replacen("check_path = \"/user\"", "check_path = \"/usex\"", 1);
+    assert_eq!(edited.len(), text.len());
+    let mut f = std::fs::File::options().write(true).open(&file).unwrap();
+    f.rewind().unwrap();
+    f.write_all(edited.as_bytes()).unwrap();
+    f.set_modified(meta.modified().unwrap()).unwrap();
+    drop(f);
+    let now = std::fs::metadata(&file).unwrap();
+    {
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!((now.ino(), now.len()), (meta.ino(), meta.len()));
+        assert_eq!(now.modified().unwrap(), meta.modified().unwrap());
+    }
+    assert_eq!(inputs_of(&env, "c0000")["check_path"], "/usex");
+    let out = env.run(&["list", "--json"]);
+    out.ok();
+
+    // Settled again, then another conn process changes it.
+    settle();
+    env.run(&["show", "c0001"]).ok();
+    let out = env.run(&["-v", "show", "c0000", "--json"]);
+    assert!(
+        out.stderr.contains("believed by the file's stamp"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.json()["inputs"]["check_path"], "/usex");
+    env.run(&["rename", "c0007", "renamed"]).ok();
+    let listed = names(&env);
+    assert!(listed.contains(&"renamed".to_string()) && !listed.contains(&"c0007".to_string()));
+    env.run(&["show", "renamed"]).ok();
+    env.conn("show c0007").code(1);
+
+    // The same bytes copied back under a new inode: still read right, and re-stamped.
+    settle();
+    let copy = env.home().join("copy.toml");
+    std::fs::copy(&file, &copy).unwrap();
+    std::fs::rename(&copy, &file).unwrap();
+    env.run(&["show", "renamed"]).ok();
+    settle();
+    env.run(&["show", "renamed"]).ok();
+    let out = env.run(&["-v", "show", "renamed"]);
+    out.ok();
+    assert!(
+        out.stderr.contains("believed by the file's stamp"),
+        "{}",
+        out.stderr
+    );
+}

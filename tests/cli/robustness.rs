@@ -239,3 +239,32 @@ fn usage_errors_exit_2_and_help_exits_0() {
     assert!(help.stdout.contains("3 UNKNOWN"), "{help:?}");
     env.conn("new --env staging").code(2);
 }
+
+/// Output into a pipe or file is buffered; what the buffer held at the end is still written
+/// before conn exits, and a write that fails (a full disk) is an error, not a silent success.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_table_that_cannot_be_written_is_an_error_and_a_buffered_one_arrives_whole() {
+    let env = TestEnv::new();
+    let mut toml = String::from("version = 1\n");
+    for i in 0..300 {
+        toml.push_str(&format!(
+            "\n[connections.c{i:03}]\nid = \"{i:024x}\"\nprovider = \"http\"\nauth = \"api_key\"\nenv = \"production\"\nstore = \"file\"\ncreated_at = \"2026-01-01T00:00:00Z\"\nupdated_at = \"2026-01-01T00:00:00Z\"\n[connections.c{i:03}.inputs]\nbase_url = \"http://127.0.0.1:1\"\n"
+        ));
+    }
+    std::fs::create_dir_all(env.home()).unwrap();
+    std::fs::write(env.connections_toml(), &toml).unwrap();
+    let out = env.run(&["list"]);
+    out.ok();
+    assert_eq!(out.stdout.lines().count(), 301, "header and every row");
+    assert!(out.stdout.lines().last().unwrap().starts_with("c299 "));
+
+    let full = std::fs::File::options()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let got = env.cmd().arg("list").stdout(full).output().unwrap();
+    assert_eq!(got.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&got.stderr);
+    assert!(stderr.contains("No space left on device"), "{stderr}");
+}

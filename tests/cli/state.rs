@@ -127,3 +127,70 @@ fn results_an_older_conn_kept_in_connections_toml_migrate_to_the_state_file() {
         "ok"
     );
 }
+
+/// One connection's record is found in a state file of many (a binary search of the layout
+/// conn writes), and read the same from a file in any other layout, which is read whole.
+#[test]
+fn one_record_among_many_reads_the_same_in_any_layout_of_the_state_file() {
+    let env = TestEnv::new();
+    let mut toml = String::from("version = 1\n");
+    let mut records = serde_json::Map::new();
+    for i in 0..400 {
+        toml.push_str(&format!(
+            "\n[connections.c{i:03}]\nid = \"{i:024x}\"\nprovider = \"http\"\nauth = \"api_key\"\nenv = \"production\"\nstore = \"file\"\ncreated_at = \"2026-01-01T00:00:00Z\"\nupdated_at = \"2026-01-01T00:00:00Z\"\n[connections.c{i:03}.inputs]\nbase_url = \"http://127.0.0.1:1\"\n"
+        ));
+        // Every third connection was never checked.
+        if i % 3 != 0 {
+            records.insert(
+                format!("{i:024x}"),
+                json!({
+                    "identity": {"id": format!("{i}"), "label": format!("bot \"{i}\" {{}}")},
+                    "last_check": {"status": "ok", "at": "2026-11-01T00:00:00Z", "message": format!("connected as bot {i}\n    }}")},
+                    "last_success": "2026-11-01T00:00:00Z"
+                }),
+            );
+        }
+    }
+    std::fs::create_dir_all(env.home()).unwrap();
+    std::fs::write(env.connections_toml(), &toml).unwrap();
+    let whole = json!({"version": 1, "connections": records});
+    let shown = |name: &str| {
+        let out = env.run(&["show", name, "--json"]);
+        out.ok();
+        let v = out.json();
+        (v["last_check"].clone(), v["identity"].clone())
+    };
+    let mut answers = Vec::new();
+    for (layout, bisected) in [
+        // As conn writes it: pretty, "version" first.
+        (
+            serde_json::to_string_pretty(&json!({"connections": whole["connections"]}))
+                .unwrap()
+                .replacen("{\n", "{\n  \"version\": 1,\n", 1),
+            true,
+        ),
+        (serde_json::to_string(&whole).unwrap(), false),
+    ] {
+        std::fs::write(env.home().join("state.json"), layout).unwrap();
+        let out = env.run(&["-v", "show", "c100"]);
+        out.ok();
+        assert_eq!(
+            out.stderr.contains("read by bisection"),
+            bisected,
+            "{}",
+            out.stderr
+        );
+        let got: Vec<_> = ["c000", "c001", "c200", "c398", "c399"]
+            .iter()
+            .map(|n| shown(n))
+            .collect();
+        answers.push(got);
+    }
+    assert_eq!(answers[0], answers[1], "both layouts read alike");
+    let got = &answers[0];
+    // c000 and c399 were never checked.
+    assert!(got[0].0.is_null() && got[4].0.is_null(), "{got:?}");
+    assert_eq!(got[1].0["message"], "connected as bot 1\n    }");
+    assert_eq!(got[2].1["label"], "bot \"200\" {}");
+    assert_eq!(got[3].0["message"], "connected as bot 398\n    }");
+}
