@@ -149,7 +149,7 @@ fn alphanumeric_runs(secret: &str) -> impl Iterator<Item = &[u8]> {
 fn in_order(haystack: &[u8], runs: &[Vec<u8>]) -> bool {
     let mut rest = haystack;
     for r in runs {
-        match rest.windows(r.len()).position(|w| w == r.as_slice()) {
+        match memchr::memmem::find(rest, r) {
             Some(at) => rest = &rest[at + r.len()..],
             None => return false,
         }
