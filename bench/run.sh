@@ -14,6 +14,10 @@ SIZES=${SIZES:-"100 1000 10000"}
 HOSTS=10
 DELAY_MS=50
 REPS=${REPS:-15}
+# Seconds to let the file system finish writing a store that was just set up (thousands of
+# files) before anything is timed: on the development VM's disk, timings taken in the half
+# minute after creating or deleting many files run 2-4× slower and vary widely.
+QUIET=${QUIET:-30}
 
 missing=()
 [ -x /usr/bin/time ] || missing+=(time)
@@ -66,6 +70,7 @@ for n in $SIZES; do
   # (metadata_cache::SETTLE) one command checks its hash and from then on the file's stamp is
   # enough. Right after a change the first commands hash connections.toml (< 1 ms per MB).
   settle() { "$CONN" list >/dev/null; sleep 2.2; "$CONN" show "$pick" >/dev/null; }
+  sync; sleep "$QUIET"
   settle
   R[token,$n]=$(mean "$CONN" token "$pick")
   R[exec,$n]=$(mean "$CONN" exec "$pick" -- true)
@@ -127,6 +132,7 @@ python3 bench/make_store.py "$hung_home" 1000 "$port_list,$hung_port"
 CONN_HOME=$hung_home "$CONN" list >/dev/null
 CONN_HOME=$hung_home "$CONN" token c0 >/dev/null
 for f in "$work"/answers.*; do : >"$f"; done
+sync; sleep "$QUIET"
 start=$(date +%s.%N)
 read -r hw hr < <(CONN_HOME=$hung_home timed "$CONN" check --quiet --concurrency 64 --per-host 8 --deadline 10 --timeout 10)
 healthy=$(cat "$work"/answers.* | wc -l)
@@ -144,6 +150,7 @@ python3 bench/make_store.py "$storm_home" 1000 "$port_list" oauth "$token_port"
 CONN_HOME=$storm_home "$CONN" doctor >/dev/null 2>&1 || true
 CONN_HOME=$storm_home "$CONN" show c0 >/dev/null
 : >"$work/token.log"
+sync; sleep "$QUIET"
 read -r sw sr < <(CONN_HOME=$storm_home timed "$CONN" check --quiet --concurrency 64 --per-host 64)
 sfloor=$(floor_of 1000 64 $((2 * DELAY_MS)))
 reused=$(grep -c reused "$work/token.log" || true)
