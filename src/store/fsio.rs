@@ -28,8 +28,7 @@ pub(crate) fn ensure_private_dir(dir: &Path) -> Result<()> {
 /// written through (its target is replaced, as dotfile managers expect); a file its owner
 /// made read-only is refused, not replaced.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let target = through_links(path)?;
-    replace_synced(&target, bytes)?;
+    let target = replace_private(path, bytes, None)?;
     if let Some(dir) = target.parent() {
         sync_dir(dir);
     }
@@ -41,12 +40,7 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// renames are durable after the directory's sync. Writes through a symlink and refuses a
 /// read-only file, as `write_atomic` does.
 pub(crate) fn replace_synced(path: &Path, bytes: &[u8]) -> Result<()> {
-    let target = through_links(path)?;
-    let path = target.as_path();
-    refuse_read_only(path)?;
-    let dir = path.parent().context("file has no parent directory")?;
-    ensure_private_dir(dir)?;
-    replace(dir, path, bytes, None, None)
+    replace_private(path, bytes, None).map(|_| ())
 }
 
 /// `write_atomic` with the file's mtime set to `mtime` before it takes `path`'s place, for a
@@ -56,13 +50,27 @@ pub(crate) fn write_atomic_dated(
     bytes: &[u8],
     mtime: std::time::SystemTime,
 ) -> Result<()> {
+    let target = replace_private(path, bytes, Some(mtime))?;
+    if let Some(dir) = target.parent() {
+        sync_dir(dir);
+    }
+    Ok(())
+}
+
+/// The private replace behind `write_atomic`, `replace_synced` and `write_atomic_dated`:
+/// through symlinks, a read-only file refused, the directory made 0700; returns the file
+/// written.
+fn replace_private(
+    path: &Path,
+    bytes: &[u8],
+    mtime: Option<std::time::SystemTime>,
+) -> Result<PathBuf> {
     let target = through_links(path)?;
     refuse_read_only(&target)?;
     let dir = target.parent().context("file has no parent directory")?;
     ensure_private_dir(dir)?;
-    replace(dir, &target, bytes, None, Some(mtime))?;
-    sync_dir(dir);
-    Ok(())
+    replace(dir, &target, bytes, None, mtime)?;
+    Ok(target)
 }
 
 /// Proves that `replace_synced(path, bytes)` with `len` bytes could be done now, changing

@@ -6,12 +6,11 @@ use crate::support::*;
 
 /// A `connections.toml` big enough to get the cache, written as a person or a script would.
 fn big_store(env: &TestEnv) -> String {
-    let mut text = String::from("version = 1\n");
-    for i in 0..1500 {
-        text.push_str(&format!(
-            "\n[connections.c{i:04}]\nid = \"{i:024x}\"\nprovider = \"http\"\nauth = \"api_key\"\nenv = \"production\"\nstore = \"file\"\ncreated_at = \"2026-01-01T00:00:00Z\"\nupdated_at = \"2026-01-01T00:00:00Z\"\n[connections.c{i:04}.inputs]\nbase_url = \"http://127.0.0.1:1/a/path/long/enough/for/a/big/file\"\ncheck_path = \"/user\"\n"
-        ));
-    }
+    let text = http_store_toml(
+        1500,
+        4,
+        "base_url = \"http://127.0.0.1:1/a/path/long/enough/for/a/big/file\"\ncheck_path = \"/user\"\n",
+    );
     std::fs::create_dir_all(env.home()).unwrap();
     std::fs::write(env.connections_toml(), &text).unwrap();
     text

@@ -246,12 +246,7 @@ fn usage_errors_exit_2_and_help_exits_0() {
 #[test]
 fn a_table_that_cannot_be_written_is_an_error_and_a_buffered_one_arrives_whole() {
     let env = TestEnv::new();
-    let mut toml = String::from("version = 1\n");
-    for i in 0..300 {
-        toml.push_str(&format!(
-            "\n[connections.c{i:03}]\nid = \"{i:024x}\"\nprovider = \"http\"\nauth = \"api_key\"\nenv = \"production\"\nstore = \"file\"\ncreated_at = \"2026-01-01T00:00:00Z\"\nupdated_at = \"2026-01-01T00:00:00Z\"\n[connections.c{i:03}.inputs]\nbase_url = \"http://127.0.0.1:1\"\n"
-        ));
-    }
+    let toml = http_store_toml(300, 3, "base_url = \"http://127.0.0.1:1\"\n");
     std::fs::create_dir_all(env.home()).unwrap();
     std::fs::write(env.connections_toml(), &toml).unwrap();
     let out = env.run(&["list"]);

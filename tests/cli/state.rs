@@ -133,12 +133,9 @@ fn results_an_older_conn_kept_in_connections_toml_migrate_to_the_state_file() {
 #[test]
 fn one_record_among_many_reads_the_same_in_any_layout_of_the_state_file() {
     let env = TestEnv::new();
-    let mut toml = String::from("version = 1\n");
+    let toml = http_store_toml(400, 3, "base_url = \"http://127.0.0.1:1\"\n");
     let mut records = serde_json::Map::new();
     for i in 0..400 {
-        toml.push_str(&format!(
-            "\n[connections.c{i:03}]\nid = \"{i:024x}\"\nprovider = \"http\"\nauth = \"api_key\"\nenv = \"production\"\nstore = \"file\"\ncreated_at = \"2026-01-01T00:00:00Z\"\nupdated_at = \"2026-01-01T00:00:00Z\"\n[connections.c{i:03}.inputs]\nbase_url = \"http://127.0.0.1:1\"\n"
-        ));
         // Every third connection was never checked.
         if i % 3 != 0 {
             records.insert(

@@ -308,3 +308,16 @@ impl Conn<'_> {
 pub fn path_str(p: &Path) -> &str {
     p.to_str().unwrap()
 }
+
+/// A `connections.toml` written as a script would: `n` api_key connections of the `http`
+/// provider named `c000`, `c001`, … (zero-padded to `digits`), with ids `{i:024x}` and
+/// `inputs` (TOML lines) under each.
+pub fn http_store_toml(n: usize, digits: usize, inputs: &str) -> String {
+    let mut text = String::from("version = 1\n");
+    for i in 0..n {
+        text.push_str(&format!(
+            "\n[connections.c{i:0digits$}]\nid = \"{i:024x}\"\nprovider = \"http\"\nauth = \"api_key\"\nenv = \"production\"\nstore = \"file\"\ncreated_at = \"2026-01-01T00:00:00Z\"\nupdated_at = \"2026-01-01T00:00:00Z\"\n[connections.c{i:0digits$}.inputs]\n{inputs}"
+        ));
+    }
+    text
+}
