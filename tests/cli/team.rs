@@ -1002,7 +1002,17 @@ fn reauth_of_a_team_key_connection_replaces_its_secrets_in_place() {
     });
     let admin = Host::new(&bao, "acme", &bao.login("acme", "admin"), &api.url);
     create_team_key(&admin, "acme/gh", "old-key-0123456789ab").ok();
+    // Dated a year back, so the admin's re-authorization below must move it
+    // even when the whole test runs within one second.
+    let (rv, mut rec, _, _) = stored(&bao, "gh");
+    rec["authorized_at"] = json!("2025-01-01T00:00:00Z");
+    bao.ok(
+        "POST",
+        "secret/data/conn/acme/meta/gh",
+        json!({"options": {"cas": rv}, "data": rec}),
+    );
     let (rv0, rec0, sv0, sec0) = stored(&bao, "gh");
+    assert_eq!(rec0["authorized_at"], "2025-01-01T00:00:00Z");
     let id = rec0["id"].as_str().unwrap().to_string();
     // A dead refresh mark and a crashed host's claim, as other hosts leave them.
     let mut marked = sec0.clone();
