@@ -64,11 +64,19 @@ pub(crate) fn run(ctx: &Base) -> Result<Report> {
                 .connections
                 .values()
                 .any(|c| c.store == StoreKind::Keychain);
+            let pending = match meta_store.pending() {
+                Ok((p, n)) if n > 0 => format!(
+                    "; {n} of its latest additions, removals and renames are in {} until {} of them are (conn writes them into connections.toml then)",
+                    p.display(),
+                    crate::store::metadata_journal::FOLD_AT
+                ),
+                _ => String::new(),
+            };
             add(
                 "connections.toml",
                 true,
                 format!(
-                    "{} connection(s) in {}",
+                    "{} connection(s) in {}{pending}",
                     m.connections.len(),
                     meta_store.path().display()
                 ),
@@ -95,6 +103,7 @@ pub(crate) fn run(ctx: &Base) -> Result<Report> {
     }
     for f in [
         ctx.paths.connections_file(),
+        crate::store::metadata_journal::path_for(&ctx.paths.connections_file()),
         ctx.paths.state_file(),
         ctx.paths.secrets_file(),
         ctx.paths.identity_file(&ctx.env),

@@ -110,6 +110,7 @@ impl<'a> Ctx<'a> {
         let p = &self.base.paths;
         let mut files = vec![
             p.connections_file(),
+            crate::store::metadata_journal::path_for(&p.connections_file()),
             p.data_dir.join("bindings.toml"),
             p.secrets_file(),
             p.identity_file(&self.base.env),

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::fsio;
 use super::metadata_cache::{self, Cache, Source};
+use super::metadata_journal::{self, Entry, Journal, Pending};
 use super::metadata_text;
 pub(crate) use super::state::LastCheck;
 use super::state::{ConnState, StateStore};
@@ -192,6 +193,22 @@ impl From<Connection> for Listed {
     }
 }
 
+impl Entry for Connection {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn renamed(&mut self, updated_at: &str) {
+        self.updated_at = updated_at.to_string();
+    }
+}
+
+impl Entry for Listed {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn renamed(&mut self, _: &str) {}
+}
+
 // The fields marked "State" are kept in the state file, not in connections.toml (which older
 // versions wrote them to, and from which `load` migrates them). They stay on `Connection` so
 // that readers, and `show --json`, see one record.
@@ -296,9 +313,14 @@ impl MetadataStore {
     /// team stores (the returned `Metadata` has no connections): from the JSON cache's lines
     /// when the cache can be believed without reading connections.toml, else from `load`.
     pub(crate) fn listing(&self) -> Result<(Metadata, BTreeMap<String, Listed>)> {
+        // The journal before the cache (see `metadata_journal`).
+        let journal = self.journal()?;
         if let Some(p) = self.cache().read_settled::<Top, Listed>(&self.file) {
             let mut state = self.state.load_shown()?;
             let mut listed = p.connections;
+            if let Some(j) = &journal {
+                self.warn_clashes(&j.apply(&mut listed));
+            }
             // As `overlay_with` does: the state file's record replaces what the file says.
             for l in listed.values_mut() {
                 if let Some(s) = state.remove(&l.id) {
@@ -321,8 +343,20 @@ impl MetadataStore {
         Ok((meta, listed))
     }
 
-    /// connections.toml alone (with any learned fields an older version wrote there).
+    /// connections.toml alone (with any learned fields an older version wrote there), with
+    /// the journal's pending edits made to it.
     pub(crate) fn load_settings(&self) -> Result<Metadata> {
+        // The journal before the file (see `metadata_journal`).
+        let journal = self.journal()?;
+        let mut meta = self.load_file()?;
+        if let Some(j) = &journal {
+            self.warn_clashes(&j.apply(&mut meta.connections));
+        }
+        Ok(meta)
+    }
+
+    /// connections.toml alone, without the journal.
+    fn load_file(&self) -> Result<Metadata> {
         if let Some(p) = self.cache().read_settled::<Top, Connection>(&self.file) {
             return Ok(migrate(from_parts(p)));
         }
@@ -372,24 +406,26 @@ impl MetadataStore {
     }
 
     fn load_part(&self, names: &[&str], even_absent: bool) -> Result<Metadata> {
+        // The journal before the file or its cache (see `metadata_journal`).
+        let journal = self.journal()?;
+        let wanted: Vec<String> = match &journal {
+            Some(j) => j.sources(names),
+            None => names.iter().map(|n| n.to_string()).collect(),
+        };
+        let wanted: Vec<&str> = wanted.iter().map(String::as_str).collect();
         // One connection: the JSON cache first, its line found by bisecting it.
-        if let [name] = names
-            && let Some((version, top, conn)) =
-                self.cache().find::<Top, Connection>(&self.file, name)
-            && version <= CURRENT_VERSION
-            && (conn.is_some() || even_absent)
+        if let [_] = names
+            && let Some((p, hash)) = self.cache().find::<Top, Connection>(&self.file, &wanted)
+            && p.version <= CURRENT_VERSION
+            && let Some(meta) = self.part_with(from_parts(p), hash, journal.as_ref(), names)
+            && (!meta.connections.is_empty() || even_absent)
         {
-            let meta = from_parts(metadata_cache::Parts {
-                version,
-                top,
-                connections: conn.map(|c| (name.to_string(), c)).into_iter().collect(),
-            });
             let ids: Vec<&str> = meta.connections.values().map(|c| c.id.as_str()).collect();
             let state = self.state.load_only(&ids)?;
             return self.overlay_with(migrate(meta), &state);
         }
         let Some(bytes) = fsio::read_optional(&self.file)? else {
-            return Ok(Metadata::default());
+            return self.load();
         };
         let distinct = names
             .iter()
@@ -397,17 +433,64 @@ impl MetadataStore {
             .len();
         let part = std::str::from_utf8(&bytes)
             .ok()
-            .and_then(|text| super::metadata_slice::cut_some(text, names))
-            .filter(|(_, found)| *found == distinct || even_absent);
+            .and_then(|text| super::metadata_slice::cut_some(text, &wanted));
+        let hash = metadata_cache::content_hash(&bytes);
         match part.map(|(p, _)| toml::from_str::<Metadata>(&p)) {
             Some(Ok(meta)) if meta.version <= CURRENT_VERSION => {
-                // Only this connection's record of the state file is read.
-                let ids: Vec<&str> = meta.connections.values().map(|c| c.id.as_str()).collect();
-                let state = self.state.load_only(&ids)?;
-                self.overlay_with(migrate(meta), &state)
+                match self.part_with(meta, hash, journal.as_ref(), names) {
+                    Some(meta) if meta.connections.len() == distinct || even_absent => {
+                        // Only these connections' records of the state file are read.
+                        let ids: Vec<&str> =
+                            meta.connections.values().map(|c| c.id.as_str()).collect();
+                        let state = self.state.load_only(&ids)?;
+                        self.overlay_with(migrate(meta), &state)
+                    }
+                    _ => self.load(),
+                }
             }
             // Errors are reported by the whole file's parse, with its line numbers.
             _ => self.load(),
+        }
+    }
+
+    /// `meta` (some connections of the connections.toml whose content hash is `hash`, at
+    /// least `journal.sources(names)` of them) with the journal's edits made and only `names`
+    /// kept; `None` when the journal was made on top of another version of the file (then only
+    /// the whole file gives the right answer).
+    fn part_with(
+        &self,
+        mut meta: Metadata,
+        hash: u64,
+        journal: Option<&Journal<Connection>>,
+        names: &[&str],
+    ) -> Option<Metadata> {
+        if let Some(j) = journal {
+            if j.base != format!("{hash:016x}") {
+                return None;
+            }
+            j.apply(&mut meta.connections);
+        }
+        meta.connections.retain(|n, _| names.contains(&n.as_str()));
+        Some(meta)
+    }
+
+    /// Where the journal of pending edits is, and how many it holds (0 when there is none).
+    pub(crate) fn pending(&self) -> Result<(PathBuf, usize)> {
+        let n = self.journal()?.map_or(0, |j| j.edits.len());
+        Ok((metadata_journal::path_for(&self.file), n))
+    }
+
+    /// The journal of pending edits, if there is one.
+    fn journal(&self) -> Result<Option<Journal<Connection>>> {
+        Journal::read(&metadata_journal::path_for(&self.file))
+    }
+
+    fn warn_clashes(&self, names: &[String]) {
+        for name in names {
+            log::warn!(
+                "{}: connection {name:?} added by conn was not made because connections.toml now has another connection of that name",
+                metadata_journal::path_for(&self.file).display()
+            );
         }
     }
 
@@ -487,11 +570,202 @@ impl MetadataStore {
     ) -> Result<()> {
         crate::core::interrupt::critical(|| {
             let _guard = fsio::lock_exclusive(&self.lock)?;
+            let journal = self.journal()?;
+            if self.edit_pending(&edit, journal.as_ref())? {
+                return Ok(());
+            }
+            // Any other change is made to the file itself, the pending edits first.
+            if let Some(j) = journal
+                && !self.fold_text(&j)?
+            {
+                return self.update_locked(change);
+            }
             if self.edit_text(&edit)? {
                 return Ok(());
             }
             self.update_locked(change)
         })
+    }
+
+    /// `edit` as an entry in the journal (see `metadata_journal`), when connections.toml is
+    /// big enough to have a cache that can be believed, the journal (if any) was made on top
+    /// of its current version, and the edit applies for certain; folded into the file when
+    /// the journal is full. `false` when it must be made another way. Called under the lock.
+    fn edit_pending(&self, edit: &Edit<'_>, journal: Option<&Journal<Connection>>) -> Result<bool> {
+        let names: Vec<&str> = match *edit {
+            Edit::Insert { name, .. } | Edit::Remove { name, .. } => vec![name],
+            Edit::Rename { old, new, .. } => vec![old, new],
+        };
+        let wanted = journal.map_or_else(
+            || names.iter().map(|n| n.to_string()).collect(),
+            |j| j.sources(&names),
+        );
+        let wanted: Vec<&str> = wanted.iter().map(String::as_str).collect();
+        let Some((p, hash)) = self.cache().find::<Top, Connection>(&self.file, &wanted) else {
+            return Ok(false);
+        };
+        if p.version > CURRENT_VERSION {
+            return Ok(false);
+        }
+        let Some(now) = self.part_with(from_parts(p), hash, journal, &names) else {
+            return Ok(false);
+        };
+        let have = |name: &str| now.connections.get(name);
+        let (entry, learned) = match *edit {
+            Edit::Insert { name, conn } => {
+                if have(name).is_some() {
+                    return Ok(false);
+                }
+                let learned =
+                    Some((conn.id.clone(), conn.learned())).filter(|(_, l)| !l.is_empty());
+                let entry = Pending::Insert {
+                    name: name.to_string(),
+                    connection: conn.settings_only(),
+                };
+                (entry, learned)
+            }
+            Edit::Remove { name, id } => {
+                if have(name).is_none_or(|c| c.id != id) {
+                    return Ok(false);
+                }
+                let entry = Pending::Remove {
+                    name: name.to_string(),
+                    id: id.to_string(),
+                };
+                (entry, None)
+            }
+            Edit::Rename {
+                old,
+                new,
+                updated_at,
+            } => {
+                let Some(c) = have(old).filter(|_| have(new).is_none()) else {
+                    return Ok(false);
+                };
+                let entry = Pending::Rename {
+                    old: old.to_string(),
+                    new: new.to_string(),
+                    id: c.id.clone(),
+                    updated_at: updated_at.to_string(),
+                };
+                (entry, None)
+            }
+        };
+        // As in `update_locked`: what was learned first, then the settings.
+        if let Some((id, l)) = learned {
+            self.state.update_one(&id, |r| *r = l)?;
+        }
+        let mut journal = journal
+            .cloned()
+            .unwrap_or_else(|| Journal::new(format!("{hash:016x}")));
+        journal.edits.push(entry);
+        if journal.edits.len() >= metadata_journal::FOLD_AT && self.fold_text(&journal)? {
+            return Ok(true);
+        }
+        journal.write(&metadata_journal::path_for(&self.file))?;
+        log::debug!(
+            "{}: {edit:?} kept in the journal ({} pending)",
+            self.file.display(),
+            journal.edits.len()
+        );
+        Ok(true)
+    }
+
+    /// Makes `journal`'s edits to connections.toml and its cache as text (one write of each),
+    /// then deletes the journal; `false` (nothing written) when that cannot be done for
+    /// certain, and the whole-file path must fold it. Called under the lock.
+    fn fold_text(&self, journal: &Journal<Connection>) -> Result<bool> {
+        let Some(src) = Source::read(&self.file)? else {
+            return Ok(false);
+        };
+        let hash = src.hash();
+        if format!("{hash:016x}") != journal.base {
+            return Ok(false);
+        }
+        let Some(cache) = self.cache().text_for(&src) else {
+            return Ok(false);
+        };
+        let Ok(mut text) = String::from_utf8(src.bytes) else {
+            return Ok(false);
+        };
+        // The added connections' tables, appended to the file at the end (one copy of it);
+        // a connection added and then removed or renamed is edited there.
+        let mut inserted = String::new();
+        for e in &journal.edits {
+            let (name, edit): (&str, &dyn Fn(&str) -> Option<String>) = match e {
+                Pending::Insert { name, connection } => {
+                    let tables = toml::to_string_pretty(&OneConnection {
+                        connections: BTreeMap::from([(name.as_str(), connection)]),
+                    })
+                    .context("could not serialize the connection")?;
+                    inserted = metadata_text::append(&inserted, &tables);
+                    continue;
+                }
+                Pending::Remove { name, id } => (name, &|t| metadata_text::remove(t, name, id)),
+                Pending::Rename {
+                    old,
+                    new,
+                    updated_at,
+                    ..
+                } => (old, &|t| metadata_text::rename(t, old, new, updated_at)),
+            };
+            let target = if metadata_text::has(&inserted, name) == Some(true) {
+                &mut inserted
+            } else {
+                &mut text
+            };
+            match edit(target) {
+                Some(t) => *target = t,
+                None => return Ok(false),
+            }
+        }
+        if !inserted.is_empty() {
+            text = metadata_text::append(&text, &inserted);
+        }
+        let before = SystemTime::now();
+        fsio::write_atomic(&self.file, text.as_bytes())?;
+        let new_src = Source::written(text.into_bytes(), &self.file, before);
+        let mut cache = Some(cache);
+        for e in &journal.edits {
+            cache = cache.and_then(|c| match e {
+                Pending::Insert { name, connection } => {
+                    metadata_cache::insert(&c, &new_src, name, connection)
+                }
+                Pending::Remove { name, .. } => metadata_cache::remove(&c, &new_src, name),
+                Pending::Rename {
+                    old,
+                    new,
+                    updated_at,
+                    ..
+                } => metadata_cache::rename(&c, &new_src, old, new, |c: &mut Connection| {
+                    c.updated_at = updated_at.clone();
+                }),
+            });
+        }
+        self.cache().put_or_forget(cache, &new_src);
+        self.journal_done(journal)?;
+        log::debug!(
+            "{}: {} pending edits made to it",
+            self.file.display(),
+            journal.edits.len()
+        );
+        Ok(true)
+    }
+
+    /// After `journal`'s edits were made to connections.toml: deletes it, and forgets what
+    /// was learned about the connections it removed (best effort, as in `update_locked`).
+    fn journal_done(&self, journal: &Journal<Connection>) -> Result<()> {
+        metadata_journal::delete(&metadata_journal::path_for(&self.file))?;
+        let gone: Vec<&str> = journal.removed_ids().collect();
+        if !gone.is_empty() {
+            let _ = self.state.update(|s| {
+                for id in gone {
+                    s.connections.remove(id);
+                }
+                Ok(())
+            });
+        }
+        Ok(())
     }
 
     /// `edit` as text; `false` when it must be made on the whole file instead.
@@ -565,6 +839,8 @@ impl MetadataStore {
     }
 
     fn update_locked<T>(&self, change: impl FnOnce(&mut Metadata) -> Result<T>) -> Result<T> {
+        // Pending edits are made to the file with this change (`load` applies them).
+        let journal = self.journal()?;
         let mut meta = self.load()?;
         let before: BTreeMap<String, ConnState> = meta
             .connections
@@ -606,6 +882,9 @@ impl MetadataStore {
         if text.len() >= CACHE_THRESHOLD {
             let src = Source::written(text.into_bytes(), &self.file, written_after);
             self.write_cache(&src, &settings);
+        }
+        if let Some(j) = &journal {
+            self.journal_done(j)?;
         }
 
         // Forget what was learned about connections that are gone (best effort: a leftover

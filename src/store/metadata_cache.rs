@@ -273,11 +273,12 @@ impl Cache {
         parts(opened.head, &rest)
     }
 
-    /// The version, `top` and connection `name` (`None` when there is no such connection) of
-    /// the current version of `source`, read with a binary search of the cache's lines; `None`
-    /// when the cache cannot be believed for it without reading the whole of `source` (see the
+    /// The version, `top` and those of connections `names` that exist, in the current version
+    /// of `source`, each read with a binary search of the cache's lines, with the hash of
+    /// `source` they were read from (`Parts::connections` holds the ones found); `None` when
+    /// the cache cannot be believed for it without reading the whole of `source` (see the
     /// module doc: within `SETTLE` of a change the bytes are read and hashed here, once).
-    pub(crate) fn find<T, K>(&self, source: &Path, name: &str) -> Option<(u32, T, Option<K>)>
+    pub(crate) fn find<T, K>(&self, source: &Path, names: &[&str]) -> Option<(Parts<T, K>, u64)>
     where
         T: DeserializeOwned,
         K: DeserializeOwned,
@@ -295,13 +296,22 @@ impl Cache {
         } else {
             log::debug!("{}: believed by the file's stamp", self.path.display());
         }
+        let hash = u64::from_str_radix(&opened.head.source_hash, 16).ok()?;
         let (body, len) = (opened.body, opened.len);
         let mut lines = FileLines(&mut opened.file);
-        let conn = match bisect::search(&mut lines, body, len, name, name_of)? {
-            Ok(found) => Some(serde_json::from_str::<(String, K)>(&found.line).ok()?.1),
-            Err(_) => None,
+        let mut connections = BTreeMap::new();
+        for name in names {
+            if let Ok(found) = bisect::search(&mut lines, body, len, name, name_of)? {
+                let (n, conn) = serde_json::from_str::<(String, K)>(&found.line).ok()?;
+                connections.insert(n, conn);
+            }
+        }
+        let parts = Parts {
+            version: opened.head.version,
+            top: opened.head.top,
+            connections,
         };
-        Some((opened.head.version, opened.head.top, conn))
+        Some((parts, hash))
     }
 
     /// The cache's text, when it was made from `src`'s bytes.

@@ -6,6 +6,7 @@ pub(crate) mod bisect;
 pub(crate) mod fsio;
 pub(crate) mod metadata;
 pub(crate) mod metadata_cache;
+pub(crate) mod metadata_journal;
 pub(crate) mod metadata_slice;
 pub(crate) mod metadata_text;
 pub(crate) mod secrets;
