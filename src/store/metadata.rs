@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::fsio;
 use super::metadata_cache::{self, Cache, Source};
-use super::metadata_journal::{self, Entry, Journal, Pending};
+use super::metadata_journal::{self, Entry, Fit, Journal, Pending};
 use super::metadata_text;
 pub(crate) use super::state::LastCheck;
 use super::state::{ConnState, StateStore};
@@ -315,11 +315,11 @@ impl MetadataStore {
     pub(crate) fn listing(&self) -> Result<(Metadata, BTreeMap<String, Listed>)> {
         // The journal before the cache (see `metadata_journal`).
         let journal = self.journal()?;
-        if let Some(p) = self.cache().read_settled::<Top, Listed>(&self.file) {
+        if let Some((p, hash)) = self.cache().read_settled::<Top, Listed>(&self.file) {
             let mut state = self.state.load_shown()?;
             let mut listed = p.connections;
             if let Some(j) = &journal {
-                self.warn_clashes(&j.apply(&mut listed));
+                self.warn_clashes(&j.apply(j.fit(Some(hash)), &mut listed));
             }
             // As `overlay_with` does: the state file's record replaces what the file says.
             for l in listed.values_mut() {
@@ -348,24 +348,25 @@ impl MetadataStore {
     pub(crate) fn load_settings(&self) -> Result<Metadata> {
         // The journal before the file (see `metadata_journal`).
         let journal = self.journal()?;
-        let mut meta = self.load_file()?;
+        let (mut meta, hash) = self.load_file()?;
         if let Some(j) = &journal {
-            self.warn_clashes(&j.apply(&mut meta.connections));
+            self.warn_clashes(&j.apply(j.fit(hash), &mut meta.connections));
         }
         Ok(meta)
     }
 
-    /// connections.toml alone, without the journal.
-    fn load_file(&self) -> Result<Metadata> {
-        if let Some(p) = self.cache().read_settled::<Top, Connection>(&self.file) {
-            return Ok(migrate(from_parts(p)));
+    /// connections.toml alone, without the journal, and its content hash (`None`: no file).
+    fn load_file(&self) -> Result<(Metadata, Option<u64>)> {
+        if let Some((p, hash)) = self.cache().read_settled::<Top, Connection>(&self.file) {
+            return Ok((migrate(from_parts(p)), Some(hash)));
         }
         let Some(src) = Source::read(&self.file)? else {
-            return Ok(Metadata::default());
+            return Ok((Metadata::default(), None));
         };
+        let hash = Some(src.hash());
         let big = src.bytes.len() >= CACHE_THRESHOLD;
         if big && let Some(p) = self.cache().read::<Top, Connection>(&src) {
-            return Ok(migrate(from_parts(p)));
+            return Ok((migrate(from_parts(p)), hash));
         }
         let text = std::str::from_utf8(&src.bytes)
             .with_context(|| format!("{} is not valid UTF-8", self.file.display()))?;
@@ -381,7 +382,7 @@ impl MetadataStore {
                 CURRENT_VERSION
             );
         }
-        Ok(migrate(meta))
+        Ok((migrate(meta), hash))
     }
 
     /// Like `load`, but only connection `name` (with the settings and OAuth clients) needs to be
@@ -465,10 +466,12 @@ impl MetadataStore {
         names: &[&str],
     ) -> Option<Metadata> {
         if let Some(j) = journal {
-            if j.base != format!("{hash:016x}") {
-                return None;
+            match j.fit(Some(hash)) {
+                Fit::Replay => return None,
+                fit => {
+                    j.apply(fit, &mut meta.connections);
+                }
             }
-            j.apply(&mut meta.connections);
         }
         meta.connections.retain(|n, _| names.contains(&n.as_str()));
         Some(meta)
@@ -571,8 +574,11 @@ impl MetadataStore {
         crate::core::interrupt::critical(|| {
             let _guard = fsio::lock_exclusive(&self.lock)?;
             let journal = self.journal()?;
-            if self.edit_pending(&edit, journal.as_ref())? {
-                return Ok(());
+            match self.edit_pending(&edit, journal.as_ref())? {
+                Journaled::Done => return Ok(()),
+                // `change` says why, from the whole store, and nothing is written.
+                Journaled::Refused => return self.update_locked(change),
+                Journaled::Unsure => {}
             }
             // Any other change is made to the file itself, the pending edits first.
             if let Some(j) = journal
@@ -590,8 +596,12 @@ impl MetadataStore {
     /// `edit` as an entry in the journal (see `metadata_journal`), when connections.toml is
     /// big enough to have a cache that can be believed, the journal (if any) was made on top
     /// of its current version, and the edit applies for certain; folded into the file when
-    /// the journal is full. `false` when it must be made another way. Called under the lock.
-    fn edit_pending(&self, edit: &Edit<'_>, journal: Option<&Journal<Connection>>) -> Result<bool> {
+    /// the journal is full. Called under the lock.
+    fn edit_pending(
+        &self,
+        edit: &Edit<'_>,
+        journal: Option<&Journal<Connection>>,
+    ) -> Result<Journaled> {
         let names: Vec<&str> = match *edit {
             Edit::Insert { name, .. } | Edit::Remove { name, .. } => vec![name],
             Edit::Rename { old, new, .. } => vec![old, new],
@@ -602,19 +612,21 @@ impl MetadataStore {
         );
         let wanted: Vec<&str> = wanted.iter().map(String::as_str).collect();
         let Some((p, hash)) = self.cache().find::<Top, Connection>(&self.file, &wanted) else {
-            return Ok(false);
+            return Ok(Journaled::Unsure);
         };
         if p.version > CURRENT_VERSION {
-            return Ok(false);
+            return Ok(Journaled::Unsure);
         }
+        // One left over from a fold is replaced.
+        let journal = journal.filter(|j| j.fit(Some(hash)) != Fit::Folded);
         let Some(now) = self.part_with(from_parts(p), hash, journal, &names) else {
-            return Ok(false);
+            return Ok(Journaled::Unsure);
         };
         let have = |name: &str| now.connections.get(name);
         let (entry, learned) = match *edit {
             Edit::Insert { name, conn } => {
                 if have(name).is_some() {
-                    return Ok(false);
+                    return Ok(Journaled::Refused);
                 }
                 let learned =
                     Some((conn.id.clone(), conn.learned())).filter(|(_, l)| !l.is_empty());
@@ -626,7 +638,7 @@ impl MetadataStore {
             }
             Edit::Remove { name, id } => {
                 if have(name).is_none_or(|c| c.id != id) {
-                    return Ok(false);
+                    return Ok(Journaled::Refused);
                 }
                 let entry = Pending::Remove {
                     name: name.to_string(),
@@ -640,7 +652,7 @@ impl MetadataStore {
                 updated_at,
             } => {
                 let Some(c) = have(old).filter(|_| have(new).is_none()) else {
-                    return Ok(false);
+                    return Ok(Journaled::Refused);
                 };
                 let entry = Pending::Rename {
                     old: old.to_string(),
@@ -657,18 +669,30 @@ impl MetadataStore {
         }
         let mut journal = journal
             .cloned()
-            .unwrap_or_else(|| Journal::new(format!("{hash:016x}")));
+            .unwrap_or_else(|| Journal::new(metadata_journal::hex(hash)));
         journal.edits.push(entry);
-        if journal.edits.len() >= metadata_journal::FOLD_AT && self.fold_text(&journal)? {
-            return Ok(true);
-        }
         journal.write(&metadata_journal::path_for(&self.file))?;
         log::debug!(
             "{}: {edit:?} kept in the journal ({} pending)",
             self.file.display(),
             journal.edits.len()
         );
-        Ok(true)
+        if journal.edits.len() >= metadata_journal::FOLD_AT {
+            // The edit is saved already: a fold that fails only leaves it pending.
+            let folded = match self.fold_text(&journal) {
+                Ok(true) => Ok(()),
+                Ok(false) => self.update_locked(|_| Ok(())),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = folded {
+                log::warn!(
+                    "could not write the pending changes into {} ({e:#}); they stay in {} and are read from there",
+                    self.file.display(),
+                    metadata_journal::path_for(&self.file).display()
+                );
+            }
+        }
+        Ok(Journaled::Done)
     }
 
     /// Makes `journal`'s edits to connections.toml and its cache as text (one write of each),
@@ -678,9 +702,13 @@ impl MetadataStore {
         let Some(src) = Source::read(&self.file)? else {
             return Ok(false);
         };
-        let hash = src.hash();
-        if format!("{hash:016x}") != journal.base {
-            return Ok(false);
+        match journal.fit(Some(src.hash())) {
+            Fit::OnTop => {}
+            Fit::Folded => {
+                self.journal_done(journal)?;
+                return Ok(true);
+            }
+            Fit::Replay => return Ok(false),
         }
         let Some(cache) = self.cache().text_for(&src) else {
             return Ok(false);
@@ -692,7 +720,8 @@ impl MetadataStore {
         // a connection added and then removed or renamed is edited there.
         let mut inserted = String::new();
         for e in &journal.edits {
-            let (name, edit): (&str, &dyn Fn(&str) -> Option<String>) = match e {
+            type TextEdit<'e> = &'e dyn Fn(&str) -> Option<String>;
+            let (name, edit): (&str, TextEdit<'_>) = match e {
                 Pending::Insert { name, connection } => {
                     let tables = toml::to_string_pretty(&OneConnection {
                         connections: BTreeMap::from([(name.as_str(), connection)]),
@@ -722,6 +751,7 @@ impl MetadataStore {
         if !inserted.is_empty() {
             text = metadata_text::append(&text, &inserted);
         }
+        self.mark_folded(journal, text.as_bytes())?;
         let before = SystemTime::now();
         fsio::write_atomic(&self.file, text.as_bytes())?;
         let new_src = Source::written(text.into_bytes(), &self.file, before);
@@ -750,6 +780,14 @@ impl MetadataStore {
             journal.edits.len()
         );
         Ok(true)
+    }
+
+    /// Records in the journal that connections.toml is about to become `text` (see
+    /// `metadata_journal`'s Folding).
+    fn mark_folded(&self, journal: &Journal<Connection>, text: &[u8]) -> Result<()> {
+        let mut marked = journal.clone();
+        marked.folded = Some(metadata_journal::hex(metadata_cache::content_hash(text)));
+        marked.write(&metadata_journal::path_for(&self.file))
     }
 
     /// After `journal`'s edits were made to connections.toml: deletes it, and forgets what
@@ -877,6 +915,9 @@ impl MetadataStore {
         let old = fsio::read_optional(&self.file)?.and_then(|b| String::from_utf8(b).ok());
         let text = self.render(old.as_deref(), &settings)?;
         if old.as_deref() != Some(text.as_str()) {
+            if let Some(j) = &journal {
+                self.mark_folded(j, text.as_bytes())?;
+            }
             fsio::write_atomic(&self.file, text.as_bytes())?;
         }
         if text.len() >= CACHE_THRESHOLD {
@@ -966,6 +1007,17 @@ impl MetadataStore {
             },
         );
     }
+}
+
+/// What became of an `Edit` offered to the journal.
+enum Journaled {
+    /// Kept in the journal (or folded with it into the file).
+    Done,
+    /// It does not apply (a name taken, no such connection, another id).
+    Refused,
+    /// The journal cannot be used for it: no cache to believe, or a journal made on another
+    /// version of the file.
+    Unsure,
 }
 
 /// One change to one connection that `MetadataStore::edit` can make as text.
@@ -1298,6 +1350,102 @@ mod tests {
                     prop_assert!(!after.contains(&comment), "gone with it: {}", comment);
                 }
             }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(12))]
+
+        /// Any sequence of `new`, `rm` and `rename` through the journal (folded every
+        /// `FOLD_AT` edits) reads, one connection or all, as the whole-file path's; a fold
+        /// interrupted before the journal was deleted changes nothing; and the folded file is
+        /// the whole-file path's, with its cache true to it.
+        #[test]
+        fn the_journal_reads_as_the_whole_file_path_at_every_step(
+            ops in proptest::collection::vec((0u8..3, 0..NAMES.len(), 0..NAMES.len(), proptest::bool::weighted(0.1)), 1..(2 * metadata_journal::FOLD_AT + 6)),
+        ) {
+            use proptest::prelude::{prop_assert, prop_assert_eq};
+            let conns: Vec<(usize, u8)> = (0..4).map(|n| (n, (n * 3) as u8)).collect();
+            let text = layout(&conns, true, 2);
+            let (_da, fast) = store();
+            let (_db, slow) = store();
+            std::fs::write(fast.path(), &text).unwrap();
+            // Without the padding that makes `fast` big enough for a cache (and a journal).
+            std::fs::write(slow.path(), text.split_once('\n').unwrap().1).unwrap();
+            fast.load().unwrap(); // makes the cache
+            let journal = metadata_journal::path_for(fast.path());
+            let mut pending = 0;
+            for (step, &(op, target, other, wrong_id)) in ops.iter().enumerate() {
+                let mut added = conn_named(target);
+                added.id = format!("new{step}");
+                let current = slow.load_settings().unwrap();
+                let id = match current.connections.get(NAMES[target]) {
+                    Some(c) if !wrong_id => c.id.clone(),
+                    _ => "zz".to_string(),
+                };
+                let edit = match op {
+                    0 => Edit::Insert { name: NAMES[target], conn: &added },
+                    1 => Edit::Remove { name: NAMES[target], id: &id },
+                    _ => Edit::Rename { old: NAMES[target], new: NAMES[other], updated_at: "2026-03-03T00:00:00Z" },
+                };
+                let want = slow.update(|m| full(edit, m));
+                let got = fast.edit(edit, |m| full(edit, m));
+                prop_assert_eq!(got.is_ok(), want.is_ok(), "{:?}", edit);
+                // Every change goes to the journal, a refused one writes nothing, and the
+                // journal is folded when full.
+                if got.is_ok() {
+                    pending = (pending + 1) % metadata_journal::FOLD_AT;
+                }
+                prop_assert_eq!(fast.pending().unwrap().1, pending);
+                let all = slow.load_settings().unwrap();
+                prop_assert_eq!(as_json(&fast.load_settings().unwrap()), as_json(&all));
+                for name in NAMES {
+                    let one = |s: &MetadataStore| s.load_one(name).unwrap().connections.get(name).map(|c| serde_json::to_value(c).unwrap());
+                    prop_assert_eq!(one(&fast), one(&slow), "{}", name);
+                }
+                let (_, listed) = fast.listing().unwrap();
+                prop_assert_eq!(
+                    listed.iter().map(|(n, l)| (n.clone(), l.id.clone())).collect::<Vec<_>>(),
+                    all.connections.iter().map(|(n, c)| (n.clone(), c.id.clone())).collect::<Vec<_>>()
+                );
+            }
+            // A fold interrupted after writing the file leaves its journal behind.
+            let left = std::fs::read(&journal).ok();
+            fast.update(|_| Ok(())).unwrap();
+            prop_assert!(!journal.exists(), "folded");
+            let parsed: Metadata = toml::from_str(&std::fs::read_to_string(fast.path()).unwrap()).unwrap();
+            let all = slow.load_settings().unwrap();
+            prop_assert_eq!(as_json(&parsed), as_json(&all));
+            let cached = fast.read_cache(&Source::read(fast.path()).unwrap().unwrap()).unwrap();
+            prop_assert_eq!(as_json(&cached), as_json(&parsed));
+            if let Some(bytes) = left {
+                // As the fold left it: marked with the hash of the file it was writing.
+                let mut j: Journal<Connection> = serde_json::from_slice(&bytes).unwrap();
+                let now = Source::read(fast.path()).unwrap().unwrap();
+                j.folded = Some(metadata_journal::hex(now.hash()));
+                j.write(&journal).unwrap();
+                prop_assert_eq!(as_json(&fast.load_settings().unwrap()), as_json(&all));
+                let (_, listed) = fast.listing().unwrap();
+                prop_assert_eq!(listed.len(), all.connections.len());
+                for name in NAMES {
+                    let one = |s: &MetadataStore| s.load_one(name).unwrap().connections.get(name).map(|c| serde_json::to_value(c).unwrap());
+                    prop_assert_eq!(one(&fast), one(&slow), "{}", name);
+                }
+                // The next change replaces it.
+                let added = conn_named(0);
+                let free = NAMES.iter().find(|n| !all.connections.contains_key(**n)).copied();
+                if let Some(name) = free {
+                    let edit = Edit::Insert { name, conn: &added };
+                    fast.edit(edit, |m| full(edit, m)).unwrap();
+                    slow.update(|m| full(edit, m)).unwrap();
+                    prop_assert_eq!(fast.pending().unwrap().1, 1);
+                    prop_assert_eq!(as_json(&fast.load_settings().unwrap()), as_json(&slow.load_settings().unwrap()));
+                }
+            }
+            prop_assert_eq!(
+                serde_json::to_value(&fast.state.load().unwrap().connections).unwrap(),
+                serde_json::to_value(&slow.state.load().unwrap().connections).unwrap()
+            );
         }
     }
 

@@ -243,7 +243,8 @@ impl Cache {
 
     /// Everything, when the cache's stamp shows it was made from the current version of
     /// `source` (no byte of `source` is read).
-    pub(crate) fn read_settled<T, K>(&self, source: &Path) -> Option<Parts<T, K>>
+    /// Also returns the content hash of `source` it was made from.
+    pub(crate) fn read_settled<T, K>(&self, source: &Path) -> Option<(Parts<T, K>, u64)>
     where
         T: DeserializeOwned,
         K: DeserializeOwned,
@@ -254,8 +255,9 @@ impl Cache {
             return None;
         }
         log::debug!("{}: believed by the file's stamp", self.path.display());
+        let hash = u64::from_str_radix(&opened.head.source_hash, 16).ok()?;
         let rest = opened.rest()?;
-        parts(opened.head, &rest)
+        Some((parts(opened.head, &rest)?, hash))
     }
 
     /// Everything, when the cache was made from `src`'s bytes.

@@ -11,15 +11,17 @@
 //!
 //! # Folding
 //! When it holds `FOLD_AT` edits, or any other change is made to connections.toml, the edits
-//! are made to the file and its cache (one write of each) and the journal is deleted, in that
-//! order. Readers read the journal before the file or its cache, and apply it with
-//! `apply`, whose rules are idempotent by connection id: an insert whose id is already
-//! there, a removal or rename of a name that no longer has that id, do nothing. So a reader
-//! that raced a fold, or a journal left behind by a fold that was interrupted after the file
-//! was written, reads the same connections; and edits still pending when someone edits
-//! connections.toml by hand are replayed on top of that edit. An insert whose name the hand
-//! edit took is the one case with no right answer: the file's connection is kept and `apply`
-//! reports the pending one.
+//! are made to the file and its cache and the journal is deleted: first the journal is
+//! rewritten with `folded`, the content hash of the file about to be written, then the file
+//! and its cache are written, then the journal is deleted. Readers read the journal before
+//! the file or its cache and decide by the file's content hash (`Journal::fit`): the `base`
+//! hash, apply the edits; the `folded` hash, the journal is left over from an interrupted fold
+//! and ignored; any other, the file was edited by hand meanwhile and the edits are replayed on
+//! top of it by `apply`'s rules, which skip what no longer applies (an insert whose id is
+//! there already, a removal or rename of a name that no longer has that id). An insert whose
+//! name the hand edit took has no right answer: the file's connection is kept and `apply`
+//! reports the pending one. A reader that raced a fold sees the old file with the journal or
+//! the new file with (or without) the marked journal: the same connections either way.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -69,7 +71,29 @@ pub(crate) struct Journal<K> {
     pub version: u32,
     /// The content hash (16 hex digits) of the connections.toml the edits apply to.
     pub base: String,
+    /// The content hash of connections.toml with the edits made, written here just before a
+    /// fold writes that file: a journal left behind by a fold that stopped after it is known
+    /// for what it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folded: Option<String>,
     pub edits: Vec<Pending<K>>,
+}
+
+/// How a journal relates to the version of connections.toml it is read with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fit {
+    /// Its edits were made on top of that version: apply them.
+    OnTop,
+    /// That version already holds its edits (a fold stopped before deleting it): ignore it.
+    Folded,
+    /// The file was changed since by something else (a hand edit): the edits are replayed on
+    /// top of it by `apply`'s rules.
+    Replay,
+}
+
+/// The 16 hex digits the journal names a content hash with.
+pub(crate) fn hex(hash: u64) -> String {
+    format!("{hash:016x}")
 }
 
 impl<K: Serialize + DeserializeOwned + Clone> Journal<K> {
@@ -78,7 +102,21 @@ impl<K: Serialize + DeserializeOwned + Clone> Journal<K> {
         Journal {
             version: VERSION,
             base,
+            folded: None,
             edits: Vec::new(),
+        }
+    }
+
+    /// How this journal relates to the connections.toml whose content hash is `hash` (`None`:
+    /// there is no such file).
+    pub(crate) fn fit(&self, hash: Option<u64>) -> Fit {
+        let hash = hash.map(hex);
+        if hash.as_ref() == Some(&self.base) {
+            Fit::OnTop
+        } else if hash.is_some() && hash == self.folded {
+            Fit::Folded
+        } else {
+            Fit::Replay
         }
     }
 
@@ -126,16 +164,19 @@ impl<K: Serialize + DeserializeOwned + Clone> Journal<K> {
         wanted.into_iter().collect()
     }
 
-    /// Applies the edits to `map` (name → connection) by the module doc's rules, returning
+    /// Applies the edits to `map` (name → connection) as `fit` says, returning
     /// the names of inserts that were not applied because a different connection had that
     /// name. `map` may hold only some connections (those `sources` names) when the journal's
     /// `base` is the file the map was read from.
-    pub(crate) fn apply<C>(&self, map: &mut BTreeMap<String, C>) -> Vec<String>
+    pub(crate) fn apply<C>(&self, fit: Fit, map: &mut BTreeMap<String, C>) -> Vec<String>
     where
         C: Entry + From<K>,
         K: Entry,
     {
         let mut clashes = Vec::new();
+        if fit == Fit::Folded {
+            return clashes;
+        }
         for e in &self.edits {
             match e {
                 Pending::Insert { name, connection } => {
@@ -160,7 +201,7 @@ impl<K: Serialize + DeserializeOwned + Clone> Journal<K> {
                     id,
                     updated_at,
                 } => {
-                    if !map.get(old).is_some_and(|c| c.id() == id) || map.contains_key(new) {
+                    if map.get(old).is_none_or(|c| c.id() != id) || map.contains_key(new) {
                         continue;
                     }
                     let mut c = map.remove(old).expect("checked above");
@@ -188,7 +229,9 @@ pub(crate) fn delete(path: &Path) -> Result<()> {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => {
-            return Err(anyhow::Error::new(e).context(format!("could not delete {}", path.display())));
+            return Err(
+                anyhow::Error::new(e).context(format!("could not delete {}", path.display()))
+            );
         }
     }
     if let Some(dir) = path.parent() {
@@ -260,7 +303,7 @@ mod tests {
     }
 
     #[test]
-    fn edits_apply_in_order_and_applying_twice_changes_nothing() {
+    fn edits_apply_in_order_and_a_folded_journal_changes_nothing() {
         let j = journal(vec![
             ins("b", "2"),
             mv("a", "c", "1"),
@@ -269,15 +312,32 @@ mod tests {
             mv("b", "d", "2"),
         ]);
         let mut m = map(&[("a", "1"), ("z", "26")]);
-        assert!(j.apply(&mut m).is_empty());
+        assert!(j.apply(Fit::Replay, &mut m).is_empty());
         let want = map(&[("a", "3"), ("c", "1"), ("d", "2")]);
-        assert_eq!(m.keys().collect::<Vec<_>>(), want.keys().collect::<Vec<_>>());
+        assert_eq!(
+            m.keys().collect::<Vec<_>>(),
+            want.keys().collect::<Vec<_>>()
+        );
         assert_eq!(m["c"].at, "t1");
         assert_eq!(m["a"].at, "t0");
         // A fold wrote the file, then was interrupted before the journal was deleted.
         let folded = m.clone();
-        assert!(j.apply(&mut m).is_empty());
+        assert!(j.apply(Fit::Folded, &mut m).is_empty());
         assert_eq!(m, folded);
+    }
+
+    #[test]
+    fn the_file_s_hash_says_how_the_journal_applies() {
+        let mut j = journal(vec![ins("b", "2")]);
+        j.base = hex(7);
+        assert_eq!(j.fit(Some(7)), Fit::OnTop);
+        assert_eq!(j.fit(Some(8)), Fit::Replay);
+        assert_eq!(j.fit(None), Fit::Replay);
+        j.folded = Some(hex(8));
+        assert_eq!(j.fit(Some(8)), Fit::Folded);
+        let mut m = map(&[("a", "1")]);
+        j.apply(Fit::Folded, &mut m);
+        assert_eq!(m, map(&[("a", "1")]));
     }
 
     #[test]
@@ -285,13 +345,17 @@ mod tests {
         let j = journal(vec![ins("b", "2"), rm("a", "1"), mv("x", "y", "9")]);
         // By hand: `a` now has another id, `b` was taken, `x` is gone.
         let mut m = map(&[("a", "5"), ("b", "7")]);
-        assert_eq!(j.apply(&mut m), vec!["b".to_string()]);
+        assert_eq!(j.apply(Fit::Replay, &mut m), vec!["b".to_string()]);
         assert_eq!(m, map(&[("a", "5"), ("b", "7")]));
     }
 
     #[test]
     fn sources_follow_renames_back() {
-        let j = journal(vec![mv("a", "b", "1"), mv("b", "c", "1"), mv("q", "r", "2")]);
+        let j = journal(vec![
+            mv("a", "b", "1"),
+            mv("b", "c", "1"),
+            mv("q", "r", "2"),
+        ]);
         assert_eq!(j.sources(&["c"]), vec!["a", "b", "c"]);
         assert_eq!(j.sources(&["q"]), vec!["q"]);
         // Applied to just those names of the base, the answer is the same as on all of it.
@@ -302,8 +366,8 @@ mod tests {
             .map(|(n, c)| (n.clone(), c.clone()))
             .collect();
         let mut whole = all.clone();
-        j.apply(&mut part);
-        j.apply(&mut whole);
+        j.apply(Fit::Replay, &mut part);
+        j.apply(Fit::Replay, &mut whole);
         assert_eq!(part.get("c"), whole.get("c"));
     }
 
@@ -314,7 +378,10 @@ mod tests {
         assert!(Journal::<C>::read(&p).unwrap().is_none());
         std::fs::write(&p, "{\"version\":1,").unwrap();
         let e = format!("{:#}", Journal::<C>::read(&p).unwrap_err());
-        assert!(e.contains("connections.journal.json:1:") && e.contains("delete it"), "{e}");
+        assert!(
+            e.contains("connections.journal.json:1:") && e.contains("delete it"),
+            "{e}"
+        );
         std::fs::write(&p, r#"{"version":2,"base":"00","edits":[]}"#).unwrap();
         let e = format!("{:#}", Journal::<C>::read(&p).unwrap_err());
         assert!(e.contains("upgrade conn"), "{e}");
