@@ -926,6 +926,11 @@ impl MetadataStore {
         }
         if let Some(j) = &journal {
             self.journal_done(j)?;
+            log::debug!(
+                "{}: {} pending edits made to it with this change",
+                self.file.display(),
+                j.edits.len()
+            );
         }
 
         // Forget what was learned about connections that are gone (best effort: a leftover

@@ -18,6 +18,7 @@ mod field;
 mod file_store;
 mod generic_oauth2;
 mod hardening;
+mod journal;
 mod keychain;
 mod layers;
 mod look;
