@@ -705,7 +705,7 @@ impl MetadataStore {
         match journal.fit(Some(src.hash())) {
             Fit::OnTop => {}
             Fit::Folded => {
-                self.journal_done(journal)?;
+                self.journal_done(journal, None)?;
                 return Ok(true);
             }
             Fit::Replay => return Ok(false),
@@ -773,7 +773,7 @@ impl MetadataStore {
             });
         }
         self.cache().put_or_forget(cache, &new_src);
-        self.journal_done(journal)?;
+        self.journal_done(journal, None)?;
         log::debug!(
             "{}: {} pending edits made to it",
             self.file.display(),
@@ -791,10 +791,15 @@ impl MetadataStore {
     }
 
     /// After `journal`'s edits were made to connections.toml: deletes it, and forgets what
-    /// was learned about the connections it removed (best effort, as in `update_locked`).
-    fn journal_done(&self, journal: &Journal<Connection>) -> Result<()> {
+    /// was learned about the connections it removed (best effort, as in `update_locked`),
+    /// except those still in `live` (the connections written, when the edits were replayed
+    /// on a hand edit that kept a removed connection under another name).
+    fn journal_done(&self, journal: &Journal<Connection>, live: Option<&Metadata>) -> Result<()> {
         metadata_journal::delete(&metadata_journal::path_for(&self.file))?;
-        let gone: Vec<&str> = journal.removed_ids().collect();
+        let gone: Vec<&str> = journal
+            .removed_ids()
+            .filter(|id| live.is_none_or(|m| !m.connections.values().any(|c| c.id == *id)))
+            .collect();
         if !gone.is_empty() {
             let _ = self.state.update(|s| {
                 for id in gone {
@@ -925,7 +930,7 @@ impl MetadataStore {
             self.write_cache(&src, &settings);
         }
         if let Some(j) = &journal {
-            self.journal_done(j)?;
+            self.journal_done(j, Some(&meta))?;
             log::debug!(
                 "{}: {} pending edits made to it with this change",
                 self.file.display(),

@@ -236,6 +236,19 @@ fn new_rename_and_rm_in_a_big_store_wait_in_the_journal_until_32_are_folded_into
         out.stdout.contains(&format!("{journal_file} is 600")),
         "{out:?}"
     );
+    // A journal others may read is warned about, and the next change writes it private again.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(journal_path(&env), std::fs::Permissions::from_mode(0o644))
+            .unwrap();
+    }
+    let out = env.run(&["list"]);
+    out.ok();
+    assert!(
+        out.stderr
+            .contains(&format!("{journal_file} is readable by other users")),
+        "{out:?}"
+    );
 
     // 28 more changes: 31 pending, still not in the file.
     let mut want: BTreeSet<String> = listed.clone();
@@ -244,6 +257,7 @@ fn new_rename_and_rm_in_a_big_store_wait_in_the_journal_until_32_are_folded_into
         add(&env, &name).ok();
         want.insert(name);
     }
+    assert!(!env.run(&["list"]).stderr.contains("readable"));
     for i in 10..18 {
         let (old, new) = (format!("c{i:04}"), format!("renamed{i}"));
         env.run(&["rename", &old, &new]).ok();
@@ -597,6 +611,17 @@ fn a_broken_journal_stops_every_command_and_is_never_overwritten() {
         );
     }
     env.run(&["show", "c0001"]).code(1);
+    // A check that cannot run at all is UNKNOWN; doctor says what is wrong.
+    env.run(&["check", "c0001"]).code(3);
+    let out = env.run(&["doctor"]);
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.starts_with("FAIL connections.toml") && l.contains(&journal_file))
+            && out.stdout.contains("delete it"),
+        "{out:?}"
+    );
+    assert!(std::fs::read(journal_path(&env)).unwrap() == broken);
     assert_eq!(file_names(&env).len(), N);
 
     // Deleted, as the error says: the pending change is forgotten, the rest reads as before.
@@ -628,4 +653,45 @@ fn a_small_store_never_gets_a_journal() {
     assert_eq!(file_names(&env), want);
     assert_eq!(name_set(&env), want);
     env.run(&["token", "fresh"]).ok();
+}
+
+#[test]
+fn a_removal_undone_by_a_hand_rename_keeps_what_conn_learned_about_the_connection() {
+    let env = TestEnv::new();
+    let text = big_store(&env);
+    env.run(&["check", "c0007"]);
+    env.run(&["check", "c0008"]);
+    let state = || std::fs::read_to_string(env.home().join("state.json")).unwrap_or_default();
+    assert!(
+        state().contains(&id(7)) && state().contains(&id(8)),
+        "{}",
+        state()
+    );
+    env.run(&["rm", "c0007", "--yes"]).ok();
+    env.run(&["rm", "c0008", "--yes"]).ok();
+    assert_eq!(pending(&env), 2);
+
+    // By hand, in the file that still shows it: c0007 renamed, so it stays.
+    let edited = text.replace("[connections.c0007", "[connections.kept7");
+    assert_ne!(edited, text);
+    write_private(&env.connections_toml(), &edited);
+    let got = name_set(&env);
+    assert!(got.contains("kept7") && !got.contains("c0007") && !got.contains("c0008"));
+
+    env.run(&[
+        "edit",
+        "c0600",
+        "--yes",
+        "--no-check",
+        "--set",
+        "check_path=/v2",
+    ])
+    .ok();
+    assert!(!journal_path(&env).exists());
+    let in_file = file_names(&env);
+    assert!(in_file.contains("kept7") && !in_file.contains("c0008"));
+    // The fold forgets what was learned about c0008 only: kept7 (c0007's id) is still there.
+    assert!(!state().contains(&id(8)), "{}", state());
+    assert!(state().contains(&id(7)), "{}", state());
+    assert_ne!(env.learned("kept7"), serde_json::Value::Null);
 }
