@@ -13,9 +13,9 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
 use super::fsio;
-use super::metadata_cache::{self, Cache, Source};
+use super::metadata_cache::{self, Cache, CacheEdit, Source};
 use super::metadata_journal::{self, Entry, Fit, Journal, Pending};
-use super::metadata_text;
+use super::metadata_text::{self, TextEdit};
 pub(crate) use super::state::LastCheck;
 use super::state::{ConnState, StateStore};
 use crate::core::paths::Paths;
@@ -713,41 +713,63 @@ impl MetadataStore {
         let Some(cache) = self.cache().text_for(&src) else {
             return Ok(false);
         };
-        let Ok(mut text) = String::from_utf8(src.bytes) else {
+        let Ok(text) = String::from_utf8(src.bytes) else {
             return Ok(false);
         };
-        // The added connections' tables, appended to the file at the end (one copy of it);
-        // a connection added and then removed or renamed is edited there.
+        // The added connections' tables are appended to the file at the end; a connection
+        // added and then removed or renamed is edited there, the file's own connections with
+        // one scan and one copy of it.
         let mut inserted = String::new();
+        let mut added = std::collections::BTreeSet::new();
+        let mut on_file = Vec::new();
         for e in &journal.edits {
-            type TextEdit<'e> = &'e dyn Fn(&str) -> Option<String>;
-            let (name, edit): (&str, TextEdit<'_>) = match e {
+            let edited = match e {
                 Pending::Insert { name, connection } => {
                     let tables = toml::to_string_pretty(&OneConnection {
                         connections: BTreeMap::from([(name.as_str(), connection)]),
                     })
                     .context("could not serialize the connection")?;
-                    inserted = metadata_text::append(&inserted, &tables);
-                    continue;
+                    added.insert(name.as_str());
+                    Some(metadata_text::append(&inserted, &tables))
                 }
-                Pending::Remove { name, id } => (name, &|t| metadata_text::remove(t, name, id)),
+                Pending::Remove { name, id } if added.remove(name.as_str()) => {
+                    metadata_text::remove(&inserted, name, id)
+                }
                 Pending::Rename {
                     old,
                     new,
                     updated_at,
                     ..
-                } => (old, &|t| metadata_text::rename(t, old, new, updated_at)),
+                } if added.remove(old.as_str()) => {
+                    added.insert(new.as_str());
+                    metadata_text::rename(&inserted, old, new, updated_at)
+                }
+                Pending::Remove { name, id } => {
+                    on_file.push(TextEdit::Remove { name, id });
+                    continue;
+                }
+                Pending::Rename {
+                    old,
+                    new,
+                    updated_at,
+                    ..
+                } => {
+                    on_file.push(TextEdit::Rename {
+                        old,
+                        new,
+                        updated_at,
+                    });
+                    continue;
+                }
             };
-            let target = if metadata_text::has(&inserted, name) == Some(true) {
-                &mut inserted
-            } else {
-                &mut text
-            };
-            match edit(target) {
-                Some(t) => *target = t,
+            match edited {
+                Some(t) => inserted = t,
                 None => return Ok(false),
             }
         }
+        let Some(mut text) = metadata_text::edit_many(&text, &on_file) else {
+            return Ok(false);
+        };
         if !inserted.is_empty() {
             text = metadata_text::append(&text, &inserted);
         }
@@ -755,23 +777,37 @@ impl MetadataStore {
         let before = SystemTime::now();
         fsio::write_atomic(&self.file, text.as_bytes())?;
         let new_src = Source::written(text.into_bytes(), &self.file, before);
-        let mut cache = Some(cache);
-        for e in &journal.edits {
-            cache = cache.and_then(|c| match e {
-                Pending::Insert { name, connection } => {
-                    metadata_cache::insert(&c, &new_src, name, connection)
+        type Change<'c> = Box<dyn Fn(&mut Connection) + 'c>;
+        let stamps: Vec<Change<'_>> = journal
+            .edits
+            .iter()
+            .map(|e| -> Change<'_> {
+                match e {
+                    Pending::Rename { updated_at, .. } => {
+                        Box::new(move |c: &mut Connection| c.updated_at = updated_at.clone())
+                    }
+                    _ => Box::new(|_: &mut Connection| {}),
                 }
-                Pending::Remove { name, .. } => metadata_cache::remove(&c, &new_src, name),
-                Pending::Rename {
+            })
+            .collect();
+        let cache_edits: Vec<CacheEdit<'_, Connection>> = journal
+            .edits
+            .iter()
+            .zip(&stamps)
+            .map(|(e, stamp)| match e {
+                Pending::Insert { name, connection } => CacheEdit::Insert {
+                    name,
+                    conn: connection,
+                },
+                Pending::Remove { name, .. } => CacheEdit::Remove { name },
+                Pending::Rename { old, new, .. } => CacheEdit::Rename {
                     old,
                     new,
-                    updated_at,
-                    ..
-                } => metadata_cache::rename(&c, &new_src, old, new, |c: &mut Connection| {
-                    c.updated_at = updated_at.clone();
-                }),
-            });
-        }
+                    change: stamp.as_ref(),
+                },
+            })
+            .collect();
+        let cache = metadata_cache::edit_many(&cache, &new_src, &cache_edits);
         self.cache().put_or_forget(cache, &new_src);
         self.journal_done(journal, None)?;
         log::debug!(

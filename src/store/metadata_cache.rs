@@ -428,6 +428,90 @@ pub(crate) fn rename<K: Serialize + DeserializeOwned>(
     insert(&without, src, new, &conn)
 }
 
+/// One change for `edit_many`, meaning what `insert`, `remove` and `rename` do.
+pub(crate) enum CacheEdit<'a, K> {
+    Insert {
+        name: &'a str,
+        conn: &'a K,
+    },
+    Remove {
+        name: &'a str,
+    },
+    Rename {
+        old: &'a str,
+        new: &'a str,
+        change: &'a dyn Fn(&mut K),
+    },
+}
+
+/// `cache` for `src` with `edits` made in turn, as calls of `insert`, `remove` and `rename`
+/// one after another would make them, with one copy of the cache (a fold of the journal: 32
+/// edits of a 3.2 MB cache). `None` when an edit does not apply (no line to remove or rename).
+pub(crate) fn edit_many<K: Serialize + DeserializeOwned + Clone>(
+    cache: &str,
+    src: &Source,
+    edits: &[CacheEdit<'_, K>],
+) -> Option<String> {
+    let (first, _) = cache.split_once('\n')?;
+    let base = first.len() as u64 + 1;
+    let len = cache.len() as u64;
+    let find = |name: &str| bisect::search(&mut { cache }, base, len, name, name_of);
+    // What each name touched ends up as: a line, or none.
+    let mut net: BTreeMap<&str, Option<K>> = BTreeMap::new();
+    for e in edits {
+        match *e {
+            CacheEdit::Insert { name, conn } => {
+                net.insert(name, Some(conn.clone()));
+            }
+            CacheEdit::Remove { name } => {
+                let there = match net.get(name) {
+                    Some(v) => v.is_some(),
+                    None => find(name)?.is_ok(),
+                };
+                if !there {
+                    return None;
+                }
+                net.insert(name, None);
+            }
+            CacheEdit::Rename { old, new, change } => {
+                let mut conn = match net.get(old) {
+                    Some(v) => v.clone()?,
+                    None => {
+                        serde_json::from_str::<(String, K)>(&find(old)?.ok()?.line)
+                            .ok()?
+                            .1
+                    }
+                };
+                change(&mut conn);
+                net.insert(old, None);
+                net.insert(new, Some(conn));
+            }
+        }
+    }
+    // Names in byte order are lines in file order: one pass.
+    let mut out = rehead(cache, src)?;
+    let mut at = base as usize;
+    for (name, conn) in &net {
+        let (start, end) = match find(name)? {
+            Ok(found) => {
+                let start = found.start as usize;
+                let end = cache[start..]
+                    .find('\n')
+                    .map_or(cache.len(), |e| start + e + 1);
+                (start, end)
+            }
+            Err(pos) => (pos as usize, pos as usize),
+        };
+        out.push_str(&cache[at..start]);
+        if let Some(c) = conn {
+            out.push_str(&line(name, c)?);
+        }
+        at = end;
+    }
+    out.push_str(&cache[at..]);
+    Some(out)
+}
+
 /// The connection lines before `name`'s, its line, and the lines after it.
 fn split_at_line<'c>(cache: &'c str, name: &str) -> Option<(&'c str, &'c str, &'c str)> {
     let (first, body) = cache.split_once('\n')?;
@@ -468,4 +552,100 @@ fn line<K: Serialize>(name: &str, conn: &K) -> Option<String> {
 
 fn hex(hash: u64) -> String {
     format!("{hash:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    struct C {
+        id: u32,
+        at: String,
+    }
+
+    fn c(id: u32) -> C {
+        C {
+            id,
+            at: "t0".into(),
+        }
+    }
+
+    #[test]
+    fn many_edits_at_once_mean_the_same_as_one_after_another() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("connections.toml");
+        std::fs::write(&path, "x").unwrap();
+        let src = Source::written(b"x".to_vec(), &path, SystemTime::now());
+        let mut cache = header(&src, 1, &serde_json::json!({})).unwrap();
+        for (n, id) in [("b", 2), ("d", 4), ("f", 6)] {
+            cache.push_str(&line(n, &c(id)).unwrap());
+        }
+        let stamp = |k: &mut C| k.at = "t1".into();
+        let (a, e, g) = (c(1), c(5), c(7));
+        type E<'a> = CacheEdit<'a, C>;
+        let plans: Vec<Vec<E<'_>>> = vec![
+            vec![
+                E::Insert {
+                    name: "a",
+                    conn: &a,
+                },
+                E::Remove { name: "d" },
+            ],
+            vec![
+                E::Rename {
+                    old: "b",
+                    new: "z",
+                    change: &stamp,
+                },
+                E::Insert {
+                    name: "b",
+                    conn: &e,
+                },
+                E::Rename {
+                    old: "z",
+                    new: "c",
+                    change: &stamp,
+                },
+                E::Remove { name: "f" },
+                E::Insert {
+                    name: "g",
+                    conn: &g,
+                },
+                E::Rename {
+                    old: "g",
+                    new: "a",
+                    change: &stamp,
+                },
+            ],
+            vec![
+                E::Insert {
+                    name: "e",
+                    conn: &e,
+                },
+                E::Remove { name: "e" },
+            ],
+            vec![E::Remove { name: "nope" }],
+            vec![E::Rename {
+                old: "nope",
+                new: "x",
+                change: &stamp,
+            }],
+        ];
+        for plan in &plans {
+            let mut one_by_one = Some(cache.clone());
+            for e in plan {
+                one_by_one = one_by_one.and_then(|t| match *e {
+                    E::Insert { name, conn } => insert(&t, &src, name, conn),
+                    E::Remove { name } => remove(&t, &src, name),
+                    E::Rename { old, new, change } => rename(&t, &src, old, new, change),
+                });
+            }
+            assert_eq!(edit_many(&cache, &src, plan), one_by_one);
+        }
+        assert_eq!(
+            edit_many::<C>(&cache, &src, &[]).as_deref(),
+            Some(cache.as_str())
+        );
+    }
 }

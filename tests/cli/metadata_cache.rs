@@ -40,8 +40,11 @@ fn the_cache_follows_another_process_and_same_size_same_mtime_hand_edits() {
     let cache = env.home().join(".connections.cache.json");
     assert!(cache.exists(), "a big file gets the cache");
 
-    // Another process changes the file: the next one sees the change.
+    // Another process changes the file (a rename alone would wait in the journal; the edit
+    // writes it into the file with its own change): the next one sees the change.
     env.run(&["rename", "c0007", "renamed"]).ok();
+    fold(&env);
+    assert!(env.read_connections().contains("[connections.renamed]"));
     let now = names(&env);
     assert!(now.contains(&"renamed".to_string()));
     assert!(!now.contains(&"c0007".to_string()));
@@ -71,6 +74,14 @@ fn the_cache_follows_another_process_and_same_size_same_mtime_hand_edits() {
     let back = names(&env);
     assert!(back.contains(&"c0007".to_string()));
     assert_eq!(inputs_of(&env, "c0000")["check_path"], "/user");
+}
+
+/// Writes the journal's pending edits into connections.toml, as any change to the file does
+/// (here a setting of the last connection, which every test keeps).
+fn fold(env: &TestEnv) {
+    env.run(&["edit", "c1499", "--no-check", "--set", "check_path=/folded"])
+        .ok();
+    assert!(!env.home().join("connections.journal.json").exists());
 }
 
 fn add(env: &TestEnv, name: &str) -> Out {
@@ -118,13 +129,43 @@ fn new_rm_and_rename_edit_a_big_commented_file_as_text_and_keep_its_comments() {
 
     let out = add(&env, "added.one");
     out.ok();
-    assert!(out.stderr.contains("edited as text"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("kept in the journal (1 pending)"),
+        "{}",
+        out.stderr
+    );
     let out = env.run(&["-v", "rename", "c0001", "first"]);
     out.ok();
-    assert!(out.stderr.contains("edited as text"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("kept in the journal (2 pending)"),
+        "{}",
+        out.stderr
+    );
     let out = env.run(&["-v", "rm", "c0002", "--yes"]);
     out.ok();
-    assert!(out.stderr.contains("edited as text"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("kept in the journal (3 pending)"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(env.read_connections(), text, "not yet in the file");
+    // The 32nd change writes them all into the file, as text.
+    for i in 0..28 {
+        add(&env, &format!("x{i:02}")).ok();
+    }
+    assert_eq!(env.read_connections(), text, "31 edits still wait");
+    let out = add(&env, "x99");
+    out.ok();
+    assert!(
+        out.stderr.contains("32 pending edits made to it"),
+        "{}",
+        out.stderr
+    );
+    assert!(env.read_connections().contains("\n[connections.x99]\n"));
+    for i in (0..28).map(|i| format!("x{i:02}")).chain(["x99".into()]) {
+        env.run(&["rm", &i, "--yes"]).ok();
+    }
+    fold(&env);
 
     let after = env.read_connections();
     for comment in [
@@ -175,6 +216,8 @@ fn a_big_file_in_a_layout_conn_does_not_write_is_changed_through_the_whole_file(
     env.run(&["rename", "c0001", "first"]).ok();
     env.run(&["rm", "c0002", "--yes"]).ok();
     env.conn("rm c0002 --yes").code(1);
+    // Written into the file (which cannot be edited as text) the whole-file way.
+    fold(&env);
 
     assert!(env.read_connections().contains("# inline, by a script\n"));
     let conns = env.connections();
@@ -232,8 +275,9 @@ fn concurrent_news_and_rms_on_a_big_file_lose_nothing() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    let conns = env.connections();
     let listed = names(&env);
+    fold(&env);
+    let conns = env.connections();
     assert_eq!(conns.len(), 1500);
     assert_eq!(listed.len(), 1500);
     for i in 0..12 {
