@@ -1477,8 +1477,9 @@ mod tests {
                     let one = |s: &MetadataStore| s.load_one(name).unwrap().connections.get(name).map(|c| serde_json::to_value(c).unwrap());
                     prop_assert_eq!(one(&fast), one(&slow), "{}", name);
                 }
-                // The next change replaces it.
-                let added = conn_named(0);
+                // The next change replaces it (with an id no step used: `new{step}` are).
+                let mut added = conn_named(0);
+                added.id = "after-fold".into();
                 let free = NAMES.iter().find(|n| !all.connections.contains_key(**n)).copied();
                 if let Some(name) = free {
                     let edit = Edit::Insert { name, conn: &added };
