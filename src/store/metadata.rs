@@ -316,18 +316,19 @@ impl MetadataStore {
         // The journal before the cache (see `metadata_journal`).
         let journal = self.journal()?;
         if let Some((p, hash)) = self.cache().read_settled::<Top, Listed>(&self.file) {
-            let mut state = self.state.load_shown()?;
             let mut listed = p.connections;
             if let Some(j) = &journal {
                 self.warn_clashes(&j.apply(j.fit(Some(hash)), &mut listed));
             }
             // As `overlay_with` does: the state file's record replaces what the file says.
-            for l in listed.values_mut() {
-                if let Some(s) = state.remove(&l.id) {
-                    l.identity = s.identity;
-                    l.last_check = s.last_check;
+            let mut by_id: Vec<&mut Listed> = listed.values_mut().collect();
+            by_id.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+            self.state.load_shown(|id, s| {
+                if let Ok(i) = by_id.binary_search_by(|l| l.id.as_str().cmp(id)) {
+                    by_id[i].identity = s.identity;
+                    by_id[i].last_check = s.last_check;
                 }
-            }
+            })?;
             let meta = from_parts(metadata_cache::Parts {
                 version: p.version,
                 top: p.top,

@@ -64,6 +64,62 @@ impl ConnState {
     }
 }
 
+/// The state file's top level for `load_shown`: `version`, and each record of
+/// `connections` handed to `put` with its id as it is read (no map of them is built).
+struct ShownVisitor<'p, F> {
+    put: &'p mut F,
+}
+
+impl<'de, F: FnMut(&str, Shown)> serde::de::Visitor<'de> for ShownVisitor<'_, F> {
+    type Value = u32;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the state file's object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<u32, A::Error> {
+        let mut version = CURRENT_VERSION;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match key.as_ref() {
+                "version" => version = map.next_value()?,
+                "connections" => map.next_value_seed(RecordsSeed { put: self.put })?,
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(version)
+    }
+}
+
+struct RecordsSeed<'p, F> {
+    put: &'p mut F,
+}
+
+impl<'de, F: FnMut(&str, Shown)> serde::de::DeserializeSeed<'de> for RecordsSeed<'_, F> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, F: FnMut(&str, Shown)> serde::de::Visitor<'de> for RecordsSeed<'_, F> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("records by connection id")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(id) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            let shown: Shown = map.next_value()?;
+            (self.put)(&id, shown);
+        }
+        Ok(())
+    }
+}
+
 /// The part of a connection's record that `conn list` shows.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub(crate) struct Shown {
@@ -112,24 +168,23 @@ impl StateStore {
         self.check_version(state)
     }
 
-    /// Each connection's identity and last check, by id, as `conn list` shows them; the other
-    /// fields of the records are skipped unparsed. Errors as `load`.
-    pub(crate) fn load_shown(&self) -> Result<BTreeMap<String, Shown>> {
-        #[derive(Deserialize)]
-        struct Records {
-            version: u32,
-            #[serde(default)]
-            connections: BTreeMap<String, Shown>,
-        }
+    /// Each connection's identity and last check, as `conn list` shows them, handed to `put`
+    /// with the connection's id as the file is read (no map of 10,000 records is built); the
+    /// other fields of the records are skipped unparsed. Errors as `load`.
+    pub(crate) fn load_shown(&self, mut put: impl FnMut(&str, Shown)) -> Result<()> {
         let Some(bytes) = fsio::read_optional(&self.file)? else {
-            return Ok(BTreeMap::new());
+            return Ok(());
         };
-        let state: Records = serde_json::from_slice(&bytes).map_err(|e| self.unreadable(&e))?;
+        let mut de = serde_json::Deserializer::from_slice(&bytes);
+        let version =
+            serde::de::Deserializer::deserialize_map(&mut de, ShownVisitor { put: &mut put })
+                .map_err(|e| self.unreadable(&e))?;
+        de.end().map_err(|e| self.unreadable(&e))?;
         self.check_version(State {
-            version: state.version,
+            version,
             connections: BTreeMap::new(),
         })?;
-        Ok(state.connections)
+        Ok(())
     }
 
     /// Like `load`, but only the records of connections `ids` are decoded (the others are
