@@ -489,12 +489,19 @@ impl MetadataStore {
         Journal::read(&metadata_journal::path_for(&self.file))
     }
 
-    fn warn_clashes(&self, names: &[String]) {
-        for name in names {
-            log::warn!(
-                "{}: connection {name:?} added by conn was not made because connections.toml now has another connection of that name",
-                metadata_journal::path_for(&self.file).display()
-            );
+    fn warn_clashes(&self, clashes: &[(String, Option<String>)]) {
+        for (name, got) in clashes {
+            let journal = metadata_journal::path_for(&self.file);
+            match got {
+                Some(other) => log::warn!(
+                    "{}: connections.toml now has another connection named {name:?}, so the one conn added under that name is {other:?}",
+                    journal.display()
+                ),
+                None => log::warn!(
+                    "{}: connection {name:?} added by conn was not made: connections.toml now has another connection of that name, and one of the name conn would give it instead",
+                    journal.display()
+                ),
+            }
         }
     }
 

@@ -19,8 +19,8 @@
 //! and ignored; any other, the file was edited by hand meanwhile and the edits are replayed on
 //! top of it by `apply`'s rules, which skip what no longer applies (an insert whose id is
 //! there already, a removal or rename of a name that no longer has that id). An insert whose
-//! name the hand edit took has no right answer: the file's connection is kept and `apply`
-//! reports the pending one. A reader that raced a fold sees the old file with the journal or
+//! name the hand edit took keeps both: the file's connection keeps the name, the pending one
+//! gets `clash_name` (`NAME.` and 8 characters of its id), and `apply` reports it. A reader that raced a fold sees the old file with the journal or
 //! the new file with (or without) the marked journal: the same connections either way.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -164,11 +164,16 @@ impl<K: Serialize + DeserializeOwned + Clone> Journal<K> {
         wanted.into_iter().collect()
     }
 
-    /// Applies the edits to `map` (name → connection) as `fit` says, returning
-    /// the names of inserts that were not applied because a different connection had that
-    /// name. `map` may hold only some connections (those `sources` names) when the journal's
-    /// `base` is the file the map was read from.
-    pub(crate) fn apply<C>(&self, fit: Fit, map: &mut BTreeMap<String, C>) -> Vec<String>
+    /// Applies the edits to `map` (name → connection) as `fit` says. An insert whose name a
+    /// hand edit gave another connection is made under `clash_name` instead, so nothing is
+    /// lost; returns those as (name, the name it got; `None` if that was taken too and the
+    /// insert was not made). `map` may hold only some connections (those `sources` names)
+    /// when the journal's `base` is the file the map was read from.
+    pub(crate) fn apply<C>(
+        &self,
+        fit: Fit,
+        map: &mut BTreeMap<String, C>,
+    ) -> Vec<(String, Option<String>)>
     where
         C: Entry + From<K>,
         K: Entry,
@@ -184,11 +189,17 @@ impl<K: Serialize + DeserializeOwned + Clone> Journal<K> {
                     if map.values().any(|c| c.id() == id) {
                         continue;
                     }
+                    let mut at = name.clone();
                     if map.contains_key(name) {
-                        clashes.push(name.clone());
-                        continue;
+                        let other = clash_name(name, id);
+                        let free = !map.contains_key(&other);
+                        clashes.push((name.clone(), free.then(|| other.clone())));
+                        if !free {
+                            continue;
+                        }
+                        at = other;
                     }
-                    map.insert(name.clone(), C::from(connection.clone()));
+                    map.insert(at, C::from(connection.clone()));
                 }
                 Pending::Remove { name, id } => {
                     if map.get(name).is_some_and(|c| c.id() == id) {
@@ -220,6 +231,14 @@ impl<K: Serialize + DeserializeOwned + Clone> Journal<K> {
             _ => None,
         })
     }
+}
+
+/// The name a pending connection `name` (id `id`) gets when a hand edit gave `name` to another
+/// connection: `NAME.` and the id's first 8 characters, within the 64 a name may have.
+pub(crate) fn clash_name(name: &str, id: &str) -> String {
+    let tag: String = id.chars().take(8).collect();
+    let keep: String = name.chars().take(64 - 1 - tag.len()).collect();
+    format!("{keep}.{tag}")
 }
 
 /// Deletes the journal at `path` (after its edits were made to connections.toml) and makes
@@ -342,11 +361,33 @@ mod tests {
 
     #[test]
     fn a_hand_edit_keeps_its_connections_and_clashes_are_reported() {
-        let j = journal(vec![ins("b", "2"), rm("a", "1"), mv("x", "y", "9")]);
-        // By hand: `a` now has another id, `b` was taken, `x` is gone.
-        let mut m = map(&[("a", "5"), ("b", "7")]);
-        assert_eq!(j.apply(Fit::Replay, &mut m), vec!["b".to_string()]);
-        assert_eq!(m, map(&[("a", "5"), ("b", "7")]));
+        let j = journal(vec![
+            ins("b", "2abcdefgh"),
+            rm("a", "1"),
+            mv("x", "y", "9"),
+            ins("c", "3abcdefgh"),
+        ]);
+        // By hand: `a` now has another id, `b` was taken, `x` is gone, `c` and the name the
+        // pending `c` would get instead are both taken.
+        let mut m = map(&[("a", "5"), ("b", "7"), ("c", "8"), ("c.3abcdefg", "9")]);
+        assert_eq!(
+            j.apply(Fit::Replay, &mut m),
+            vec![
+                ("b".to_string(), Some("b.2abcdefg".to_string())),
+                ("c".to_string(), None)
+            ]
+        );
+        assert_eq!(
+            m,
+            map(&[
+                ("a", "5"),
+                ("b", "7"),
+                ("b.2abcdefg", "2abcdefgh"),
+                ("c", "8"),
+                ("c.3abcdefg", "9")
+            ])
+        );
+        assert_eq!(clash_name(&"n".repeat(64), "0123456789").len(), 64);
     }
 
     #[test]

@@ -426,6 +426,12 @@ fn a_hand_edit_while_edits_are_pending_is_read_with_them_and_folded_with_them() 
     env.run(&["rm", "c0003", "--yes"]).ok();
     add(&env, "clash").ok();
     assert_eq!(pending(&env), 3);
+    let clash_id = journal(&env).unwrap()["edits"][2]["insert"]["connection"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Where conn's `clash` goes once a hand edit takes its name.
+    let moved = format!("clash.{}", &clash_id[..8]);
 
     // By hand: c0004 deleted, `byhand` appended, and `clash` taken by another connection.
     let c0004 = tables("c0004", 4);
@@ -440,7 +446,7 @@ fn a_hand_edit_while_edits_are_pending_is_read_with_them_and_folded_with_them() 
     let mut want: BTreeSet<String> = (0..N).map(|i| format!("c{i:04}")).collect();
     want.remove("c0003");
     want.remove("c0004");
-    want.extend(["added", "byhand", "clash"].map(String::from));
+    want.extend(["added", "byhand", "clash", &moved].map(String::from));
     let out = env.run(&["-v", "list", "--json"]);
     out.ok();
     let listed: BTreeSet<String> = out
@@ -451,15 +457,19 @@ fn a_hand_edit_while_edits_are_pending_is_read_with_them_and_folded_with_them() 
         .map(|r| r["name"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(listed, want);
-    // The file's `clash` wins, and the one conn added is reported (with -v), not dropped
-    // without a word.
+    // The file's `clash` keeps its name; the one conn added is kept under another, and -v
+    // says so.
     assert!(
-        out.stderr.contains("clash") && out.stderr.contains("another connection"),
+        out.stderr.contains("another connection named \"clash\"")
+            && out.stderr.contains(&format!("is {moved:?}")),
         "{out:?}"
     );
     let out = env.run(&["show", "clash", "--json"]);
     out.ok();
     assert_eq!(out.json()["inputs"]["check_path"], "/user");
+    let out = env.run(&["token", &moved]);
+    out.ok();
+    assert_eq!(out.stdout.trim(), "sk-clash", "its secret is still its own");
     env.run(&["token", "added"]).ok();
     env.run(&["show", "byhand"]).ok();
     env.run(&["show", "c0004"]).code(1);
@@ -475,6 +485,10 @@ fn a_hand_edit_while_edits_are_pending_is_read_with_them_and_folded_with_them() 
     assert_eq!(
         env.connections()["clash"]["id"].as_str(),
         Some(id(0xb2000).as_str())
+    );
+    assert_eq!(
+        env.connections()[&moved]["id"].as_str(),
+        Some(clash_id.as_str())
     );
     let after = env.read_connections();
     assert!(after.contains(COMMENT) && after.contains("# added by hand\n"));
