@@ -268,6 +268,9 @@ fn dispatch(cli: Cli) -> Result<u8> {
                 out.flush()?;
                 Ok(code)
             });
+            // The process ends now: a report of 10,000 connections is not freed piece by
+            // piece first.
+            std::mem::forget(r);
             match rendered {
                 // The reader went away (`conn providers list --json | head -1`): it has what
                 // it wanted, so end quietly with success, as ripgrep does. Only the writing

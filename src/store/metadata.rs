@@ -311,11 +311,18 @@ impl MetadataStore {
 
     /// Every local connection as `conn list` shows it, with the settings, OAuth clients and
     /// team stores (the returned `Metadata` has no connections): from the JSON cache's lines
-    /// when the cache can be believed without reading connections.toml, else from `load`.
+    /// when the cache can be believed (on the file's stamp, or its hash), else from `load`.
     pub(crate) fn listing(&self) -> Result<(Metadata, BTreeMap<String, Listed>)> {
         // The journal before the cache (see `metadata_journal`).
         let journal = self.journal()?;
-        if let Some((p, hash)) = self.cache().read_settled::<Top, Listed>(&self.file) {
+        let cached = match self.cache().read_settled::<Top, Listed>(&self.file) {
+            Some(found) => Some(found),
+            // Right after a change: believed on the file's hash, if it was made from it.
+            None => Source::read(&self.file)?
+                .filter(|src| src.bytes.len() >= CACHE_THRESHOLD)
+                .and_then(|src| Some((self.cache().read::<Top, Listed>(&src)?, src.hash()))),
+        };
+        if let Some((p, hash)) = cached {
             let mut listed = p.connections;
             if let Some(j) = &journal {
                 self.warn_clashes(&j.apply(j.fit(Some(hash)), &mut listed));
