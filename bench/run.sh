@@ -151,7 +151,7 @@ start=$(date +%s.%N)
 read -r hw hr < <(CONN_HOME=$hung_home timed "$CONN" check --quiet --concurrency 64 --per-host 8 --deadline 10 --timeout 10)
 healthy=$(cat "$work"/answers.* | wc -l)
 last=$(sort -n "$work"/answers.* | tail -1)
-took=$(echo "scale=2; $last - $start" | bc)
+took=$(printf "%.2f" "$(echo "$last - $start" | bc)")
 hfloor=$(floor_of "$healthy" 56 $DELAY_MS)
 echo "hung: $healthy $took $hfloor $hw" >&2
 hung_row="$healthy healthy done in $took s / floor $hfloor s = $(ratio "$took" "$hfloor")× (run $hw s, deadline 10 s)"
