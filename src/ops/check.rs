@@ -102,7 +102,7 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &CheckOptions) -> Result<CheckRun> {
         timeout: Some(opts.timeout),
     };
     // Built by the first refresh: a store without OAuth connections never needs it.
-    let token_http = std::sync::OnceLock::new();
+    let token_http = credentials::RunHttp::new();
     let clients = credentials::RunClients::default();
     let run = credentials::Run {
         meta: &meta,

@@ -64,14 +64,21 @@ fn is_due(m: &dyn Method, b: &SecretBundle) -> bool {
 /// What a run over many connections (`conn check`) shares between their refreshes, so a
 /// refresh costs its token request and its own secret write and nothing that grows with the
 /// store: the metadata already loaded, one HTTP client for token endpoints (no redirects),
-/// built by the first refresh that needs it, and the local OAuth clients read so far (a
-/// thousand connections of one app decrypted its secret a thousand times).
+/// built by the first refresh that needs it while the others wait for it, and the local
+/// OAuth clients read so far (a thousand connections of one app decrypted its secret a
+/// thousand times).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Run<'a> {
     pub(crate) meta: &'a Metadata,
-    pub(crate) http: &'a std::sync::OnceLock<Http>,
+    pub(crate) http: &'a RunHttp,
     pub(crate) clients: &'a RunClients,
 }
+
+/// The token-endpoint client of a run, or why it could not be built. Built once: each build
+/// reads and parses the system's certificate authorities (a few ms of CPU), and when 64
+/// workers all built their own at the first round of a refresh storm, that was most of the
+/// round.
+pub(crate) type RunHttp = std::sync::OnceLock<std::result::Result<Http, String>>;
 
 /// OAuth clients by registration, provider and method, for one run.
 pub(crate) type RunClients = std::sync::Mutex<std::collections::BTreeMap<String, flow::Client>>;
@@ -263,16 +270,14 @@ fn refresh_when(
     };
     let own;
     let http = match run {
-        Some(r) => match r.http.get() {
-            Some(h) => h,
-            None => {
-                let h = ctx
-                    .http_no_redirects(Duration::from_secs(30))
-                    .map_err(Stale::Other)?;
-                // Another worker may have set it meanwhile: either client will do.
-                r.http.get_or_init(|| h)
-            }
-        },
+        Some(r) => r
+            .http
+            .get_or_init(|| {
+                ctx.http_no_redirects(Duration::from_secs(30))
+                    .map_err(|e| format!("{e:#}"))
+            })
+            .as_ref()
+            .map_err(|e| Stale::Other(anyhow::anyhow!("{e}")))?,
         None => {
             own = ctx
                 .http_no_redirects(Duration::from_secs(30))
