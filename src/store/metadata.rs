@@ -426,7 +426,7 @@ impl MetadataStore {
         if let [_] = names
             && let Some((p, hash)) = self.cache().find::<Top, Connection>(&self.file, &wanted)
             && p.version <= CURRENT_VERSION
-            && let Some(meta) = self.part_with(from_parts(p), hash, journal.as_ref(), names)
+            && let Some(meta) = self.part_with(from_parts(p), Some(hash), journal.as_ref(), names)
             && (!meta.connections.is_empty() || even_absent)
         {
             let ids: Vec<&str> = meta.connections.values().map(|c| c.id.as_str()).collect();
@@ -443,7 +443,10 @@ impl MetadataStore {
         let part = std::str::from_utf8(&bytes)
             .ok()
             .and_then(|text| super::metadata_slice::cut_some(text, &wanted));
-        let hash = metadata_cache::content_hash(&bytes);
+        // Only a journal is checked against the file's hash.
+        let hash = journal
+            .is_some()
+            .then(|| metadata_cache::content_hash(&bytes));
         match part.map(|(p, _)| toml::from_str::<Metadata>(&p)) {
             Some(Ok(meta)) if meta.version <= CURRENT_VERSION => {
                 match self.part_with(meta, hash, journal.as_ref(), names) {
@@ -469,12 +472,12 @@ impl MetadataStore {
     fn part_with(
         &self,
         mut meta: Metadata,
-        hash: u64,
+        hash: Option<u64>,
         journal: Option<&Journal<Connection>>,
         names: &[&str],
     ) -> Option<Metadata> {
         if let Some(j) = journal {
-            match j.fit(Some(hash)) {
+            match j.fit(hash) {
                 Fit::Replay => return None,
                 fit => {
                     j.apply(fit, &mut meta.connections);
@@ -634,7 +637,7 @@ impl MetadataStore {
         }
         // One left over from a fold is replaced.
         let journal = journal.filter(|j| j.fit(Some(hash)) != Fit::Folded);
-        let Some(now) = self.part_with(from_parts(p), hash, journal, &names) else {
+        let Some(now) = self.part_with(from_parts(p), Some(hash), journal, &names) else {
             return Ok(Journaled::Unsure);
         };
         let have = |name: &str| now.connections.get(name);
@@ -740,10 +743,7 @@ impl MetadataStore {
         for e in &journal.edits {
             let edited = match e {
                 Pending::Insert { name, connection } => {
-                    let tables = toml::to_string_pretty(&OneConnection {
-                        connections: BTreeMap::from([(name.as_str(), connection)]),
-                    })
-                    .context("could not serialize the connection")?;
+                    let tables = tables_of(name, connection)?;
                     added.insert(name.as_str());
                     Some(metadata_text::append(&inserted, &tables))
                 }
@@ -883,10 +883,7 @@ impl MetadataStore {
                     return Ok(false);
                 }
                 let settings = conn.settings_only();
-                let tables = toml::to_string_pretty(&OneConnection {
-                    connections: BTreeMap::from([(name, &settings)]),
-                })
-                .context("could not serialize the connection")?;
+                let tables = tables_of(name, &settings)?;
                 let learned =
                     Some((conn.id.clone(), conn.learned())).filter(|(_, l)| !l.is_empty());
                 (metadata_text::append(text, &tables), learned, None)
@@ -1120,6 +1117,14 @@ struct TopRef<'a> {
 #[derive(Serialize)]
 struct OneConnection<'a> {
     connections: BTreeMap<&'a str, &'a Connection>,
+}
+
+/// Connection `name`'s tables as `toml` writes them, to append to connections.toml.
+fn tables_of(name: &str, conn: &Connection) -> Result<String> {
+    toml::to_string_pretty(&OneConnection {
+        connections: BTreeMap::from([(name, conn)]),
+    })
+    .context("could not serialize the connection")
 }
 
 /// Below this size TOML parses fast enough that a cache isn't worth a second file.

@@ -75,24 +75,7 @@ fn hash_of(bytes: &[u8]) -> String {
 
 /// `conn -v new NAME` of the `http` provider with API key `sk-NAME`.
 fn add(env: &TestEnv, name: &str) -> Out {
-    let key = format!("sk-{name}");
-    env.run_env(
-        &[
-            "-v",
-            "new",
-            name,
-            "--provider",
-            "http",
-            "--auth",
-            "api_key",
-            "--set",
-            "base_url=http://127.0.0.1:1",
-            "--secret-env",
-            "K",
-            "--no-check",
-        ],
-        &[("K", &key)],
-    )
+    new_http_key(env, name, &format!("sk-{name}"))
 }
 
 fn list(env: &TestEnv) -> serde_json::Value {

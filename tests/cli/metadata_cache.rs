@@ -85,23 +85,7 @@ fn fold(env: &TestEnv) {
 }
 
 fn add(env: &TestEnv, name: &str) -> Out {
-    env.run_env(
-        &[
-            "-v",
-            "new",
-            name,
-            "--provider",
-            "http",
-            "--auth",
-            "api_key",
-            "--set",
-            "base_url=http://127.0.0.1:1",
-            "--secret-env",
-            "K",
-            "--no-check",
-        ],
-        &[("K", "sk-cache-test")],
-    )
+    new_http_key(env, name, "sk-cache-test")
 }
 
 fn names(env: &TestEnv) -> Vec<String> {

@@ -321,3 +321,26 @@ pub fn http_store_toml(n: usize, digits: usize, inputs: &str) -> String {
     }
     text
 }
+
+/// `conn -v new NAME` of the generic `http` provider (API key `key`, from the environment,
+/// base URL on a closed loopback port, not checked): a connection with a secret, made as a
+/// script makes it.
+pub fn new_http_key(env: &TestEnv, name: &str, key: &str) -> Out {
+    env.run_env(
+        &[
+            "-v",
+            "new",
+            name,
+            "--provider",
+            "http",
+            "--auth",
+            "api_key",
+            "--set",
+            "base_url=http://127.0.0.1:1",
+            "--secret-env",
+            "K",
+            "--no-check",
+        ],
+        &[("K", key)],
+    )
+}
