@@ -35,12 +35,79 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// `write_atomic` without the directory fsync, for writing many files in one directory and
-/// syncing it once afterwards (`sync_dir`): each file is the old one or the new one, and the
-/// renames are durable after the directory's sync. Writes through a symlink and refuses a
-/// read-only file, as `write_atomic` does.
-pub(crate) fn replace_synced(path: &Path, bytes: &[u8]) -> Result<()> {
-    replace_private(path, bytes, None).map(|_| ())
+/// `write_atomic` without the directory fsync (the caller syncs the directory, once for many
+/// files if it writes many) that, once a file has been replaced twice, neither creates nor
+/// deletes a file: `bytes` go into a spare file next to `path` (`.NAME.spare`, 0600, made when missing),
+/// which is synced and then swapped with `path` in one `renameat2(RENAME_EXCHANGE)`; the spare,
+/// now holding the old contents, is emptied. Readers see the old file or the new one; a symlink
+/// is written through and a read-only file refused, as by `write_atomic`. The caller holds
+/// `path`'s lock (its writers share the spare). Where there is no exchange (not Linux, a file
+/// system without it) or no `path` yet, the spare is renamed over `path` instead.
+///
+/// Why: every new file on ext4 without a journal skips, one by one, each inode freed in the
+/// last minute (five, while its inode table is not yet written out), under the directory's
+/// lock; a refresh storm of `conn check` replaced a thousand bundles at once, so each new file
+/// scanned past the ones before it and the workers queued on `secrets/` (see ARCHITECTURE).
+pub(crate) fn replace_swapping(path: &Path, bytes: &[u8]) -> Result<()> {
+    let target = through_links(path)?;
+    refuse_read_only(&target)?;
+    let dir = target.parent().context("file has no parent directory")?;
+    ensure_private_dir(dir)?;
+    let spare = spare_of(&target)?;
+    let mut f =
+        open_spare(&spare).with_context(|| format!("could not write {}", spare.display()))?;
+    f.write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .with_context(|| format!("could not write {}", spare.display()))?;
+    drop(f);
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use rustix::fs::{CWD, RenameFlags, renameat_with};
+        use rustix::io::Errno;
+        match renameat_with(CWD, &spare, CWD, &target, RenameFlags::EXCHANGE) {
+            Ok(()) => {
+                // Emptied, not removed: the next replace reuses it. Not synced: a spare that
+                // still holds the old (encrypted) contents after a crash is overwritten next time.
+                if let Ok(old) = open_spare(&spare) {
+                    drop(old);
+                }
+                return Ok(());
+            }
+            // No file to exchange with yet, or a file system without the exchange.
+            Err(Errno::NOENT | Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => {}
+            Err(e) => {
+                return Err(std::io::Error::from(e))
+                    .with_context(|| format!("could not replace {}", target.display()));
+            }
+        }
+    }
+    fs::rename(&spare, &target).with_context(|| format!("could not replace {}", target.display()))
+}
+
+/// Where `replace_swapping` keeps the spare of `path`: `.NAME.spare` next to it.
+pub(crate) fn spare_of(path: &Path) -> Result<PathBuf> {
+    let name = path.file_name().context("file has no name")?;
+    Ok(path.with_file_name(format!(".{}.spare", name.to_string_lossy())))
+}
+
+/// The spare of `replace_swapping`, opened empty for writing: created 0600, or truncated and
+/// made 0600 again if someone loosened it; never through a symlink.
+fn open_spare(spare: &Path) -> std::io::Result<File> {
+    let mut opts = OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        opts.mode(0o600)
+            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+        let f = opts.open(spare)?;
+        if f.metadata()?.permissions().mode() & 0o777 != 0o600 {
+            f.set_permissions(fs::Permissions::from_mode(0o600))?;
+        }
+        Ok(f)
+    }
+    #[cfg(not(unix))]
+    opts.open(spare)
 }
 
 /// `write_atomic` with the file's mtime set to `mtime` before it takes `path`'s place, for a
@@ -57,7 +124,7 @@ pub(crate) fn write_atomic_dated(
     Ok(())
 }
 
-/// The private replace behind `write_atomic`, `replace_synced` and `write_atomic_dated`:
+/// The private replace behind `write_atomic` and `write_atomic_dated`:
 /// through symlinks, a read-only file refused, the directory made 0700; returns the file
 /// written.
 fn replace_private(
@@ -73,9 +140,9 @@ fn replace_private(
     Ok(target)
 }
 
-/// Proves that `replace_synced(path, bytes)` with `len` bytes could be done now, changing
+/// Proves that `replace_swapping(path, bytes)` with `len` bytes could be done now, changing
 /// nothing: `path` (through symlinks) is not read-only, and its file system takes `len` more
-/// bytes, written and synced (so a full disk shows here), then freed. The bytes go into
+/// bytes (allocated, so a full disk or quota shows here), then freed. The bytes go into
 /// `lock`, the lock file held for `path`, when it is on the same file system: a file created
 /// and removed for each proof made every later file creation in the directory slower on
 /// ext4 without a journal (it skips recently deleted inodes one by one), and a refresh storm
@@ -87,16 +154,12 @@ pub(crate) fn prove_room(path: &Path, len: usize, lock: &LockGuard) -> Result<()
     refuse_read_only(&target)?;
     let dir = target.parent().context("file has no parent directory")?;
     ensure_private_dir(dir)?;
-    let zeros = vec![0; len];
     #[cfg(not(unix))]
     let _ = lock;
     #[cfg(unix)]
     if fs::metadata(dir)?.dev() == lock.file.metadata()?.dev() {
-        use std::os::unix::fs::FileExt;
         let f = &lock.file;
-        let proved = f
-            .write_all_at(&zeros, 0)
-            .and_then(|()| f.sync_data())
+        let proved = allocate(f, len)
             .with_context(|| format!("no room for {len} bytes in {}", dir.display()));
         f.set_len(0)?;
         return proved;
@@ -106,10 +169,29 @@ pub(crate) fn prove_room(path: &Path, len: usize, lock: &LockGuard) -> Result<()
         .suffix(".tmp")
         .tempfile_in(dir)
         .with_context(|| format!("could not create a temporary file in {}", dir.display()))?;
-    tmp.write_all(&zeros)?;
+    tmp.write_all(&vec![0; len])?;
     tmp.as_file().sync_all()?;
     tmp.close()
         .with_context(|| format!("could not remove a temporary file in {}", dir.display()))
+}
+
+/// Makes `f` (empty) own `len` bytes on its file system: `fallocate(2)`, which reserves the
+/// blocks without writing them (ENOSPC and quotas show at once), or, where the file system has
+/// no fallocate (EOPNOTSUPP), `len` zeros written and synced. Each refresh of a storm of
+/// `conn check` proves room; the written and synced way cost a disk flush before every token
+/// request.
+#[cfg(unix)]
+fn allocate(f: &File, len: usize) -> std::io::Result<()> {
+    use rustix::fs::{FallocateFlags, fallocate};
+    match fallocate(f, FallocateFlags::empty(), 0, len as u64) {
+        Ok(()) => Ok(()),
+        Err(e) if e == rustix::io::Errno::OPNOTSUPP || e == rustix::io::Errno::NOSYS => {
+            use std::os::unix::fs::FileExt;
+            f.write_all_at(&vec![0; len], 0)?;
+            f.sync_data()
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// `write_atomic` for a file meant for other readers, such as a metrics file that a collector
@@ -323,6 +405,49 @@ mod tests {
             fs::set_permissions(&file, fs::Permissions::from_mode(0o400)).unwrap();
             assert!(prove_room(&file, 10, &lock).is_err());
         }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn swapping_replaces_reuse_two_files_and_keep_no_old_contents() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("b.age");
+        let spare = spare_of(&file).unwrap();
+        assert_eq!(spare, dir.path().join(".b.age.spare"));
+        // The first write has nothing to exchange with: the spare becomes the file.
+        replace_swapping(&file, b"one").unwrap();
+        assert_eq!(fs::read(&file).unwrap(), b"one");
+        assert!(!spare.exists());
+        replace_swapping(&file, b"two").unwrap();
+        let inodes = |paths: &[&Path]| -> std::collections::BTreeSet<u64> {
+            paths
+                .iter()
+                .map(|p| fs::metadata(p).unwrap().ino())
+                .collect()
+        };
+        let pair = inodes(&[&file, &spare]);
+        for (i, text) in ["three", "four", "five"].iter().enumerate() {
+            // A spare someone loosened is private again before it holds anything.
+            if i == 1 {
+                fs::set_permissions(&spare, fs::Permissions::from_mode(0o644)).unwrap();
+            }
+            replace_swapping(&file, text.as_bytes()).unwrap();
+            assert_eq!(fs::read(&file).unwrap(), text.as_bytes());
+            assert_eq!(
+                fs::read(&spare).unwrap(),
+                b"",
+                "the old contents are not kept"
+            );
+            assert_eq!(inodes(&[&file, &spare]), pair, "no file made or removed");
+            for p in [&file, &spare] {
+                assert_eq!(fs::metadata(p).unwrap().permissions().mode() & 0o777, 0o600);
+            }
+        }
+        // A read-only file is refused, as by every replace.
+        fs::set_permissions(&file, fs::Permissions::from_mode(0o400)).unwrap();
+        assert!(replace_swapping(&file, b"six").is_err());
+        assert_eq!(fs::read(&file).unwrap(), b"five");
     }
 
     #[cfg(unix)]

@@ -212,7 +212,7 @@ impl FileStore {
         let plain = Zeroizing::new(serde_json::to_vec(&doc)?);
         let cipher = age::encrypt(&identity.to_public(), &plain)
             .map_err(|e| anyhow!("could not encrypt the secrets of {id}: {e}"))?;
-        fsio::replace_synced(&self.path_of(id)?, &cipher)
+        fsio::replace_swapping(&self.path_of(id)?, &cipher)
     }
 
     /// Moves the bundles of the single `secrets.age` into one file each, when that file exists.
@@ -355,6 +355,8 @@ impl SecretStore for FileStore {
             let _lock = fsio::lock_exclusive(&self.lock_of(id)?)?;
             match std::fs::remove_file(&path) {
                 Ok(()) => {
+                    // The spare `put` swaps with: empty, or the bundle's previous contents.
+                    let _ = std::fs::remove_file(fsio::spare_of(&path)?);
                     fsio::sync_dir(&self.dir);
                     Ok(true)
                 }
@@ -395,7 +397,17 @@ mod tests {
         let raw = std::fs::read(paths.secrets_dir().join("c1.age")).unwrap();
         assert!(!String::from_utf8_lossy(&raw).contains("TOPSECRET"));
         assert!(raw.starts_with(b"age-encryption.org/v1"));
+        // Replaced in place: the new contents, and a spare that holds nothing.
+        let mut b2 = b.clone();
+        b2.insert("api_key", Secret::new("sk_live_NEWER_456".into()));
+        store.put("c1", &b2).unwrap();
+        assert_eq!(store.get("c1").unwrap().unwrap(), b2);
+        let spare = paths.secrets_dir().join(".c1.age.spare");
+        #[cfg(target_os = "linux")]
+        assert_eq!(std::fs::read(&spare).unwrap(), b"");
+        assert_eq!(store.layout().unwrap(), Layout::PerConnection { files: 2 });
         assert!(store.delete("c1").unwrap());
+        assert!(!spare.exists(), "the spare goes with its bundle");
         assert!(!store.delete("c1").unwrap());
         assert!(store.get("c1").unwrap().is_none());
         assert_eq!(store.get("c2").unwrap().unwrap(), b);
