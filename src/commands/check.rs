@@ -43,7 +43,8 @@ pub(crate) struct Args {
     /// Seconds to wait for each check request
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     timeout: u64,
-    /// Checks in flight at once
+    /// Requests in flight at once, token refreshes included (a few more connections are
+    /// prepared meanwhile: decrypted, their refreshed tokens saved)
     #[arg(long, value_name = "N", default_value_t = 32)]
     concurrency: usize,
     /// Requests in flight to one API host at once

@@ -94,20 +94,43 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &CheckOptions) -> Result<CheckRun> {
         .map(|n| meta.connections[n].provider.as_str())
         .collect();
     let catalog = ctx.catalog_for(&ids.into_iter().collect::<Vec<_>>());
+    // The token-endpoint client is built next to the API client when some connection may need
+    // a refresh: each build reads and parses the system's certificate authorities (~20 ms on
+    // the development VM), and every worker of a refresh storm waited for the second build.
+    let may_refresh = selected.iter().any(|n| {
+        let conn = &meta.connections[n];
+        catalog
+            .get(&conn.provider)
+            .is_ok_and(|p| credentials::refreshable(p, conn))
+    });
+    let token_build = may_refresh.then(|| {
+        let base: Base = ctx.base.clone();
+        std::thread::spawn(move || {
+            base.http_no_redirects(credentials::TOKEN_TIMEOUT)
+                .map_err(|e| format!("{e:#}"))
+        })
+    });
     let client = ctx.http(opts.timeout)?;
-    let hosts = HostLimiter::new(opts.per_host);
+    // --concurrency and --per-host count requests in flight (token refreshes in the total): a
+    // few more connections than that are worked on at once, so decrypting and saving one
+    // (a synced write after a refresh) overlaps the others' requests instead of holding a slot.
+    let hosts = HostLimiter::new(opts.per_host, opts.concurrency);
     let limits = Limits {
         hosts: Some(&hosts),
         deadline: Some(crate::core::time::deadline_after(opts.deadline)),
         timeout: Some(opts.timeout),
     };
-    // Built by the first refresh: a store without OAuth connections never needs it.
     let token_http = credentials::RunHttp::new();
+    if let Some(Ok(built)) = token_build.map(std::thread::JoinHandle::join) {
+        let _ = token_http.set(built);
+    }
     let clients = credentials::RunClients::default();
     let run = credentials::Run {
         meta: &meta,
         http: &token_http,
         clients: &clients,
+        requests: Some(&hosts),
+        deadline: limits.deadline,
     };
     // A queue per host: a host that never answers holds only its own --per-host slots.
     let hosts: Vec<String> = selected
@@ -130,8 +153,8 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &CheckOptions) -> Result<CheckRun> {
         })
         .collect();
     let spread = Spread {
-        workers: opts.concurrency,
-        per_host: opts.per_host,
+        workers: opts.concurrency + opts.concurrency / 2,
+        per_host: opts.per_host + opts.per_host.div_ceil(2),
         deadline: limits.deadline,
     };
     let progress = ctx.ui.progress(
@@ -536,33 +559,38 @@ fn save_results(ctx: &Base, all: bool, ids: &[String], reports: &[Report]) -> Re
             (name, (c.id, learned))
         })
         .collect();
-    store.state().update_records(|state| {
-        let mut changed = false;
-        for (r, id) in reports.iter().zip(ids) {
-            let Some((_, known)) = current.get(&r.name).filter(|(i, _)| i == id) else {
-                continue;
-            };
-            changed = true;
-            let learned = state
-                .connections
-                .entry(id.clone())
-                .or_insert_with(|| known.clone());
-            learned.last_check = Some(LastCheck {
-                status: r.outcome.status,
-                at: r.checked_at.clone(),
-                message: (r.outcome.status != CheckStatus::Ok).then(|| r.outcome.message.clone()),
-            });
-            if r.outcome.status == CheckStatus::Ok {
-                learned.last_success = Some(r.checked_at.clone());
-            }
-            if let Some(refreshed) = &r.refreshed {
-                refreshed.apply(learned);
-            }
-            if let Some(found) = &r.outcome.identity {
-                learned.identity = Some(found.clone());
-            }
+    let touched: Vec<&str> = reports
+        .iter()
+        .zip(ids)
+        .filter(|(r, id)| current.get(&r.name).is_some_and(|(i, _)| i == *id))
+        .map(|(_, id)| id.as_str())
+        .collect();
+    let by_id: BTreeMap<&str, &Report> = reports
+        .iter()
+        .zip(ids)
+        .map(|(r, id)| (id.as_str(), r))
+        .collect();
+    store.state().update_some(&touched, |id, learned| {
+        let r = by_id[id];
+        if learned.is_empty()
+            && let Some((_, known)) = current.get(&r.name)
+        {
+            *learned = known.clone();
         }
-        Ok(changed)
+        learned.last_check = Some(LastCheck {
+            status: r.outcome.status,
+            at: r.checked_at.clone(),
+            message: (r.outcome.status != CheckStatus::Ok).then(|| r.outcome.message.clone()),
+        });
+        if r.outcome.status == CheckStatus::Ok {
+            learned.last_success = Some(r.checked_at.clone());
+        }
+        if let Some(refreshed) = &r.refreshed {
+            refreshed.apply(learned);
+        }
+        if let Some(found) = &r.outcome.identity {
+            learned.identity = Some(found.clone());
+        }
     })?;
     team_result
 }

@@ -72,6 +72,10 @@ pub(crate) struct Run<'a> {
     pub(crate) meta: &'a Metadata,
     pub(crate) http: &'a RunHttp,
     pub(crate) clients: &'a RunClients,
+    /// The run's requests in flight: a refresh's token request takes a slot of the total.
+    pub(crate) requests: Option<&'a crate::check::limit::HostLimiter>,
+    /// No token request starts past this instant.
+    pub(crate) deadline: Option<std::time::Instant>,
 }
 
 /// The token-endpoint client of a run, or why it could not be built. Built once: each build
@@ -79,6 +83,9 @@ pub(crate) struct Run<'a> {
 /// workers all built their own at the first round of a refresh storm, that was most of the
 /// round.
 pub(crate) type RunHttp = std::sync::OnceLock<std::result::Result<Http, String>>;
+
+/// How long a token request may take.
+pub(crate) const TOKEN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// OAuth clients by registration, provider and method, for one run.
 pub(crate) type RunClients = std::sync::Mutex<std::collections::BTreeMap<String, flow::Client>>;
@@ -273,7 +280,7 @@ fn refresh_when(
         Some(r) => r
             .http
             .get_or_init(|| {
-                ctx.http_no_redirects(Duration::from_secs(30))
+                ctx.http_no_redirects(TOKEN_TIMEOUT)
                     .map_err(|e| format!("{e:#}"))
             })
             .as_ref()
@@ -287,15 +294,28 @@ fn refresh_when(
     };
     // The store must be able to take the new tokens before the refresh token is spent.
     super::rotation::reserve(store.as_ref(), &conn.id, &bundle).map_err(Stale::Other)?;
+    let permit = match run.and_then(|r| r.requests.map(|q| (q, r.deadline))) {
+        Some((requests, deadline)) => match requests.acquire_any_until(deadline) {
+            Some(p) => Some(p),
+            None => {
+                return Err(Stale::Unreachable(
+                    "the run's deadline passed before the token could be refreshed".into(),
+                ));
+            }
+        },
+        None => None,
+    };
     log::debug!("{name}: refreshing the access token");
-    let mut tokens = match method.refresh(
+    let refreshed = method.refresh(
         http,
         &resolve::values(provider, conn),
         &client,
         &bundle,
         state.grant,
         &state.scopes,
-    ) {
+    );
+    drop(permit);
+    let mut tokens = match refreshed {
         Ok(Some(t)) => t,
         Ok(None) => return Ok((bundle, None)),
         Err(e) => {
@@ -454,7 +474,7 @@ fn refresh_in_team(
             Ok(c) => c,
             Err(e) => return Refresh::Failed(e),
         };
-        let http = match ctx.http_no_redirects(Duration::from_secs(30)) {
+        let http = match ctx.http_no_redirects(TOKEN_TIMEOUT) {
             Ok(h) => h,
             Err(e) => return Refresh::Failed(e),
         };
@@ -534,7 +554,7 @@ pub(crate) fn revoke(
     let (Ok(method), Some(state)) = (resolve::method(provider, conn), &conn.oauth) else {
         return Ok(false);
     };
-    let http = ctx.http_no_redirects(Duration::from_secs(30))?;
+    let http = ctx.http_no_redirects(TOKEN_TIMEOUT)?;
     let meta = ctx.metadata().load()?;
     let client = || -> Result<flow::Client> {
         saved_client(ctx, conn, &meta, method, state)

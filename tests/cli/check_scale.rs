@@ -394,3 +394,59 @@ fn a_hung_host_delays_only_its_own_connections() {
         "the hung host was reached"
     );
 }
+
+/// `--concurrency` counts requests in flight, a refresh's token request included: a run works
+/// on a few more connections than that at once (so decrypting and saving overlap the others'
+/// requests), and the fake must still never see more than the limit at once.
+#[test]
+fn concurrency_counts_token_refreshes_as_requests() {
+    let now = Arc::new(AtomicUsize::new(0));
+    let max = Arc::new(AtomicUsize::new(0));
+    let refreshes = Arc::new(AtomicUsize::new(0));
+    let slow = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (n, m, r, sl) = (now.clone(), max.clone(), refreshes.clone(), slow.clone());
+    let api = FakeApi::start(move |s| {
+        let timed = sl.load(Ordering::SeqCst);
+        if timed {
+            let cur = n.fetch_add(1, Ordering::SeqCst) + 1;
+            m.fetch_max(cur, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(150));
+            n.fetch_sub(1, Ordering::SeqCst);
+        }
+        match (s.url.split('?').next().unwrap(), s.form("grant_type").as_deref()) {
+            // Every token expires at once, so each check starts with a refresh.
+            ("/token", Some("authorization_code")) => (
+                200,
+                r#"{"access_token":"at-0","refresh_token":"rt-0","token_type":"bearer","expires_in":1}"#.into(),
+            ),
+            ("/token", Some("refresh_token")) => {
+                let k = r.fetch_add(1, Ordering::SeqCst) + 1;
+                (
+                    200,
+                    format!(r#"{{"access_token":"at-{k}","refresh_token":"rt-{k}","token_type":"bearer","expires_in":3600}}"#),
+                )
+            }
+            ("/me", _) => (200, r#"{"id": "u1", "name": "fake-user"}"#.into()),
+            _ => (404, "{}".into()),
+        }
+    });
+    let env = crate::oauth2_fakes::env_for(&api, "");
+    for i in 0..8 {
+        let name = format!("x{i}");
+        let mut args = crate::oauth2_fakes::NEW.to_vec();
+        args[1] = &name;
+        env.run_env(&args, &[("CS", "s")]).ok();
+    }
+    slow.store(true, Ordering::SeqCst);
+    let out = env.conn("check --concurrency 3 --per-host 50 --json").run();
+    out.ok();
+    let rows = out.json();
+    assert_eq!(rows.as_array().unwrap().len(), 8, "{out:?}");
+    assert_eq!(
+        refreshes.load(Ordering::SeqCst),
+        8,
+        "each check refreshed first"
+    );
+    // 16 requests of 150 ms: concurrent, and never more than 3 at once, token requests counted.
+    assert_eq!(max.load(Ordering::SeqCst), 3, "{out:?}");
+}
