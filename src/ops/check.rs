@@ -63,6 +63,13 @@ pub(crate) struct CheckRun {
 }
 
 pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &CheckOptions) -> Result<CheckRun> {
+    // The API client is built while the connections are read: the build reads and parses the
+    // system's certificate authorities (~20 ms on the development VM).
+    let api_build = {
+        let base: Base = ctx.base.clone();
+        let timeout = opts.timeout;
+        std::thread::spawn(move || base.http(timeout))
+    };
     let mut names = opts.names.clone();
     if let Some(env) = &opts.recipe_env {
         let (_, cast) = recipe::resolve(ctx, *env, &[])?;
@@ -110,7 +117,9 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &CheckOptions) -> Result<CheckRun> {
                 .map_err(|e| format!("{e:#}"))
         })
     });
-    let client = ctx.http(opts.timeout)?;
+    let client = api_build
+        .join()
+        .map_err(|_| anyhow::anyhow!("setting up the HTTP client failed"))??;
     // --concurrency and --per-host count requests in flight (token refreshes in the total): a
     // few more connections than that are worked on at once, so decrypting and saving one
     // (a synced write after a refresh) overlaps the others' requests instead of holding a slot.
@@ -125,12 +134,14 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, opts: &CheckOptions) -> Result<CheckRun> {
         let _ = token_http.set(built);
     }
     let clients = credentials::RunClients::default();
+    let recovery = super::rotation::Listing::default();
     let run = credentials::Run {
         meta: &meta,
         http: &token_http,
         clients: &clients,
         requests: Some(&hosts),
         deadline: limits.deadline,
+        recovery: &recovery,
     };
     // A queue per host: a host that never answers holds only its own --per-host slots.
     let hosts: Vec<String> = selected

@@ -76,6 +76,8 @@ pub(crate) struct Run<'a> {
     pub(crate) requests: Option<&'a crate::check::limit::HostLimiter>,
     /// No token request starts past this instant.
     pub(crate) deadline: Option<std::time::Instant>,
+    /// The recovery files, listed once for the run's refreshes.
+    pub(crate) recovery: &'a super::rotation::Listing,
 }
 
 /// The token-endpoint client of a run, or why it could not be built. Built once: each build
@@ -241,11 +243,12 @@ fn refresh_when(
     let _guard = fsio::lock_exclusive(&lock).map_err(Stale::Other)?;
     // Tokens a failed save kept in a recovery file are the newest: they go into the store
     // before anything else, and their refresh token is the one to spend.
-    let bundle = match super::rotation::recover(ctx, store.as_ref(), &conn.id) {
-        Ok(Some(b)) => b,
-        Ok(None) => read()?,
-        Err(e) => return Err(Stale::Other(e)),
-    };
+    let bundle =
+        match super::rotation::recover(ctx, store.as_ref(), &conn.id, run.map(|r| r.recovery)) {
+            Ok(Some(b)) => b,
+            Ok(None) => read()?,
+            Err(e) => return Err(Stale::Other(e)),
+        };
     if !due(method, &bundle) {
         log::debug!("{name}: another process refreshed the token meanwhile");
         return Ok((bundle, None));

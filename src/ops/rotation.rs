@@ -5,6 +5,8 @@
 //! into the store first (`recover`), under the connection's lock.
 
 use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result, anyhow};
 
@@ -45,8 +47,69 @@ pub(crate) fn reserve(store: &dyn SecretStore, id: &str, bundle: &SecretBundle) 
     })
 }
 
+/// How every recovery file's name starts; then the connection's id and `-`.
+const PREFIX: &str = "conn-recovery-";
+
 fn prefix(id: &str) -> String {
-    format!("conn-recovery-{id}-")
+    format!("{PREFIX}{id}-")
+}
+
+/// The recovery files of all connections, listed once and shared by the refreshes of a run
+/// (`credentials::Run`): each refresh listed the recovery directories, and with a busy TMPDIR
+/// (hundreds of names) that was about 4% of the CPU of a storm of 1,000 refreshes. Listed
+/// again when a directory's mtime is not the one seen at the listing, or is too recent to tell
+/// (a file made within the same tick of the file system's clock would leave it unchanged).
+#[derive(Debug, Default)]
+pub(crate) struct Listing(Mutex<Option<Listed>>);
+
+#[derive(Debug)]
+struct Listed {
+    /// Each directory's mtime before it was listed (`None`: it did not exist).
+    mtimes: Vec<Option<SystemTime>>,
+    files: Vec<PathBuf>,
+}
+
+/// How old a directory's mtime must be for its listing to be reused.
+const SETTLED: Duration = Duration::from_secs(2);
+
+impl Listing {
+    fn files(&self, dirs: &[PathBuf]) -> Vec<PathBuf> {
+        let mtimes: Vec<Option<SystemTime>> = dirs
+            .iter()
+            .map(|d| std::fs::metadata(d).and_then(|m| m.modified()).ok())
+            .collect();
+        let settled = mtimes.iter().flatten().all(|t| {
+            SystemTime::now()
+                .duration_since(*t)
+                .is_ok_and(|age| age > SETTLED)
+        });
+        let mut held = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(l) = held.as_ref().filter(|l| settled && l.mtimes == mtimes) {
+            return l.files.clone();
+        }
+        let files = list(dirs);
+        *held = Some(Listed {
+            mtimes,
+            files: files.clone(),
+        });
+        files
+    }
+}
+
+/// The recovery files (any connection's) in `dirs`.
+fn list(dirs: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().starts_with(PREFIX) {
+                out.push(e.path());
+            }
+        }
+    }
+    out
 }
 
 /// Where recovery files go, in order: conn's data directory, then `TMPDIR` (or `/tmp`),
@@ -101,25 +164,28 @@ pub(crate) fn recover(
     ctx: &Base,
     store: &dyn SecretStore,
     id: &str,
+    listing: Option<&Listing>,
 ) -> Result<Option<SecretBundle>> {
+    let dirs = dirs(ctx);
+    let files = match listing {
+        Some(l) => l.files(&dirs),
+        None => list(&dirs),
+    };
+    let ours = prefix(id);
     let mut found: Vec<(std::time::SystemTime, PathBuf)> = Vec::new();
-    for dir in dirs(ctx) {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
+    for path in files {
+        if !path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with(&ours))
+        {
+            continue;
+        }
+        // Gone meanwhile (another process recovered it): nothing to do.
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
             continue;
         };
-        let ours = prefix(id);
-        for e in entries.flatten() {
-            // Only this connection's names are looked at: the directory may be a busy `/tmp`,
-            // and every refresh of a `conn check` run comes here.
-            if !e.file_name().to_string_lossy().starts_with(&ours) {
-                continue;
-            }
-            let Ok(meta) = std::fs::symlink_metadata(e.path()) else {
-                continue;
-            };
-            if meta.is_file() && fsio::private_and_mine(&meta, &ctx.paths.data_dir) {
-                found.push((meta.modified().unwrap_or(std::time::UNIX_EPOCH), e.path()));
-            }
+        if meta.is_file() && fsio::private_and_mine(&meta, &ctx.paths.data_dir) {
+            found.push((meta.modified().unwrap_or(std::time::UNIX_EPOCH), path));
         }
     }
     found.sort();
@@ -144,4 +210,51 @@ pub(crate) fn recover(
     }
     log::debug!("recovered the tokens kept in {}", newest.display());
     Ok(Some(bundle))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn age(dir: &std::path::Path, secs: u64) {
+        let t = SystemTime::now() - Duration::from_secs(secs);
+        std::fs::File::open(dir).unwrap().set_modified(t).unwrap();
+    }
+
+    #[test]
+    fn a_listing_is_reused_only_while_its_directories_are_settled_and_unchanged() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (a, b) = (tmp.path().join("a"), tmp.path().join("missing"));
+        std::fs::create_dir(&a).unwrap();
+        let dirs = vec![a.clone(), b.clone()];
+        let l = Listing::default();
+        std::fs::write(a.join("conn-recovery-x-1.json"), "{}").unwrap();
+        std::fs::write(a.join("unrelated"), "").unwrap();
+        // Just written: too recent to trust, so each call lists again.
+        assert_eq!(l.files(&dirs), [a.join("conn-recovery-x-1.json")]);
+        std::fs::write(a.join("conn-recovery-y-1.json"), "{}").unwrap();
+        assert_eq!(
+            l.files(&dirs).len(),
+            2,
+            "a recent directory is listed again"
+        );
+        // Settled: the listing is reused, so a name that appears while the mtime stays the
+        // same (planted here, as within one tick of the clock) is not seen...
+        age(&a, 60);
+        assert_eq!(l.files(&dirs).len(), 2);
+        let mtime = std::fs::metadata(&a).unwrap().modified().unwrap();
+        std::fs::write(a.join("conn-recovery-z-1.json"), "{}").unwrap();
+        std::fs::File::open(&a)
+            .unwrap()
+            .set_modified(mtime)
+            .unwrap();
+        assert_eq!(l.files(&dirs).len(), 2, "the listing was reused");
+        // ...while any change to a directory's mtime, or a directory appearing, is.
+        age(&a, 30);
+        assert_eq!(l.files(&dirs).len(), 3);
+        std::fs::create_dir(&b).unwrap();
+        std::fs::write(b.join("conn-recovery-x-2.json"), "{}").unwrap();
+        age(&b, 60);
+        assert_eq!(l.files(&dirs).len(), 4);
+    }
 }

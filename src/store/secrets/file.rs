@@ -128,11 +128,17 @@ impl FileStore {
             return parse_identity(text)
                 .context("CONN_AGE_IDENTITY does not hold an age identity (AGE-SECRET-KEY-1...)");
         }
-        if create && !self.identity_file.exists() {
-            let _guard = fsio::lock_exclusive(&self.legacy_lock)?;
-            return self.identity_now(true);
+        if let Some(known) = known_identity(&self.identity_file) {
+            return Ok(known);
         }
-        self.identity_now(false)
+        let identity = if create && !self.identity_file.exists() {
+            let _guard = fsio::lock_exclusive(&self.legacy_lock)?;
+            self.identity_now(true)?
+        } else {
+            self.identity_now(false)?
+        };
+        remember_identity(&self.identity_file, &identity);
+        Ok(identity)
     }
 
     fn identity_now(&self, create: bool) -> Result<age::x25519::Identity> {
@@ -280,6 +286,28 @@ impl FileStore {
             fsio::sync_dir(d);
         }
         Ok(())
+    }
+}
+
+/// The identities this process read, by file: a `conn check` run reads and writes a thousand
+/// bundles, and each read of `identity.txt` (open, read, parse) was repeated three times per
+/// refresh. An identity file is never replaced while it has secrets (conn creates one only
+/// where none exists), so what was read once stays true for the process.
+static IDENTITIES: std::sync::Mutex<Vec<(PathBuf, age::x25519::Identity)>> =
+    std::sync::Mutex::new(Vec::new());
+
+fn known_identity(file: &std::path::Path) -> Option<age::x25519::Identity> {
+    let known = IDENTITIES.lock().unwrap_or_else(|e| e.into_inner());
+    known
+        .iter()
+        .find(|(f, _)| f == file)
+        .map(|(_, i)| i.clone())
+}
+
+fn remember_identity(file: &std::path::Path, identity: &age::x25519::Identity) {
+    let mut known = IDENTITIES.lock().unwrap_or_else(|e| e.into_inner());
+    if !known.iter().any(|(f, _)| f == file) {
+        known.push((file.to_path_buf(), identity.clone()));
     }
 }
 
