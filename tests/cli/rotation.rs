@@ -241,3 +241,40 @@ fn a_full_disk_never_loses_a_rotated_refresh_token() {
     assert!(!g.revoked, "a spent refresh token was reused");
     assert_eq!(g.refreshes, 1);
 }
+
+/// A refresh rewrites the bundle through its spare (`secrets/.<id>.age.spare`): the bundle
+/// holds the new tokens (readable with the age tool), the spare is left empty and private, no
+/// file is created or removed once both exist, and `rm` removes both.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_refresh_swaps_the_bundle_with_an_emptied_spare() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let (api, grant) = rotating();
+    let env = env_for(&api, "");
+    env.run_env(NEW, &[("CS", "s")]).ok();
+    let id = env.id_of("x");
+    let file = env.secrets_dir().join(format!("{id}.age"));
+    let spare = env.secrets_dir().join(format!(".{id}.age.spare"));
+    let mut pairs = Vec::new();
+    for round in 2..=4 {
+        // Each answer expires at once, so the next `token` refreshes again.
+        grant.lock().unwrap().next_body = Some(format!(
+            r#"{{"access_token":"at-{round}","refresh_token":"RT","token_type":"bearer","expires_in":1}}"#
+        ));
+        let out = env.run(&["token", "x"]);
+        out.ok();
+        assert_eq!(out.stdout, format!("at-{round}\n"));
+        assert_eq!(env.secrets_of("x")["refresh_token"], format!("rt-{round}"));
+        let meta = std::fs::metadata(&spare).expect("the spare stays");
+        assert_eq!(meta.len(), 0, "the old tokens are not kept");
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        let mut pair = [std::fs::metadata(&file).unwrap().ino(), meta.ino()];
+        pair.sort_unstable();
+        pairs.push(pair);
+    }
+    assert_eq!(pairs[0], pairs[1], "no file made or removed: {pairs:?}");
+    assert_eq!(pairs[1], pairs[2], "no file made or removed: {pairs:?}");
+    assert!(!grant.lock().unwrap().revoked);
+    env.run(&["rm", "x", "--yes"]).ok();
+    assert!(!file.exists() && !spare.exists());
+}

@@ -377,6 +377,8 @@ impl SecretStore for FileStore {
         self.migrate()?;
         let path = self.path_of(id)?;
         if !path.exists() {
+            // A spare left without its bundle (removed by hand) goes too.
+            let _ = std::fs::remove_file(fsio::spare_of(&path)?);
             return Ok(false);
         }
         crate::core::interrupt::critical(|| {
