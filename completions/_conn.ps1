@@ -101,7 +101,7 @@ Register-ArgumentCompleter -Native -CommandName 'conn' -ScriptBlock {
         'conn;check' {
             [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'With --recipe: the environment whose bindings to check')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for each check request')
-            [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Checks in flight at once')
+            [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Requests in flight at once, token refreshes included (a few more connections are prepared meanwhile: decrypted, their refreshed tokens saved)')
             [CompletionResult]::new('--per-host', '--per-host', [CompletionResultType]::ParameterName, 'Requests in flight to one API host at once')
             [CompletionResult]::new('--deadline', '--deadline', [CompletionResultType]::ParameterName, 'Seconds for the whole run; checks not started by then are reported unreachable')
             [CompletionResult]::new('--warn-expiring', '--warn-expiring', [CompletionResultType]::ParameterName, 'Warn (exit 1) when a credential expires within this, e.g. 14d, 36h')

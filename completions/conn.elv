@@ -94,7 +94,7 @@ set edit:completion:arg-completer[conn] = {|@words|
         &'conn;check'= {
             cand --env 'With --recipe: the environment whose bindings to check'
             cand --timeout 'Seconds to wait for each check request'
-            cand --concurrency 'Checks in flight at once'
+            cand --concurrency 'Requests in flight at once, token refreshes included (a few more connections are prepared meanwhile: decrypted, their refreshed tokens saved)'
             cand --per-host 'Requests in flight to one API host at once'
             cand --deadline 'Seconds for the whole run; checks not started by then are reported unreachable'
             cand --warn-expiring 'Warn (exit 1) when a credential expires within this, e.g. 14d, 36h'

@@ -87,7 +87,7 @@ complete -c conn -n "__fish_conn_using_subcommand show" -s V -l version -d 'Prin
 complete -c conn -n "__fish_conn_using_subcommand check" -l env -d 'With --recipe: the environment whose bindings to check' -r -f -a "production\t''
 sandbox\t''"
 complete -c conn -n "__fish_conn_using_subcommand check" -l timeout -d 'Seconds to wait for each check request' -r
-complete -c conn -n "__fish_conn_using_subcommand check" -l concurrency -d 'Checks in flight at once' -r
+complete -c conn -n "__fish_conn_using_subcommand check" -l concurrency -d 'Requests in flight at once, token refreshes included (a few more connections are prepared meanwhile: decrypted, their refreshed tokens saved)' -r
 complete -c conn -n "__fish_conn_using_subcommand check" -l per-host -d 'Requests in flight to one API host at once' -r
 complete -c conn -n "__fish_conn_using_subcommand check" -l deadline -d 'Seconds for the whole run; checks not started by then are reported unreachable' -r
 complete -c conn -n "__fish_conn_using_subcommand check" -l warn-expiring -d 'Warn (exit 1) when a credential expires within this, e.g. 14d, 36h' -r

@@ -570,40 +570,44 @@ fn save_results(ctx: &Base, all: bool, ids: &[String], reports: &[Report]) -> Re
             (name, (c.id, learned))
         })
         .collect();
-    let touched: Vec<&str> = reports
-        .iter()
-        .zip(ids)
-        .filter(|(r, id)| current.get(&r.name).is_some_and(|(i, _)| i == *id))
-        .map(|(_, id)| id.as_str())
-        .collect();
-    let by_id: BTreeMap<&str, &Report> = reports
-        .iter()
-        .zip(ids)
-        .map(|(r, id)| (id.as_str(), r))
-        .collect();
+    // Each local connection's reports (a name given twice was checked twice), in order.
+    let mut by_id: BTreeMap<&str, Vec<&Report>> = BTreeMap::new();
+    for (r, id) in reports.iter().zip(ids) {
+        if current.get(&r.name).is_some_and(|(i, _)| i == id) {
+            by_id.entry(id.as_str()).or_default().push(r);
+        }
+    }
+    let touched: Vec<&str> = by_id.keys().copied().collect();
     store.state().update_some(&touched, |id, learned| {
-        let r = by_id[id];
-        if learned.is_empty()
-            && let Some((_, known)) = current.get(&r.name)
-        {
-            *learned = known.clone();
-        }
-        learned.last_check = Some(LastCheck {
-            status: r.outcome.status,
-            at: r.checked_at.clone(),
-            message: (r.outcome.status != CheckStatus::Ok).then(|| r.outcome.message.clone()),
-        });
-        if r.outcome.status == CheckStatus::Ok {
-            learned.last_success = Some(r.checked_at.clone());
-        }
-        if let Some(refreshed) = &r.refreshed {
-            refreshed.apply(learned);
-        }
-        if let Some(found) = &r.outcome.identity {
-            learned.identity = Some(found.clone());
+        for r in &by_id[id] {
+            record_report(r, current.get(&r.name).map(|(_, known)| known), learned);
         }
     })?;
     team_result
+}
+
+/// What one check taught about a connection, into its record (`known`: what connections.toml
+/// still held, for a connection without a record yet).
+fn record_report(r: &Report, known: Option<&ConnState>, learned: &mut ConnState) {
+    if learned.is_empty()
+        && let Some(known) = known
+    {
+        *learned = known.clone();
+    }
+    learned.last_check = Some(LastCheck {
+        status: r.outcome.status,
+        at: r.checked_at.clone(),
+        message: (r.outcome.status != CheckStatus::Ok).then(|| r.outcome.message.clone()),
+    });
+    if r.outcome.status == CheckStatus::Ok {
+        learned.last_success = Some(r.checked_at.clone());
+    }
+    if let Some(refreshed) = &r.refreshed {
+        refreshed.apply(learned);
+    }
+    if let Some(found) = &r.outcome.identity {
+        learned.identity = Some(found.clone());
+    }
 }
 
 /// Team connections' results go to `status/<name>` in their team store (every role may write

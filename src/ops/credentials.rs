@@ -298,7 +298,10 @@ fn refresh_when(
     // The store must be able to take the new tokens before the refresh token is spent.
     super::rotation::reserve(store.as_ref(), &conn.id, &bundle).map_err(Stale::Other)?;
     let permit = match run.and_then(|r| r.requests.map(|q| (q, r.deadline))) {
-        Some((requests, deadline)) => match requests.acquire_any_until(deadline) {
+        Some((requests, deadline)) => match requests
+            .acquire_any_until(deadline)
+            .filter(|_| deadline.is_none_or(|d| std::time::Instant::now() < d))
+        {
             Some(p) => Some(p),
             None => {
                 return Err(Stale::Unreachable(

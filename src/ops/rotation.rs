@@ -57,8 +57,9 @@ fn prefix(id: &str) -> String {
 /// The recovery files of all connections, listed once and shared by the refreshes of a run
 /// (`credentials::Run`): each refresh listed the recovery directories, and with a busy TMPDIR
 /// (hundreds of names) that was about 4% of the CPU of a storm of 1,000 refreshes. Listed
-/// again when a directory's mtime is not the one seen at the listing, or is too recent to tell
-/// (a file made within the same tick of the file system's clock would leave it unchanged).
+/// again when a directory's mtime is not the one seen at the listing, or was too recent at the
+/// listing to tell (a file made within the same tick of the file system's clock, which may be
+/// as coarse as 2 s, would leave it unchanged).
 #[derive(Debug, Default)]
 pub(crate) struct Listing(Mutex<Option<Listed>>);
 
@@ -66,11 +67,13 @@ pub(crate) struct Listing(Mutex<Option<Listed>>);
 struct Listed {
     /// Each directory's mtime before it was listed (`None`: it did not exist).
     mtimes: Vec<Option<SystemTime>>,
+    /// Whether every mtime was older than `SETTLED` when the listing was taken.
+    settled: bool,
     files: Vec<PathBuf>,
 }
 
-/// How old a directory's mtime must be for its listing to be reused.
-const SETTLED: Duration = Duration::from_secs(2);
+/// How old a directory's mtime must be, when it is listed, for the listing to be reused.
+const SETTLED: Duration = Duration::from_secs(5);
 
 impl Listing {
     fn files(&self, dirs: &[PathBuf]) -> Vec<PathBuf> {
@@ -78,18 +81,19 @@ impl Listing {
             .iter()
             .map(|d| std::fs::metadata(d).and_then(|m| m.modified()).ok())
             .collect();
-        let settled = mtimes.iter().flatten().all(|t| {
-            SystemTime::now()
-                .duration_since(*t)
-                .is_ok_and(|age| age > SETTLED)
-        });
         let mut held = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(l) = held.as_ref().filter(|l| settled && l.mtimes == mtimes) {
+        if let Some(l) = held.as_ref().filter(|l| l.settled && l.mtimes == mtimes) {
             return l.files.clone();
         }
+        let listed_at = SystemTime::now();
+        let settled = mtimes
+            .iter()
+            .flatten()
+            .all(|t| listed_at.duration_since(*t).is_ok_and(|age| age > SETTLED));
         let files = list(dirs);
         *held = Some(Listed {
             mtimes,
+            settled,
             files: files.clone(),
         });
         files
@@ -249,6 +253,22 @@ mod tests {
             .set_modified(mtime)
             .unwrap();
         assert_eq!(l.files(&dirs).len(), 2, "the listing was reused");
+        // A listing taken while the mtime was recent is not reused, even with the mtime
+        // unchanged: the planted name is seen.
+        age(&a, 3);
+        assert_eq!(l.files(&dirs).len(), 3);
+        let mtime = std::fs::metadata(&a).unwrap().modified().unwrap();
+        std::fs::write(a.join("conn-recovery-w-1.json"), "{}").unwrap();
+        std::fs::File::open(&a)
+            .unwrap()
+            .set_modified(mtime)
+            .unwrap();
+        assert_eq!(
+            l.files(&dirs).len(),
+            4,
+            "a listing of a recent directory is not reused"
+        );
+        std::fs::remove_file(a.join("conn-recovery-w-1.json")).unwrap();
         // ...while any change to a directory's mtime, or a directory appearing, is.
         age(&a, 30);
         assert_eq!(l.files(&dirs).len(), 3);

@@ -35,27 +35,30 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// `write_atomic` without the directory fsync (the caller syncs the directory, once for many
-/// files if it writes many) that, once a file has been replaced twice, neither creates nor
-/// deletes a file: `bytes` go into a spare file next to `path` (`.NAME.spare`, 0600, made when missing),
-/// which is synced and then swapped with `path` in one `renameat2(RENAME_EXCHANGE)`; the spare,
-/// now holding the old contents, is emptied. Readers see the old file or the new one; a symlink
-/// is written through and a read-only file refused, as by `write_atomic`. The caller holds
-/// `path`'s lock (its writers share the spare). Where there is no exchange (not Linux, a file
-/// system without it) or no `path` yet, the spare is renamed over `path` instead.
+/// `write_atomic` (the directory synced only when it says so, see `Synced`) that, once a file
+/// has been replaced twice, neither creates nor deletes a file: `bytes` go into a spare file next to `path` (`.NAME.spare`, 0600, made when missing),
+/// which is synced and then swapped with `path` in one `renameat2(RENAME_EXCHANGE)`; once the
+/// directory is synced, the spare, now holding the old contents, is emptied (or unlinked, when
+/// another name links to it: a hard-linked backup keeps its copy). A reader that opened the old
+/// file just before may find it emptied under it: it reads again when the file it read is no
+/// longer the one at `path` (`read_settled`). A symlink is written through and a read-only file
+/// refused, as by `write_atomic`. The caller holds `path`'s lock (its writers share the
+/// spare). Where there is no exchange (not Linux, a file system without it) or no `path` yet,
+/// the spare is renamed over `path` instead.
 ///
 /// Why: every new file on ext4 without a journal skips, one by one, each inode freed in the
 /// last minute (five, while its inode table is not yet written out), under the directory's
 /// lock; a refresh storm of `conn check` replaced a thousand bundles at once, so each new file
 /// scanned past the ones before it and the workers queued on `secrets/` (see ARCHITECTURE).
-pub(crate) fn replace_swapping(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn replace_swapping(path: &Path, bytes: &[u8]) -> Result<Synced> {
     let target = through_links(path)?;
     refuse_read_only(&target)?;
     let dir = target.parent().context("file has no parent directory")?;
     ensure_private_dir(dir)?;
     let spare = spare_of(&target)?;
-    let mut f =
-        open_spare(&spare).with_context(|| format!("could not write {}", spare.display()))?;
+    let mut f = open_spare(&spare)
+        .and_then(|f| f.set_len(0).map(|()| f))
+        .with_context(|| format!("could not write {}", spare.display()))?;
     f.write_all(bytes)
         .and_then(|()| f.sync_all())
         .with_context(|| format!("could not write {}", spare.display()))?;
@@ -66,12 +69,16 @@ pub(crate) fn replace_swapping(path: &Path, bytes: &[u8]) -> Result<()> {
         use rustix::io::Errno;
         match renameat_with(CWD, &spare, CWD, &target, RenameFlags::EXCHANGE) {
             Ok(()) => {
+                // The exchange is made durable before the old contents are emptied: on a file
+                // system that orders nothing (ext4 without a journal) the emptied inode could
+                // otherwise reach the disk while the directory still named it as the bundle.
+                sync_dir(dir);
                 // Emptied, not removed: the next replace reuses it. Not synced: a spare that
                 // still holds the old (encrypted) contents after a crash is overwritten next time.
                 if let Ok(old) = open_spare(&spare) {
-                    drop(old);
+                    let _ = old.set_len(0);
                 }
-                return Ok(());
+                return Ok(Synced::Directory);
             }
             // No file to exchange with yet, or a file system without the exchange.
             Err(Errno::NOENT | Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => {}
@@ -81,33 +88,104 @@ pub(crate) fn replace_swapping(path: &Path, bytes: &[u8]) -> Result<()> {
             }
         }
     }
-    fs::rename(&spare, &target).with_context(|| format!("could not replace {}", target.display()))
+    fs::rename(&spare, &target)
+        .with_context(|| format!("could not replace {}", target.display()))?;
+    Ok(Synced::File)
 }
 
-/// Where `replace_swapping` keeps the spare of `path`: `.NAME.spare` next to it.
+/// What `replace_swapping` made durable: the new file always; its directory entry too when the
+/// bundle was swapped (else the caller syncs the directory, once for many files if it writes
+/// many).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub(crate) enum Synced {
+    File,
+    Directory,
+}
+
+/// Where `replace_swapping` keeps the spare of `path` (through symlinks, as it writes):
+/// `.NAME.spare` next to the file.
 pub(crate) fn spare_of(path: &Path) -> Result<PathBuf> {
-    let name = path.file_name().context("file has no name")?;
-    Ok(path.with_file_name(format!(".{}.spare", name.to_string_lossy())))
+    let target = through_links(path)?;
+    let name = target.file_name().context("file has no name")?;
+    Ok(target.with_file_name(format!(".{}.spare", name.to_string_lossy())))
 }
 
-/// The spare of `replace_swapping`, opened empty for writing: created 0600, or truncated and
-/// made 0600 again if someone loosened it; never through a symlink.
+/// The spare of `replace_swapping`, opened for writing (its contents left as they are):
+/// created 0600, made 0600 again if someone loosened it, never through a symlink, and made anew
+/// when another name links to it (the caller empties it, which must not reach a hard-linked
+/// copy).
 fn open_spare(spare: &Path) -> std::io::Result<File> {
     let mut opts = OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
+    opts.write(true).create(true);
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
         opts.mode(0o600)
             .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
-        let f = opts.open(spare)?;
-        if f.metadata()?.permissions().mode() & 0o777 != 0o600 {
+        let mut f = opts.open(spare)?;
+        let mut meta = f.metadata()?;
+        if meta.nlink() > 1 {
+            fs::remove_file(spare)?;
+            f = opts.open(spare)?;
+            meta = f.metadata()?;
+        }
+        if meta.permissions().mode() & 0o777 != 0o600 {
             f.set_permissions(fs::Permissions::from_mode(0o600))?;
         }
         Ok(f)
     }
     #[cfg(not(unix))]
     opts.open(spare)
+}
+
+/// `read_optional` for a file that `replace_swapping` replaces: when `accept` refuses what was
+/// read and the file at `path` is no longer the one read (a writer swapped it meanwhile and
+/// emptied or reused the old one), reads again, a few times. Returns the last refusal.
+pub(crate) fn read_settled<T>(
+    path: &Path,
+    mut accept: impl FnMut(&[u8]) -> Result<T>,
+) -> Result<Option<T>> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let mut f = match File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e).with_context(|| format!("could not read {}", path.display())),
+        };
+        let mut bytes = zeroize::Zeroizing::new(Vec::new());
+        std::io::Read::read_to_end(&mut f, &mut bytes)
+            .with_context(|| format!("could not read {}", path.display()))?;
+        match accept(&bytes) {
+            Ok(v) => return Ok(Some(v)),
+            Err(e) if tries < 4 && !same_file(&f, path) => {
+                log::debug!(
+                    "{} was replaced while it was read; reading it again",
+                    path.display()
+                );
+                let _ = e;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Whether `path` still names the file `f` has open.
+fn same_file(f: &File, path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (f.metadata(), fs::metadata(path)) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (f, path);
+        true
+    }
 }
 
 /// `write_atomic` with the file's mtime set to `mtime` before it takes `path`'s place, for a
@@ -416,10 +494,10 @@ mod tests {
         let spare = spare_of(&file).unwrap();
         assert_eq!(spare, dir.path().join(".b.age.spare"));
         // The first write has nothing to exchange with: the spare becomes the file.
-        replace_swapping(&file, b"one").unwrap();
+        assert_eq!(replace_swapping(&file, b"one").unwrap(), Synced::File);
         assert_eq!(fs::read(&file).unwrap(), b"one");
         assert!(!spare.exists());
-        replace_swapping(&file, b"two").unwrap();
+        assert_eq!(replace_swapping(&file, b"two").unwrap(), Synced::Directory);
         let inodes = |paths: &[&Path]| -> std::collections::BTreeSet<u64> {
             paths
                 .iter()
@@ -432,7 +510,10 @@ mod tests {
             if i == 1 {
                 fs::set_permissions(&spare, fs::Permissions::from_mode(0o644)).unwrap();
             }
-            replace_swapping(&file, text.as_bytes()).unwrap();
+            assert_eq!(
+                replace_swapping(&file, text.as_bytes()).unwrap(),
+                Synced::Directory
+            );
             assert_eq!(fs::read(&file).unwrap(), text.as_bytes());
             assert_eq!(
                 fs::read(&spare).unwrap(),
@@ -448,6 +529,66 @@ mod tests {
         fs::set_permissions(&file, fs::Permissions::from_mode(0o400)).unwrap();
         assert!(replace_swapping(&file, b"six").is_err());
         assert_eq!(fs::read(&file).unwrap(), b"five");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_hard_linked_copy_of_a_swapped_file_keeps_its_contents() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("b.age");
+        let _ = replace_swapping(&file, b"one").unwrap();
+        let _ = replace_swapping(&file, b"two").unwrap();
+        let backup = dir.path().join("backup.age");
+        fs::hard_link(&file, &backup).unwrap();
+        assert_eq!(
+            replace_swapping(&file, b"three").unwrap(),
+            Synced::Directory
+        );
+        assert_eq!(fs::read(&file).unwrap(), b"three");
+        assert_eq!(
+            fs::read(&backup).unwrap(),
+            b"two",
+            "the backup is not emptied"
+        );
+        assert_eq!(fs::read(spare_of(&file).unwrap()).unwrap(), b"");
+        assert_eq!(replace_swapping(&file, b"four").unwrap(), Synced::Directory);
+        assert_eq!(fs::read(&backup).unwrap(), b"two", "nor reused");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_read_that_meets_a_swap_reads_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("b.age");
+        let _ = replace_swapping(&file, b"old").unwrap();
+        let _ = replace_swapping(&file, b"old").unwrap();
+        let mut seen = Vec::new();
+        let got = read_settled(&file, |bytes| {
+            seen.push(bytes.to_vec());
+            if seen.len() == 1 {
+                // A writer swaps the file in while it is read; what was read is refused (as
+                // age refuses a file emptied under it).
+                let _ = replace_swapping(&file, b"new").unwrap();
+                bail!("refused");
+            }
+            Ok(bytes.to_vec())
+        })
+        .unwrap();
+        assert_eq!(got.as_deref(), Some(&b"new"[..]));
+        assert_eq!(seen.len(), 2);
+        // A refusal of the file that is still in place is an error, not a loop.
+        let mut calls = 0;
+        let err = read_settled(&file, |_| -> Result<()> {
+            calls += 1;
+            bail!("refused")
+        });
+        assert!(err.is_err());
+        assert_eq!(calls, 1);
+        assert!(
+            read_settled(&dir.path().join("none"), |_| Ok(()))
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[cfg(unix)]

@@ -131,13 +131,18 @@ impl FileStore {
         if let Some(known) = known_identity(&self.identity_file) {
             return Ok(known);
         }
+        // Taken before the read: a file replaced while it is read is never remembered as the
+        // new one.
+        let stamp = stamp_of(&self.identity_file);
         let identity = if create && !self.identity_file.exists() {
             let _guard = fsio::lock_exclusive(&self.legacy_lock)?;
             self.identity_now(true)?
         } else {
             self.identity_now(false)?
         };
-        remember_identity(&self.identity_file, &identity);
+        if let Some(stamp) = stamp {
+            remember_identity(&self.identity_file, stamp, &identity);
+        }
         Ok(identity)
     }
 
@@ -179,16 +184,21 @@ impl FileStore {
         id: &str,
     ) -> Result<Option<SecretBundle>> {
         let path = self.path_of(id)?;
-        let Some(cipher) = fsio::read_optional(&path)? else {
+        // Read without the bundle's lock: a writer may swap the file while it is read.
+        let decrypted = fsio::read_settled(&path, |cipher| {
+            age::decrypt(identity, cipher)
+                .map(Zeroizing::new)
+                .map_err(|e| {
+                    anyhow!(
+                        "could not decrypt {} with the identity from {}: {e}",
+                        path.display(),
+                        self.identity_source()
+                    )
+                })
+        })?;
+        let Some(plain) = decrypted else {
             return Ok(None);
         };
-        let plain = Zeroizing::new(age::decrypt(identity, &cipher).map_err(|e| {
-            anyhow!(
-                "could not decrypt {} with the identity from {}: {e}",
-                path.display(),
-                self.identity_source()
-            )
-        })?);
         let doc: serde_json::Value = serde_json::from_slice(&plain)
             .with_context(|| format!("the decrypted {} is not JSON", path.display()))?;
         if doc.get("id").and_then(|v| v.as_str()) != Some(id) {
@@ -203,13 +213,14 @@ impl FileStore {
         }
     }
 
-    /// Encrypts and replaces `id`'s file. The caller holds `id`'s lock and syncs the directory.
+    /// Encrypts and replaces `id`'s file. The caller holds `id`'s lock and syncs the directory
+    /// unless this says it did.
     fn write_entry(
         &self,
         identity: &age::x25519::Identity,
         id: &str,
         bundle: &SecretBundle,
-    ) -> Result<()> {
+    ) -> Result<fsio::Synced> {
         let doc = serde_json::json!({
             "version": FORMAT_VERSION,
             "id": id,
@@ -268,7 +279,8 @@ impl FileStore {
         }
         for (id, bundle) in &bundles {
             let _lock = fsio::lock_exclusive(&self.lock_of(id)?)?;
-            self.write_entry(&identity, id, bundle)?;
+            // Synced below, once for all of them.
+            let _ = self.write_entry(&identity, id, bundle)?;
         }
         fsio::sync_dir(&self.dir);
         for (id, bundle) in &bundles {
@@ -289,26 +301,38 @@ impl FileStore {
     }
 }
 
-/// The identities this process read, by file: a `conn check` run reads and writes a thousand
-/// bundles, and each read of `identity.txt` (open, read, parse) was repeated three times per
-/// refresh. An identity file is never replaced while it has secrets (conn creates one only
-/// where none exists), so what was read once stays true for the process.
-static IDENTITIES: std::sync::Mutex<Vec<(PathBuf, age::x25519::Identity)>> =
+/// The identities this process read, by file and the file's stamp: a `conn check` run reads
+/// and writes a thousand bundles, and each read of `identity.txt` (open, read, parse) was
+/// repeated three times per refresh. One `stat` now tells whether the file is still the one
+/// read (same inode, size and modification time); a file replaced or removed meanwhile is read
+/// again (or its absence reported) as before.
+static IDENTITIES: std::sync::Mutex<Vec<(PathBuf, Stamp, age::x25519::Identity)>> =
     std::sync::Mutex::new(Vec::new());
 
+type Stamp = (u64, u64, Option<std::time::SystemTime>);
+
+fn stamp_of(file: &std::path::Path) -> Option<Stamp> {
+    let meta = std::fs::metadata(file).ok()?;
+    #[cfg(unix)]
+    let ino = std::os::unix::fs::MetadataExt::ino(&meta);
+    #[cfg(not(unix))]
+    let ino = 0;
+    Some((ino, meta.len(), meta.modified().ok()))
+}
+
 fn known_identity(file: &std::path::Path) -> Option<age::x25519::Identity> {
+    let stamp = stamp_of(file)?;
     let known = IDENTITIES.lock().unwrap_or_else(|e| e.into_inner());
     known
         .iter()
-        .find(|(f, _)| f == file)
-        .map(|(_, i)| i.clone())
+        .find(|(f, s, _)| f == file && *s == stamp)
+        .map(|(_, _, i)| i.clone())
 }
 
-fn remember_identity(file: &std::path::Path, identity: &age::x25519::Identity) {
+fn remember_identity(file: &std::path::Path, stamp: Stamp, identity: &age::x25519::Identity) {
     let mut known = IDENTITIES.lock().unwrap_or_else(|e| e.into_inner());
-    if !known.iter().any(|(f, _)| f == file) {
-        known.push((file.to_path_buf(), identity.clone()));
-    }
+    known.retain(|(f, _, _)| f != file);
+    known.push((file.to_path_buf(), stamp, identity.clone()));
 }
 
 /// Bundle ids become file names: conn makes them from hex digits and `client-`; anything else
@@ -355,8 +379,9 @@ impl SecretStore for FileStore {
         crate::core::interrupt::critical(|| {
             let identity = self.identity(true)?;
             let _lock = fsio::lock_exclusive(&self.lock_of(id)?)?;
-            self.write_entry(&identity, id, bundle)?;
-            fsio::sync_dir(&self.dir);
+            if self.write_entry(&identity, id, bundle)? == fsio::Synced::File {
+                fsio::sync_dir(&self.dir);
+            }
             Ok(())
         })
     }
@@ -376,17 +401,17 @@ impl SecretStore for FileStore {
     fn delete(&self, id: &str) -> Result<bool> {
         self.migrate()?;
         let path = self.path_of(id)?;
-        if !path.exists() {
-            // A spare left without its bundle (removed by hand) goes too.
-            let _ = std::fs::remove_file(fsio::spare_of(&path)?);
+        let spare = fsio::spare_of(&path)?;
+        if !path.exists() && !spare.exists() {
             return Ok(false);
         }
         crate::core::interrupt::critical(|| {
             let _lock = fsio::lock_exclusive(&self.lock_of(id)?)?;
+            // The spare `put` swaps with (empty, or the bundle's previous contents) goes too,
+            // even when the bundle was already removed by hand.
+            let _ = std::fs::remove_file(&spare);
             match std::fs::remove_file(&path) {
                 Ok(()) => {
-                    // The spare `put` swaps with: empty, or the bundle's previous contents.
-                    let _ = std::fs::remove_file(fsio::spare_of(&path)?);
                     fsio::sync_dir(&self.dir);
                     Ok(true)
                 }
