@@ -80,6 +80,25 @@ pub(crate) struct Run<'a> {
     pub(crate) recovery: &'a super::rotation::Listing,
 }
 
+impl<'a> Run<'a> {
+    /// A slot for one token request among the run's requests in flight (none to take when the
+    /// run counts none); an error once the run's deadline has passed.
+    fn token_slot(&self) -> std::result::Result<Option<crate::check::limit::Permit<'a>>, Stale> {
+        let Some(requests) = self.requests else {
+            return Ok(None);
+        };
+        requests
+            .acquire_any_until(self.deadline)
+            .filter(|_| self.deadline.is_none_or(|d| std::time::Instant::now() < d))
+            .map(Some)
+            .ok_or_else(|| {
+                Stale::Unreachable(
+                    "the run's deadline passed before the token could be refreshed".into(),
+                )
+            })
+    }
+}
+
 /// The token-endpoint client of a run, or why it could not be built. Built once: each build
 /// reads and parses the system's certificate authorities (a few ms of CPU), and when 64
 /// workers all built their own at the first round of a refresh storm, that was most of the
@@ -297,18 +316,8 @@ fn refresh_when(
     };
     // The store must be able to take the new tokens before the refresh token is spent.
     super::rotation::reserve(store.as_ref(), &conn.id, &bundle).map_err(Stale::Other)?;
-    let permit = match run.and_then(|r| r.requests.map(|q| (q, r.deadline))) {
-        Some((requests, deadline)) => match requests
-            .acquire_any_until(deadline)
-            .filter(|_| deadline.is_none_or(|d| std::time::Instant::now() < d))
-        {
-            Some(p) => Some(p),
-            None => {
-                return Err(Stale::Unreachable(
-                    "the run's deadline passed before the token could be refreshed".into(),
-                ));
-            }
-        },
+    let permit = match run {
+        Some(r) => r.token_slot()?,
         None => None,
     };
     log::debug!("{name}: refreshing the access token");

@@ -225,6 +225,17 @@ mod tests {
         std::fs::File::open(dir).unwrap().set_modified(t).unwrap();
     }
 
+    /// Makes `dir/name` and sets the directory's mtime back, as a file made within one tick of
+    /// the file system's clock would leave it.
+    fn plant_keeping_mtime(dir: &std::path::Path, name: &str) {
+        let mtime = std::fs::metadata(dir).unwrap().modified().unwrap();
+        std::fs::write(dir.join(name), "{}").unwrap();
+        std::fs::File::open(dir)
+            .unwrap()
+            .set_modified(mtime)
+            .unwrap();
+    }
+
     #[test]
     fn a_listing_is_reused_only_while_its_directories_are_settled_and_unchanged() {
         let tmp = tempfile::tempdir().unwrap();
@@ -246,23 +257,13 @@ mod tests {
         // same (planted here, as within one tick of the clock) is not seen...
         age(&a, 60);
         assert_eq!(l.files(&dirs).len(), 2);
-        let mtime = std::fs::metadata(&a).unwrap().modified().unwrap();
-        std::fs::write(a.join("conn-recovery-z-1.json"), "{}").unwrap();
-        std::fs::File::open(&a)
-            .unwrap()
-            .set_modified(mtime)
-            .unwrap();
+        plant_keeping_mtime(&a, "conn-recovery-z-1.json");
         assert_eq!(l.files(&dirs).len(), 2, "the listing was reused");
         // A listing taken while the mtime was recent is not reused, even with the mtime
         // unchanged: the planted name is seen.
         age(&a, 3);
         assert_eq!(l.files(&dirs).len(), 3);
-        let mtime = std::fs::metadata(&a).unwrap().modified().unwrap();
-        std::fs::write(a.join("conn-recovery-w-1.json"), "{}").unwrap();
-        std::fs::File::open(&a)
-            .unwrap()
-            .set_modified(mtime)
-            .unwrap();
+        plant_keeping_mtime(&a, "conn-recovery-w-1.json");
         assert_eq!(
             l.files(&dirs).len(),
             4,

@@ -159,12 +159,11 @@ pub(crate) fn read_settled<T>(
             .with_context(|| format!("could not read {}", path.display()))?;
         match accept(&bytes) {
             Ok(v) => return Ok(Some(v)),
-            Err(e) if tries < 4 && !same_file(&f, path) => {
+            Err(_) if tries < 4 && !same_file(&f, path) => {
                 log::debug!(
                     "{} was replaced while it was read; reading it again",
                     path.display()
                 );
-                let _ = e;
             }
             Err(e) => return Err(e),
         }

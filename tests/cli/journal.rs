@@ -85,12 +85,7 @@ fn list(env: &TestEnv) -> serde_json::Value {
 }
 
 fn names(env: &TestEnv) -> Vec<String> {
-    list(env)
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["name"].as_str().unwrap().to_string())
-        .collect()
+    names_in(&list(env))
 }
 
 fn name_set(env: &TestEnv) -> BTreeSet<String> {
@@ -316,22 +311,9 @@ fn concurrent_news_racing_a_fold_lose_nothing() {
             .map(|i| {
                 let env = &env;
                 s.spawn(move || {
-                    env.run_env(
-                        &[
-                            "new",
-                            &format!("n{i:02}"),
-                            "--provider",
-                            "http",
-                            "--auth",
-                            "api_key",
-                            "--set",
-                            "base_url=http://127.0.0.1:1",
-                            "--secret-env",
-                            "K",
-                            "--no-check",
-                        ],
-                        &[("K", &format!("sk-n{i:02}"))],
-                    )
+                    let args = http_key_args(&format!("n{i:02}"));
+                    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                    env.run_env(&args, &[("K", &format!("sk-n{i:02}"))])
                 })
             })
             .collect();
@@ -432,13 +414,7 @@ fn a_hand_edit_while_edits_are_pending_is_read_with_them_and_folded_with_them() 
     want.extend(["added", "byhand", "clash", &moved].map(String::from));
     let out = env.run(&["-v", "list", "--json"]);
     out.ok();
-    let listed: BTreeSet<String> = out
-        .json()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["name"].as_str().unwrap().to_string())
-        .collect();
+    let listed: BTreeSet<String> = names_in(&out.json()).into_iter().collect();
     assert_eq!(listed, want);
     // The file's `clash` keeps its name; the one conn added is kept under another, and -v
     // says so.
@@ -505,16 +481,7 @@ fn a_journal_left_by_an_interrupted_fold_is_ignored_and_replaced() {
     std::fs::write(journal_path(&env), &left).unwrap();
 
     // Fold (through another change to the file).
-    env.run(&[
-        "edit",
-        "c0600",
-        "--yes",
-        "--no-check",
-        "--set",
-        "check_path=/v2",
-    ])
-    .ok();
-    assert!(!journal_path(&env).exists());
+    fold_journal(&env, "c0600", "/v2");
     let folded = list(&env);
     let folded_file = std::fs::read(env.connections_toml()).unwrap();
 
@@ -547,12 +514,7 @@ fn a_journal_left_by_an_interrupted_fold_is_ignored_and_replaced() {
     assert_eq!(j["base"], hash_of(&folded_file));
     assert!(j.get("folded").is_none(), "{j}");
     assert!(std::fs::read(env.connections_toml()).unwrap() == folded_file);
-    let mut want: BTreeSet<String> = folded
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["name"].as_str().unwrap().to_string())
-        .collect();
+    let mut want: BTreeSet<String> = names_in(&folded).into_iter().collect();
     want.insert("next".into());
     assert_eq!(name_set(&env), want);
 }
@@ -573,21 +535,11 @@ fn a_broken_journal_stops_every_command_and_is_never_overwritten() {
         out.stderr.contains(&format!("{journal_file}:1:")) && out.stderr.contains("delete it"),
         "{out:?}"
     );
+    let mut new_other = vec!["-v".to_string()];
+    new_other.extend(http_key_args("other"));
+    let new_other: Vec<&str> = new_other.iter().map(String::as_str).collect();
     for args in [
-        &[
-            "-v",
-            "new",
-            "other",
-            "--provider",
-            "http",
-            "--auth",
-            "api_key",
-            "--set",
-            "base_url=http://127.0.0.1:1",
-            "--secret-env",
-            "K",
-            "--no-check",
-        ][..],
+        &new_other[..],
         &["rm", "c0001", "--yes"],
         &["rename", "c0002", "two"],
         &[
@@ -675,16 +627,7 @@ fn a_removal_undone_by_a_hand_rename_keeps_what_conn_learned_about_the_connectio
     let got = name_set(&env);
     assert!(got.contains("kept7") && !got.contains("c0007") && !got.contains("c0008"));
 
-    env.run(&[
-        "edit",
-        "c0600",
-        "--yes",
-        "--no-check",
-        "--set",
-        "check_path=/v2",
-    ])
-    .ok();
-    assert!(!journal_path(&env).exists());
+    fold_journal(&env, "c0600", "/v2");
     let in_file = file_names(&env);
     assert!(in_file.contains("kept7") && !in_file.contains("c0008"));
     // The fold forgets what was learned about c0008 only: kept7 (c0007's id) is still there.

@@ -29,12 +29,7 @@ fn the_cache_follows_another_process_and_same_size_same_mtime_hand_edits() {
     let names = |env: &TestEnv| -> Vec<String> {
         let out = env.run(&["list", "--json"]);
         out.ok();
-        out.json()
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["name"].as_str().unwrap().to_string())
-            .collect()
+        names_in(&out.json())
     };
     assert_eq!(names(&env).len(), 1500);
     let cache = env.home().join(".connections.cache.json");
@@ -79,9 +74,7 @@ fn the_cache_follows_another_process_and_same_size_same_mtime_hand_edits() {
 /// Writes the journal's pending edits into connections.toml, as any change to the file does
 /// (here a setting of the last connection, which every test keeps).
 fn fold(env: &TestEnv) {
-    env.run(&["edit", "c1499", "--no-check", "--set", "check_path=/folded"])
-        .ok();
-    assert!(!env.home().join("connections.journal.json").exists());
+    fold_journal(env, "c1499", "/folded");
 }
 
 fn add(env: &TestEnv, name: &str) -> Out {
@@ -91,12 +84,7 @@ fn add(env: &TestEnv, name: &str) -> Out {
 fn names(env: &TestEnv) -> Vec<String> {
     let out = env.run(&["list", "--json"]);
     out.ok();
-    out.json()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["name"].as_str().unwrap().to_string())
-        .collect()
+    names_in(&out.json())
 }
 
 #[test]
@@ -228,23 +216,7 @@ fn concurrent_news_and_rms_on_a_big_file_lose_nothing() {
     };
     let mut children = Vec::new();
     for i in 0..12 {
-        children.push(spawn(
-            [
-                "new",
-                &format!("n{i}"),
-                "--provider",
-                "http",
-                "--auth",
-                "api_key",
-                "--set",
-                "base_url=http://127.0.0.1:1",
-                "--secret-env",
-                "K",
-                "--no-check",
-            ]
-            .map(String::from)
-            .to_vec(),
-        ));
+        children.push(spawn(http_key_args(&format!("n{i}"))));
         children.push(spawn(
             ["rm", &format!("c{i:04}"), "--yes"]
                 .map(String::from)

@@ -322,25 +322,55 @@ pub fn http_store_toml(n: usize, digits: usize, inputs: &str) -> String {
     text
 }
 
-/// `conn -v new NAME` of the generic `http` provider (API key `key`, from the environment,
-/// base URL on a closed loopback port, not checked): a connection with a secret, made as a
-/// script makes it.
+/// The arguments of `conn new NAME` of the generic `http` provider (API key from `K`, base URL
+/// on a closed loopback port, not checked), as a script gives them.
+pub fn http_key_args(name: &str) -> Vec<String> {
+    [
+        "new",
+        name,
+        "--provider",
+        "http",
+        "--auth",
+        "api_key",
+        "--set",
+        "base_url=http://127.0.0.1:1",
+        "--secret-env",
+        "K",
+        "--no-check",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// `conn -v new NAME` with `http_key_args` and API key `key`: a connection with a secret, made
+/// as a script makes it.
 pub fn new_http_key(env: &TestEnv, name: &str, key: &str) -> Out {
-    env.run_env(
-        &[
-            "-v",
-            "new",
-            name,
-            "--provider",
-            "http",
-            "--auth",
-            "api_key",
-            "--set",
-            "base_url=http://127.0.0.1:1",
-            "--secret-env",
-            "K",
-            "--no-check",
-        ],
-        &[("K", key)],
-    )
+    let mut args = vec!["-v".to_string()];
+    args.extend(http_key_args(name));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    env.run_env(&args, &[("K", key)])
+}
+
+/// Folds a big store's journal of pending edits into connections.toml, through another change
+/// to the file (`conn edit NAME --set check_path=PATH`), and checks that the journal is gone.
+pub fn fold_journal(env: &TestEnv, name: &str, path: &str) {
+    env.run(&[
+        "edit",
+        name,
+        "--yes",
+        "--no-check",
+        "--set",
+        &format!("check_path={path}"),
+    ])
+    .ok();
+    assert!(!env.home().join("connections.journal.json").exists());
+}
+
+/// The names in a `conn list --json` document, in its order.
+pub fn names_in(list: &serde_json::Value) -> Vec<String> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap().to_string())
+        .collect()
 }
